@@ -1,0 +1,1 @@
+"""betpipe: a pre-match football betting pipeline of small programs that talk through files."""

@@ -1,0 +1,53 @@
+"""`betpipe`: every program (`betpipe monitor` …) and the operator's commands."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# program name -> "module:function" (what supervisord.conf starts)
+PROGRAMS = {
+    "bookmaker": "pipeline.sandbox.server:main",
+    "monitor": "pipeline.monitor:main",
+    "decide": "pipeline.decide:main",
+    "execute": "pipeline.execute:main",
+    "track": "pipeline.track:main",
+}
+
+# operator command -> "module:function"; each takes (args) after its own parser is built
+COMMANDS = {
+    "status": "pipeline.cli_status:register",
+    "key": "pipeline.cli_home:register_key",
+    "clock": "pipeline.cli_home:register_clock",
+    "init-home": "pipeline.cli_home:register_init",
+}
+
+
+def _load(target: str):
+    module, func = target.split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="betpipe", description=__doc__)
+    parser.add_argument("--home", help="the runtime home (default: $BETPIPE_HOME or the repo)")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in PROGRAMS:
+        p = sub.add_parser(name, help=f"run the {name} program (supervisord starts it)")
+        p.set_defaults(program=name)
+    for name, target in COMMANDS.items():
+        _load(target)(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "program", None):
+        from pipeline.core.paths import Home
+
+        return _load(PROGRAMS[args.program])(Home.from_env(args.home)) or 0
+    return args.run(args) or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

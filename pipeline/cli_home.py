@@ -1,0 +1,66 @@
+"""Home set-up commands used by scripts/start and scripts/stop, and `betpipe key`."""
+from __future__ import annotations
+
+
+from pipeline.core import clock as clockmod
+from pipeline.core.config import ConfigError, default_config, load_config
+from pipeline.core.filebus import atomic_write_json
+from pipeline.core.matchkey import load_tables
+from pipeline.core.paths import Home
+from pipeline.core.timefmt import parse_iso
+
+
+def register_key(sub) -> None:
+    p = sub.add_parser("key", help="print the season-aware match key of a match")
+    p.add_argument("home_team")
+    p.add_argument("away_team")
+    p.add_argument("--kickoff", required=True, help="ISO time, e.g. 2024-10-05T14:00:00Z")
+    p.add_argument("--competition", default="EPL", help="HKJC tournament code (default EPL)")
+    p.add_argument("--season", help="the season when the source knows it")
+    p.set_defaults(run=_key)
+
+
+def _key(args) -> int:
+    tables = load_tables(Home.from_env(args.home))
+    print(tables.key(args.home_team, args.away_team, kickoff=parse_iso(args.kickoff),
+                     competition=args.competition, season=args.season))
+    return 0
+
+
+def register_init(sub) -> None:
+    p = sub.add_parser("init-home", help="create a home's folders and the default config")
+    p.set_defaults(run=_init)
+
+
+def _init(args) -> int:
+    home = Home.from_env(args.home).ensure()
+    if not home.system_config.exists():
+        atomic_write_json(home.system_config, default_config())
+        print(f"wrote the default config to {home.system_config}")
+    return 0
+
+
+def register_clock(sub) -> None:
+    p = sub.add_parser("clock", help="anchor, stop or show the home's clock")
+    p.add_argument("action", choices=["anchor", "stop", "now"])
+    p.set_defaults(run=_clock)
+
+
+def _clock(args) -> int:
+    home = Home.from_env(args.home).ensure()
+    if args.action == "now":
+        print(clockmod.load_clock(home.clock).now().isoformat())
+        return 0
+    if args.action == "stop":
+        doc = clockmod.stop(home.clock)
+        print(f"clock stopped at {doc['stopped_at']}" if doc else "no clock to stop")
+        return 0
+    try:
+        cfg = load_config(home.system_config)
+    except ConfigError as e:
+        print(f"betpipe: cannot anchor the clock: {e}")
+        return 2
+    start = cfg.clock.start or clockmod.real_now()  # a fresh home without clock.start starts now
+    doc = clockmod.anchor(home.clock, start=start, speed=cfg.clock.speed, mode=cfg.clock.mode)
+    print(f"clock anchored: simulated {doc['sim_start']} at speed {doc['speed']:g}")
+    return 0

@@ -1,0 +1,1 @@
+"""The core every program imports: paths, clock, match keys, file bus, ledger, config, health."""

@@ -1,0 +1,252 @@
+"""system-config.json: frozen, validated models that reject unknown keys (DESIGN: sessions).
+
+`load_config` turns a file into a `Config` or raises `ConfigError` naming the file, the JSON path
+and the reason. `ConfigHolder` is the hot reload: a bad edit keeps the last good config running.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+Plan = Literal["flat", "percent", "kelly", "martingale", "fibonacci", "ladder"]
+Selection = Literal["home", "draw", "away", "favourite", "underdog"]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class OddsBounds(_Model):
+    min: float | None = Field(default=None, gt=1)
+    max: float | None = Field(default=None, gt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+
+class Window(_Model):
+    from_minutes: float | None = Field(default=None, ge=0)
+    to_minutes: float = Field(default=0, ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.from_minutes is not None and self.from_minutes < self.to_minutes:
+            raise ValueError(f"from_minutes {self.from_minutes} is less than to_minutes "
+                             f"{self.to_minutes} (the window opens before it closes)")
+        return self
+
+
+_PLAN_NEEDS = {"flat": "stake", "martingale": "stake", "fibonacci": "stake", "ladder": "stake",
+               "percent": "percent", "kelly": "fraction"}
+
+
+class Staking(_Model):
+    plan: Plan = "flat"
+    stake: float | None = Field(default=None, gt=0)
+    percent: float | None = Field(default=None, gt=0, le=100)
+    fraction: float | None = Field(default=None, gt=0, le=1)
+    edge: float = 0.0
+    factor: float = Field(default=2.0, gt=0)
+    max_steps: int | None = Field(default=None, ge=1)
+    target: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _plan_fields(self):
+        need = _PLAN_NEEDS[self.plan]
+        if getattr(self, need) is None:
+            raise ValueError(f"plan {self.plan!r} needs {need!r}")
+        if self.plan == "ladder" and self.target is None:
+            raise ValueError("plan 'ladder' needs 'target'")
+        return self
+
+
+class Limits(_Model):
+    max_bets: int | None = Field(default=None, ge=1)
+    max_stake: float | None = Field(default=None, gt=0)
+    max_open_bets: int | None = Field(default=None, ge=1)
+    max_exposure_match: float | None = Field(default=None, gt=0)
+    max_exposure_session: float | None = Field(default=None, gt=0)
+    daily_loss: float | None = Field(default=None, gt=0)
+    stop_loss: float | None = Field(default=None, gt=0)
+    take_profit: float | None = Field(default=None, gt=0)
+    max_duration_h: float | None = Field(default=None, gt=0)
+
+
+class Session(_Model):
+    id: str = Field(min_length=1, max_length=80, pattern=r"^[^|\s][^|]*$")
+    enabled: bool = True
+    category: str = "football"
+    competitions: list[str] | None = None
+    selection: Selection
+    odds: OddsBounds = OddsBounds()
+    window: Window = Window()
+    slippage: float = Field(default=0.02, ge=0, lt=1)
+    staking: Staking
+    bankroll: float = Field(default=1000, gt=0)
+    limits: Limits = Limits()
+
+
+class ClockConfig(_Model):
+    speed: float = Field(default=1.0, gt=0)
+    start: datetime | None = None
+    mode: Literal["anchored", "step"] = "anchored"
+
+
+class SourceConfig(_Model):
+    kind: Literal["sandbox", "hkjc", "replay"] = "sandbox"
+    url: str | None = None
+    interval_s: float = Field(default=30, gt=0)
+
+
+class SandboxConfig(_Model):
+    port: int = Field(default=8700, ge=1, le=65535)
+    data: str | None = None  # folder of football-data CSVs; default ../shared/data/football-data
+
+
+class DashboardConfig(_Model):
+    port: int = Field(default=8800, ge=1, le=65535)
+
+
+class ExecuteConfig(_Model):
+    max_concurrent: int = Field(default=1, ge=1, le=16)
+
+
+class BrowserConfig(_Model):
+    executable: str | None = None  # else $BETPIPE_CHROMIUM, Playwright's own, the system's
+
+
+class Config(_Model):
+    mode: Literal["paper", "live"] = "paper"
+    max_odds_age_s: float = Field(default=90, gt=0)
+    halt: bool = False
+    clock: ClockConfig = ClockConfig()
+    source: SourceConfig = SourceConfig()
+    sandbox: SandboxConfig = SandboxConfig()
+    dashboard: DashboardConfig = DashboardConfig()
+    execute: ExecuteConfig = ExecuteConfig()
+    browser: BrowserConfig = BrowserConfig()
+    sessions: list[Session] = []
+
+    @model_validator(mode="after")
+    def _unique_ids(self):
+        seen = set()
+        for s in self.sessions:
+            if s.id in seen:
+                raise ValueError(f"session id {s.id!r} appears twice")
+            seen.add(s.id)
+        return self
+
+    @property
+    def source_url(self) -> str:
+        return self.source.url or f"http://127.0.0.1:{self.sandbox.port}"
+
+    def session(self, session_id: str) -> Session | None:
+        return next((s for s in self.sessions if s.id == session_id), None)
+
+
+class ConfigError(ValueError):
+    """A config that cannot be used: `file: $.json.path: reason`."""
+
+    def __init__(self, file: Path, json_path: str, reason: str):
+        super().__init__(f"{file}: {json_path}: {reason}")
+        self.file, self.json_path, self.reason = str(file), json_path, reason
+
+
+def _json_path(loc: tuple) -> str:
+    out = "$"
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return out
+
+
+def parse_config(data: bytes, file: Path) -> Config:
+    try:
+        doc = orjson.loads(data)
+    except orjson.JSONDecodeError as e:
+        raise ConfigError(file, "$", f"not JSON: {e}") from None
+    if not isinstance(doc, dict):
+        raise ConfigError(file, "$", "the top level must be an object")
+    try:
+        return Config.model_validate(doc)
+    except ValidationError as e:
+        err = e.errors()[0]
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        more = f" (and {len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
+        raise ConfigError(file, _json_path(err["loc"]), msg + more) from None
+
+
+def load_config(path: Path) -> Config:
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(path, "$", "file not found") from None
+    return parse_config(data, Path(path))
+
+
+class ConfigHolder:
+    """The running config: reloaded on change; a bad edit keeps the last good one.
+
+    `version` counts good configs loaded (decisions.json's config_version); `error` is the
+    current file's problem, None once a good file is back.
+    """
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+        self.config: Config | None = None
+        self.version = 0
+        self.error: ConfigError | None = None
+        self._last_bytes: bytes | None = None
+
+    def reload(self) -> bool:
+        """Read the file again; True when a new good config took effect."""
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            self.error = ConfigError(self.path, "$", "file not found")
+            return False
+        if data == self._last_bytes:
+            return False
+        self._last_bytes = data
+        try:
+            config = parse_config(data, self.path)
+        except ConfigError as e:
+            self.error = e
+            return False
+        self.error = None
+        if config == self.config:
+            return False
+        self.config, self.version = config, self.version + 1
+        return True
+
+
+def default_config() -> dict:
+    """The shipped demo (DESIGN: the shipped default config): sandbox, paper, speed 60."""
+    return {
+        "mode": "paper",
+        "max_odds_age_s": 300,
+        "halt": False,
+        "clock": {"speed": 60, "start": "2019-08-09T18:30:00Z"},
+        "source": {"kind": "sandbox", "interval_s": 30},
+        "sandbox": {"port": 8700},
+        "dashboard": {"port": 8800},
+        "execute": {"max_concurrent": 1},
+        "sessions": [
+            {"id": "fav-week", "competitions": ["EPL"], "selection": "favourite",
+             "odds": {"min": 1.05, "max": 3.0}, "window": {"from_minutes": 10080, "to_minutes": 0},
+             "staking": {"plan": "flat", "stake": 10}, "bankroll": 1000,
+             "limits": {"max_stake": 50, "max_open_bets": 10, "stop_loss": 300}},
+            {"id": "dog-late", "selection": "underdog", "odds": {"min": 2.0, "max": 30},
+             "window": {"from_minutes": 60, "to_minutes": 5},
+             "staking": {"plan": "flat", "stake": 5}, "bankroll": 500,
+             "limits": {"max_stake": 20, "max_open_bets": 5}},
+        ],
+    }

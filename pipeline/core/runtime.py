@@ -1,0 +1,108 @@
+"""What every program shares: home, log, health, clock, config, one scheduler, clean shutdown.
+
+A program is a thin loop around pure functions; `Runtime` gives it its surroundings. A program
+whose clock anchor or config is missing or invalid stays up in a failing state (health says why)
+and retries, rather than exiting into supervisord's FATAL.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+
+from reactivex.scheduler import EventLoopScheduler
+
+from pipeline.core.clock import Clock, ClockError, load_clock
+from pipeline.core.config import Config, ConfigHolder
+from pipeline.core.health import Health
+from pipeline.core.log import Logger
+from pipeline.core.paths import Home
+
+RETRY_REAL_S = 0.5
+
+
+class Runtime:
+    def __init__(self, program: str, home: Home | None = None, clock: Clock | None = None):
+        self.program = program
+        self.home = (home or Home.from_env()).ensure()
+        self.log = Logger(program)
+        self.stopping = threading.Event()
+        self.clock = clock
+        self.health = Health(self.home, program, clock)
+        self.holder = ConfigHolder(self.home.system_config)
+        self.scheduler = EventLoopScheduler()
+        self._reported: str | None = None
+
+    @property
+    def config(self) -> Config:
+        assert self.holder.config is not None, "config not loaded yet"
+        return self.holder.config
+
+    def install_signals(self) -> None:
+        def on_signal(signum, _frame):
+            self.log.info("stopping", signal=signal.Signals(signum).name)
+            self.stopping.set()
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+
+    def fail(self, reason: str) -> None:
+        """Health failing with `reason`, logged once per distinct reason."""
+        if reason != self._reported:
+            self.log.error("failing", reason=reason)
+            self._reported = reason
+        self.health.set("failing", reason)
+
+    def reload_config(self) -> bool:
+        """Re-read system-config.json; True when a new good config took effect."""
+        changed = self.holder.reload()
+        err = self.holder.error
+        if err is not None:
+            if str(err) != self._reported:
+                self.log.error("config.invalid", file=err.file, path=err.json_path,
+                               reason=err.reason, running=self.holder.version or None)
+                self._reported = str(err)
+            self.health.set("failing" if self.holder.config is None else "degraded", str(err))
+        elif changed:
+            self.log.info("config.loaded", config_version=self.holder.version)
+            self._reported = None
+            self.health.ok()
+        elif self.health.last_error and self._reported is None:
+            self.health.ok()
+        return changed
+
+    def start(self) -> bool:
+        """Beat at once, then wait for a clock anchor and a good config. False if stopped."""
+        self.install_signals()
+        self.health.start()
+        self.log.info("started", home=str(self.home.root))
+        while not self.stopping.is_set():
+            if self.clock is None:
+                try:
+                    self.clock = load_clock(self.home.clock)
+                    self.health.set_clock(self.clock)
+                except ClockError as e:
+                    self.fail(str(e))
+                    self.stopping.wait(RETRY_REAL_S)
+                    continue
+            self.reload_config()
+            if self.holder.config is not None:
+                if self.holder.error is None:
+                    self._reported = None
+                    self.health.ok()
+                return True
+            self.stopping.wait(RETRY_REAL_S)
+        return False
+
+    def wait(self, real_seconds: float) -> bool:
+        """Sleep unless stopping; True when a stop was asked for."""
+        return self.stopping.wait(real_seconds)
+
+    def close(self) -> None:
+        self.health.stop()
+        try:
+            self.health.info["stopped"] = True
+            self.health.beat()
+        except Exception:
+            pass
+        self.scheduler.dispose()
+        self.log.info("stopped")

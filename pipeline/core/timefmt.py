@@ -1,0 +1,22 @@
+"""UTC ISO-8601 with `Z`, the only timestamp format in data files."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+
+def iso(dt: datetime) -> str:
+    """2024-10-05T14:00:00Z, or with milliseconds when the instant has them."""
+    dt = dt.astimezone(timezone.utc)
+    if dt.microsecond:
+        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_iso(text: str) -> datetime:
+    """Parse an ISO timestamp (Z or an offset) to an aware UTC datetime."""
+    if not isinstance(text, str):
+        raise ValueError(f"not a timestamp: {text!r}")
+    dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        raise ValueError(f"timestamp without a zone: {text!r}")
+    return dt.astimezone(timezone.utc)
