@@ -20,6 +20,7 @@ COMMANDS = {
     "key": "pipeline.cli_home:register_key",
     "clock": "pipeline.cli_home:register_clock",
     "init-home": "pipeline.cli_home:register_init",
+    "preflight": "pipeline.cli_home:register_preflight",
 }
 
 

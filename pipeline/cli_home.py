@@ -6,7 +6,7 @@ from pipeline.core import clock as clockmod
 from pipeline.core.config import ConfigError, default_config, load_config
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.matchkey import load_tables
-from pipeline.core.paths import Home
+from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.timefmt import parse_iso
 
 
@@ -64,3 +64,34 @@ def _clock(args) -> int:
     doc = clockmod.anchor(home.clock, start=start, speed=cfg.clock.speed, mode=cfg.clock.mode)
     print(f"clock anchored: simulated {doc['sim_start']} at speed {doc['speed']:g}")
     return 0
+
+
+def register_preflight(sub) -> None:
+    p = sub.add_parser("preflight", help="check config and data before a start; say what is missing")
+    p.set_defaults(run=_preflight)
+
+
+def _preflight(args) -> int:
+    home = Home.from_env(args.home)
+    try:
+        cfg = load_config(home.system_config)
+    except ConfigError as e:
+        print(f"betpipe: the config is invalid: {e}")
+        return 2
+    if cfg.source.kind == "sandbox":
+        folder = football_data_dir(home, cfg.sandbox.data)
+        if not any(folder.glob("*.csv")):
+            print(f"betpipe: the sandbox bookmaker needs football-data.co.uk CSVs in {folder}.\n"
+                  f"  Put the repository beside ../shared (it has shared/data/football-data),\n"
+                  f"  or set sandbox.data in {home.system_config} to a folder of CSVs\n"
+                  f"  (e.g. E0_2019-20.csv from https://www.football-data.co.uk/englandm.php).")
+            return 2
+    return 0
+
+
+def sandbox_url() -> str:
+    home = Home.from_env()
+    try:
+        return load_config(home.system_config).source_url
+    except ConfigError:
+        return "http://127.0.0.1:8700"

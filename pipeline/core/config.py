@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Literal
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
+                      model_validator)
 
 Plan = Literal["flat", "percent", "kelly", "martingale", "fibonacci", "ladder"]
 Selection = Literal["home", "draw", "away", "favourite", "underdog"]
@@ -134,14 +135,15 @@ class Config(_Model):
     browser: BrowserConfig = BrowserConfig()
     sessions: list[Session] = []
 
-    @model_validator(mode="after")
-    def _unique_ids(self):
+    @field_validator("sessions")
+    @classmethod
+    def _unique_ids(cls, sessions: list[Session]) -> list[Session]:
         seen = set()
-        for s in self.sessions:
+        for s in sessions:
             if s.id in seen:
                 raise ValueError(f"session id {s.id!r} appears twice")
             seen.add(s.id)
-        return self
+        return sessions
 
     @property
     def source_url(self) -> str:

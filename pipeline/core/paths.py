@@ -85,3 +85,12 @@ class Home:
         for d in (self.config_dir, self.data, self.health_dir, self.logs, self.sandbox_dir):
             d.mkdir(parents=True, exist_ok=True)
         return self
+
+
+def football_data_dir(home: Home, configured: str | None = None) -> Path:
+    """The sandbox's CSVs: config `sandbox.data` (relative to the home), else ../shared/data
+    beside the repository, else what `betpipe data fetch` brought into the home."""
+    if configured:
+        return home.resolve(configured)
+    shared = REPO.parent / "shared" / "data" / "football-data"
+    return shared if shared.is_dir() else home.data / "football-data"

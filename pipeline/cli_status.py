@@ -1,0 +1,100 @@
+"""`betpipe status`: every program (running / stale / absent, health state, last error) and every
+session (bets, open, staked, profit, halted), from the home's files alone."""
+from __future__ import annotations
+
+import sys
+
+import orjson
+from rich.console import Console
+from rich.table import Table
+
+from pipeline.core.clock import ClockError, load_clock, real_now
+from pipeline.core.config import ConfigError, load_config
+from pipeline.core.health import liveness, read_health
+from pipeline.core.ledger import Ledger
+from pipeline.core.paths import PROGRAMS, Home
+from pipeline.core.state import bankroll, replay
+from pipeline.core.timefmt import iso, parse_iso
+
+
+def register(sub) -> None:
+    p = sub.add_parser("status", help="programs and sessions at a glance")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of tables")
+    p.add_argument("--check", action="store_true",
+                   help="print nothing; exit 0 only when every program is running")
+    p.set_defaults(run=run)
+
+
+def collect(home: Home) -> dict:
+    now_real = real_now()
+    programs = {}
+    for name in PROGRAMS:
+        doc = read_health(home, name)
+        age = None
+        if doc and doc.get("last_beat_real"):
+            age = round((now_real - parse_iso(doc["last_beat_real"])).total_seconds(), 1)
+        programs[name] = {"liveness": liveness(doc, now_real), "state": doc and doc.get("state"),
+                          "pid": doc and doc.get("pid"), "beat_age_s": age,
+                          "last_error": doc and doc.get("last_error")}
+    out: dict = {"home": str(home.root), "programs": programs, "config_error": None}
+    try:
+        cfg = load_config(home.system_config)
+    except ConfigError as e:
+        cfg, out["config_error"] = None, str(e)
+    try:
+        clock = load_clock(home.clock)
+        out["sim_now"] = iso(clock.now())
+    except ClockError:
+        clock, out["sim_now"] = None, None
+    book = replay(Ledger(home.ledger, clock or _NullClock()).read())
+    sessions = {}
+    ids = [s.id for s in cfg.sessions] if cfg else []
+    ids += [sid for sid in book.sessions if sid not in ids]
+    for sid in ids:
+        sb = book.session(sid)
+        scfg = cfg.session(sid) if cfg else None
+        sessions[sid] = {
+            "enabled": bool(scfg and scfg.enabled), "in_config": scfg is not None,
+            "bets": len(sb.bets), "open": len(sb.open_bets), "in_flight": len(sb.in_flight),
+            "staked": sb.staked, "profit": sb.settled_profit,
+            "bankroll": bankroll(sb, scfg.bankroll) if scfg else None, "halted": sb.halted,
+        }
+    out["sessions"] = sessions
+    out["ledger_seq"] = book.seq
+    return out
+
+
+class _NullClock:
+    speed = 1.0
+
+    def now(self):
+        return real_now()
+
+
+def run(args) -> int:
+    home = Home.from_env(args.home)
+    info = collect(home)
+    all_running = all(p["liveness"] == "running" for p in info["programs"].values())
+    if args.check:
+        return 0 if all_running else 1
+    if args.json:
+        print(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    console.print(f"[bold]betpipe[/] home {info['home']}   simulated now {info['sim_now'] or '-'}")
+    if info["config_error"]:
+        console.print(f"[red]config error:[/] {info['config_error']}")
+    t = Table("program", "process", "health", "pid", "beat age s", "last error")
+    for name, p in info["programs"].items():
+        colour = {"running": "green", "stale": "yellow"}.get(p["liveness"], "red")
+        t.add_row(name, f"[{colour}]{p['liveness']}[/]", p["state"] or "-", str(p["pid"] or "-"),
+                  str(p["beat_age_s"] if p["beat_age_s"] is not None else "-"), p["last_error"] or "")
+    console.print(t)
+    s = Table("session", "enabled", "bets", "open", "in flight", "staked", "profit", "bankroll",
+              "halted")
+    for sid, v in info["sessions"].items():
+        s.add_row(sid, "yes" if v["enabled"] else "no", str(v["bets"]), str(v["open"]),
+                  str(v["in_flight"]), f"{v['staked']:.2f}", f"{v['profit']:+.2f}",
+                  f"{v['bankroll']:.2f}" if v["bankroll"] is not None else "-", v["halted"] or "")
+    console.print(s)
+    return 0

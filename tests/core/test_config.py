@@ -1,0 +1,63 @@
+"""Config: frozen, validated, unknown keys rejected, a bad edit keeps the last good config."""
+from __future__ import annotations
+
+import orjson
+import pytest
+from pydantic import ValidationError
+
+from pipeline.core.config import Config, ConfigError, ConfigHolder, default_config, load_config
+
+SESSION = {"id": "fav", "selection": "favourite", "staking": {"plan": "flat", "stake": 10}}
+
+
+def write(path, doc):
+    path.write_bytes(doc if isinstance(doc, bytes) else orjson.dumps(doc))
+
+
+def test_default_config_is_valid_and_frozen():
+    cfg = Config.model_validate(default_config())
+    assert cfg.mode == "paper" and cfg.clock.speed == 60 and len(cfg.sessions) == 2
+    with pytest.raises(ValidationError):
+        cfg.sessions[0].bankroll = 5
+
+
+@pytest.mark.parametrize("doc, path, reason", [
+    ({"sessions": [{**SESSION, "oods": {}}]}, "$.sessions[0].oods", "unknown key"),
+    ({"sessions": [{**SESSION, "staking": {"plan": "flat", "stake": 0}}]},
+     "$.sessions[0].staking.stake", "greater than 0"),
+    ({"sessions": [{**SESSION, "odds": {"min": 3, "max": 2}}]}, "$.sessions[0].odds",
+     "greater than max"),
+    ({"sessions": [{**SESSION, "bankroll": "lots"}]}, "$.sessions[0].bankroll", "number"),
+    ({"mode": "yolo"}, "$.mode", "'paper' or 'live'"),
+    ({"sessions": [SESSION, SESSION]}, "$.sessions", "appears twice"),
+])
+def test_bad_configs_name_file_path_and_reason(tmp_path, doc, path, reason):
+    f = tmp_path / "system-config.json"
+    write(f, doc)
+    with pytest.raises(ConfigError) as err:
+        load_config(f)
+    assert err.value.json_path == path
+    assert reason in err.value.reason
+    assert str(f) in str(err.value)
+
+
+def test_not_json_is_named(tmp_path):
+    f = tmp_path / "system-config.json"
+    write(f, b'{"mode": "paper",')
+    with pytest.raises(ConfigError, match=r"system-config.json: \$: not JSON"):
+        load_config(f)
+
+
+def test_holder_keeps_last_good_config_on_a_bad_edit(tmp_path):
+    f = tmp_path / "system-config.json"
+    write(f, {"sessions": [SESSION]})
+    holder = ConfigHolder(f)
+    assert holder.reload() and holder.version == 1
+    write(f, {"sessions": [{**SESSION, "stake": 5}]})  # typo: stake outside staking
+    assert holder.reload() is False
+    assert holder.config.sessions[0].staking.stake == 10 and holder.version == 1
+    assert holder.error.json_path == "$.sessions[0].stake"
+    write(f, {"sessions": [{**SESSION, "enabled": False}]})
+    assert holder.reload() and holder.version == 2 and holder.error is None
+    assert holder.config.sessions[0].enabled is False
+    assert holder.reload() is False  # unchanged file: nothing new

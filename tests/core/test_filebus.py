@@ -1,0 +1,158 @@
+"""The file bus: atomic snapshots, the never-drop-latest throttle, watching files for real."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from reactivex.scheduler import EventLoopScheduler
+from reactivex.testing import ReactiveTest, TestScheduler
+
+from pipeline.core.clock import FakeClock
+from pipeline.core.filebus import (BadFile, FileWatch, SnapshotWriter, atomic_write_json,
+                                   read_snapshot, throttle_latest)
+from pipeline.core.ledger import Ledger
+
+on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
+
+
+def test_throttle_emits_first_at_once_then_one_per_window_and_always_the_last():
+    sched = TestScheduler()
+    # a burst of 149 updates, 1 tick apart, from t=300; window = 50 ticks (in seconds: 50)
+    messages = [on_next(300 + i, i) for i in range(1, 150)] + [on_completed(1000)]
+    source = sched.create_hot_observable(*messages)
+    results = sched.start(lambda: source.pipe(throttle_latest(50, sched)), created=0,
+                          subscribed=0, disposed=2000)
+    values = [m.value.value for m in results.messages if m.value.kind == "N"]
+    times = [m.time for m in results.messages if m.value.kind == "N"]
+    assert values[0] == 1 and times[0] == 301  # first at once
+    assert values[-1] == 149  # the last of the burst is never dropped (throttle_first loses it)
+    assert all(b - a >= 50 for a, b in zip(times, times[1:]))  # at most one per window
+    assert len(values) <= 149 // 50 + 2
+
+
+def test_throttle_merges_pending_items_when_asked():
+    sched = TestScheduler()
+    source = sched.create_hot_observable(on_next(210, {1}), on_next(215, {2}), on_next(220, {3}),
+                                         on_completed(500))
+    results = sched.start(lambda: source.pipe(throttle_latest(50, sched, merge=lambda a, b: a | b)))
+    values = [m.value.value for m in results.messages if m.value.kind == "N"]
+    assert values == [{1}, {2, 3}]
+
+
+def test_throttle_flushes_pending_on_completion():
+    sched = TestScheduler()
+    source = sched.create_hot_observable(on_next(210, "a"), on_next(211, "b"), on_completed(212))
+    results = sched.start(lambda: source.pipe(throttle_latest(50, sched)))
+    values = [m.value.value for m in results.messages if m.value.kind == "N"]
+    assert values == ["a", "b"]
+
+
+def test_snapshot_versions_increase_across_writer_restarts(tmp_path):
+    path = tmp_path / "odds-data.json"
+    w = SnapshotWriter(path)
+    w.write({"matches": []}, written_at="2019-08-09T18:30:00Z")
+    w.write({"matches": []}, written_at="2019-08-09T18:30:01Z")
+    assert SnapshotWriter(path).write({}, written_at="2019-08-09T18:30:02Z")["version"] == 3
+    assert not list((tmp_path / ".tmp").iterdir())  # no temp files left behind
+
+
+@pytest.mark.parametrize("content, reason", [(b"", "empty"), (b'{"version": 3, "matc', "not JSON"),
+                                             (b"[1, 2]", "not an object"),
+                                             (b'{"matches": []}', "version")])
+def test_unusable_snapshots_raise_badfile_naming_the_file(tmp_path, content, reason):
+    path = tmp_path / "odds-data.json"
+    path.write_bytes(content)
+    with pytest.raises(BadFile, match=reason) as err:
+        read_snapshot(path)
+    assert err.value.path == path
+
+
+def test_readers_never_see_a_partial_snapshot(tmp_path):
+    path = tmp_path / "odds-data.json"
+    big = {"matches": [{"key": f"m{i}", "pad": "x" * 200} for i in range(500)]}
+    atomic_write_json(path, {"version": 0, **big})
+    stop = threading.Event()
+    torn = []
+
+    def reader():
+        while not stop.is_set():
+            try:
+                read_snapshot(path)
+            except BadFile as e:
+                torn.append(e)
+
+    t = threading.Thread(target=reader)
+    t.start()
+    for v in range(1, 150):
+        atomic_write_json(path, {"version": v, **big})
+    stop.set()
+    t.join()
+    assert torn == []
+
+
+def _collect(watch: FileWatch):
+    seen, lock = [], threading.Lock()
+
+    def handler(paths):
+        with lock:
+            seen.append(paths)
+
+    watch.stream.subscribe(handler)
+    return seen
+
+
+def wait_for(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+def test_watch_sees_the_last_of_a_burst_of_atomic_writes(tmp_path):
+    path = tmp_path / "odds-data.json"
+    sched = EventLoopScheduler()
+    watch = FileWatch([path], sched, window_s=0.05, resync_s=60).start()
+    versions = []
+
+    def handler(paths):
+        versions.append(read_snapshot(path)["version"])
+
+    watch.stream.subscribe(handler)
+    try:
+        writer = SnapshotWriter(path)
+        for _ in range(200):
+            writer.write({"matches": []}, written_at="2019-08-09T18:30:00Z")
+        assert wait_for(lambda: versions and versions[-1] == 200)
+        assert len(versions) < 200  # throttled, not one handler call per write
+    finally:
+        watch.stop()
+        sched.dispose()
+
+
+def test_watch_sees_ledger_appends_as_modifications(tmp_path):
+    path = tmp_path / "bet-record.jsonl"
+    sched = EventLoopScheduler()
+    watch = FileWatch([path], sched, window_s=0.02, resync_s=60).start()
+    seen = _collect(watch)
+    try:
+        Ledger(path, FakeClock("2019-08-09T18:30:00Z")).append({"type": "SESSION_RESET",
+                                                                "session": "a"})
+        assert wait_for(lambda: any(path.resolve() in s for s in seen))
+    finally:
+        watch.stop()
+        sched.dispose()
+
+
+def test_watch_resyncs_periodically_without_events(tmp_path):
+    path = tmp_path / "decisions.json"
+    sched = EventLoopScheduler()
+    watch = FileWatch([path], sched, window_s=0.01, resync_s=0.1).start()
+    seen = _collect(watch)
+    try:
+        assert wait_for(lambda: len(seen) >= 2)  # nothing written, yet re-read as a safety net
+    finally:
+        watch.stop()
+        sched.dispose()
