@@ -37,6 +37,9 @@ class Health:
         return self.clock.now() if self.clock is not None else real_now()
 
     def set_clock(self, clock: Clock) -> None:
+        """The home's clock, once loaded: from then on every time here is simulated time."""
+        if self.clock is None:
+            self.started_at = clock.now()
         self.clock = clock
 
     def set(self, state: str, error: str | None = None, *, beat: bool = True) -> None:

@@ -30,7 +30,8 @@ class Runtime:
         self.health = Health(self.home, program, clock)
         self.holder = ConfigHolder(self.home.system_config)
         self.scheduler = EventLoopScheduler()
-        self._reported: str | None = None
+        self._reported: str | None = None  # the fail/degrade reason in force
+        self._config_reported: str | None = None  # the config error in force
 
     @property
     def config(self) -> Config:
@@ -52,22 +53,45 @@ class Runtime:
             self._reported = reason
         self.health.set("failing", reason)
 
+    def degrade(self, reason: str) -> None:
+        """Health degraded with `reason` (running, but impaired), logged once per reason.
+
+        Like `fail`, the reason stands through `reload_config` until `recover` clears it.
+        """
+        if reason != self._reported:
+            self.log.warning("degraded", reason=reason)
+            self._reported = reason
+        self.health.set("degraded", reason)
+
+    def recover(self) -> None:
+        """Clear a `fail`/`degrade` reason: health ok again, unless the config file is bad."""
+        if self._reported is not None and self.holder.error is None:
+            self.log.info("recovered", reason=self._reported)
+            self._reported = None
+            self.health.ok()
+
     def reload_config(self) -> bool:
-        """Re-read system-config.json; True when a new good config took effect."""
+        """Re-read system-config.json; True when a new good config took effect.
+
+        A bad file is logged once (file, JSON path, reason) and keeps the last good config;
+        health says why until a good file is back.
+        """
         changed = self.holder.reload()
         err = self.holder.error
         if err is not None:
-            if str(err) != self._reported:
+            if str(err) != self._config_reported:
                 self.log.error("config.invalid", file=err.file, path=err.json_path,
                                reason=err.reason, running=self.holder.version or None)
-                self._reported = str(err)
+                self._config_reported = str(err)
             self.health.set("failing" if self.holder.config is None else "degraded", str(err))
-        elif changed:
+            return changed
+        if self._config_reported is not None:
+            self.log.info("config.recovered", config_version=self.holder.version)
+            self._config_reported = None
+            if self._reported is None:
+                self.health.ok()
+        if changed:
             self.log.info("config.loaded", config_version=self.holder.version)
-            self._reported = None
-            self.health.ok()
-        elif self.health.last_error and self._reported is None:
-            self.health.ok()
         return changed
 
     def start(self) -> bool:
@@ -86,9 +110,8 @@ class Runtime:
                     continue
             self.reload_config()
             if self.holder.config is not None:
-                if self.holder.error is None:
-                    self._reported = None
-                    self.health.ok()
+                if self.holder.error is None and self._reported is not None:
+                    self.recover()
                 return True
             self.stopping.wait(RETRY_REAL_S)
         return False

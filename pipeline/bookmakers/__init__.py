@@ -1,0 +1,78 @@
+"""Bookmakers the executor places bets with (DESIGN: programs, invariant 1).
+
+A `Bookmaker` answers every placement with a `Placement` that says which of three things
+happened: the bet was **placed** (bet_ref, odds taken), it was **certainly not placed** (with a
+reason, and whether trying again may work), or its effect is **unknown** (the request may have
+reached the bookmaker). An unknown effect is never written as a failure: the executor reconciles
+it with `lookup(client_ref)` first. `lookup` is also how a restart resolves a write-ahead
+`BET_INTENDED` that has no outcome. A bookmaker must accept a `client_ref` at most once.
+
+`paper` is the only one so far; a browser bookmaker on the sandbox comes later and implements the
+same Protocol.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+PLACED, NOT_PLACED, UNKNOWN = "placed", "not_placed", "unknown"
+
+
+@dataclass(frozen=True)
+class Order:
+    """One attempt at one decision: what the bookmaker is asked to do."""
+    client_ref: str  # unique per attempt: f"{decision_id}#{attempt}"
+    decision_id: str
+    session: str
+    match_key: str
+    market: str
+    selection: str  # home | draw | away
+    odds: float  # the price the executor saw
+    min_odds: float  # the lowest price it accepts
+    stake: float
+
+
+@dataclass(frozen=True)
+class Placement:
+    status: Literal["placed", "not_placed", "unknown"]
+    client_ref: str
+    bet_ref: str | None = None
+    odds: float | None = None  # taken
+    stake: float | None = None
+    placed_at: str | None = None
+    reason: str | None = None  # why not placed / why unknown
+    retryable: bool = False
+
+    @classmethod
+    def placed(cls, client_ref: str, bet_ref: str, odds: float, stake: float,
+               placed_at: str | None = None) -> "Placement":
+        return cls(PLACED, client_ref, bet_ref=bet_ref, odds=odds, stake=stake, placed_at=placed_at)
+
+    @classmethod
+    def not_placed(cls, client_ref: str, reason: str, *, retryable: bool) -> "Placement":
+        return cls(NOT_PLACED, client_ref, reason=reason, retryable=retryable)
+
+    @classmethod
+    def unknown(cls, client_ref: str, reason: str) -> "Placement":
+        return cls(UNKNOWN, client_ref, reason=reason)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == PLACED
+
+
+@runtime_checkable
+class Bookmaker(Protocol):
+    mode: str  # "paper" | "live": written into BET_INTENDED
+
+    def place(self, order: Order) -> Placement:
+        """Place one bet. Must not raise for a refusal it understood (return not_placed); an
+        exception or `unknown` means the bet may or may not have been taken."""
+        ...
+
+    def lookup(self, client_ref: str) -> Placement | None:
+        """The bet the bookmaker accepted under `client_ref` (status placed), None when it has
+        none. Raises when it cannot tell (unreachable): the intent then stays unresolved."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,86 @@
+"""The loop of a program that reacts to files: last good snapshots, passes on change, SIGTERM.
+
+`LastGood` reads a snapshot and keeps the last good document when the file turns torn or invalid
+(one log line per distinct problem, naming the file and the reason: invariant 3). `serve` runs a
+program's pass once at start and then on every change of its input files (FileWatch: throttled,
+with the periodic re-read), all on the runtime's one scheduler, until SIGTERM; the pass in flight
+is finished before it returns.
+"""
+from __future__ import annotations
+
+import threading
+import traceback
+from pathlib import Path
+from typing import Callable
+
+from pipeline.core.filebus import BadFile, FileWatch, read_snapshot
+from pipeline.core.log import Logger
+from pipeline.core.runtime import Runtime
+
+
+class LastGood:
+    def __init__(self, path: Path, log: Logger,
+                 check: Callable[[dict | None, Path], object] = lambda doc, _path: doc):
+        self.path, self.log, self.check = Path(path), log, check
+        self.doc: dict | None = None
+        self.value = None  # what `check` made of the last good document
+        self.problem: str | None = None
+
+    def load(self):
+        """The checked value of the file now, or of the last good version of it."""
+        try:
+            doc = read_snapshot(self.path)
+            value = self.check(doc, self.path)
+        except (BadFile, OSError) as e:
+            reason = e.reason if isinstance(e, BadFile) else f"{type(e).__name__}: {e}"
+            if reason != self.problem:
+                self.log.error("file.invalid", file=str(self.path), reason=reason,
+                               keeping_version=(self.doc or {}).get("version"))
+                self.problem = reason
+            return self.value
+        if self.problem is not None:
+            self.log.info("file.valid", file=str(self.path), version=(doc or {}).get("version"))
+            self.problem = None
+        if doc is not None:  # a file that disappears leaves the last good one standing
+            self.doc, self.value = doc, value
+        return self.value
+
+
+def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | None]) -> None:
+    """Call `on_pass(changed_paths)` now and after every change, until a stop is asked for.
+
+    The config is reloaded first whenever system-config.json is among the changed paths.
+    `on_pass` returns a problem (health degraded) or None; an exception is logged and counted
+    as a problem, never the end of the stream.
+    """
+    busy = threading.Lock()
+    config_path = rt.home.system_config.resolve()
+    watch = FileWatch([*paths, config_path], rt.scheduler)
+
+    def run(changed: frozenset) -> None:
+        with busy:
+            if rt.stopping.is_set():
+                return
+            if config_path in changed:
+                rt.reload_config()
+            try:
+                problem = on_pass(changed)
+            except Exception as e:
+                problem = f"pass failed: {type(e).__name__}: {e}"
+                rt.log.error("pass.failed", error=problem, trace=traceback.format_exc(limit=5))
+            rt.health.incr("passes")
+            if problem:
+                if (rt.health.state, rt.health.last_error) != ("degraded", problem):
+                    rt.degrade(problem)
+            else:
+                rt.recover()
+
+    sub = watch.stream.subscribe(run, lambda e: rt.log.error("watch.failed", error=str(e)))
+    watch.start()
+    rt.scheduler.schedule(lambda *_: run(frozenset(watch.paths)))
+    while not rt.wait(1.0):
+        pass
+    sub.dispose()
+    watch.stop()
+    with busy:  # the pass in flight (a placement, an append) finishes first
+        pass

@@ -1,0 +1,4 @@
+"""The executor: places standing decisions with the bookmaker (`betpipe execute`)."""
+from pipeline.execute.program import main
+
+__all__ = ["main"]

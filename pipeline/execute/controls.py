@@ -1,0 +1,192 @@
+"""The executor's risk controls: an ordered chain, the first refusal wins (STYLE: flumine).
+
+Each control is a small class with a constant `NAME` and `check(decision, ctx) -> str | None`,
+the reason it refuses or None. They see the ledger's `Book` including bets in flight (invariant
+8) and the current odds-data. Reasons carry no ever-changing numbers (an age, the time), so a
+refusal is written once per decision and control and again only when its reason really changes.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pipeline.core.config import Config, Session
+from pipeline.core.state import Book, SessionBook, free_bankroll
+from pipeline.core.timefmt import parse_iso
+from pipeline.tracking import halt_cause
+
+MAX_ATTEMPTS = 3
+ON_SALE = "scheduled"
+
+
+@dataclass
+class Ctx:
+    """What the controls look at for one decision: now, config, ledger state, odds-data."""
+    now: datetime
+    config: Config
+    book: Book
+    odds: dict | None  # the current odds-data document (None: none yet)
+    matches: dict[str, dict] = field(default_factory=dict)
+
+    def __post_init__(self):
+        if not self.matches and self.odds:
+            self.matches = {m.get("key"): m for m in self.odds.get("matches", [])}
+
+    def session_cfg(self, decision: dict) -> Session | None:
+        return self.config.session(decision["session"])
+
+    def sb(self, decision: dict) -> SessionBook:
+        return self.book.sessions.get(decision["session"]) or SessionBook(decision["session"])
+
+    def match(self, decision: dict) -> dict | None:
+        return self.matches.get(decision["match_key"])
+
+    def price(self, decision: dict) -> float | None:
+        odds = (self.match(decision) or {}).get("odds") or {}
+        price = odds.get(decision["selection"])
+        return float(price) if price is not None else None
+
+
+class KillSwitch:
+    NAME = "KillSwitch"
+
+    def check(self, d: dict, ctx: Ctx) -> str | None:
+        return "halt: true in system-config.json" if ctx.config.halt else None
+
+
+class Expired:
+    NAME = "Expired"
+
+    def check(self, d: dict, ctx: Ctx) -> str | None:
+        try:
+            expires = parse_iso(d["expires_at"])
+        except (KeyError, ValueError):
+            return f"expires_at is not a timestamp: {d.get('expires_at')!r}"
+        return f"expired at {d['expires_at']}" if ctx.now > expires else None
+
+
+class SessionOff:
+    NAME = "SessionOff"
+
+    def check(self, d: dict, ctx: Ctx) -> str | None:
+        s = ctx.session_cfg(d)
+        if s is None:
+            return f"session {d['session']!r} is not in system-config.json"
+        return None if s.enabled else f"session {d['session']!r} is disabled"
+
+
+class SessionHalted:
+    """Halted by a SESSION_HALTED event, or by a cause that is already there but not yet written
+    (the executor then writes it: see engine.Executor.halt_sessions)."""
+    NAME = "SessionHalted"
+
+    def check(self, d: dict, ctx: Ctx) -> str | None:
+        sb = ctx.sb(d)
+        if sb.halted:
+            return f"session halted: {sb.halted}"
+        s = ctx.session_cfg(d)
+        cause = halt_cause(s.limits if s else None, settled_profit=sb.settled_profit,
+                           placed=len(sb.bets) + len(sb.in_flight), first_bet_at=sb.first_bet_at,
+                           now=ctx.now)
+        return f"halt cause {cause[0]} (counting bets in flight)" if cause else None
+
+
+class MaxAttempts:
+    NAME = "MaxAttempts"
+
+    def check(self, d: dict, ctx: Ctx) -> str | None:
+        n = ctx.book.attempts(d["id"])
+        return f"{n} attempts failed (limit {MAX_ATTEMPTS})" if n >= MAX_ATTEMPTS else None
+
+
+class DailyLoss:
+    """`limits.daily_loss`: no new bet for the rest of a UTC day whose settled loss reached it."""
+    NAME = "DailyLoss"
+
+    def check(self, d: dict, ctx: Ctx) -> str | None:
+        s = ctx.session_cfg(d)
+        if s is None or s.limits.daily_loss is None:
+            return None
+        day = ctx.now.date()
+        lost = sum(b.profit for b in ctx.sb(d).settled if parse_iso(b.settled_at).date() == day)
+        if lost <= -s.limits.daily_loss:
+            return f"daily_loss {s.limits.daily_loss:g} reached on {day.isoformat()}"
+        return None
+
+
+class StaleOdds:
+    NAME = "StaleOdds"
+
+    def check(self, d: dict, ctx: Ctx) -> str | None:
+        m = ctx.match(d)
+        if m is None:
+            return "match not in odds-data"
+        if m.get("status") != ON_SALE:
+            return f"match {m.get('status')}: not on sale"
+        if ctx.price(d) is None:
+            return "no price on sale"
+        seen = m.get("seen_at") or ctx.odds.get("fetched_at")
+        try:
+            age = ctx.now - parse_iso(seen)
+        except ValueError:
+            return f"seen_at is not a timestamp: {seen!r}"
+        if age > timedelta(seconds=ctx.config.max_odds_age_s):
+            return f"odds older than max_odds_age_s {ctx.config.max_odds_age_s:g}"
+        return None
+
+
+class PriceMoved:
+    NAME = "PriceMoved"
+
+    def check(self, d: dict, ctx: Ctx) -> str | None:
+        price = ctx.price(d)
+        if price is not None and price < float(d["min_odds"]):
+            return f"{d['selection']} {price:g} < min_odds {float(d['min_odds']):g}"
+        return None
+
+
+class MaxStake:
+    NAME = "MaxStake"
+
+    def check(self, d: dict, ctx: Ctx) -> str | None:
+        s = ctx.session_cfg(d)
+        cap = s.limits.max_stake if s else None
+        stake = float(d["stake"])
+        if stake <= 0:
+            return f"stake {stake:g} is not positive"
+        return f"stake {stake:g} > max_stake {cap:g}" if cap is not None and stake > cap else None
+
+
+class MaxOpenBets:
+    NAME = "MaxOpenBets"
+
+    def check(self, d: dict, ctx: Ctx) -> str | None:
+        s = ctx.session_cfg(d)
+        limit = s.limits.max_open_bets if s else None
+        sb = ctx.sb(d)
+        if limit is not None and len(sb.open_bets) + len(sb.in_flight) >= limit:
+            return f"max_open_bets {limit} reached (open or in flight)"
+        return None
+
+
+class FreeBankroll:
+    NAME = "FreeBankroll"
+
+    def check(self, d: dict, ctx: Ctx) -> str | None:
+        s = ctx.session_cfg(d)
+        free = free_bankroll(ctx.sb(d), s.bankroll if s else 0.0)
+        stake = float(d["stake"])
+        return f"stake {stake:g} > free bankroll {free:g}" if stake > free else None
+
+
+CONTROLS = (KillSwitch(), Expired(), SessionOff(), SessionHalted(), MaxAttempts(), DailyLoss(),
+            StaleOdds(), PriceMoved(), MaxStake(), MaxOpenBets(), FreeBankroll())
+
+
+def first_refusal(decision: dict, ctx: Ctx, controls=CONTROLS) -> tuple[str, str] | None:
+    """(control NAME, reason) of the first control that refuses, None when all pass."""
+    for control in controls:
+        reason = control.check(decision, ctx)
+        if reason:
+            return control.NAME, reason
+    return None

@@ -1,0 +1,275 @@
+"""What the executor does with each standing decision (DESIGN: files → bet-record, invariants 1, 8).
+
+`assess(decision, ctx)` is pure: skip (the decision does not stand, or its refusal is already on
+record), refuse (control, reason) or place. `Executor` does it, one decision at a time in
+decisions order: a refusal is appended once per decision and control; a placement is a
+write-ahead BET_INTENDED appended inside one `ledger.transact` that re-checks, under the lock,
+that the decision still stands and the controls still pass (two racing executors cannot both
+intend), then the bookmaker call, then BET_PLACED or BET_FAILED. An outcome of unknown effect is
+reconciled with `bookmaker.lookup(client_ref)` before anything is written; an intent that cannot
+be reconciled yet stays unresolved (its decision does not stand) and is looked up again later.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Callable, Iterable
+
+from pipeline.bookmakers import UNKNOWN, Bookmaker, Order, Placement
+from pipeline.core.clock import Clock
+from pipeline.core.config import Config
+from pipeline.core.filebus import BadFile
+from pipeline.core.ledger import Ledger
+from pipeline.core.log import Logger
+from pipeline.core.state import Book, Intent, SessionBook
+from pipeline.core.timefmt import iso
+from pipeline.execute.controls import Ctx, first_refusal
+from pipeline.tracking import halt_cause, halt_event
+
+SELECTIONS = ("home", "draw", "away")
+_DECISION_FIELDS = {"id": str, "session": str, "match_key": str, "selection": str,
+                    "min_odds": (int, float), "stake": (int, float), "expires_at": str}
+
+
+# --------------------------------------------------------------------------- input checks
+
+def check_decisions(doc: dict | None, path: Path) -> list[dict]:
+    """The decisions of a decisions.json document, in order; BadFile names what is wrong."""
+    if doc is None:
+        return []
+    items = doc.get("decisions")
+    if not isinstance(items, list):
+        raise BadFile(path, "field decisions: missing or not a list")
+    for i, d in enumerate(items):
+        if not isinstance(d, dict):
+            raise BadFile(path, f"decisions[{i}]: not an object")
+        for key, kind in _DECISION_FIELDS.items():
+            if not isinstance(d.get(key), kind) or isinstance(d.get(key), bool):
+                raise BadFile(path, f"decisions[{i}].{key}: missing or of the wrong type")
+        if d["selection"] not in SELECTIONS:
+            raise BadFile(path, f"decisions[{i}].selection: {d['selection']!r} is not one of {SELECTIONS}")
+    return items
+
+
+def check_odds(doc: dict | None, path: Path) -> dict | None:
+    if doc is not None and not isinstance(doc.get("matches"), list):
+        raise BadFile(path, "field matches: missing or not a list")
+    if doc is not None and not all(isinstance(m, dict) and "key" in m for m in doc["matches"]):
+        raise BadFile(path, "matches: an entry is not an object with a key")
+    return doc
+
+
+# --------------------------------------------------------------------------- pure parts
+
+def assess(d: dict, ctx: Ctx) -> tuple[str, tuple] | None:
+    """None: nothing to do; ("refuse", (control, reason)); ("place", ())."""
+    if not ctx.book.stands(d["id"]):
+        return None
+    refusal = first_refusal(d, ctx)
+    if refusal is None:
+        return "place", ()
+    if ctx.book.refusals.get((d["id"], refusal[0])) == refusal[1]:
+        return None  # already on record with this reason
+    return "refuse", refusal
+
+
+def intent_body(d: dict, ctx: Ctx, attempt: int, mode: str) -> dict:
+    return {"type": "BET_INTENDED", "session": d["session"], "decision_id": d["id"],
+            "client_ref": f"{d['id']}#{attempt}", "attempt": attempt,
+            "match_key": d["match_key"], "market": d.get("market", "1X2"),
+            "selection": d["selection"], "odds": ctx.price(d), "min_odds": float(d["min_odds"]),
+            "stake": float(d["stake"]), "mode": mode}
+
+
+def order_of(intent: dict) -> Order:
+    return Order(intent["client_ref"], intent["decision_id"], intent["session"],
+                 intent["match_key"], intent["market"], intent["selection"],
+                 float(intent["odds"]), float(intent["min_odds"]), float(intent["stake"]))
+
+
+def outcome_body(intent: Intent, p: Placement) -> dict:
+    """BET_PLACED or BET_FAILED for a placement that is known (never for `unknown`)."""
+    base = {"session": intent.session, "decision_id": intent.decision_id,
+            "client_ref": intent.client_ref}
+    if p.ok:
+        return {"type": "BET_PLACED", **base, "bet_ref": p.bet_ref, "odds": p.odds,
+                "stake": p.stake, "match_key": intent.match_key, "selection": intent.selection,
+                "placed_at": p.placed_at}
+    assert p.status != UNKNOWN, "an unknown effect is reconciled, never written as failed"
+    return {"type": "BET_FAILED", **base, "reason": p.reason, "retryable": p.retryable}
+
+
+# --------------------------------------------------------------------------- the executor
+
+class Executor:
+    def __init__(self, ledger: Ledger, bookmaker: Bookmaker, clock: Clock, log: Logger):
+        self.ledger, self.bookmaker, self.clock, self.log = ledger, bookmaker, clock, log
+        self.book = Book()
+        self.pending: set[str] = set()  # client_refs whose outcome is owed (unknown effect)
+        self.problem: str | None = None  # why some intent cannot be reconciled (health)
+
+    def absorb(self, events: Iterable[dict]) -> None:
+        for ev in events:
+            self.book.apply(ev)  # skips what is already applied
+
+    def refresh(self) -> None:
+        self.absorb(self.ledger.read())
+
+    # -- reconciliation (invariant 1) ---------------------------------------------------------
+    def reconcile(self, config: Config, client_refs: Iterable[str] | None = None) -> int:
+        """Resolve unresolved intents by asking the bookmaker: found → BET_PLACED, not found →
+        BET_FAILED retryable. All of them on start; later only the ones this process owes."""
+        self.refresh()
+        refs = list(self.book.unresolved) if client_refs is None else list(client_refs)
+        self.problem, done = None, 0
+        for ref in refs:
+            intent = self.book.unresolved.get(ref)
+            if intent is None:
+                self.pending.discard(ref)
+                continue
+            if intent.mode != self.bookmaker.mode:
+                self.problem = (f"intent {ref} was made in {intent.mode} mode and cannot be "
+                                f"reconciled in {self.bookmaker.mode} mode")
+                self.log.error("reconcile.mode", client_ref=ref, intent_mode=intent.mode)
+                continue
+            placement = self._lookup(ref)
+            if placement is None:
+                self.pending.add(ref)
+                continue
+            self.pending.discard(ref)
+            done += bool(self._record(intent, placement, config))
+        return done
+
+    def _lookup(self, ref: str) -> Placement | None:
+        """The bookmaker's answer for `ref` as a known placement; None when it cannot tell."""
+        try:
+            found = self.bookmaker.lookup(ref)
+        except Exception as e:  # unreachable: the intent stays unresolved, tried again later
+            self.problem = f"cannot reconcile {ref}: {type(e).__name__}: {e}"
+            self.log.error("reconcile.failed", client_ref=ref, error=f"{type(e).__name__}: {e}")
+            return None
+        if found is not None and found.ok:
+            return found
+        return Placement.not_placed(ref, "not_found_on_reconcile", retryable=True)
+
+    # -- halts caused by placements (max_bets, max_duration_h) ---------------------------------
+    def _due_halts(self, config: Config, extra: dict | None = None) -> list[dict]:
+        out, now = [], self.clock.now()
+        for s in config.sessions:
+            sb = self.book.sessions.get(s.id) or SessionBook(s.id)
+            if sb.halted:
+                continue
+            placed = len(sb.bets) + ((extra or {}).get(s.id, 0))
+            cause = halt_cause(s.limits, settled_profit=sb.settled_profit, placed=placed,
+                               first_bet_at=sb.first_bet_at or (iso(now) if placed else None),
+                               now=now)
+            if cause:
+                out.append(halt_event(s.id, cause))
+        return out
+
+    def halt_sessions(self, config: Config) -> list[dict]:
+        if not self._due_halts(config):
+            return []
+
+        def fn(events):
+            self.absorb(events)
+            return self._due_halts(config)
+
+        out = self.ledger.transact(fn)
+        self.absorb(out)
+        for ev in out:
+            self.log.warning("session.halted", session=ev["session"], reason=ev["reason"])
+        return out
+
+    # -- one pass --------------------------------------------------------------------------
+    def run_pass(self, decisions: list[dict], odds: dict | None, config: Config,
+                 stopping: Callable[[], bool] = lambda: False) -> Counter:
+        self.refresh()
+        if self.pending:
+            self.reconcile(config, set(self.pending))
+        self.halt_sessions(config)
+        matches = {m.get("key"): m for m in (odds or {}).get("matches", [])}
+        counts: Counter = Counter()
+        for d in decisions:
+            if stopping():
+                break  # SIGTERM: the placement in flight is done; start no other
+            counts[self.step(d, odds, matches, config)] += 1
+        return counts
+
+    def _ctx(self, odds, matches, config) -> Ctx:
+        return Ctx(self.clock.now(), config, self.book, odds, matches)
+
+    def step(self, d: dict, odds: dict | None, matches: dict, config: Config) -> str:
+        action = assess(d, self._ctx(odds, matches, config))
+        if action is None:
+            return "skip"
+        if action[0] == "refuse":
+            return "refused" if self._refuse(d, *action[1]) else "skip"
+        intent = self._intend(d, odds, matches, config)
+        if intent is None:
+            return "skip"
+        return self._place(intent, config)
+
+    def _refuse(self, d: dict, control: str, reason: str) -> bool:
+        def fn(events):
+            self.absorb(events)
+            if self.book.refusals.get((d["id"], control)) == reason:
+                return []
+            return [{"type": "BET_REFUSED", "session": d["session"], "decision_id": d["id"],
+                     "control": control, "reason": reason}]
+
+        out = self.ledger.transact(fn)
+        self.absorb(out)
+        if out:
+            self.log.info("bet.refused", decision_id=d["id"], control=control, reason=reason)
+        return bool(out)
+
+    def _intend(self, d: dict, odds, matches, config: Config) -> dict | None:
+        """Append BET_INTENDED if, under the lock, the decision still stands and passes."""
+
+        def fn(events):
+            self.absorb(events)
+            ctx = self._ctx(odds, matches, config)
+            if not self.book.stands(d["id"]) or first_refusal(d, ctx) is not None:
+                return []
+            return [intent_body(d, ctx, self.book.attempts(d["id"]) + 1, self.bookmaker.mode)]
+
+        out = self.ledger.transact(fn)
+        self.absorb(out)
+        return out[0] if out else None
+
+    def _place(self, intent: dict, config: Config) -> str:
+        ref = intent["client_ref"]
+        self.log.info("bet.intended", client_ref=ref, odds=intent["odds"], stake=intent["stake"])
+        try:
+            placement = self.bookmaker.place(order_of(intent))
+        except Exception as e:  # the request may have left: unknown effect
+            placement = Placement.unknown(ref, f"{type(e).__name__}: {e}")
+        if placement.status == UNKNOWN:
+            self.log.warning("bet.unknown", client_ref=ref, reason=placement.reason)
+            placement = self._lookup(ref)
+            if placement is None:
+                self.pending.add(ref)
+                return "unknown"
+        if self._record(self.book.intents[ref], placement, config) is None:
+            return "skip"  # resolved meanwhile by someone else
+        return "placed" if placement.ok else "failed"
+
+    def _record(self, intent: Intent, p: Placement, config: Config) -> dict | None:
+        """Append the outcome of `intent` (with any halt BET_PLACED causes) unless resolved."""
+
+        def fn(events):
+            self.absorb(events)
+            if intent.client_ref not in self.book.unresolved:
+                return []
+            body = outcome_body(intent, p)
+            halts = self._due_halts(config, {intent.session: 1}) if p.ok else []
+            return [body, *halts]
+
+        out = self.ledger.transact(fn)
+        self.absorb(out)
+        for ev in out:
+            fields = {k: ev.get(k) for k in ("client_ref", "bet_ref", "odds", "stake", "reason")}
+            self.log.info(ev["type"].lower().replace("_", "."), session=ev["session"],
+                          **{k: v for k, v in fields.items() if v is not None})
+        return out[0] if out else None

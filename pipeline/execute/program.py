@@ -1,0 +1,94 @@
+"""`betpipe execute`: place the standing decisions of decisions.json, one at a time.
+
+Start: beat, wait for clock and config, take the executor's instance lock (one executor per
+home places bets: start-up reconciliation must not race a placement still in flight elsewhere),
+reconcile every unresolved BET_INTENDED with the bookmaker, then run a pass at once and on every
+change of decisions, odds-data, the ledger or the config. `mode` is read at start only; `live`
+is not supported yet (health failing, nothing placed). SIGTERM: the placement in flight is
+finished, then the program exits 0.
+"""
+from __future__ import annotations
+
+from filelock import FileLock, Timeout
+
+from pipeline.bookmakers.paper import PaperBookmaker
+from pipeline.core.ledger import Ledger
+from pipeline.core.paths import Home
+from pipeline.core.runtime import Runtime
+from pipeline.core.watchloop import LastGood, serve
+from pipeline.execute.engine import Executor, check_decisions, check_odds
+
+PROGRAM = "execute"
+LIVE_UNSUPPORTED = "mode 'live' is not supported yet (a later version adds the browser " \
+                   "bookmaker): nothing is placed; set mode 'paper' and restart"
+
+
+def _instance_lock(rt: Runtime) -> FileLock | None:
+    lock = FileLock(str(rt.home.data / "execute.instance.lock"))
+    while not rt.stopping.is_set():
+        try:
+            lock.acquire(timeout=0)
+            return lock
+        except Timeout:
+            rt.fail(f"another execute program holds {lock.lock_file}; waiting for it to stop")
+            rt.wait(0.5)
+    return None
+
+
+def main(home: Home | None = None) -> int:
+    rt = Runtime(PROGRAM, home)
+    try:
+        if not rt.start():
+            return 0
+        if rt.config.mode != "paper":
+            rt.fail(LIVE_UNSUPPORTED)
+            rt.stopping.wait()
+            return 0
+        lock = _instance_lock(rt)
+        if lock is None:
+            return 0
+        try:
+            _run(rt)
+        finally:
+            lock.release()
+        return 0
+    finally:
+        rt.close()
+
+
+def _run(rt: Runtime) -> None:
+    home = rt.home
+    bookmaker = PaperBookmaker(home, rt.clock)
+    executor = Executor(Ledger(home.ledger, rt.clock), bookmaker, rt.clock, rt.log)
+    decisions = LastGood(home.decisions, rt.log, check_decisions)
+    odds = LastGood(home.odds, rt.log, check_odds)
+    mode = rt.config.mode
+
+    done = executor.reconcile(rt.config)  # on start, before anything else (invariant 1)
+    rt.log.info("reconciled", resolved=done, still_unresolved=len(executor.pending))
+
+    def on_pass(_changed) -> str | None:
+        if rt.config.mode != mode:
+            rt.log.warning("mode.change_ignored", running=mode, configured=rt.config.mode,
+                           hint="mode is read at start only: restart execute")
+        counts = executor.run_pass(decisions.load() or [], odds.load(), rt.config,
+                                   stopping=rt.stopping.is_set)
+        for name in ("placed", "failed", "refused", "unknown"):
+            if counts[name]:
+                rt.health.incr(name, counts[name])
+        seen = {"odds_version": (odds.doc or {}).get("version"),
+                "decisions_version": (decisions.doc or {}).get("version")}
+        if any(rt.health.info.get(k) != v for k, v in seen.items()):
+            rt.health.info.update(seen)  # what this pass processed (step-mode clock)
+            rt.health.beat()
+        return executor.problem or _file_problem(decisions, odds)
+
+    try:
+        serve(rt, [home.decisions, home.odds, home.ledger], on_pass)
+    finally:
+        bookmaker.close()
+
+
+def _file_problem(*files: LastGood) -> str | None:
+    bad = [f"{f.path.name}: {f.problem}" for f in files if f.problem]
+    return "; ".join(bad) or None

@@ -1,0 +1,163 @@
+"""The sandbox market: the state of every fixture at a simulated instant (DESIGN: the sandbox).
+
+Pure: no clock, no I/O. `Market` indexes all fixtures of the data folder by kickoff once, and
+answers for an instant `now` by bisecting to the listed window, so a request costs only the few
+dozen matches near `now`, never the ~9,000 rows of the folder.
+
+Rules, per fixture with kickoff K:
+- listed from K - 7 days until K + 3 days;
+- `scheduled` and on sale before K, with prices (B365 where the row has them, else the market
+  average) that move linearly from the pre-match columns at K - 7 days to the closing columns
+  (B365C*, else AvgC*) at K, rounded to 2 decimals and never ≤ 1.01; a row with no price at all is
+  listed but not on sale;
+- `live` (suspended, no prices) from K; `finished` with FTHG-FTAG from K + 110 minutes;
+- `postponed` (no prices, bets void) for the ids given in `postponed` — the hook for a later issue.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Iterable, Sequence
+
+from pipeline.core.timefmt import iso
+from pipeline.sources.football_data import Fixture
+
+LISTED_BEFORE = timedelta(days=7)
+LISTED_AFTER = timedelta(days=3)
+ON_SALE_BEFORE = timedelta(days=7)
+RESULT_AFTER = timedelta(minutes=110)
+MIN_PRICE = 1.02  # prices are never ≤ 1.01
+SELECTIONS = ("home", "draw", "away")
+
+Prices = tuple[float, float, float]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A fixture's pre-match and closing prices (closing = pre-match when the file has none)."""
+
+    opening: Prices
+    closing: Prices
+
+
+def quote_of(fixture: Fixture) -> Quote | None:
+    """B365 (closing B365C, else AvgC) where the row has them, else the average (closing AvgC)."""
+    pre = fixture.odds("b365")
+    if pre is not None:
+        close = fixture.odds("b365-closing") or fixture.odds("avg-closing")
+    else:
+        pre = fixture.odds("avg")
+        close = fixture.odds("avg-closing")
+    if pre is None:
+        return None
+    return Quote(pre, close or pre)
+
+
+def prices_at(quote: Quote, kickoff: datetime, now: datetime) -> Prices:
+    """Linear from the opening prices at kickoff - 7 days to the closing prices at kickoff."""
+    span = ON_SALE_BEFORE.total_seconds()
+    frac = (now - (kickoff - ON_SALE_BEFORE)).total_seconds() / span
+    frac = min(1.0, max(0.0, frac))
+    out = []
+    for o, c in zip(quote.opening, quote.closing):
+        out.append(max(MIN_PRICE, round(o + (c - o) * frac, 2)))
+    return out[0], out[1], out[2]
+
+
+def outcome(score: tuple[int, int]) -> str:
+    """home | draw | away from a full-time score."""
+    home, away = score
+    return "home" if home > away else "away" if away > home else "draw"
+
+
+@dataclass(frozen=True)
+class MatchState:
+    fixture: Fixture
+    status: str                      # scheduled | live | finished | postponed
+    odds: Prices | None              # only while on sale
+    score: tuple[int, int] | None    # only once finished
+
+    @property
+    def on_sale(self) -> bool:
+        return self.status == "scheduled" and self.odds is not None
+
+    def price(self, selection: str) -> float | None:
+        if self.odds is None:
+            return None
+        return self.odds[SELECTIONS.index(selection)]
+
+    def settle(self, selection: str) -> str:
+        """A bet's status on this match: open | won | lost | void."""
+        if self.status == "postponed":
+            return "void"
+        if self.status != "finished":
+            return "open"
+        if self.score is None:
+            return "void"
+        return "won" if outcome(self.score) == selection else "lost"
+
+    def to_json(self) -> dict:
+        """One entry of `GET /api/matches`."""
+        f = self.fixture
+        return {
+            "id": f.id, "competition": f.competition, "season": f.season,
+            "home": f.home, "away": f.away, "kickoff": iso(f.kickoff), "status": self.status,
+            "odds": dict(zip(SELECTIONS, self.odds)) if self.odds else None,
+            "score": ({"home_goals": self.score[0], "away_goals": self.score[1]}
+                      if self.score else None),
+            "key": f.key,
+        }
+
+
+class Market:
+    """Every fixture of a folder, indexed by kickoff (ties: file, then row)."""
+
+    def __init__(self, fixtures: Iterable[Fixture], postponed: Iterable[str] = ()):
+        ordered = sorted(fixtures, key=lambda f: (f.kickoff, f.file, f.row))
+        self.fixtures: Sequence[Fixture] = tuple(ordered)
+        self._kickoffs = [f.kickoff for f in ordered]
+        self._quotes = [quote_of(f) for f in ordered]
+        self._by_id = {f.id: i for i, f in enumerate(ordered)}
+        self._by_key: dict[str, int] = {}
+        for i, f in enumerate(ordered):
+            self._by_key.setdefault(f.key, i)
+        self.postponed = frozenset(postponed)
+
+    def __len__(self) -> int:
+        return len(self.fixtures)
+
+    def find(self, match_id: str | None = None, match_key: str | None = None) -> Fixture | None:
+        """A fixture by its id ("E0_2019-20.csv:0") or, failing that, by its match key."""
+        i = self._by_id.get(match_id) if match_id else None
+        if i is None and match_key:
+            i = self._by_key.get(match_key)
+        return None if i is None else self.fixtures[i]
+
+    def state(self, fixture: Fixture, now: datetime) -> MatchState:
+        """The state of one fixture at `now` (listed or not)."""
+        i = self._by_id[fixture.id]
+        kickoff = fixture.kickoff
+        if fixture.id in self.postponed:
+            return MatchState(fixture, "postponed", None, None)
+        if now < kickoff:
+            quote = self._quotes[i]
+            odds = prices_at(quote, kickoff, now) if quote and now >= kickoff - ON_SALE_BEFORE \
+                else None
+            return MatchState(fixture, "scheduled", odds, None)
+        if now < kickoff + RESULT_AFTER:
+            return MatchState(fixture, "live", None, None)
+        return MatchState(fixture, "finished", None, fixture.result)
+
+    def listed(self, now: datetime) -> list[MatchState]:
+        """Every match listed at `now` (kickoff - 7 days <= now < kickoff + 3 days), by kickoff."""
+        lo = bisect_right(self._kickoffs, now - LISTED_AFTER)
+        hi = bisect_right(self._kickoffs, now + LISTED_BEFORE)
+        return [self.state(f, now) for f in self.fixtures[lo:hi]]
+
+    def between(self, start: datetime, end: datetime) -> Sequence[Fixture]:
+        """Fixtures with start <= kickoff < end, by kickoff (results pages, replays)."""
+        return self.fixtures[bisect_left(self._kickoffs, start):bisect_left(self._kickoffs, end)]
+
+    def is_listed(self, fixture: Fixture, now: datetime) -> bool:
+        return fixture.kickoff - LISTED_BEFORE <= now < fixture.kickoff + LISTED_AFTER

@@ -1,0 +1,167 @@
+"""The sandbox's HTML pages, for people and for the monitor (which reads `/odds` as a contract).
+
+`/odds` contract: `<meta name="sim-now">`, and `<table id="matches">` whose body rows are
+`<tr class="match" data-id data-competition data-season data-kickoff data-status>` with the cells
+`td.kickoff`, `td.home`, `td.away`, three `td.price[data-sel=home|draw|away]` (2-decimal price,
+or NOT_ON_SALE) and `td.score` ("4-1" once finished, else empty). Team names as in the CSV.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from pipeline.core.timefmt import iso
+from pipeline.sandbox.market import SELECTIONS, MatchState
+
+NOT_ON_SALE = "\u2013"  # the dash shown instead of a price; never numeric text
+CREDIT = ('Data: <a href="https://www.football-data.co.uk/">football-data.co.uk</a> '
+          '(historical results and odds, replayed on a simulated clock).')
+
+CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#1d2733;
+background:#f4f6f8}
+header{background:#14452f;color:#fff;padding:.8rem 1.5rem}
+header h1{margin:0;font-size:1.3rem}
+nav a{color:#d9f2e4;margin-right:1rem}
+.clock{font-size:.9rem;opacity:.9;margin:.3rem 0 0}
+main{padding:1rem 1.5rem}
+table{border-collapse:collapse;background:#fff;min-width:60%}
+th,td{padding:.35rem .7rem;border-bottom:1px solid #e1e5ea;text-align:left}
+th{background:#e8edf1;font-weight:600}
+td.price{text-align:center;font-variant-numeric:tabular-nums;min-width:3.5rem}
+tr[data-status="scheduled"] td.price{color:#0b5d1e;font-weight:600}
+tr[data-status="live"]{background:#fff6e0}
+tr[data-status="finished"]{color:#67727e}
+tr[data-status="postponed"]{color:#a33;text-decoration:line-through}
+td.score{font-weight:600;text-align:center}
+.empty{color:#67727e;font-style:italic}
+footer{padding:1rem 1.5rem;font-size:.85rem;color:#67727e}
+"""
+
+
+def _e(value) -> str:
+    return escape(str(value), quote=True)
+
+
+def _when(dt: datetime) -> str:
+    return dt.strftime("%a %d %b %Y %H:%M")
+
+
+def layout(title: str, now: datetime, body: str) -> str:
+    return f"""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="sim-now" content="{_e(iso(now))}">
+<title>{_e(title)} · Sandbox Bookmaker</title>
+<style>{CSS}</style>
+</head>
+<body>
+<header><h1>Sandbox Bookmaker</h1>
+<nav><a href="/">Home</a><a href="/odds">Odds</a><a href="/results">Results</a>\
+<a href="/bets">Bet history</a></nav>
+<p class="clock">Simulated time: <time datetime="{_e(iso(now))}">{_e(_when(now))} UTC</time></p>
+</header>
+<main>
+<h2>{_e(title)}</h2>
+{body}
+</main>
+<footer>{CREDIT}</footer>
+</body>
+</html>
+"""
+
+
+def _price_cells(state: MatchState) -> str:
+    cells = []
+    for sel in SELECTIONS:
+        p = state.price(sel)
+        text = f"{p:.2f}" if p is not None else NOT_ON_SALE
+        cells.append(f'<td class="price" data-sel="{sel}">{text}</td>')
+    return "".join(cells)
+
+
+def _score(state: MatchState) -> str:
+    if state.status == "finished" and state.score is not None:
+        return f"{state.score[0]}-{state.score[1]}"
+    return ""
+
+
+def odds_page(states: list[MatchState], now: datetime) -> str:
+    rows = []
+    for s in states:
+        f = s.fixture
+        rows.append(
+            f'<tr class="match" data-id="{_e(f.id)}" data-competition="{_e(f.competition)}" '
+            f'data-season="{_e(f.season)}" data-kickoff="{_e(iso(f.kickoff))}" '
+            f'data-status="{_e(s.status)}" title="{_e(f.competition)} {_e(f.season)}">'
+            f'<td class="kickoff">{_e(_when(f.kickoff))}</td>'
+            f'<td class="home">{_e(f.home)}</td><td class="away">{_e(f.away)}</td>'
+            f'{_price_cells(s)}<td class="score">{_score(s)}</td></tr>')
+    empty = "" if rows else '<p class="empty">No matches are listed at this time.</p>'
+    body = f"""<p>Match odds (1X2, decimal). Prices open 7 days before kickoff; the market is
+suspended at kickoff and the final score appears 110 minutes later.</p>
+<table id="matches">
+<thead><tr><th>Kickoff (UTC)</th><th>Home</th><th>Away</th><th>1</th><th>X</th><th>2</th>\
+<th>Score</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+{empty}"""
+    return layout("Odds", now, body)
+
+
+def results_page(states: list[MatchState], now: datetime) -> str:
+    rows = [f'<tr class="result" data-id="{_e(s.fixture.id)}" data-key="{_e(s.fixture.key)}">'
+            f'<td class="kickoff">{_e(_when(s.fixture.kickoff))}</td>'
+            f'<td class="competition">{_e(s.fixture.competition)}</td>'
+            f'<td class="home">{_e(s.fixture.home)}</td><td class="score">{_score(s)}</td>'
+            f'<td class="away">{_e(s.fixture.away)}</td></tr>'
+            for s in states]
+    empty = "" if rows else '<p class="empty">No results yet.</p>'
+    body = f"""<table id="results">
+<thead><tr><th>Kickoff (UTC)</th><th>Competition</th><th>Home</th><th>Score</th><th>Away</th>\
+</tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+{empty}"""
+    return layout("Results", now, body)
+
+
+def bets_page(bets: list[dict], now: datetime) -> str:
+    rows = [f'<tr class="bet" data-bet-ref="{_e(b["bet_ref"])}" data-status="{_e(b["status"])}">'
+            f'<td class="bet-ref">{_e(b["bet_ref"])}</td>'
+            f'<td class="client-ref">{_e(b["client_ref"])}</td>'
+            f'<td class="placed">{_e(b["placed_at"])}</td>'
+            f'<td class="match">{_e(b["match_key"])}</td>'
+            f'<td class="selection">{_e(b["selection"])}</td>'
+            f'<td class="odds">{float(b["odds"]):.2f}</td>'
+            f'<td class="stake">{float(b["stake"]):.2f}</td>'
+            f'<td class="status">{_e(b["status"])}</td></tr>'
+            for b in bets]
+    empty = "" if rows else '<p class="empty">No bets yet.</p>'
+    body = f"""<table id="bets">
+<thead><tr><th>Bet</th><th>Client ref</th><th>Placed (simulated)</th><th>Match</th>\
+<th>Selection</th><th>Odds</th><th>Stake</th><th>Status</th></tr></thead>
+<tbody>
+{chr(10).join(rows)}
+</tbody>
+</table>
+{empty}"""
+    return layout("Bet history", now, body)
+
+
+def index_page(now: datetime, *, listed: int, fixtures: int, bets: int) -> str:
+    body = f"""<p>A local bookmaker replaying {fixtures} historical matches at their real kickoff
+times. {listed} matches are listed now; {bets} bets have been accepted.</p>
+<ul>
+<li><a href="/odds">Odds</a>: matches on sale, live and recently finished</li>
+<li><a href="/results">Results</a>: final scores</li>
+<li><a href="/bets">Bet history</a></li>
+<li>JSON: <a href="/api/matches">/api/matches</a>, <a href="/api/bets">/api/bets</a></li>
+</ul>"""
+    return layout("Welcome", now, body)

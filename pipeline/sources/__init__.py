@@ -1,0 +1,1 @@
+"""Where odds and results come from: football-data CSVs, the sandbox, HKJC, replays."""

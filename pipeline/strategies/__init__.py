@@ -1,0 +1,1 @@
+"""Strategy sessions: pure rules, staking plans and the decision engine (DESIGN: sessions)."""

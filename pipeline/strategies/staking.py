@@ -1,0 +1,142 @@
+"""Staking plans (DESIGN: staking plans). Pure: a session's config and its ledger-derived book in,
+a stake (or the reason there is none) out.
+
+Every plan gives a raw amount; then, for all plans alike, the stake is capped at
+`limits.max_stake` (never refused for it), floored to a multiple of 0.01, and not made when it
+exceeds the free bankroll (starting bankroll + settled profit - open stakes - stakes in flight,
+minus what the caller has already `reserved` for other decisions of the same pass).
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Mapping
+
+from pipeline.core.config import Session, Staking
+from pipeline.core.state import SessionBook, bankroll, free_bankroll
+
+_EPS = 1e-9
+
+
+@dataclass(frozen=True)
+class StakeResult:
+    stake: float | None  # None: no bet
+    reason: str
+
+
+def floor2(x: float) -> float:
+    """Down to a multiple of 0.01 (0.29 stays 0.29 despite binary floating point)."""
+    return math.floor(round(x * 100, 6) + _EPS) / 100
+
+
+def ceil2(x: float) -> float:
+    return math.ceil(round(x * 100, 6) - _EPS) / 100
+
+
+# A plan: (staking config, session book, starting bankroll, 1X2 odds, selection) ->
+# (raw amount or None, reason). Add a plan by adding an entry to PLANS.
+Plan = Callable[[Staking, SessionBook, float, Mapping[str, float], str], tuple[float | None, str]]
+
+
+def _flat(st: Staking, sb: SessionBook, start: float, odds, selection) -> tuple[float | None, str]:
+    return st.stake, f"flat {st.stake:.2f}"
+
+
+def _percent(st: Staking, sb: SessionBook, start: float, odds, selection):
+    current = bankroll(sb, start)
+    if current <= 0:
+        return None, f"percent: bankroll {current:.2f} is exhausted"
+    return current * st.percent / 100, f"percent {st.percent:g}% of {current:.2f}"
+
+
+def implied_probability(odds: Mapping[str, float], selection: str) -> float:
+    """Margin-free implied probability: proportional normalisation of the 1X2 prices."""
+    inv = {k: 1.0 / float(odds[k]) for k in ("home", "draw", "away")}
+    return inv[selection] / sum(inv.values())
+
+
+def _kelly(st: Staking, sb: SessionBook, start: float, odds, selection):
+    price = float(odds[selection])
+    p = implied_probability(odds, selection) * (1 + st.edge)
+    f = (p * price - 1) / (price - 1)
+    if f <= 0:
+        return None, f"kelly stake <= 0 (p {p:.3f} at {price:.2f}, edge {st.edge:g})"
+    current = bankroll(sb, start)
+    if current <= 0:
+        return None, f"kelly: bankroll {current:.2f} is exhausted"
+    return st.fraction * f * current, f"kelly {st.fraction:g} x {f:.4f} of {current:.2f}"
+
+
+def _martingale(st: Staking, sb: SessionBook, start: float, odds, selection):
+    k = 0
+    for bet in sb.settled:
+        if bet.outcome == "won":
+            k = 0
+        elif bet.outcome == "lost":
+            k += 1
+            if st.max_steps is not None and k >= st.max_steps:
+                k = 0
+    return st.stake * st.factor ** k, f"martingale {st.stake:g} x {st.factor:g}^{k}"
+
+
+def fib(i: int) -> int:
+    a, b = 1, 1
+    for _ in range(i - 1):
+        a, b = b, a + b
+    return a
+
+
+def _fibonacci(st: Staking, sb: SessionBook, start: float, odds, selection):
+    i = 1
+    for bet in sb.settled:
+        if bet.outcome == "won":
+            i = max(1, i - 2)
+        elif bet.outcome == "lost":
+            i += 1
+            if st.max_steps is not None and i > st.max_steps:
+                i = 1
+    return st.stake * fib(i), f"fibonacci {st.stake:g} x F({i})={fib(i)}"
+
+
+def _ladder(st: Staking, sb: SessionBook, start: float, odds, selection):
+    amount, step = st.stake, 1
+    for bet in sb.settled:
+        if bet.outcome == "won":
+            ret = bet.stake * bet.odds
+            if st.target is not None and ret >= st.target:
+                amount, step = st.stake, 1  # cycle ends: TARGET_REACHED
+            else:
+                amount, step = ret, step + 1
+        elif bet.outcome == "lost":
+            amount, step = st.stake, 1
+    return amount, f"ladder step {step}: {amount:.2f}"
+
+
+PLANS: dict[str, Plan] = {"flat": _flat, "percent": _percent, "kelly": _kelly,
+                          "martingale": _martingale, "fibonacci": _fibonacci, "ladder": _ladder}
+
+
+def stake_for(session: Session, sb: SessionBook | None, odds: Mapping[str, float],
+              selection: str, *, reserved: float = 0.0) -> StakeResult:
+    """The stake `session` puts on `selection` (home/draw/away) at these 1X2 `odds`.
+
+    `sb` is the session's book (None: no events yet); `reserved` is money already committed by
+    decisions made earlier in the same pass, so together they never exceed the free bankroll.
+    """
+    sb = sb if sb is not None else SessionBook(session.id)
+    plan = PLANS.get(session.staking.plan)
+    if plan is None:
+        return StakeResult(None, f"staking plan {session.staking.plan!r} is not implemented")
+    raw, why = plan(session.staking, sb, session.bankroll, odds, selection)
+    if raw is None:
+        return StakeResult(None, why)
+    cap = session.limits.max_stake
+    if cap is not None and raw > cap:
+        raw, why = cap, f"{why}, capped at max_stake {cap:.2f}"
+    stake = floor2(raw)
+    if stake <= 0:
+        return StakeResult(None, f"{why}: the stake rounds to 0.00")
+    free = round(free_bankroll(sb, session.bankroll) - reserved, 2)
+    if stake > free + _EPS:
+        return StakeResult(None, f"stake {stake:.2f} exceeds free bankroll {free:.2f}")
+    return StakeResult(stake, why)

@@ -1,0 +1,108 @@
+"""`betpipe track`: settle placed bets from odds-data results, halt sessions, keep results.json.
+
+Every pass (at start and on each change of odds-data, the ledger or the config): each open
+placed bet whose match (odds-data `matches[].key`) is finished with a result, postponed or void
+settles; all due settlements of a pass are appended in ONE `ledger.transact`, which re-checks
+under the lock that each bet is still open, together with the SESSION_HALTED of any session whose
+limits the new state trips (written once: not when the session is already halted). Halts that
+placements cause (max_bets, max_duration_h) are written by whichever program sees them first.
+`data/results.json` (sole writer) is rewritten when the ledger or the config changed. The math
+is in `pipeline.tracking`.
+"""
+from __future__ import annotations
+
+from pipeline.core.config import Config
+from pipeline.core.filebus import SnapshotWriter
+from pipeline.core.ledger import Ledger
+from pipeline.core.paths import Home
+from pipeline.core.runtime import Runtime
+from pipeline.core.state import Book, SessionBook
+from pipeline.core.timefmt import iso
+from pipeline.core.watchloop import LastGood, serve
+from pipeline.execute.engine import check_odds
+from pipeline.tracking import figures, halt_cause, halt_event, results_body, settle
+
+PROGRAM = "track"
+
+__all__ = ["main", "Tracker", "settle", "figures"]
+
+
+class Tracker:
+    """The track program's state and one pass, without the watching (tests call `run_pass`)."""
+
+    def __init__(self, home: Home, ledger: Ledger, clock):
+        self.ledger, self.clock = ledger, clock
+        self.book = Book()
+        self.results = SnapshotWriter(home.results)
+        self._written: tuple | None = None  # (ledger seq, config) of the last results.json
+
+    def absorb(self, events) -> None:
+        for ev in events:
+            self.book.apply(ev)
+
+    def due(self, matches: dict[str, dict], config: Config | None) -> list[dict]:
+        """Settlements (in placement order) and the halts they or placements cause."""
+        bets = sorted((b for b in self.book.placed.values() if b.open), key=lambda b: b.seq)
+        bodies = [s for s in (settle(b, matches.get(b.match_key)) for b in bets) if s]
+        if config is None:
+            return bodies
+        now = self.clock.now()
+        for s in config.sessions:
+            sb = self.book.sessions.get(s.id) or SessionBook(s.id)
+            if sb.halted:
+                continue
+            new = sum(b["profit"] for b in bodies if b["type"] == "BET_SETTLED"
+                      and b["session"] == s.id
+                      and self.book.by_bet_ref[b["bet_ref"]].seq > sb.reset_seq)
+            cause = halt_cause(s.limits, settled_profit=round(sb.settled_profit + new, 2),
+                               placed=len(sb.bets), first_bet_at=sb.first_bet_at, now=now)
+            if cause:
+                bodies.append(halt_event(s.id, cause))
+        return bodies
+
+    def run_pass(self, odds: dict | None, config: Config | None) -> list[dict]:
+        self.absorb(self.ledger.read())
+        matches = {m.get("key"): m for m in (odds or {}).get("matches", [])}
+        out: list[dict] = []
+        if self.due(matches, config):
+            def fn(events):
+                self.absorb(events)  # under the lock: what is settled or halted by now
+                return self.due(matches, config)
+
+            out = self.ledger.transact(fn)
+            self.absorb(out)
+        self.write_results(config)
+        return out
+
+    def write_results(self, config: Config | None) -> dict | None:
+        if self._written == (self.book.seq, config):
+            return None
+        doc = self.results.write(results_body(self.book, config), written_at=iso(self.clock.now()))
+        self._written = (self.book.seq, config)
+        return doc
+
+
+def main(home: Home | None = None) -> int:
+    rt = Runtime(PROGRAM, home)
+    try:
+        if not rt.start():
+            return 0
+        tracker = Tracker(rt.home, Ledger(rt.home.ledger, rt.clock), rt.clock)
+        odds = LastGood(rt.home.odds, rt.log, check_odds)
+
+        def on_pass(_changed) -> str | None:
+            for ev in tracker.run_pass(odds.load(), rt.config):
+                fields = ("bet_ref", "outcome", "profit") if ev["type"] == "BET_SETTLED" else ("reason",)
+                rt.log.info(ev["type"].lower().replace("_", "."), session=ev["session"],
+                            **{k: ev.get(k) for k in fields})
+                rt.health.incr("settled" if ev["type"] == "BET_SETTLED" else "halts")
+            version = (odds.doc or {}).get("version")
+            if version is not None and rt.health.info.get("odds_version") != version:
+                rt.health.info["odds_version"] = version
+                rt.health.beat()
+            return f"{rt.home.odds.name}: {odds.problem}" if odds.problem else None
+
+        serve(rt, [rt.home.odds, rt.home.ledger], on_pass)
+        return 0
+    finally:
+        rt.close()

@@ -1,0 +1,126 @@
+"""Settlement math and the figures of `data/results.json`: pure functions of plain values.
+
+`settle(bet, match)` says how an open bet settles against a match of odds-data.json (or None
+while it cannot yet), `halt_cause(...)` whether a session's limits halt it, `figures(sb, start)`
+a session's numbers for results.json (DESIGN: strategy sessions → halts; contracts/results).
+The track program (and the executor, for halts caused by placements) call them; nothing here
+reads a file or a clock.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from pipeline.core.config import Config, Limits
+from pipeline.core.state import Bet, Book, SessionBook
+from pipeline.core.timefmt import parse_iso
+
+VOID_STATUSES = ("postponed", "void")
+DEFAULT_BANKROLL = 1000.0
+
+
+def winner(result: dict) -> str:
+    """home | draw | away from {"home_goals", "away_goals"}."""
+    home, away = int(result["home_goals"]), int(result["away_goals"])
+    return "home" if home > away else "away" if away > home else "draw"
+
+
+def settle(bet: Bet, match: dict | None) -> dict | None:
+    """The BET_SETTLED body for `bet` once its match is finished (with a result), postponed or
+    void; None while the match is still to be decided (or unknown to odds-data)."""
+    if match is None or not bet.open:
+        return None
+    status = match.get("status")
+    if status in VOID_STATUSES:
+        outcome, payout = "void", bet.stake
+    elif status == "finished" and match.get("result"):
+        won = winner(match["result"]) == bet.selection
+        outcome, payout = ("won", round(bet.stake * bet.odds, 2)) if won else ("lost", 0.0)
+    else:
+        return None
+    return {"type": "BET_SETTLED", "session": bet.session, "decision_id": bet.decision_id,
+            "bet_ref": bet.bet_ref, "client_ref": bet.client_ref, "match_key": bet.match_key,
+            "selection": bet.selection, "odds": bet.odds, "stake": bet.stake,
+            "outcome": outcome, "payout": round(payout, 2),
+            "profit": round(payout - bet.stake, 2), "status": status,
+            "result": match.get("result")}
+
+
+def halt_cause(limits: Limits | None, *, settled_profit: float, placed: int,
+               first_bet_at: str | None, now: datetime) -> tuple[str, str] | None:
+    """(reason, detail) when a session's limits halt it, else None. Counts run since the
+    session's last reset; `daily_loss` is a control of the executor, not a halt here."""
+    if limits is None:
+        return None
+    if limits.stop_loss is not None and settled_profit <= -limits.stop_loss:
+        return "stop_loss", f"settled profit {settled_profit:.2f} <= -{limits.stop_loss:g}"
+    if limits.take_profit is not None and settled_profit >= limits.take_profit:
+        return "take_profit", f"settled profit {settled_profit:.2f} >= {limits.take_profit:g}"
+    if limits.max_bets is not None and placed >= limits.max_bets:
+        return "max_bets", f"{placed} bets placed, max_bets {limits.max_bets}"
+    if limits.max_duration_h is not None and first_bet_at is not None:
+        if parse_iso(first_bet_at) + timedelta(hours=limits.max_duration_h) <= now:
+            return "max_duration_h", f"first bet at {first_bet_at}, max_duration_h {limits.max_duration_h:g}"
+    return None
+
+
+def halt_event(session: str, cause: tuple[str, str]) -> dict:
+    return {"type": "SESSION_HALTED", "session": session, "reason": cause[0], "detail": cause[1]}
+
+
+def max_drawdown(profits: Iterable[float]) -> float:
+    """Largest fall of cumulative profit from its running peak; the peak starts at 0."""
+    cum = peak = worst = 0.0
+    for p in profits:
+        cum += p
+        peak = max(peak, cum)
+        worst = max(worst, peak - cum)
+    return round(worst, 2)
+
+
+def figures(sb: SessionBook, start_bankroll: float) -> dict:
+    """One session's numbers for results.json, since its last reset.
+
+    staked: stakes of placed bets that are not void (open, won or lost); roi = profit / staked;
+    hit_rate = won / settled non-void bets; equity: cumulative settled profit after each
+    settlement, in settlement order. Both ratios are 0 when their denominator is.
+    """
+    staked = round(sum(b.stake for b in sb.bets if b.outcome != "void"), 2)
+    profit = round(sum(b.profit for b in sb.settled), 2)
+    decided = [b for b in sb.settled if b.outcome != "void"]
+    won = sum(1 for b in decided if b.outcome == "won")
+    equity, cum = [], 0.0
+    for b in sb.settled:
+        cum = round(cum + b.profit, 2)
+        equity.append([b.settled_at, cum])
+    return {"bankroll": round(start_bankroll + profit, 2), "staked": staked, "profit": profit,
+            "roi": round(profit / staked, 6) if staked else 0.0,
+            "hit_rate": round(won / len(decided), 6) if decided else 0.0,
+            "max_drawdown": max_drawdown(b.profit for b in sb.settled),
+            "bets": len(sb.bets), "open_bets": len(sb.open_bets), "cycle": 1,
+            "halted": sb.halted, "equity": equity}
+
+
+def results_body(book: Book, config: Config | None) -> dict:
+    """The body of results.json: figures per session (configured or seen in the ledger) and in
+    total (every session's bets, settlements merged in settlement order)."""
+    ids = [s.id for s in config.sessions] if config else []
+    ids += [sid for sid in book.sessions if sid not in ids]
+    start = {sid: _start_bankroll(config, sid) for sid in ids}
+    empty = SessionBook("")
+    sessions = {sid: figures(book.sessions.get(sid, empty), start[sid]) for sid in ids}
+    total = SessionBook("total")
+    for sid in ids:
+        sb = book.sessions.get(sid, empty)
+        total.bets += sb.bets
+        total.settled += sb.settled
+    total.bets.sort(key=lambda b: b.seq)
+    total.settled.sort(key=lambda b: (parse_iso(b.settled_at), b.seq))
+    total.halted = "halt" if config is not None and config.halt else None
+    return {"ledger_seq": book.seq, "sessions": sessions,
+            "total": figures(total, sum(start.values()))}
+
+
+def _start_bankroll(config: Config | None, session_id: str) -> float:
+    s = config.session(session_id) if config else None
+    return s.bankroll if s else DEFAULT_BANKROLL

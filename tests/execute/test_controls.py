@@ -1,0 +1,172 @@
+"""Each risk control refuses exactly at its edge and passes one step inside; the order holds."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from pipeline.core.state import Book, replay
+from pipeline.core.timefmt import parse_iso
+from pipeline.execute import controls as c
+from tests.execute import KEY, T0, at, config, decision, match, odds_doc
+
+DID = f"s1|{KEY}|1X2"
+NOW = parse_iso(at(60))  # one minute after the odds were seen
+
+
+def ctx(*, cfg=None, book=None, odds=None, now=NOW) -> c.Ctx:
+    return c.Ctx(now, cfg or config(), book or Book(), odds_doc(match()) if odds is None else odds)
+
+
+def events(*specs: tuple) -> list[dict]:
+    """Ledger events from (type, fields) pairs, seq 1.., at T0 unless a ts is given."""
+    out = []
+    for seq, (kind, fields) in enumerate(specs, start=1):
+        out.append({"seq": seq, "ts": fields.pop("ts", T0), "type": kind, "session": "s1", **fields})
+    return out
+
+
+def placed(n: int, *, stake: float = 10, key: str = KEY) -> list[tuple]:
+    """An intent and a placement for bet n (its own decision id)."""
+    did, ref = f"s1|{key}-{n}|1X2", f"s1|{key}-{n}|1X2#1"
+    return [("BET_INTENDED", dict(decision_id=did, client_ref=ref, attempt=1, match_key=f"{key}-{n}",
+                                  selection="away", odds=2.0, stake=stake, mode="paper")),
+            ("BET_PLACED", dict(decision_id=did, client_ref=ref, bet_ref=f"P-{n}", odds=2.0,
+                                stake=stake))]
+
+
+def settled(n: int, outcome: str, profit: float, payout: float = 0, ts: str = T0) -> tuple:
+    return ("BET_SETTLED", dict(decision_id=f"s1|{KEY}-{n}|1X2", bet_ref=f"P-{n}", outcome=outcome,
+                                payout=payout, profit=profit, ts=ts))
+
+
+def refusal(control, d, cx):
+    reason = control.check(d, cx)
+    assert reason is None or (isinstance(reason, str) and reason), reason
+    return reason
+
+
+def test_kill_switch():
+    assert refusal(c.KillSwitch(), decision(), ctx(cfg=config(halt=True)))
+    assert refusal(c.KillSwitch(), decision(), ctx()) is None
+
+
+def test_expired_refuses_after_expires_at_not_at_it():
+    d = decision(expires_at=at(60))
+    assert refusal(c.Expired(), d, ctx(now=NOW)) is None
+    assert "expired" in refusal(c.Expired(), d, ctx(now=NOW + timedelta(milliseconds=1)))
+
+
+def test_session_off_for_unknown_or_disabled_sessions():
+    assert "not in system-config" in refusal(c.SessionOff(), decision(session="nope"), ctx())
+    cfg = config()
+    off = cfg.model_copy(update={"sessions": [cfg.sessions[0].model_copy(update={"enabled": False})]})
+    assert "disabled" in refusal(c.SessionOff(), decision(), ctx(cfg=off))
+    assert refusal(c.SessionOff(), decision(), ctx()) is None
+
+
+def test_session_halted_by_event_or_by_a_cause_already_there():
+    book = replay(events(("SESSION_HALTED", {"reason": "stop_loss"})))
+    assert "stop_loss" in refusal(c.SessionHalted(), decision(), ctx(book=book))
+    cfg = config(limits={"stop_loss": 20})
+    at_edge = replay(events(*placed(1), *placed(2), settled(1, "lost", -10), settled(2, "lost", -10)))
+    inside = replay(events(*placed(1), *placed(2), settled(1, "lost", -10),
+                           settled(2, "lost", -9.99)))
+    assert "stop_loss" in refusal(c.SessionHalted(), decision(), ctx(cfg=cfg, book=at_edge))
+    assert refusal(c.SessionHalted(), decision(), ctx(cfg=cfg, book=inside)) is None
+
+
+def test_session_halted_counts_bets_in_flight_towards_max_bets():
+    cfg = config(limits={"max_bets": 2})
+    one_placed_one_in_flight = replay(events(*placed(1), placed(2)[0]))
+    assert "max_bets" in refusal(c.SessionHalted(), decision(),
+                                 ctx(cfg=cfg, book=one_placed_one_in_flight))
+    assert refusal(c.SessionHalted(), decision(), ctx(cfg=cfg, book=replay(events(*placed(1))))) is None
+
+
+def test_max_attempts():
+    def attempts(n):
+        return replay(events(*[("BET_INTENDED", dict(decision_id=DID, client_ref=f"{DID}#{i}", attempt=i,
+                                                     match_key=KEY, selection="away", odds=2.1,
+                                                     stake=10, mode="paper")) for i in range(1, n + 1)]))
+    assert refusal(c.MaxAttempts(), decision(), ctx(book=attempts(c.MAX_ATTEMPTS - 1))) is None
+    assert "attempts" in refusal(c.MaxAttempts(), decision(), ctx(book=attempts(c.MAX_ATTEMPTS)))
+
+
+def test_daily_loss_counts_only_today_utc():
+    cfg = config(limits={"daily_loss": 20})
+    today = replay(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(10)),
+                          settled(2, "lost", -10, ts=at(20))))
+    yesterday = replay(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(-13 * 3600)),
+                              settled(2, "lost", -10, ts=at(20))))
+    assert "daily_loss" in refusal(c.DailyLoss(), decision(), ctx(cfg=cfg, book=today))
+    assert refusal(c.DailyLoss(), decision(), ctx(cfg=cfg, book=yesterday)) is None
+
+
+def test_stale_odds_at_the_age_edge():
+    cfg = config(max_odds_age_s=60)
+    assert refusal(c.StaleOdds(), decision(), ctx(cfg=cfg, now=NOW)) is None  # exactly 60 s old
+    assert "max_odds_age_s" in refusal(c.StaleOdds(), decision(),
+                                       ctx(cfg=cfg, now=NOW + timedelta(milliseconds=1)))
+
+
+def test_stale_odds_default_seen_at_is_fetched_at():
+    cfg = config(max_odds_age_s=60)
+    doc = odds_doc(match(seen_at=None), fetched_at=at(1))
+    assert refusal(c.StaleOdds(), decision(), ctx(cfg=cfg, odds=doc, now=NOW + timedelta(seconds=1))) is None
+    assert refusal(c.StaleOdds(), decision(), ctx(cfg=cfg, odds=doc, now=NOW + timedelta(seconds=2)))
+
+
+@pytest.mark.parametrize("doc, why", [
+    (odds_doc(match("2024-25_Other v Team")), "not in odds-data"),
+    (odds_doc(match(status="live")), "not on sale"),
+    (odds_doc(match(odds=None)), "no price"),
+])
+def test_stale_odds_when_the_match_is_no_longer_on_sale(doc, why):
+    assert why in refusal(c.StaleOdds(), decision(), ctx(odds=doc))
+
+
+def test_price_moved_below_min_odds_only():
+    d = decision(min_odds=2.05)
+    assert refusal(c.PriceMoved(), d, ctx(odds=odds_doc(match(odds=(3.1, 3.4, 2.05))))) is None
+    assert "min_odds" in refusal(c.PriceMoved(), d, ctx(odds=odds_doc(match(odds=(3.1, 3.4, 2.04)))))
+
+
+def test_max_stake():
+    cfg = config(limits={"max_stake": 10})
+    assert refusal(c.MaxStake(), decision(stake=10), ctx(cfg=cfg)) is None
+    assert "max_stake" in refusal(c.MaxStake(), decision(stake=10.01), ctx(cfg=cfg))
+
+
+def test_max_open_bets_counts_open_and_in_flight():
+    cfg = config(limits={"max_open_bets": 2})
+    open_and_in_flight = replay(events(*placed(1), placed(2)[0]))
+    settled_one = replay(events(*placed(1), *placed(2), settled(2, "won", 10, 20)))
+    assert "max_open_bets" in refusal(c.MaxOpenBets(), decision(), ctx(cfg=cfg, book=open_and_in_flight))
+    assert refusal(c.MaxOpenBets(), decision(), ctx(cfg=cfg, book=settled_one)) is None
+
+
+def test_free_bankroll_counts_open_stakes_and_bets_in_flight():
+    cfg = config(bankroll=100)
+    book = replay(events(*placed(1, stake=50), placed(2, stake=30)[0]))  # 20 free
+    assert refusal(c.FreeBankroll(), decision(stake=20), ctx(cfg=cfg, book=book)) is None
+    assert "free bankroll" in refusal(c.FreeBankroll(), decision(stake=20.01), ctx(cfg=cfg, book=book))
+
+
+def test_order_first_refusal_wins_kill_switch_first():
+    names = [ctl.NAME for ctl in c.CONTROLS]
+    assert names[0] == "KillSwitch"
+    for a, b in [("KillSwitch", "Expired"), ("Expired", "SessionHalted"),
+                 ("SessionHalted", "StaleOdds"), ("StaleOdds", "PriceMoved"),
+                 ("PriceMoved", "MaxOpenBets"), ("MaxOpenBets", "FreeBankroll")]:
+        assert names.index(a) < names.index(b)
+    assert len(set(names)) == len(names)
+    # everything wrong at once: expired, stale, price below min_odds, over the bankroll
+    bad = decision(expires_at=at(0), min_odds=3.0, stake=5000)
+    stale = NOW + timedelta(minutes=10)  # odds 11 min old, max_odds_age_s 300
+    assert c.first_refusal(bad, ctx(cfg=config(halt=True), now=stale))[0] == "KillSwitch"
+    assert c.first_refusal(bad, ctx(now=stale))[0] == "Expired"
+    assert c.first_refusal(decision(min_odds=3.0, stake=5000), ctx(now=stale))[0] == "StaleOdds"
+    assert c.first_refusal(decision(min_odds=3.0, stake=5000), ctx())[0] == "PriceMoved"
+    assert c.first_refusal(decision(stake=5000), ctx())[0] == "FreeBankroll"
+    assert c.first_refusal(decision(), ctx()) is None

@@ -1,0 +1,229 @@
+"""The tracker: settlement math, halts written once with their cause, results.json, the program."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from pipeline.core import clock as clockmod
+from pipeline.core.clock import FakeClock
+from pipeline.core.filebus import atomic_write_json, read_snapshot
+from pipeline.core.ledger import Ledger
+from pipeline.core.state import Bet, SessionBook, replay
+from pipeline.core.timefmt import parse_iso
+from pipeline.track import Tracker
+from pipeline.tracking import figures, max_drawdown, settle
+from tests.execute import (KEY, T0, at, config, config_doc, health, ledger_events, match,
+                           odds_doc, of_type, poll, start_program, stop_program)
+from tests.helpers import assert_contract
+
+
+def bet(selection="away", odds=2.1, stake=10.0, key=KEY) -> Bet:
+    return Bet(f"s1|{key}|1X2", "s1", f"s1|{key}|1X2#1", "P-1", key, selection, odds, stake, T0, 2)
+
+
+def finished(home_goals, away_goals, status="finished"):
+    return match(status=status, odds=None, result={"home_goals": home_goals, "away_goals": away_goals})
+
+
+@pytest.mark.parametrize("selection, score, outcome, payout, profit", [
+    ("away", (0, 2), "won", 21.0, 11.0),
+    ("away", (1, 1), "lost", 0.0, -10.0),
+    ("draw", (1, 1), "won", 21.0, 11.0),
+    ("home", (3, 0), "won", 21.0, 11.0),
+    ("home", (0, 1), "lost", 0.0, -10.0),
+])
+def test_settle_won_and_lost(selection, score, outcome, payout, profit):
+    s = settle(bet(selection), finished(*score))
+    assert (s["outcome"], s["payout"], s["profit"]) == (outcome, payout, profit)
+    assert s["type"] == "BET_SETTLED" and s["bet_ref"] == "P-1"
+
+
+def test_settle_rounds_to_cents():
+    s = settle(bet(odds=1.333, stake=7.0), finished(0, 1))
+    assert (s["payout"], s["profit"]) == (9.33, 2.33)
+
+
+@pytest.mark.parametrize("status", ["postponed", "void"])
+def test_settle_void_returns_the_stake(status):
+    s = settle(bet(), match(status=status, odds=None))
+    assert (s["outcome"], s["payout"], s["profit"]) == ("void", 10.0, 0.0)
+
+
+@pytest.mark.parametrize("m", [match(), match(status="live", odds=None),
+                               match(status="finished", odds=None, result=None), None])
+def test_settle_waits_while_the_match_is_undecided(m):
+    assert settle(bet(), m) is None
+
+
+def test_max_drawdown_peak_starts_at_zero():
+    assert max_drawdown([-5, -5]) == 10
+    assert max_drawdown([11, -10, -10, 5]) == 20
+    assert max_drawdown([1, 2, 3]) == 0
+    assert max_drawdown([]) == 0
+
+
+# --------------------------------------------------------------------------- with a ledger
+
+KEYS = [f"2024-25_Home{i} v Away{i}" for i in range(5)]
+
+
+def place(ledger: Ledger, key: str, *, odds=2.0, stake=10.0, session="s1") -> None:
+    did, ref = f"{session}|{key}|1X2", f"{session}|{key}|1X2#1"
+    ledger.append({"type": "BET_INTENDED", "session": session, "decision_id": did, "client_ref": ref,
+                   "attempt": 1, "match_key": key, "selection": "away", "odds": odds,
+                   "stake": stake, "mode": "paper"})
+    n = len(ledger.read())
+    ledger.append({"type": "BET_PLACED", "session": session, "decision_id": did, "client_ref": ref,
+                   "bet_ref": f"P-{n}", "odds": odds, "stake": stake, "match_key": key,
+                   "selection": "away"})
+
+
+@pytest.fixture
+def clock():
+    return FakeClock(at(3 * 3600))
+
+
+@pytest.fixture
+def ledger(home, clock):
+    return Ledger(home.ledger, clock)
+
+
+def settle_pass(tracker, odds, cfg, clock, *, advance=60):
+    clock.advance(advance)  # settlements at distinct times
+    return tracker.run_pass(odds, cfg)
+
+
+def test_figures_on_a_scripted_sequence(home, clock, ledger):
+    # won 10 @ 2.1 (+11), lost 10 (-10), lost 10 (-10), won 5 @ 2.0 (+5), void 10, one open bet
+    plan = [(2.1, 10, (0, 1)), (2.0, 10, (1, 0)), (2.0, 10, (2, 2)), (2.0, 5, (0, 3)),
+            (2.0, 10, "postponed")]
+    for key, (odds, stake, _) in zip(KEYS, plan):
+        place(ledger, key, odds=odds, stake=stake)
+    place(ledger, "2024-25_Open v Bet", stake=20)
+    tracker = Tracker(home, ledger, clock)
+    cfg = config(bankroll=500)
+    for key, (_, _, how) in zip(KEYS, plan):  # results arrive one at a time, in this order
+        m = match(key, status=how, odds=None) if how == "postponed" else \
+            match(key, status="finished", odds=None, result={"home_goals": how[0], "away_goals": how[1]})
+        settle_pass(tracker, odds_doc(m), cfg, clock)
+    doc = read_snapshot(home.results)
+    assert_contract("results", doc)
+    fig = doc["sessions"]["s1"]
+    assert fig["profit"] == -4.0 and fig["bankroll"] == 496.0
+    assert fig["staked"] == 55.0  # 10 + 10 + 10 + 5 + the open 20; the void stake came back
+    assert fig["roi"] == pytest.approx(-4.0 / 55.0, abs=1e-6)
+    assert fig["hit_rate"] == 0.5  # 2 won of 4 settled non-void
+    assert fig["max_drawdown"] == 20.0  # peak +11, trough -9
+    assert (fig["bets"], fig["open_bets"], fig["cycle"], fig["halted"]) == (6, 1, 1, None)
+    assert [p for _, p in fig["equity"]] == [11.0, 1.0, -9.0, -4.0, -4.0]
+    assert [t for t, _ in fig["equity"]] == sorted(t for t, _ in fig["equity"])
+    assert doc["total"]["profit"] == -4.0 and doc["total"]["bankroll"] == 496.0
+    assert doc["ledger_seq"] == ledger_events(home)[-1]["seq"]
+
+
+def test_figures_with_nothing_settled_are_zero():
+    fig = figures(SessionBook("s1"), 1000)
+    assert (fig["roi"], fig["hit_rate"], fig["max_drawdown"], fig["equity"]) == (0.0, 0.0, 0.0, [])
+
+
+def test_settlements_of_a_pass_and_their_halt_share_one_append_and_the_halt_is_written_once(
+        home, clock, ledger):
+    for key in KEYS[:3]:
+        place(ledger, key)
+    cfg = config(limits={"stop_loss": 20})
+    tracker = Tracker(home, ledger, clock)
+    lost = [match(k, status="finished", odds=None, result={"home_goals": 1, "away_goals": 0})
+            for k in KEYS[:2]]
+    out = tracker.run_pass(odds_doc(*lost), cfg)
+    assert [e["type"] for e in out] == ["BET_SETTLED", "BET_SETTLED", "SESSION_HALTED"]
+    assert out[2]["reason"] == "stop_loss" and len({e["ts"] for e in out}) == 1
+    assert [e["seq"] for e in out] == list(range(out[0]["seq"], out[0]["seq"] + 3))
+    for ev in out:
+        assert_contract("bet-record-event", ev)
+    for _ in range(3):  # the same odds again, a fresh tracker: nothing more
+        assert tracker.run_pass(odds_doc(*lost), cfg) == []
+        assert Tracker(home, ledger, clock).run_pass(odds_doc(*lost), cfg) == []
+    assert read_snapshot(home.results)["sessions"]["s1"]["halted"] == "stop_loss"
+
+
+def test_take_profit_halts_with_the_settlement_that_reaches_it(home, clock, ledger):
+    place(ledger, KEYS[0], odds=3.0)
+    place(ledger, KEYS[1], odds=3.0)
+    cfg = config(limits={"take_profit": 40})
+    tracker = Tracker(home, ledger, clock)
+    won = lambda k: match(k, status="finished", odds=None, result={"home_goals": 0, "away_goals": 1})  # noqa: E731
+    assert [e["type"] for e in tracker.run_pass(odds_doc(won(KEYS[0])), cfg)] == ["BET_SETTLED"]  # +20
+    out = tracker.run_pass(odds_doc(won(KEYS[0]), won(KEYS[1])), cfg)  # +40: at the edge
+    assert [(e["type"], e.get("reason")) for e in out] == [("BET_SETTLED", None),
+                                                         ("SESSION_HALTED", "take_profit")]
+
+
+def test_max_bets_and_max_duration_halt_without_a_settlement(home, clock, ledger):
+    place(ledger, KEYS[0])
+    tracker = Tracker(home, ledger, clock)
+    assert tracker.run_pass(odds_doc(match(KEYS[0])), config(limits={"max_bets": 2})) == []
+    place(ledger, KEYS[1])
+    out = tracker.run_pass(odds_doc(match(KEYS[0])), config(limits={"max_bets": 2}))
+    assert [e["reason"] for e in out] == ["max_bets"]
+    assert tracker.run_pass(odds_doc(match(KEYS[0])), config(limits={"max_bets": 2})) == []
+
+    ledger.append({"type": "SESSION_RESET", "session": "s1"})
+    first = clock.now()
+    place(ledger, KEYS[2])
+    cfg = config(limits={"max_duration_h": 1})
+    clock.set(first + timedelta(hours=1, seconds=-1))
+    assert tracker.run_pass(odds_doc(match(KEYS[2])), cfg) == []  # one second before the hour
+    clock.advance(1)
+    assert [e["reason"] for e in tracker.run_pass(odds_doc(match(KEYS[2])), cfg)] == ["max_duration_h"]
+
+
+def test_the_recheck_under_the_lock_stops_a_second_settlement(home, clock, ledger):
+    place(ledger, KEYS[0])
+    odds = odds_doc(match(KEYS[0], status="finished", odds=None,
+                          result={"home_goals": 0, "away_goals": 1}))
+    first = Tracker(home, ledger, clock)
+
+    class Racing(Ledger):
+        """The other tracker settles between this one's read and its locked append."""
+
+        def read(self):
+            events = super().read()
+            first.run_pass(odds, config())
+            return events
+
+    second = Tracker(home, Racing(home.ledger, clock), clock)
+    assert second.run_pass(odds, config()) == []
+    assert len(of_type(ledger_events(home), "BET_SETTLED")) == 1
+    assert replay(ledger_events(home)).placed[f"s1|{KEYS[0]}|1X2"].outcome == "won"
+
+
+# --------------------------------------------------------------------------- the real program
+
+def test_the_track_program_settles_a_finished_match_exactly_once(home, tmp_path):
+    clockmod.anchor(home.clock, start=parse_iso(T0), speed=1)
+    atomic_write_json(home.system_config, config_doc())
+    place(Ledger(home.ledger, FakeClock(T0)), KEY, odds=2.5, stake=10)
+    atomic_write_json(home.odds, odds_doc(match(), version=1))
+    log = tmp_path / "track.log"
+    proc = start_program("track", home, log)
+    try:
+        poll(lambda: (read_snapshot(home.results) or {}).get("sessions", {}).get("s1", {})
+             .get("open_bets") == 1, 20, "results.json with the open bet", proc, log)
+        assert of_type(ledger_events(home), "BET_SETTLED") == []
+        for v in range(2, 6):  # the result, written again and again
+            atomic_write_json(home.odds, odds_doc(finished(0, 1), version=v))
+        poll(lambda: health(home, "track").get("odds_version") == 5, 20, "odds version 5", proc, log)
+        poll(lambda: (read_snapshot(home.results) or {}).get("sessions", {}).get("s1", {})
+             .get("open_bets") == 0, 20, "results.json after settlement", proc, log)
+        assert proc.poll() is None
+    finally:
+        assert stop_program(proc) == 0
+    settled = of_type(ledger_events(home), "BET_SETTLED")
+    assert len(settled) == 1
+    assert (settled[0]["outcome"], settled[0]["payout"], settled[0]["profit"]) == ("won", 25.0, 15.0)
+    assert_contract("bet-record-event", settled[0])
+    doc = read_snapshot(home.results)
+    assert_contract("results", doc)
+    assert doc["sessions"]["s1"]["profit"] == 15.0 and doc["sessions"]["s1"]["roi"] == 1.5
+    assert_contract("health", health(home, "track"))
