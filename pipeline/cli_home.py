@@ -7,7 +7,7 @@ from pipeline.core.config import ConfigError, default_config, load_config
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home, football_data_dir
-from pipeline.core.timefmt import parse_iso
+from pipeline.core.timefmt import iso, parse_iso
 
 
 def register_key(sub) -> None:
@@ -49,7 +49,7 @@ def register_clock(sub) -> None:
 def _clock(args) -> int:
     home = Home.from_env(args.home).ensure()
     if args.action == "now":
-        print(clockmod.load_clock(home.clock).now().isoformat())
+        print(iso(clockmod.load_clock(home.clock).now()))
         return 0
     if args.action == "stop":
         doc = clockmod.stop(home.clock)

@@ -9,16 +9,12 @@ A client_ref it already accepted is answered with the first bet, never taken twi
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import orjson
-from filelock import FileLock
 
 from pipeline.bookmakers import Order, Placement
 from pipeline.core.clock import Clock
 from pipeline.core.filebus import BadFile, read_snapshot
-from pipeline.core.ledger import parse
+from pipeline.core.jsonl import JsonlFile
 from pipeline.core.paths import Home
 from pipeline.core.timefmt import iso
 
@@ -41,16 +37,12 @@ class PaperBookmaker:
         self.odds_path = home.odds
         self.clock = clock
         self.path = record_path(home)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(str(self.path) + ".lock", timeout=60)
+        self._file = JsonlFile(self.path)
 
     # -- the record ----------------------------------------------------------------------
     def records(self) -> list[dict]:
         """Every bet the paper bookmaker accepted; a torn last line is left out."""
-        try:
-            return parse(self.path.read_bytes()).events
-        except FileNotFoundError:
-            return []
+        return self._file.read()
 
     def lookup(self, client_ref: str) -> Placement | None:
         rec = next((r for r in self.records() if r.get("client_ref") == client_ref), None)
@@ -73,30 +65,29 @@ class PaperBookmaker:
         return float(odds[order.selection]), None
 
     def place(self, order: Order) -> Placement:
-        with self._lock:
-            with open(self.path, "a+b") as f:
-                f.seek(0)
-                result = parse(f.read())
-                if result.torn:
-                    f.truncate(result.good_bytes)
-                for rec in result.events:
-                    if rec.get("client_ref") == order.client_ref:
-                        return _placement(rec)  # idempotent: the first bet stands
-                price, why = self._price(order)
-                if price is None:
-                    return Placement.not_placed(order.client_ref, why, retryable=True)
-                if price < order.min_odds:
-                    return Placement.not_placed(order.client_ref, "price_changed", retryable=True)
-                rec = {"client_ref": order.client_ref, "bet_ref": f"P-{len(result.events) + 1}",
-                       "decision_id": order.decision_id, "session": order.session,
-                       "match_key": order.match_key, "market": order.market,
-                       "selection": order.selection, "odds": price, "stake": order.stake,
-                       "placed_at": iso(self.clock.now())}
-                f.seek(0, os.SEEK_END)
-                f.write(orjson.dumps(rec) + b"\n")
-                f.flush()
-                os.fsync(f.fileno())
-        return _placement(rec)
+        outcome: list[Placement] = []
+
+        def book(records: list[dict]) -> list[dict]:
+            """Under the record's lock: the first bet of a client_ref stands (idempotent)."""
+            known = next((r for r in records if r.get("client_ref") == order.client_ref), None)
+            if known is not None:
+                outcome.append(_placement(known))
+                return []
+            price, why = self._price(order)
+            if price is None or price < order.min_odds:
+                outcome.append(Placement.not_placed(order.client_ref, why or "price_changed",
+                                                    retryable=True))
+                return []
+            rec = {"client_ref": order.client_ref, "bet_ref": f"P-{len(records) + 1}",
+                   "decision_id": order.decision_id, "session": order.session,
+                   "match_key": order.match_key, "market": order.market,
+                   "selection": order.selection, "odds": price, "stake": order.stake,
+                   "placed_at": iso(self.clock.now())}
+            outcome.append(_placement(rec))
+            return [rec]
+
+        self._file.transact(book)  # on disk (fsync) before the placement is answered
+        return outcome[0]
 
     def close(self) -> None:
         pass

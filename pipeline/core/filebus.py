@@ -42,7 +42,7 @@ def dumps(doc: Any, *, indent: bool = True) -> bytes:
     return orjson.dumps(doc, option=opts | orjson.OPT_NON_STR_KEYS)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -64,7 +64,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
 def atomic_write_json(path: Path, doc: Any, *, indent: bool = True) -> None:

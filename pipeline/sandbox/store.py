@@ -15,6 +15,8 @@ from typing import Callable
 
 import orjson
 
+from pipeline.core.filebus import fsync_dir
+
 SCHEMA_VERSION = 1
 BET_FIELDS = ("client_ref", "bet_ref", "match_id", "match_key", "selection", "odds", "stake",
               "placed_at")
@@ -36,14 +38,6 @@ class BetRefused(Exception):
 
     def to_json(self) -> dict:
         return {"error": self.message, "reason_code": self.reason_code}
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 class BetStore:
@@ -121,4 +115,4 @@ class BetStore:
             os.fsync(f.fileno())
             self._good_size = f.tell()
         if created:
-            _fsync_dir(self.path.parent)
+            fsync_dir(self.path.parent)

@@ -8,7 +8,8 @@ import orjson
 import pytest
 
 from pipeline.core.clock import FakeClock
-from pipeline.core.ledger import Ledger, parse
+from pipeline.core.jsonl import parse
+from pipeline.core.ledger import Ledger
 from pipeline.core.state import replay
 from tests.helpers import assert_contract
 
