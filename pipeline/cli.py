@@ -14,14 +14,16 @@ PROGRAMS = {
     "track": "pipeline.track:main",
 }
 
-# operator command -> "module:function"; each takes (args) after its own parser is built
-COMMANDS = {
-    "status": "pipeline.cli_status:register",
-    "key": "pipeline.cli_home:register_key",
-    "clock": "pipeline.cli_home:register_clock",
-    "init-home": "pipeline.cli_home:register_init",
-    "preflight": "pipeline.cli_home:register_preflight",
-}
+# "module:function" registrars of the operator's commands; each adds its subparsers with a
+# `run(args) -> int` default. One line per module, so the command families stay apart.
+REGISTRARS = [
+    "pipeline.cli_status:register",   # status
+    "pipeline.cli_home:register",     # key, init-home, clock, preflight
+    # sessions, bets, history, reset (issue 4)
+    # sources parse (issue 3)
+    # backtest, drill, data fetch (issue 6)
+    # export, reconcile (issue 5)
+]
 
 
 def _load(target: str):
@@ -36,7 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name in PROGRAMS:
         p = sub.add_parser(name, help=f"run the {name} program (supervisord starts it)")
         p.set_defaults(program=name)
-    for name, target in COMMANDS.items():
+    for target in REGISTRARS:
         _load(target)(sub)
     return parser
 

@@ -95,3 +95,8 @@ def sandbox_url() -> str:
         return load_config(home.system_config).source_url
     except ConfigError:
         return "http://127.0.0.1:8700"
+
+
+def register(sub) -> None:
+    for add in (register_key, register_init, register_clock, register_preflight):
+        add(sub)

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import json
 import socket
-from pathlib import Path
 
 import jsonschema
 from referencing import Registry, Resource
 
-from pipeline.core.paths import REPO, Home
+from pipeline.core.paths import REPO
 
 SHARED = REPO.parent / "shared"
 CONTRACTS = SHARED / "contracts"
