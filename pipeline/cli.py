@@ -12,6 +12,8 @@ PROGRAMS = {
     "decide": "pipeline.decide:main",
     "execute": "pipeline.execute:main",
     "track": "pipeline.track:main",
+    "dashboard": "pipeline.dashboard:main",
+    "notify": "pipeline.notify:main",
 }
 
 # "module:function" registrars of the operator's commands; each adds its subparsers with a
@@ -19,10 +21,10 @@ PROGRAMS = {
 REGISTRARS = [
     "pipeline.cli_status:register",   # status
     "pipeline.cli_home:register",     # key, init-home, clock, preflight
-    # sessions, bets, history, reset (issue 4)
-    # sources parse (issue 3)
-    # backtest, drill, data fetch (issue 6)
-    # export, reconcile (issue 5)
+    "pipeline.cli_sessions:register",  # sessions, bets, history, reset (issue 4)
+    "pipeline.cli_sources:register",  # sources parse (issue 3)
+    "pipeline.analysis.cli:register",  # backtest, drill, data fetch (issue 6)
+    "pipeline.cli_ops:register",      # export, reconcile (issue 5)
 ]
 
 
@@ -38,14 +40,47 @@ def build_parser() -> argparse.ArgumentParser:
     for name in PROGRAMS:
         p = sub.add_parser(name, help=f"run the {name} program (supervisord starts it)")
         p.set_defaults(program=name)
+        if name == "decide":  # decide --once --odds FILE …: print, write nothing (issue 4)
+            _load("pipeline.cli_sessions:add_decide_once")(p)
     for target in REGISTRARS:
         _load(target)(sub)
     return parser
 
 
+def _program_argv(argv: list[str]) -> tuple[str | None, str] | None:
+    """(home override, program) when argv only starts a program (what supervisord runs)."""
+    home = None
+    if len(argv) == 3 and argv[0] == "--home":
+        home, argv = argv[1], argv[2:]
+    if len(argv) == 1 and argv[0] in PROGRAMS:
+        return home, argv[0]
+    return None
+
+
+def _early_beat(home, program: str) -> None:
+    """A first health beat before the program's heavy imports (browser, web server…): a program
+    restarted by supervisord shows a new pid with a fresh beat within a fraction of a second.
+    Only with the home's clock at hand: a beat must never carry another time than the clock's."""
+    from pipeline.core.clock import ClockError, load_clock
+    from pipeline.core.health import Health
+
+    try:
+        Health(home, program, load_clock(home.clock)).beat()
+    except (ClockError, OSError):
+        pass  # the program's Runtime reports it, failing, a moment later
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    fast = _program_argv(argv)
+    if fast is not None:  # skip the CLI's parser and its imports: start the program at once
+        from pipeline.core.paths import Home
+
+        home = Home.from_env(fast[0]).ensure()
+        _early_beat(home, fast[1])
+        return _load(PROGRAMS[fast[1]])(home) or 0
     args = build_parser().parse_args(argv)
-    if getattr(args, "program", None):
+    if getattr(args, "program", None) and not getattr(args, "once", False):
         from pipeline.core.paths import Home
 
         return _load(PROGRAMS[args.program])(Home.from_env(args.home)) or 0

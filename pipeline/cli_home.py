@@ -68,6 +68,8 @@ def _clock(args) -> int:
 
 def register_preflight(sub) -> None:
     p = sub.add_parser("preflight", help="check config and data before a start; say what is missing")
+    p.add_argument("--fetch", action="store_true",
+                   help="when the sandbox has no CSVs, download its season (betpipe data fetch)")
     p.set_defaults(run=_preflight)
 
 
@@ -80,11 +82,16 @@ def _preflight(args) -> int:
         return 2
     if cfg.source.kind == "sandbox":
         folder = football_data_dir(home, cfg.sandbox.data)
+        if not any(folder.glob("*.csv")) and getattr(args, "fetch", False):
+            from pipeline.analysis.fetch import fetch_for_sandbox  # issue 6
+
+            fetch_for_sandbox(folder, cfg.clock.start)
         if not any(folder.glob("*.csv")):
             print(f"betpipe: the sandbox bookmaker needs football-data.co.uk CSVs in {folder}.\n"
                   f"  Put the repository beside ../shared (it has shared/data/football-data),\n"
-                  f"  or set sandbox.data in {home.system_config} to a folder of CSVs\n"
-                  f"  (e.g. E0_2019-20.csv from https://www.football-data.co.uk/englandm.php).")
+                  f"  or set sandbox.data in {home.system_config} to a folder of CSVs,\n"
+                  f"  or run: betpipe data fetch --league E0 --seasons 2019-20 --for-sandbox\n"
+                  f"  (E0_2019-20.csv from https://www.football-data.co.uk/englandm.php).")
             return 2
     return 0
 

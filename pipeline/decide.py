@@ -2,35 +2,57 @@
 
 One FileWatch streams changes of the three inputs onto the runtime's scheduler thread, where each
 emission runs one cycle: reload the config if its file changed (a bad edit keeps the last good
-one), fold new ledger events into the Book, read the odds snapshot (a torn or invalid file is
-logged once and skipped: the last good snapshot stands), run the pure engine and write
-decisions.json when its content changed — which is at least once per odds version processed.
+one), fold new ledger events into the Book, read the odds snapshot if the file was replaced (a
+torn or invalid file is logged once and skipped: the last good snapshot stands) and index it,
+run the pure engine and write decisions.json when its content changed — which is at least once
+per odds version processed. A cycle where no input changed (the periodic re-read) does nothing
+unless the engine said time alone changes the outcome by now (a window opening or closing, odds
+turning stale).
+
+`betpipe decide --once --odds FILE [--config FILE] [--ledger FILE] [--now ISO]` (`run_once`)
+prints the decisions.json document the program would write, and writes nothing.
 """
 from __future__ import annotations
 
+import gc
+import sys
 import threading
 import time
 import traceback
 from pathlib import Path
 
-from pipeline.core.filebus import BadFile, FileWatch, SnapshotWriter, read_snapshot
+import orjson
+
+from pipeline.core import clock as clockmod
+from pipeline.core.config import ConfigError, load_config
+from pipeline.core.filebus import SCHEMA_VERSION, BadFile, FileWatch, SnapshotWriter, read_snapshot
+from pipeline.core.jsonl import parse
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
-from pipeline.core.state import Book
-from pipeline.core.timefmt import iso
-from pipeline.strategies.engine import check_snapshot, decide
+from pipeline.core.state import Book, absorb_new, replay
+from pipeline.core.timefmt import iso, parse_iso
+from pipeline.strategies.engine import OddsIndex, Outcome, decide
 
 PROGRAM = "decide"
 
 
-def _stat(path: Path):
-    """What tells an appended ledger apart: inode, size and mtime."""
-    try:
-        st = path.stat()
-    except FileNotFoundError:
+def body_of(out: Outcome, odds_version: int, config_version: int) -> dict:
+    """decisions.json without its version and written_at."""
+    return {"odds_version": odds_version, "config_version": config_version,
+            "decisions": out.decisions, "notes": out.notes}
+
+
+def load_odds(path: Path) -> OddsIndex | None:
+    """A usable odds-data document, checked and indexed (None when the file does not exist);
+    BadFile names what is wrong with it (file, JSON path, reason)."""
+    doc = read_snapshot(path)
+    if doc is None:
         return None
-    return st.st_ino, st.st_size, st.st_mtime_ns
+    try:
+        return OddsIndex(doc)
+    except ValueError as e:
+        raise BadFile(path, str(e)) from None
 
 
 class Decider:
@@ -43,13 +65,14 @@ class Decider:
         self.writer = SnapshotWriter(home.decisions)
         self.ledger = Ledger(home.ledger, rt.clock)
         self.book = Book()
-        self.snapshot: dict | None = None
+        self.index: OddsIndex | None = None  # the last good snapshot, indexed
         self.odds_error: str | None = None
         self.ledger_error: str | None = None
+        self.stale_problem: str | None = None
         self.last_body: dict | None = None
         self.previous = self._load_previous(home.decisions)
-        self.ledger_sig = None
-        self.config_bytes: bytes | None = None
+        self.odds_bytes: bytes | None = None  # the odds file as last read
+        self.next_change = None  # when time alone changes the outcome (engine's answer)
         self.lock = threading.Lock()
         self.closed = False
 
@@ -61,55 +84,43 @@ class Decider:
             return {}
         return {d["id"]: d for d in doc.get("decisions", []) if isinstance(d, dict) and "id" in d}
 
-    def _config_edited(self) -> bool:
-        """The config file's bytes differ from the last look (then the runtime reloads it)."""
-        try:
-            data = self.config_path.read_bytes()
-        except FileNotFoundError:
-            data = None
-        if data == self.config_bytes:
-            return False
-        self.config_bytes = data
-        return True
-
-    def _ledger_appended(self) -> bool:
-        sig = _stat(self.ledger_path)
-        if sig == self.ledger_sig:
-            return False
-        self.ledger_sig = sig
-        return True
-
     # -- one cycle -------------------------------------------------------------------------
     def on_paths(self, paths) -> None:
         with self.lock:
             if self.closed:
                 return
+            gc.disable()  # a cycle allocates a lot: collect after it, not in the middle of it
             try:
                 self._cycle(frozenset(paths))
             except Exception as e:  # never let one bad cycle end the subscription
                 self.rt.log.error("cycle.error", error=repr(e), trace=traceback.format_exc())
                 self.rt.health.incr("errors")
                 self.rt.health.set("degraded", f"cycle error: {e!r}")
+            finally:
+                gc.enable()
 
     def _cycle(self, paths: frozenset) -> None:
         t0 = time.perf_counter()
         rt = self.rt
         rt.health.incr("cycles")
-        config_changed = ledger_changed = odds_failed = False
-        if self.config_path in paths and self._config_edited():
-            config_changed = rt.reload_config()
-        if self.ledger_path in paths and self._ledger_appended():
-            ledger_changed = self._read_ledger()
+        changed = False  # each read below is cheap when its file did not change
+        if self.config_path in paths:
+            changed |= rt.reload_config()  # compares the file's bytes first
+        if self.ledger_path in paths:
+            changed |= self._read_ledger()  # parses only the appended tail
         if self.odds_path in paths:
-            odds_failed = not self._read_odds()
-        if self.snapshot is None or (odds_failed and not (config_changed or ledger_changed)):
-            self._update_health()
-            return  # nothing to decide on yet, or a bad odds file: the last decisions stand
+            changed |= self._read_odds()
         now = rt.clock.now()
-        out = decide(self.snapshot, rt.config, self.book, now, self.previous)
-        odds_version = self.snapshot["version"]
-        body = {"odds_version": odds_version, "config_version": rt.holder.version,
-                "decisions": out.decisions, "notes": out.notes}
+        due = self.next_change is not None and now >= self.next_change
+        if self.index is None or not (changed or due):
+            self._update_health()
+            return  # nothing new to decide on: the last decisions stand
+        out = decide(self.index, rt.config, self.book, now, self.previous)
+        rt.health.incr("decides")
+        self.next_change = out.next_change
+        rt.health.info["next_change"] = out.next_change and iso(out.next_change)
+        odds_version = self.index.version
+        body = body_of(out, odds_version, rt.holder.version)
         if body != self.last_body:
             doc = self.writer.write(body, written_at=iso(now))
             self.last_body = body
@@ -118,6 +129,9 @@ class Decider:
                         config_version=rt.holder.version, decisions=len(out.decisions),
                         stale=out.stale, ms=round((time.perf_counter() - t0) * 1000, 2))
             rt.health.incr("writes")
+        self.stale_problem = (f"stale odds: {out.stale} scheduled match(es) older than "
+                              f"max_odds_age_s {rt.config.max_odds_age_s:g} make no decision"
+                              if out.stale else None)
         if rt.health.info.get("odds_version") != odds_version:
             rt.health.info["odds_version"] = odds_version
             rt.health.info["decisions_version"] = self.writer.version
@@ -125,44 +139,50 @@ class Decider:
         self._update_health()
 
     def _read_ledger(self) -> bool:
+        """Fold new ledger events into the Book; True when there were any."""
         before = self.book.seq
         try:
             events = self.ledger.read()
         except ValueError as e:
-            if self.ledger_error != str(e):
+            if self.ledger_error != f"{self.ledger_path}: {e}":
                 self.rt.log.error("ledger.invalid", file=str(self.ledger_path), reason=str(e))
             self.ledger_error = f"{self.ledger_path}: {e}"
             return False
         self.ledger_error = None
-        for ev in events:
-            self.book.apply(ev)
+        absorb_new(self.book, events)
         return self.book.seq != before
 
     def _read_odds(self) -> bool:
-        """True when the odds file is usable (or absent); a bad one is logged once per reason."""
+        """True when a new good snapshot was read; a bad one is logged once per reason. The
+        same bytes as last time (the periodic re-read) are not read again."""
         try:
-            doc = read_snapshot(self.odds_path)
-            if doc is None:
-                return True
-            try:
-                check_snapshot(doc)
-            except ValueError as e:
-                raise BadFile(self.odds_path, str(e)) from None
+            data = self.odds_path.read_bytes()
+        except FileNotFoundError:
+            data = None
+        if data == self.odds_bytes:
+            return False
+        self.odds_bytes = data
+        try:
+            index = load_odds(self.odds_path)
         except BadFile as e:
             if self.odds_error != str(e):
                 self.rt.log.error("odds.invalid", file=str(e.path), reason=e.reason,
-                                  keeping_version=self.snapshot["version"] if self.snapshot else None)
+                                  keeping_version=self.index.version if self.index else None)
                 self.rt.health.incr("bad_odds_files")
             self.odds_error = str(e)
             return False
         self.odds_error = None
-        self.snapshot = doc
+        if index is None:
+            return False
+        self.index = index
         return True
 
     def _update_health(self) -> None:
-        """Degraded while the config, the odds file or the ledger has a problem; else ok."""
+        """Degraded while the config, the odds file or the ledger has a problem, or odds are
+        stale (status shows it); else ok."""
         h = self.rt.health
-        errors = [str(e) for e in (self.rt.holder.error, self.odds_error, self.ledger_error) if e]
+        errors = [str(e) for e in (self.rt.holder.error, self.odds_error, self.ledger_error,
+                                   self.stale_problem) if e]
         want = ("degraded", "; ".join(errors)) if errors else ("ok", None)
         if (h.state, h.last_error) != want:
             h.set(*want)
@@ -191,4 +211,60 @@ def main(home: Home) -> int:
     decider.close()
     watch.stop()
     rt.close()
+    return 0
+
+
+# --------------------------------------------------------------------------- --once
+
+def once_document(home: Home, odds_path: Path, config_path: Path, ledger_path: Path,
+                  now=None) -> dict:
+    """The decisions.json document the program would write for these files, reading only.
+
+    `version` follows the home's decisions.json, whose decisions also keep their created_at;
+    `now` defaults to the home's clock (else real time). Raises ConfigError or BadFile.
+    """
+    config = load_config(config_path)
+    index = load_odds(odds_path)
+    if index is None:
+        raise BadFile(odds_path, "file not found")
+    try:
+        events = parse(ledger_path.read_bytes()).records
+    except FileNotFoundError:
+        events = []
+    except ValueError as e:
+        raise BadFile(ledger_path, str(e)) from None
+    if now is None:
+        try:
+            now = clockmod.load_clock(home.clock).now()
+        except clockmod.ClockError:
+            now = clockmod.real_now()
+    try:
+        last = read_snapshot(home.decisions) or {}
+    except BadFile:
+        last = {}
+    previous = {d["id"]: d for d in last.get("decisions", []) if isinstance(d, dict) and "id" in d}
+    out = decide(index, config, replay(events), now, previous)
+    return {"version": int(last.get("version", 0)) + 1, "written_at": iso(now),
+            "schema_version": SCHEMA_VERSION,
+            **body_of(out, index.version, int(last.get("config_version") or 1))}
+
+
+def run_once(args) -> int:
+    home = Home.from_env(args.home)
+    if not args.odds:
+        print("betpipe decide --once: --odds FILE is required", file=sys.stderr)
+        return 2
+    try:
+        now = parse_iso(args.now) if args.now else None
+    except ValueError as e:
+        print(f"betpipe decide --once: --now: {e}", file=sys.stderr)
+        return 2
+    config = Path(args.config) if args.config else home.system_config
+    ledger = Path(args.ledger) if args.ledger else home.ledger
+    try:
+        doc = once_document(home, Path(args.odds), config, ledger, now)
+    except (ConfigError, BadFile) as e:
+        print(f"betpipe decide --once: {e}", file=sys.stderr)
+        return 2
+    print(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode())
     return 0

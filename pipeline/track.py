@@ -4,10 +4,13 @@ Every pass (at start and on each change of odds-data, the ledger or the config):
 placed bet whose match (odds-data `matches[].key`) is finished with a result, postponed or void
 settles; all due settlements of a pass are appended in ONE `ledger.transact`, which re-checks
 under the lock that each bet is still open, together with the SESSION_HALTED of any session whose
-limits the new state trips (written once: not when the session is already halted). Halts that
-placements cause (max_bets, max_duration_h) are written by whichever program sees them first.
-`data/results.json` (sole writer) is rewritten when the ledger or the config changed. The math
-is in `pipeline.tracking`.
+limits the new state trips (written once: not while the session's halt stands; a daily_loss
+halt stands for the rest of its UTC day). Halts that placements cause (max_bets,
+max_duration_h) are written by whichever program sees them first. `data/results.json` (sole
+writer) is rewritten when the ledger or the config changed. The math is in `pipeline.tracking`.
+At start and every simulated hour the bookmaker's whole bet history is reconciled with the
+ledger (`pipeline.tracking.reconcile`): an unknown bet halts every session, logs an error and
+degrades health; a BET_PLACED the bookmaker lacks logs an error and degrades health.
 """
 from __future__ import annotations
 
@@ -19,8 +22,11 @@ from pipeline.core.runtime import Runtime
 from pipeline.core.state import Book, SessionBook
 from pipeline.core.timefmt import iso
 from pipeline.core.watchloop import LastGood, serve
-from pipeline.execute.engine import check_odds
+from pipeline.execute.engine import absorb_new, check_odds
+from pipeline.strategies.ladder import with_targets
+from pipeline.strategies.rules import daily_profit, standing_halt
 from pipeline.tracking import figures, halt_cause, halt_event, results_body, settle
+from pipeline.tracking.reconcile import Hourly, history
 
 PROGRAM = "track"
 
@@ -30,15 +36,14 @@ __all__ = ["main", "Tracker", "settle", "figures"]
 class Tracker:
     """The track program's state and one pass, without the watching (tests call `run_pass`)."""
 
-    def __init__(self, home: Home, ledger: Ledger, clock):
-        self.ledger, self.clock = ledger, clock
+    def __init__(self, home: Home, ledger: Ledger, clock, reconcile: Hourly | None = None):
+        self.ledger, self.clock, self.reconcile = ledger, clock, reconcile
         self.book = Book()
         self.results = SnapshotWriter(home.results)
         self._written: tuple | None = None  # (ledger seq, config) of the last results.json
 
     def absorb(self, events) -> None:
-        for ev in events:
-            self.book.apply(ev)
+        absorb_new(self.book, events)
 
     def due(self, matches: dict[str, dict], config: Config | None) -> list[dict]:
         """Settlements (in placement order) and the halts they or placements cause."""
@@ -46,16 +51,19 @@ class Tracker:
         bodies = [s for s in (settle(b, matches.get(b.match_key)) for b in bets) if s]
         if config is None:
             return bodies
+        bodies = with_targets(bodies, self.book, config)  # TARGET_REACHED with its settlement
         now = self.clock.now()
         for s in config.sessions:
             sb = self.book.sessions.get(s.id) or SessionBook(s.id)
-            if sb.halted:
+            if standing_halt(sb, now):
                 continue
             new = sum(b["profit"] for b in bodies if b["type"] == "BET_SETTLED"
                       and b["session"] == s.id
                       and self.book.by_bet_ref[b["bet_ref"]].seq > sb.reset_seq)
+            today = round(daily_profit(sb, now) + new, 2) if s.limits.daily_loss else None
             cause = halt_cause(s.limits, settled_profit=round(sb.settled_profit + new, 2),
-                               placed=len(sb.bets), first_bet_at=sb.first_bet_at, now=now)
+                               placed=len(sb.bets), first_bet_at=sb.first_bet_at, now=now,
+                               today_profit=today)
             if cause:
                 bodies.append(halt_event(s.id, cause))
         return bodies
@@ -71,8 +79,20 @@ class Tracker:
 
             out = self.ledger.transact(fn)
             self.absorb(out)
+        if self.reconcile is not None:
+            halts = self.reconcile.run(config)
+            self.absorb(self.ledger.read())
+            out += halts
         self.write_results(config)
         return out
+
+    def problem(self) -> str | None:
+        """A reconciliation discrepancy that stands (health degraded), else None."""
+        if self.reconcile is None:
+            return None
+        now = self.clock.now()
+        return self.reconcile.problem({sid: standing_halt(sb, now)
+                                       for sid, sb in self.book.sessions.items()})
 
     def write_results(self, config: Config | None) -> dict | None:
         if self._written == (self.book.seq, config):
@@ -87,7 +107,9 @@ def main(home: Home | None = None) -> int:
     try:
         if not rt.start():
             return 0
-        tracker = Tracker(rt.home, Ledger(rt.home.ledger, rt.clock), rt.clock)
+        ledger, mode = Ledger(rt.home.ledger, rt.clock), rt.config.mode  # mode: at start only
+        hourly = Hourly(ledger, lambda: history(rt.home, rt.config, mode), mode, rt.clock, rt.log)
+        tracker = Tracker(rt.home, ledger, rt.clock, hourly)
         odds = LastGood(rt.home.odds, rt.log, check_odds)
 
         def on_pass(_changed) -> str | None:
@@ -100,7 +122,9 @@ def main(home: Home | None = None) -> int:
             if version is not None and rt.health.info.get("odds_version") != version:
                 rt.health.info["odds_version"] = version
                 rt.health.beat()
-            return f"{rt.home.odds.name}: {odds.problem}" if odds.problem else None
+            problems = [tracker.problem(),
+                        odds.problem and f"{rt.home.odds.name}: {odds.problem}"]
+            return "; ".join(p for p in problems if p) or None
 
         serve(rt, [rt.home.odds, rt.home.ledger], on_pass)
         return 0

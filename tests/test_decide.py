@@ -65,6 +65,11 @@ class Decide:
                                      stderr=subprocess.STDOUT, cwd=str(REPO))
 
     def write_odds(self, version: int, away=2.10, home=3.10, draw=3.40) -> dict:
+        doc = self.odds_doc(version, away, home, draw)
+        atomic_write_json(self.home.odds, doc)
+        return doc
+
+    def odds_doc(self, version: int, away=2.10, home=3.10, draw=3.40) -> dict:
         now = iso(self.clock.now())
         doc = {"version": version, "written_at": now, "source": "sandbox", "fetched_at": now,
                "matches": [{"key": KEY, "season": "2024-25", "competition": "EPL",
@@ -73,7 +78,6 @@ class Decide:
                                                             "away": away},
                             "seen_at": now, "result": None}]}
         assert_contract("odds-data", doc)
-        atomic_write_json(self.home.odds, doc)
         return doc
 
     def decisions(self) -> dict | None:
@@ -195,7 +199,7 @@ def test_a_torn_or_invalid_odds_file_is_logged_once_and_the_last_decisions_stand
     assert h["state"] == "degraded" and str(p.home.odds) in h["last_error"]
 
     # valid JSON that breaks the contract: one more line, naming the JSON path
-    bad = p.write_odds(3)
+    bad = p.odds_doc(3)
     bad["matches"][0]["odds"]["away"] = 0.5
     atomic_write_json(p.home.odds, bad)
     wait_for(lambda: len(p.logs("odds.invalid")) == 2, "a log line about the invalid odds file")
@@ -247,3 +251,74 @@ def test_a_ledger_intent_withdraws_the_decision(decide_proc):
     doc = p.wait_decisions("the fav decision withdrawn", lambda d: ids(d) == [DOG])
     assert doc["odds_version"] == 1
     assert p.stop() == 0
+
+
+def test_an_edited_session_applies_within_a_second_or_two(decide_proc):
+    p = decide_proc
+    p.write_odds(1)
+    p.wait_decisions("the first decisions", lambda d: ids(d) == [FAV, DOG])
+    edited = config_doc()
+    edited["sessions"][0]["staking"]["stake"] = 25  # fav now stakes 25
+    edited["sessions"][1]["odds"]["min"] = 3.5  # dog's 3.10 no longer qualifies
+    t0 = time.monotonic()
+    atomic_write_json(p.home.system_config, edited)
+    doc = p.wait_decisions("the edited config applied", lambda d: d["config_version"] == 2)
+    took = time.monotonic() - t0
+    assert ids(doc) == [FAV] and doc["decisions"][0]["stake"] == 25.0
+    assert doc["odds_version"] == 1  # no new odds needed
+    assert took < 2.0, f"the edit took {took:.2f} s to apply (DESIGN: within a second)"
+    assert p.stop() == 0
+
+
+def test_a_window_opening_with_no_file_change_is_decided_and_idle_rereads_do_nothing(decide_proc):
+    p = decide_proc
+    # both sessions' windows open 120 minutes before kickoff: 4 s from now
+    kickoff = p.clock.now() + timedelta(minutes=120, seconds=4)
+    now = iso(p.clock.now())
+    doc = {"version": 1, "written_at": now, "source": "sandbox", "fetched_at": now,
+           "matches": [{"key": KEY, "season": "2024-25", "competition": "EPL",
+                        "home": "Southampton", "away": "Arsenal", "kickoff": iso(kickoff),
+                        "status": "scheduled", "odds": {"home": 3.1, "draw": 3.4, "away": 2.1},
+                        "seen_at": now, "result": None}]}
+    atomic_write_json(p.home.odds, doc)
+    first = p.wait_decisions("decisions for odds version 1", lambda d: d["odds_version"] == 1)
+    assert first["decisions"] == []
+    h = wait_for(lambda: (h := p.health()) and h.get("counters", {}).get("decides") and h,
+                 "a decide counted in health")
+    decides, cycles = h["counters"]["decides"], h["counters"]["cycles"]
+    assert h["next_change"] == iso(kickoff - timedelta(minutes=120))
+    # the periodic re-reads (every 2 s) before the window opens change nothing: no decide
+    h = wait_for(lambda: (h := p.health()) and h["counters"]["cycles"] >= cycles + 1 and h,
+                 "an idle re-read")
+    if p.clock.now() < kickoff - timedelta(minutes=120):
+        assert h["counters"]["decides"] == decides
+    doc = p.wait_decisions("the decisions once the windows open", lambda d: ids(d) == [FAV, DOG])
+    assert doc["odds_version"] == 1 and doc["version"] > first["version"]
+    assert p.stop() == 0
+
+
+def test_stale_odds_make_no_decision_and_health_says_so(home, tmp_path):
+    anchor(home.clock, start=START, speed=1)
+    cfg = config_doc()
+    cfg["max_odds_age_s"] = 60
+    atomic_write_json(home.system_config, cfg)
+    p = Decide(home, tmp_path / "decide.log")
+    try:
+        old = iso(p.clock.now() - timedelta(seconds=61))
+        doc = p.odds_doc(1)
+        doc["matches"][0]["seen_at"] = old
+        atomic_write_json(home.odds, doc)
+        got = p.wait_decisions("decisions for the stale odds", lambda d: d["odds_version"] == 1)
+        assert got["decisions"] == []
+        assert got["notes"]["fav"] == ["stale odds: 1 match older than max_odds_age_s 60"]
+        h = wait_for(lambda: (h := p.health()) and h["state"] == "degraded" and h,
+                     "health degraded by stale odds")
+        assert "stale odds: 1 scheduled match(es) older than max_odds_age_s 60" in h["last_error"]
+        p.write_odds(2)  # fresh odds: decisions and health come back
+        p.wait_decisions("decisions for fresh odds", lambda d: ids(d) == [FAV, DOG])
+        wait_for(lambda: (p.health() or {}).get("state") == "ok", "health ok again")
+        assert p.stop() == 0
+    finally:
+        if p.proc.poll() is None:
+            p.proc.kill()
+            p.proc.wait(5)

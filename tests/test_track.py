@@ -22,6 +22,10 @@ def bet(selection="away", odds=2.1, stake=10.0, key=KEY) -> Bet:
     return Bet(f"s1|{key}|1X2", "s1", f"s1|{key}|1X2#1", "P-1", key, selection, odds, stake, T0, 2)
 
 
+def home_win(key: str) -> dict:
+    return match(key, status="finished", odds=None, result={"home_goals": 1, "away_goals": 0})
+
+
 def finished(home_goals, away_goals, status="finished"):
     return match(status=status, odds=None, result={"home_goals": home_goals, "away_goals": away_goals})
 
@@ -133,8 +137,7 @@ def test_settlements_of_a_pass_and_their_halt_share_one_append_and_the_halt_is_w
         place(ledger, key)
     cfg = config(limits={"stop_loss": 20})
     tracker = Tracker(home, ledger, clock)
-    lost = [match(k, status="finished", odds=None, result={"home_goals": 1, "away_goals": 0})
-            for k in KEYS[:2]]
+    lost = [home_win(k) for k in KEYS[:2]]
     out = tracker.run_pass(odds_doc(*lost), cfg)
     assert [e["type"] for e in out] == ["BET_SETTLED", "BET_SETTLED", "SESSION_HALTED"]
     assert out[2]["reason"] == "stop_loss" and len({e["ts"] for e in out}) == 1
@@ -227,3 +230,20 @@ def test_the_track_program_settles_a_finished_match_exactly_once(home, tmp_path)
     assert_contract("results", doc)
     assert doc["sessions"]["s1"]["profit"] == 15.0 and doc["sessions"]["s1"]["roi"] == 1.5
     assert_contract("health", health(home, "track"))
+
+
+def test_a_daily_loss_halt_is_written_with_the_settlement_and_holds_for_that_utc_day(
+        home, clock, ledger):
+    for key in KEYS[:3]:
+        place(ledger, key)
+    cfg = config(limits={"daily_loss": 20})
+    tracker = Tracker(home, ledger, clock)
+    lost = home_win  # every bet backs the away side
+    assert [e["type"] for e in tracker.run_pass(odds_doc(lost(KEYS[0])), cfg)] == ["BET_SETTLED"]
+    out = tracker.run_pass(odds_doc(lost(KEYS[0]), lost(KEYS[1])), cfg)  # -20 today: the edge
+    assert [(e["type"], e.get("reason")) for e in out] == [("BET_SETTLED", None),
+                                                         ("SESSION_HALTED", "daily_loss")]
+    assert tracker.run_pass(odds_doc(lost(KEYS[0]), lost(KEYS[1])), cfg) == []  # written once
+    clock.set("2024-10-06T00:00:01Z")  # the next UTC day: the halt no longer stands
+    out = tracker.run_pass(odds_doc(*[lost(k) for k in KEYS[:3]]), cfg)
+    assert [e["type"] for e in out] == ["BET_SETTLED"]  # -10 on the new day: no halt

@@ -7,8 +7,10 @@ reached the bookmaker). An unknown effect is never written as a failure: the exe
 it with `lookup(client_ref)` first. `lookup` is also how a restart resolves a write-ahead
 `BET_INTENDED` that has no outcome. A bookmaker must accept a `client_ref` at most once.
 
-`paper` is the only one so far; a browser bookmaker on the sandbox comes later and implements the
-same Protocol.
+Two implement it: `paper` (paper.py, the default) and `sandbox` (sandbox.py, live mode: the
+sandbox's bet slip filled in Chromium). A bookmaker that can place several bets at once says how
+many in an optional `concurrent` attribute (default 1); its `place` is then called from that many
+threads at once, and the executor still records the outcomes in decision order.
 """
 from __future__ import annotations
 

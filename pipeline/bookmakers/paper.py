@@ -6,6 +6,7 @@ retryable). Like a real bookmaker it keeps its own durable record, `data/paper/b
 line per accepted bet, appended under a lock with fsync BEFORE `place` returns, so a bet it
 confirmed survives any crash and `lookup(client_ref)` can reconcile an intent after a restart.
 A client_ref it already accepted is answered with the first bet, never taken twice.
+`place_many` books several orders in one append (one fsync): the executor's batches.
 """
 from __future__ import annotations
 
@@ -38,25 +39,36 @@ class PaperBookmaker:
         self.clock = clock
         self.path = record_path(home)
         self._file = JsonlFile(self.path)
+        self._by_ref: dict[str, dict] = {}  # client_ref -> record, of the first `_indexed`
+        self._indexed = 0
+        self._odds: tuple[tuple, dict[str, dict]] = ((), {})  # (file stat, key -> match)
 
     # -- the record ----------------------------------------------------------------------
     def records(self) -> list[dict]:
         """Every bet the paper bookmaker accepted; a torn last line is left out."""
         return self._file.read()
 
+    def _known(self, records: list[dict], client_ref: str) -> dict | None:
+        """The record of `client_ref` (the first one), indexing only records not seen before."""
+        if len(records) < self._indexed:  # another file: index it again
+            self._by_ref, self._indexed = {}, 0
+        for rec in records[self._indexed:]:
+            self._by_ref.setdefault(rec.get("client_ref"), rec)
+        self._indexed = len(records)
+        return self._by_ref.get(client_ref)
+
     def lookup(self, client_ref: str) -> Placement | None:
-        rec = next((r for r in self.records() if r.get("client_ref") == client_ref), None)
+        rec = self._known(self.records(), client_ref)
         return _placement(rec) if rec else None
 
     # -- placing ---------------------------------------------------------------------------
     def _price(self, order: Order) -> tuple[float | None, str | None]:
         """The current price of the order's selection, or why there is none."""
         try:
-            doc = read_snapshot(self.odds_path)
+            matches = self._matches()
         except BadFile as e:
             return None, f"odds_unavailable: {e.reason}"
-        match = next((m for m in (doc or {}).get("matches", []) if m.get("key") == order.match_key),
-                     None)
+        match = matches.get(order.match_key)
         if match is None:
             return None, "unknown_match"
         odds = match.get("odds")
@@ -64,30 +76,52 @@ class PaperBookmaker:
             return None, "suspended"
         return float(odds[order.selection]), None
 
+    def _matches(self) -> dict[str, dict]:
+        """odds-data's matches by key, parsed again only when the file changed (atomic writes
+        replace it: a new inode)."""
+        try:
+            st = self.odds_path.stat()
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            return {}
+        if stamp != self._odds[0]:
+            doc = read_snapshot(self.odds_path) or {}
+            self._odds = (stamp, {m.get("key"): m for m in doc.get("matches", [])
+                                  if isinstance(m, dict)})
+        return self._odds[1]
+
     def place(self, order: Order) -> Placement:
+        return self.place_many([order])[0]
+
+    def place_many(self, orders: list[Order]) -> list[Placement]:
+        """Several orders in one append (one fsync), answered in order, each as `place` would."""
         outcome: list[Placement] = []
 
         def book(records: list[dict]) -> list[dict]:
             """Under the record's lock: the first bet of a client_ref stands (idempotent)."""
-            known = next((r for r in records if r.get("client_ref") == order.client_ref), None)
-            if known is not None:
-                outcome.append(_placement(known))
-                return []
-            price, why = self._price(order)
-            if price is None or price < order.min_odds:
-                outcome.append(Placement.not_placed(order.client_ref, why or "price_changed",
-                                                    retryable=True))
-                return []
-            rec = {"client_ref": order.client_ref, "bet_ref": f"P-{len(records) + 1}",
-                   "decision_id": order.decision_id, "session": order.session,
-                   "match_key": order.match_key, "market": order.market,
-                   "selection": order.selection, "odds": price, "stake": order.stake,
-                   "placed_at": iso(self.clock.now())}
-            outcome.append(_placement(rec))
-            return [rec]
+            new: list[dict] = []
+            for order in orders:
+                known = self._known(records, order.client_ref) or next(
+                    (r for r in new if r["client_ref"] == order.client_ref), None)
+                if known is not None:
+                    outcome.append(_placement(known))
+                    continue
+                price, why = self._price(order)
+                if price is None or price < order.min_odds:
+                    outcome.append(Placement.not_placed(order.client_ref, why or "price_changed",
+                                                        retryable=True))
+                    continue
+                new.append({"client_ref": order.client_ref,
+                            "bet_ref": f"P-{len(records) + len(new) + 1}",
+                            "decision_id": order.decision_id, "session": order.session,
+                            "match_key": order.match_key, "market": order.market,
+                            "selection": order.selection, "odds": price, "stake": order.stake,
+                            "placed_at": iso(self.clock.now())})
+                outcome.append(_placement(new[-1]))
+            return new
 
-        self._file.transact(book)  # on disk (fsync) before the placement is answered
-        return outcome[0]
+        self._file.transact(book)  # on disk (fsync) before the placements are answered
+        return outcome
 
     def close(self) -> None:
         pass

@@ -1,11 +1,13 @@
 """The one clock of a home (DESIGN: one clock).
 
 Every program reads simulated time from a `Clock`; this module is the only one that reads the
-wall clock. `data/clock.json` anchors a home's clock: sim = sim_start + (real - real_start) * speed.
-Tests hand programs a `FakeClock` instead of patching anything.
+wall clock. `data/clock.json` anchors a home's clock: sim = sim_start + (real - real_start) * speed;
+in step mode (`mode: "step"`) it holds the simulated time itself (`sim_now`), which only the
+replay source moves (`StepClock`, `set_sim_now`). Tests hand programs a `FakeClock` instead.
 """
 from __future__ import annotations
 
+import os
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -74,12 +76,60 @@ class ClockError(RuntimeError):
     pass
 
 
-def load_clock(path: Path) -> AnchoredClock:
+def _file_sig(path: Path):
+    st = os.stat(path)  # an atomic replace gives a new inode: a rewrite is always seen
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
+class StepClock:
+    """Step mode (DESIGN: one clock): simulated time is `sim_now` in data/clock.json.
+
+    Only the replay source moves it (`set_sim_now`), after decide, execute and track have
+    processed the previous odds version. `now()` re-reads the file only when it changed (one
+    stat per call); a file that cannot be read keeps the last good time.
+    """
+
+    def __init__(self, path: Path, doc: dict):
+        self.path = Path(path)
+        self.speed = float(doc.get("speed", 1.0))
+        self._lock = threading.Lock()
+        self._now = _sim_now_of(doc, self.path)
+        try:
+            self._sig = _file_sig(self.path)
+        except OSError:
+            self._sig = None
+
+    def now(self) -> datetime:
+        from pipeline.core.filebus import read_json
+
+        with self._lock:
+            try:
+                sig = _file_sig(self.path)
+                if sig != self._sig:
+                    self._now, self._sig = _sim_now_of(read_json(self.path), self.path), sig
+            except Exception:
+                pass  # a vanished or unreadable file: the last good time stands
+            return self._now
+
+    def real_now(self) -> datetime:
+        return real_now()
+
+
+def _sim_now_of(doc: dict, path: Path) -> datetime:
+    try:
+        return parse_iso(doc.get("sim_now") or doc.get("stopped_at") or doc["sim_start"])
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise ClockError(f"{path}: invalid step clock (sim_now): {e}")
+
+
+def load_clock(path: Path) -> AnchoredClock | StepClock:
     """The anchor `scripts/start` wrote; every program and the CLI read it."""
     from pipeline.core.filebus import read_json  # late: filebus imports clock users
 
     try:
         doc = read_json(path)
+        if doc.get("mode") == "step":
+            return StepClock(path, doc)
         return AnchoredClock(parse_iso(doc["real_start"]), parse_iso(doc["sim_start"]), doc["speed"])
     except FileNotFoundError:
         raise ClockError(f"{path}: no clock anchor; scripts/start writes it (betpipe clock anchor)")
@@ -118,13 +168,33 @@ def anchor(path: Path, *, start: datetime, speed: float, mode: str = "anchored")
             if old.get("stopped_at"):
                 sim_start = parse_iso(old["stopped_at"])
             else:
-                candidates = [parse_iso(old["sim_start"]), _last_seen_sim(path)]
+                candidates = [parse_iso(old["sim_start"]), _last_seen_sim(path),
+                              parse_iso(old["sim_now"]) if old.get("sim_now") else None]
                 sim_start = max(c for c in candidates if c is not None)
         except Exception:
             pass  # an unreadable anchor: start fresh from config, as for a new home
     real = real_now()
     doc = {"version": version, "written_at": iso(sim_start), "mode": mode, "speed": float(speed),
            "real_start": iso(real), "sim_start": iso(sim_start)}
+    if mode == "step":
+        doc["sim_now"] = iso(sim_start)
+    atomic_write_json(path, doc)
+    return doc
+
+
+def set_sim_now(path: Path, when: datetime) -> dict:
+    """Move a step clock to `when` (the replay source only; simulated time never goes back)."""
+    from pipeline.core.filebus import atomic_write_json, read_json
+
+    doc = read_json(path)
+    if doc.get("mode") != "step":
+        raise ClockError(f"{path}: mode is {doc.get('mode')!r}, not 'step': only a step clock "
+                         "is moved by the replay")
+    current = _sim_now_of(doc, Path(path))
+    if when < current:
+        raise ClockError(f"{path}: {iso(when)} is before sim_now {iso(current)}; simulated time "
+                         "never goes back")
+    doc.update(sim_now=iso(when), written_at=iso(when), version=int(doc.get("version", 0)) + 1)
     atomic_write_json(path, doc)
     return doc
 

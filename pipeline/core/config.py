@@ -98,25 +98,77 @@ class ClockConfig(_Model):
     speed: float = Field(default=1.0, gt=0)
     start: datetime | None = None
     mode: Literal["anchored", "step"] = "anchored"
+    # step mode: real seconds the replay waits for decide, execute and track before it advances
+    step_deadline_s: float = Field(default=60, gt=0)
+
+
+class HkjcFullTime(_Model):
+    """Which `results[]` entry of a matchResult answer is the full-time score (not documented)."""
+    stage_id: int
+    result_type: int
+
+
+class HkjcConfig(_Model):
+    odds_url: str = "https://bet.hkjc.com/en/football/home"
+    results_url: str = "https://bet.hkjc.com/en/football/results"
+    graphql_url: str = "https://info.cld.hkjc.com/graphql/base/"
+    results_every_s: float = Field(default=900, gt=0)  # results page while a result is due
+    fulltime: HkjcFullTime | None = None  # unset: results answers are refused, never guessed
+
+
+class ReplayConfig(_Model):
+    files: list[str] | None = None  # football-data CSVs (relative to the home); else `folder`
+    folder: str | None = None  # default: the sandbox's data folder
+    odds: Literal["sandbox", "b365", "avg", "max", "pinnacle"] = "sandbox"  # opening->closing
+    until: datetime | None = None  # step mode: the clock stops advancing here
 
 
 class SourceConfig(_Model):
     kind: Literal["sandbox", "hkjc", "replay"] = "sandbox"
     url: str | None = None
     interval_s: float = Field(default=30, gt=0)
+    timeout_s: float = Field(default=15, gt=0)  # real seconds: navigation, answers, page reads
+    hkjc: HkjcConfig = HkjcConfig()
+    replay: ReplayConfig = ReplayConfig()
 
 
 class SandboxConfig(_Model):
     port: int = Field(default=8700, ge=1, le=65535)
     data: str | None = None  # folder of football-data CSVs; default ../shared/data/football-data
+    # realism (DESIGN: the sandbox bookmaker); read at start and on every config change
+    suspend_before_min: float = Field(default=2, ge=0)  # markets close this long before kickoff
+    liquidity: float = Field(default=10000, gt=0)  # depth of each outcome's constant-product pool
+    max_stake: float = Field(default=1000, gt=0)  # a bigger stake is refused: over_limit
+    postponed: list[str] = []  # fixture ids ("E0_2019-20.csv:7") or match keys: bets void
+    postponed_rate: float = Field(default=0, ge=0, le=1)  # and this share of all, picked by seed
+    postponed_seed: int = 0
+    postponed_notice_min: float = Field(default=120, ge=0)  # announced this long before kickoff
 
 
 class DashboardConfig(_Model):
     port: int = Field(default=8800, ge=1, le=65535)
+    refresh_s: float = Field(default=2.0, ge=0.2, le=3600)  # real seconds between page refreshes
+
+
+NotifyEvent = Literal["placed", "settled", "halted", "program"]
+
+
+class NotifyConfig(_Model):
+    """Chat notifications (pipeline.notify). The webhook URL comes from $BETPIPE_NOTIFY_URL, else
+    `url`; Telegram's bot token only from $BETPIPE_TELEGRAM_TOKEN (`url` is then the API base)."""
+    kind: Literal["discord", "telegram"] = "discord"
+    url: str | None = None
+    chat_id: str | None = None  # Telegram's chat; else $BETPIPE_TELEGRAM_CHAT
+    events: list[NotifyEvent] = ["placed", "settled", "halted", "program"]
+    per_minute: float = Field(default=20, gt=0, le=600)  # messages, after a burst of `burst`
+    burst: int = Field(default=5, ge=1, le=100)
+    program_grace_s: float = Field(default=10, ge=0)  # real s a program is bad before an alert
 
 
 class ExecuteConfig(_Model):
-    max_concurrent: int = Field(default=1, ge=1, le=16)
+    max_concurrent: int = Field(default=1, ge=1, le=16)  # live mode: browser pages placing at once
+    url: str | None = None  # live mode: the bookmaker's site (default: the sandbox, sandbox.port)
+    timeout_s: float = Field(default=15, gt=0)  # live: real seconds before an outcome is unknown
 
 
 class BrowserConfig(_Model):
@@ -131,6 +183,7 @@ class Config(_Model):
     source: SourceConfig = SourceConfig()
     sandbox: SandboxConfig = SandboxConfig()
     dashboard: DashboardConfig = DashboardConfig()
+    notify: NotifyConfig = NotifyConfig()
     execute: ExecuteConfig = ExecuteConfig()
     browser: BrowserConfig = BrowserConfig()
     sessions: list[Session] = []

@@ -1,16 +1,24 @@
 """Append-only JSON-lines files with fsync and torn-tail repair: the ledger, the paper
-bookmaker's record. Appends happen under a filelock, with one write + fsync; a torn last line (a
-crash mid-write) is ignored by readers and cut off by the next writer under the lock.
+bookmaker's record. Appends happen under a file lock (`FileMutex`), with one write + fsync; a
+torn last line (a crash mid-write) is ignored by readers and cut off by the next writer under
+the lock.
+Records are parsed once: what lies before the end of the last whole line never changes (appends
+only), so each read parses only the new tail. The records are shared: callers must not mutate them.
+`transact(..., sync=False)` appends without the fsync and `sync()` makes every such append durable
+with one fsync: group commit, for a writer that needs durability only at a point of its choosing
+(before it acts on what it wrote).
 """
 from __future__ import annotations
 
+import fcntl
 import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable
 
 import orjson
-from filelock import FileLock
 
 
 @dataclass(frozen=True)
@@ -44,26 +52,96 @@ def parse(data: bytes) -> ReadResult:
     return ReadResult(records, pos, torn)
 
 
+class FileMutex:
+    """Mutual exclusion across threads and processes: a threading lock, then flock(2) on
+    `path` — the lock filelock's FileLock takes on Unix, so the two interoperate — with its
+    descriptor kept open between uses (filelock opens, checks and closes it every time: most of
+    an append's cost). TimeoutError after `timeout_s`."""
+
+    def __init__(self, path: Path, timeout_s: float = 60):
+        self.path, self.timeout_s = str(path), timeout_s
+        self._thread = threading.Lock()
+        self._fd: int | None = None
+
+    def __enter__(self) -> "FileMutex":
+        if not self._thread.acquire(timeout=self.timeout_s):
+            raise TimeoutError(f"{self.path}: held by another thread for {self.timeout_s:g} s")
+        try:
+            self._flock()
+        except BaseException:
+            self._thread.release()
+            raise
+        return self
+
+    def _flock(self) -> None:
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"{self.path}: held by another process for "
+                                       f"{self.timeout_s:g} s") from None
+                time.sleep(0.001)
+                continue
+            try:  # the lock file replaced under us (a home removed): lock the new one
+                same = os.stat(self.path).st_ino == os.fstat(self._fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                return
+            os.close(self._fd)
+            self._fd = None
+
+    def __exit__(self, *exc) -> None:
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._thread.release()
+
+
 class JsonlFile:
     def __init__(self, path: Path, lock_timeout_s: float = 60):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = FileLock(str(self.path) + ".lock", timeout=lock_timeout_s)
+        self._lock = FileMutex(Path(str(self.path) + ".lock"), lock_timeout_s)
         self.repairs = 0
+        # (inode, end of the parsed prefix, its last bytes, its records)
+        self._cache: tuple[int, int, bytes, list[dict]] = (-1, 0, b"", [])
+        self._unsynced = False  # appended with sync=False since the last fsync
 
     def read(self) -> list[dict]:
         try:
-            return parse(self.path.read_bytes()).records
+            with open(self.path, "rb") as f:
+                return list(self._parse(f).records)
         except FileNotFoundError:
             return []
 
-    def transact(self, decide: Callable[[list[dict]], Iterable[dict]]) -> list[dict]:
+    def _parse(self, f) -> ReadResult:
+        """The file's records, parsing only what follows the prefix parsed before (same file:
+        inode, size and the prefix's last bytes unchanged); otherwise all of it."""
+        st = os.fstat(f.fileno())
+        ino, end, mark, records = self._cache
+        same = ino == st.st_ino and st.st_size >= end
+        if not same or os.pread(f.fileno(), len(mark), end - len(mark)) != mark:
+            end, records = 0, []
+        f.seek(end)
+        tail = parse(f.read())
+        result = ReadResult(records + tail.records, end + tail.good_bytes, tail.torn)
+        self._remember(f, st.st_ino, result.good_bytes, result.records)
+        return result
+
+    def _remember(self, f, ino: int, end: int, records: list[dict]) -> None:
+        self._cache = (ino, end, os.pread(f.fileno(), min(end, 64), max(0, end - 64)), records)
+
+    def transact(self, decide: Callable[[list[dict]], Iterable[dict]], *,
+                 sync: bool = True) -> list[dict]:
         """Under the lock: read every record, let `decide` say what to append, append it with
-        one write and one fsync. Returns what was appended."""
+        one write and (unless `sync` is False: see `sync()`) one fsync. Returns what was
+        appended."""
         with self._lock:
             with open(self.path, "a+b") as f:
-                f.seek(0)
-                result = parse(f.read())
+                result = self._parse(f)
                 if result.torn:
                     f.truncate(result.good_bytes)
                     self.repairs += 1
@@ -72,5 +150,15 @@ class JsonlFile:
                     f.seek(0, os.SEEK_END)
                     f.write(b"".join(orjson.dumps(r) + b"\n" for r in new))
                     f.flush()
-                    os.fsync(f.fileno())
+                    if sync:
+                        os.fsync(f.fileno())
+                    self._unsynced = not sync
+                    self._remember(f, os.fstat(f.fileno()).st_ino, f.tell(), result.records + new)
                 return new
+
+    def sync(self) -> None:
+        """One fsync for every append made with sync=False since the last one."""
+        if self._unsynced:
+            with open(self.path, "rb") as f:
+                os.fsync(f.fileno())
+            self._unsynced = False

@@ -34,11 +34,13 @@ class Ledger:
     def read(self) -> list[dict]:
         return self._file.read()
 
-    def transact(self, decide: Callable[[list[dict]], Iterable[dict]]) -> list[dict]:
+    def transact(self, decide: Callable[[list[dict]], Iterable[dict]], *,
+                 sync: bool = True) -> list[dict]:
         """Under the lock: read the ledger, let `decide` say what to append, append it.
 
         `decide` gets every event so far and returns event bodies (type, session, …); they get
-        `seq`, `ts` and `schema_version` here and are written with one write and one fsync.
+        `seq`, `ts` and `schema_version` here and are written with one write and one fsync
+        (with sync=False the fsync waits for `sync()`: group commit).
         """
         def stamped(events: list[dict]) -> list[dict]:
             bodies = list(decide(events))
@@ -53,7 +55,11 @@ class Ledger:
                 out.append(ev)
             return out
 
-        return self._file.transact(stamped)
+        return self._file.transact(stamped, sync=sync)
+
+    def sync(self) -> None:
+        """Make the appends written with sync=False durable: one fsync for all of them."""
+        self._file.sync()
 
     def append(self, *bodies: dict) -> list[dict]:
         return self.transact(lambda _events: bodies)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PROGRAMS = ("bookmaker", "monitor", "decide", "execute", "track")
+PROGRAMS = ("bookmaker", "monitor", "decide", "execute", "track", "dashboard", "notify")
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,14 @@ class Home:
     @property
     def clock(self) -> Path:
         return self.data / "clock.json"
+
+    @property
+    def audit(self) -> Path:
+        return self.data / "audit.jsonl"
+
+    @property
+    def notify_state(self) -> Path:
+        return self.data / "notify.json"
 
     @property
     def health_dir(self) -> Path:

@@ -26,6 +26,11 @@ class Runtime:
         self.home = (home or Home.from_env()).ensure()
         self.log = Logger(program)
         self.stopping = threading.Event()
+        if clock is None:  # the first beat carries the home's time when its anchor is there
+            try:
+                clock = load_clock(self.home.clock)
+            except ClockError:
+                pass
         self.clock = clock
         self.health = Health(self.home, program, clock)
         self.holder = ConfigHolder(self.home.system_config)

@@ -42,6 +42,7 @@ class Bet:
     payout: float = 0.0
     profit: float = 0.0
     settled_at: str | None = None
+    settled_seq: int = 0  # seq of its BET_SETTLED
 
     @property
     def open(self) -> bool:
@@ -59,6 +60,7 @@ class SessionBook:
     halted: str | None = None
     halted_at: str | None = None
     targets_reached: int = 0
+    target_seq: int = 0  # seq of the last TARGET_REACHED (a ladder cycle ended there)
     first_bet_at: str | None = None
 
     @property
@@ -89,6 +91,10 @@ class Book:
     refusals: dict[tuple[str, str], str] = field(default_factory=dict)  # (decision_id, control) -> reason
     sessions: dict[str, SessionBook] = field(default_factory=dict)
     duplicates: list[dict] = field(default_factory=list)  # a second BET_PLACED for one id (never expected)
+    # indexes that keep the queries O(1) (decide asks them for every match x session)
+    flying: dict[str, dict[str, Intent]] = field(default_factory=dict)  # decision_id -> unresolved
+    refs: dict[str, set[str]] = field(default_factory=dict)  # decision_id -> client_refs intended
+    final: set[str] = field(default_factory=set)  # decision ids with a non-retryable failure
 
     def session(self, session_id: str) -> SessionBook:
         if session_id not in self.sessions:
@@ -97,17 +103,20 @@ class Book:
 
     # -- queries ------------------------------------------------------------------------
     def in_flight(self, decision_id: str) -> Intent | None:
-        return next((i for i in self.unresolved.values() if i.decision_id == decision_id), None)
+        return next(iter(self.flying.get(decision_id, {}).values()), None)
 
     def stands(self, decision_id: str) -> bool:
         """A decision stops standing once its id has a BET_PLACED, an unresolved BET_INTENDED,
         or a failure the bookmaker called final (not retryable)."""
-        if decision_id in self.placed or self.in_flight(decision_id):
-            return False
-        return not any(not f.get("retryable", False) for f in self.failures.get(decision_id, []))
+        return not (decision_id in self.placed or self.flying.get(decision_id)
+                    or decision_id in self.final)
+
+    def not_standing(self) -> set[str]:
+        """Every decision id that does not stand (see `stands`), for checking many at once."""
+        return self.placed.keys() | self.flying.keys() | self.final
 
     def attempts(self, decision_id: str) -> int:
-        return sum(1 for i in self.intents.values() if i.decision_id == decision_id)
+        return len(self.refs.get(decision_id, ()))
 
     # -- folding ------------------------------------------------------------------------
     def apply(self, ev: dict) -> None:
@@ -125,12 +134,18 @@ class Book:
                         ev.get("mode", "paper"), ev["ts"], ev["seq"])
         self.intents[intent.client_ref] = intent
         self.unresolved[intent.client_ref] = intent
+        self.flying.setdefault(intent.decision_id, {})[intent.client_ref] = intent
+        self.refs.setdefault(intent.decision_id, set()).add(intent.client_ref)
         self.session(intent.session).in_flight[intent.decision_id] = intent
 
     def _resolve(self, ev: dict) -> Intent | None:
         intent = self.unresolved.pop(ev.get("client_ref"), None)
         if intent:
             self.session(intent.session).in_flight.pop(intent.decision_id, None)
+            flying = self.flying.get(intent.decision_id, {})
+            flying.pop(intent.client_ref, None)
+            if not flying:
+                self.flying.pop(intent.decision_id, None)
         return intent or self.intents.get(ev.get("client_ref"))
 
     def _on_bet_placed(self, ev: dict) -> None:
@@ -152,6 +167,8 @@ class Book:
     def _on_bet_failed(self, ev: dict) -> None:
         self._resolve(ev)
         self.failures.setdefault(ev["decision_id"], []).append(ev)
+        if not ev.get("retryable", False):
+            self.final.add(ev["decision_id"])
 
     def _on_bet_refused(self, ev: dict) -> None:
         self.refusals[(ev["decision_id"], ev["control"])] = ev["reason"]
@@ -161,13 +178,14 @@ class Book:
         if bet is None or not bet.open:
             return
         bet.outcome, bet.payout, bet.profit = ev["outcome"], float(ev["payout"]), float(ev["profit"])
-        bet.settled_at = ev["ts"]
+        bet.settled_at, bet.settled_seq = ev["ts"], ev["seq"]
         sb = self.session(bet.session)
-        if bet in sb.bets:
+        if bet.seq > sb.reset_seq:  # placed since the session's last reset: it counts there
             sb.settled.append(bet)
 
     def _on_target_reached(self, ev: dict) -> None:
-        self.session(ev["session"]).targets_reached += 1
+        sb = self.session(ev["session"])
+        sb.targets_reached, sb.target_seq = sb.targets_reached + 1, ev["seq"]
 
     def _on_session_halted(self, ev: dict) -> None:
         sb = self.session(ev["session"])
@@ -185,6 +203,16 @@ def replay(events: Iterable[dict]) -> Book:
     for ev in events:
         book.apply(ev)
     return book
+
+
+def absorb_new(book: Book, events: list[dict]) -> None:
+    """Fold in the events (a whole ledger, in seq order) that `book` has not seen: those past
+    its seq, found from the end, so a re-read of a long ledger costs what is new in it."""
+    i = len(events)
+    while i and events[i - 1].get("seq", 0) > book.seq:
+        i -= 1
+    for ev in events[i:]:
+        book.apply(ev)
 
 
 def bankroll(sb: SessionBook, start: float) -> float:

@@ -1,4 +1,12 @@
 """The executor: places standing decisions with the bookmaker (`betpipe execute`)."""
-from pipeline.execute.program import main
+
+
+def main(home=None) -> int:
+    """`betpipe execute`. Imported on call: the controls and the engine (which track and decide
+    import) stay free of the program's heavy imports (the browser bookmaker)."""
+    from pipeline.execute.program import main as run
+
+    return run(home)
+
 
 __all__ = ["main"]

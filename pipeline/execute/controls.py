@@ -13,9 +13,13 @@ from datetime import datetime, timedelta
 from pipeline.core.config import Config, Session
 from pipeline.core.state import Book, SessionBook, free_bankroll
 from pipeline.core.timefmt import parse_iso
+from pipeline.strategies.rules import daily_profit, standing_halt
 from pipeline.tracking import halt_cause
 
-MAX_ATTEMPTS = 3
+MAX_ATTEMPTS = 3  # attempts the bookmaker answered (or may have)
+MAX_TRIES = 10  # every attempt, those lost before the bookmaker was called included
+NOT_FOUND = "not_found_on_reconcile"  # BET_FAILED reason: the bookmaker never had the bet
+NEVER_REACHED = (NOT_FOUND, "browser_error")  # reasons (prefixes) of bets that never got there
 ON_SALE = "scheduled"
 
 
@@ -27,13 +31,17 @@ class Ctx:
     book: Book
     odds: dict | None  # the current odds-data document (None: none yet)
     matches: dict[str, dict] = field(default_factory=dict)
+    _sessions: dict[str, Session | None] = field(default_factory=dict, repr=False)
 
     def __post_init__(self):
         if not self.matches and self.odds:
             self.matches = {m.get("key"): m for m in self.odds.get("matches", [])}
 
     def session_cfg(self, decision: dict) -> Session | None:
-        return self.config.session(decision["session"])
+        sid = decision["session"]
+        if sid not in self._sessions:  # every control asks: look it up once
+            self._sessions[sid] = self.config.session(sid)
+        return self._sessions[sid]
 
     def sb(self, decision: dict) -> SessionBook:
         return self.book.sessions.get(decision["session"]) or SessionBook(decision["session"])
@@ -82,8 +90,9 @@ class SessionHalted:
 
     def check(self, d: dict, ctx: Ctx) -> str | None:
         sb = ctx.sb(d)
-        if sb.halted:
-            return f"session halted: {sb.halted}"
+        halted = standing_halt(sb, ctx.now)
+        if halted:
+            return f"session halted: {halted}"
         s = ctx.session_cfg(d)
         cause = halt_cause(s.limits if s else None, settled_profit=sb.settled_profit,
                            placed=len(sb.bets) + len(sb.in_flight), first_bet_at=sb.first_bet_at,
@@ -92,11 +101,22 @@ class SessionHalted:
 
 
 class MaxAttempts:
+    """A decision is tried at most MAX_ATTEMPTS times at the bookmaker. An attempt that never
+    reached it — the executor died before the call (reconciled as NOT_FOUND), or the site could
+    not be reached before the bet was sent (`browser_error`) — counts only towards MAX_TRIES:
+    a crash or an outage must not use up the attempts of every decision it touched."""
     NAME = "MaxAttempts"
 
     def check(self, d: dict, ctx: Ctx) -> str | None:
-        n = ctx.book.attempts(d["id"])
-        return f"{n} attempts failed (limit {MAX_ATTEMPTS})" if n >= MAX_ATTEMPTS else None
+        tries = ctx.book.attempts(d["id"])
+        lost = sum(1 for f in ctx.book.failures.get(d["id"], [])
+                   if str(f.get("reason", "")).startswith(NEVER_REACHED))
+        if tries - lost >= MAX_ATTEMPTS:
+            return f"{tries - lost} attempts failed (limit {MAX_ATTEMPTS})"
+        if tries >= MAX_TRIES:
+            return (f"{tries} attempts, {lost} of them never reached the bookmaker "
+                    f"(limit {MAX_TRIES})")
+        return None
 
 
 class DailyLoss:
@@ -107,10 +127,8 @@ class DailyLoss:
         s = ctx.session_cfg(d)
         if s is None or s.limits.daily_loss is None:
             return None
-        day = ctx.now.date()
-        lost = sum(b.profit for b in ctx.sb(d).settled if parse_iso(b.settled_at).date() == day)
-        if lost <= -s.limits.daily_loss:
-            return f"daily_loss {s.limits.daily_loss:g} reached on {day.isoformat()}"
+        if daily_profit(ctx.sb(d), ctx.now) <= -s.limits.daily_loss:
+            return f"daily_loss {s.limits.daily_loss:g} reached on {ctx.now.date().isoformat()}"
         return None
 
 
@@ -169,6 +187,56 @@ class MaxOpenBets:
         return None
 
 
+def match_exposure(book: Book, match_key: str) -> float:
+    """Every session's stake on one match: open placed bets and intents in flight."""
+    placed = sum(b.stake for b in book.placed.values() if b.open and b.match_key == match_key)
+    flying = sum(i.stake for i in book.unresolved.values() if i.match_key == match_key)
+    return round(placed + flying, 2)
+
+
+def session_exposure(sb: SessionBook) -> float:
+    """One session's open stake and stake in flight (since its last reset, like max_open_bets)."""
+    return round(sb.open_stake + sum(i.stake for i in sb.in_flight.values()), 2)
+
+
+class _ExposureCap:
+    """Refuses when the exposure (open + in-flight stake) with this stake exceeds a limit."""
+    LIMIT = ""  # the Limits field
+
+    def exposure(self, d: dict, ctx: Ctx) -> tuple[float, str]:
+        """(the exposure now, what it is the exposure of)."""
+        raise NotImplementedError
+
+    def check(self, d: dict, ctx: Ctx) -> str | None:
+        s = ctx.session_cfg(d)
+        cap = getattr(s.limits, self.LIMIT) if s else None
+        if cap is None:
+            return None
+        stake = float(d["stake"])
+        now, of = self.exposure(d, ctx)
+        if now + stake > cap + 1e-9:
+            return (f"stake {stake:g} would take the exposure on {of} (open and in flight) "
+                    f"above {self.LIMIT} {cap:g}")
+        return None
+
+
+class MatchExposure(_ExposureCap):
+    """`limits.max_exposure_match`: all sessions' open + in-flight stake on the decision's match,
+    with this stake, must not exceed the deciding session's limit."""
+    NAME, LIMIT = "MatchExposure", "max_exposure_match"
+
+    def exposure(self, d: dict, ctx: Ctx) -> tuple[float, str]:
+        return match_exposure(ctx.book, d["match_key"]), f"{d['match_key']} (all sessions)"
+
+
+class SessionExposure(_ExposureCap):
+    """`limits.max_exposure_session`: the session's open + in-flight stake, with this stake."""
+    NAME, LIMIT = "SessionExposure", "max_exposure_session"
+
+    def exposure(self, d: dict, ctx: Ctx) -> tuple[float, str]:
+        return session_exposure(ctx.sb(d)), f"session {d['session']}"
+
+
 class FreeBankroll:
     NAME = "FreeBankroll"
 
@@ -180,7 +248,8 @@ class FreeBankroll:
 
 
 CONTROLS = (KillSwitch(), Expired(), SessionOff(), SessionHalted(), MaxAttempts(), DailyLoss(),
-            StaleOdds(), PriceMoved(), MaxStake(), MaxOpenBets(), FreeBankroll())
+            StaleOdds(), PriceMoved(), MaxStake(), MaxOpenBets(), MatchExposure(),
+            SessionExposure(), FreeBankroll())
 
 
 def first_refusal(decision: dict, ctx: Ctx, controls=CONTROLS) -> tuple[str, str] | None:

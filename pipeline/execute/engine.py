@@ -8,10 +8,16 @@ that the decision still stands and the controls still pass (two racing executors
 intend), then the bookmaker call, then BET_PLACED or BET_FAILED. An outcome of unknown effect is
 reconciled with `bookmaker.lookup(client_ref)` before anything is written; an intent that cannot
 be reconciled yet stays unresolved (its decision does not stand) and is looked up again later.
+With a bookmaker that places several bets at once (`concurrent` > 1: live mode's browser pages),
+the controls and intents still go one decision at a time, counting the intents in flight
+(invariant 8); only the bookmaker calls overlap (parallel.InOrder), and their outcomes are
+recorded in decision order. With a bookmaker that books several orders in one durable append
+(`place_many`: paper), decisions go in batches whose appends share their fsyncs (group commit,
+`_run_batched`): the intents are durable before the bookmaker is called, as always.
 """
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -23,10 +29,13 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger
 from pipeline.core.state import Book, Intent, SessionBook
 from pipeline.core.timefmt import iso
-from pipeline.execute.controls import Ctx, first_refusal
+from pipeline.execute.controls import NOT_FOUND, Ctx, first_refusal
+from pipeline.execute.parallel import InOrder
+from pipeline.strategies.rules import standing_halt
 from pipeline.tracking import halt_cause, halt_event
 
 SELECTIONS = ("home", "draw", "away")
+BATCH = 64  # decisions whose intents (and bookings, and outcomes) share one fsync each
 _DECISION_FIELDS = {"id": str, "session": str, "match_key": str, "selection": str,
                     "min_odds": (int, float), "stake": (int, float), "expires_at": str}
 
@@ -99,6 +108,17 @@ def outcome_body(intent: Intent, p: Placement) -> dict:
     return {"type": "BET_FAILED", **base, "reason": p.reason, "retryable": p.retryable}
 
 
+def absorb_new(book: Book, events: Iterable[dict]) -> None:
+    """Fold in the events `book` has not seen: those past its seq, found from the end, so a
+    re-read of a long ledger costs what is new in it, not its length."""
+    events = events if isinstance(events, list) else list(events)
+    i = len(events)
+    while i and events[i - 1].get("seq", 0) > book.seq:
+        i -= 1
+    for ev in events[i:]:
+        book.apply(ev)
+
+
 # --------------------------------------------------------------------------- the executor
 
 class Executor:
@@ -107,10 +127,13 @@ class Executor:
         self.book = Book()
         self.pending: set[str] = set()  # client_refs whose outcome is owed (unknown effect)
         self.problem: str | None = None  # why some intent cannot be reconciled (health)
+        # live mode: `bookmaker.concurrent` placements at once, outcomes in decision order
+        width = int(getattr(bookmaker, "concurrent", 1) or 1)
+        self.parallel = InOrder(self._call, width) if width > 1 else None
+        self._done: Counter = Counter()  # outcomes of parallel placements recorded this pass
 
     def absorb(self, events: Iterable[dict]) -> None:
-        for ev in events:
-            self.book.apply(ev)  # skips what is already applied
+        absorb_new(self.book, events)
 
     def refresh(self) -> None:
         self.absorb(self.ledger.read())
@@ -150,14 +173,17 @@ class Executor:
             return None
         if found is not None and found.ok:
             return found
-        return Placement.not_placed(ref, "not_found_on_reconcile", retryable=True)
+        return Placement.not_placed(ref, NOT_FOUND, retryable=True)
 
     # -- halts caused by placements (max_bets, max_duration_h) ---------------------------------
     def _due_halts(self, config: Config, extra: dict | None = None) -> list[dict]:
+        """Halts due now; with `extra` (session -> bets being placed) only those sessions'."""
         out, now = [], self.clock.now()
         for s in config.sessions:
+            if extra is not None and s.id not in extra:
+                continue
             sb = self.book.sessions.get(s.id) or SessionBook(s.id)
-            if sb.halted:
+            if standing_halt(sb, now):
                 continue
             placed = len(sb.bets) + ((extra or {}).get(s.id, 0))
             cause = halt_cause(s.limits, settled_profit=sb.settled_profit, placed=placed,
@@ -190,11 +216,68 @@ class Executor:
         self.halt_sessions(config)
         matches = {m.get("key"): m for m in (odds or {}).get("matches", [])}
         counts: Counter = Counter()
-        for d in decisions:
-            if stopping():
-                break  # SIGTERM: the placement in flight is done; start no other
-            counts[self.step(d, odds, matches, config)] += 1
+        if self.parallel is None and hasattr(self.bookmaker, "place_many"):
+            return self._run_batched(decisions, odds, matches, config, stopping)
+        try:
+            for d in decisions:
+                if stopping():
+                    break  # SIGTERM: the placement in flight is done; start no other
+                counts[self.step(d, odds, matches, config)] += 1
+            if self.parallel is not None:  # the placements still running, then their outcomes
+                self._finish_all(self.parallel.finish(), config)
+        finally:
+            if self.parallel is not None:
+                self.pending.update(i["client_ref"] for i in self.parallel.abandon())
+                counts.pop("started", None)
+                counts.update(self._done)
+                self._done.clear()
         return counts
+
+    def _run_batched(self, decisions: list[dict], odds: dict | None, matches: dict,
+                     config: Config, stopping: Callable[[], bool]) -> Counter:
+        """Decisions in batches of up to BATCH (a bookmaker with `place_many`: paper). Each
+        intent is appended as in `step` (controls under the lock, one decision at a time,
+        counting the intents before it) without its own fsync; ONE fsync makes the batch's
+        intents durable before the bookmaker is called (write-ahead); the bookmaker books them
+        in one append; the outcomes are appended in decision order, made durable by the next
+        fsync. A decision refused while the batch has intents in flight is assessed again after
+        the batch, so a refusal says what `step` would have said."""
+        counts: Counter = Counter()
+        queue = deque(decisions)
+        try:
+            while queue and not stopping():  # SIGTERM: the batch in flight is done
+                intents, later = [], []
+                while queue and len(intents) < BATCH:
+                    d = queue.popleft()
+                    action = assess(d, self._ctx(odds, matches, config))
+                    if action is not None and action[0] == "refuse":
+                        if intents:
+                            later.append(d)
+                        else:
+                            counts["refused" if self._refuse(d, *action[1]) else "skip"] += 1
+                        continue
+                    intent = self._intend(d, odds, matches, config, sync=False) if action else None
+                    if intent is None:
+                        counts["skip"] += 1
+                        continue
+                    self.log.info("bet.intended", client_ref=intent["client_ref"],
+                                  odds=intent["odds"], stake=intent["stake"])
+                    intents.append(intent)
+                queue.extendleft(reversed(later))
+                if intents:
+                    self.ledger.sync()  # every intent on disk before the bookmaker is called
+                    for intent, placement in zip(intents, self._call_many(intents)):
+                        counts[self._finish(intent, placement, config, sync=False)] += 1
+        finally:
+            self.ledger.sync()
+        return counts
+
+    def _call_many(self, intents: list[dict]) -> list[Placement]:
+        try:
+            return self.bookmaker.place_many([order_of(i) for i in intents])
+        except Exception as e:  # the requests may have left: unknown effect
+            why = f"{type(e).__name__}: {e}"
+            return [Placement.unknown(i["client_ref"], why) for i in intents]
 
     def _ctx(self, odds, matches, config) -> Ctx:
         return Ctx(self.clock.now(), config, self.book, odds, matches)
@@ -224,7 +307,7 @@ class Executor:
             self.log.info("bet.refused", decision_id=d["id"], control=control, reason=reason)
         return bool(out)
 
-    def _intend(self, d: dict, odds, matches, config: Config) -> dict | None:
+    def _intend(self, d: dict, odds, matches, config: Config, sync: bool = True) -> dict | None:
         """Append BET_INTENDED if, under the lock, the decision still stands and passes."""
 
         def fn(events):
@@ -234,28 +317,49 @@ class Executor:
                 return []
             return [intent_body(d, ctx, self.book.attempts(d["id"]) + 1, self.bookmaker.mode)]
 
-        out = self.ledger.transact(fn)
+        out = self.ledger.transact(fn, sync=sync)
         self.absorb(out)
         return out[0] if out else None
 
     def _place(self, intent: dict, config: Config) -> str:
-        ref = intent["client_ref"]
-        self.log.info("bet.intended", client_ref=ref, odds=intent["odds"], stake=intent["stake"])
+        self.log.info("bet.intended", client_ref=intent["client_ref"], odds=intent["odds"],
+                      stake=intent["stake"])
+        if self.parallel is None:
+            return self._finish(intent, self._call(intent), config)
+        self._finish_all(self.parallel.submit(intent), config)
+        return "started"  # its outcome is counted when it is recorded, in decision order
+
+    def _finish_all(self, done: list[tuple[dict, Placement]], config: Config) -> None:
+        for i, (intent, placement) in enumerate(done):
+            try:
+                self._done[self._finish(intent, placement, config)] += 1
+            except Exception:  # their outcomes are still owed: looked up on the next pass
+                self.pending.update(x["client_ref"] for x, _ in done[i:])
+                raise
+
+    def _call(self, intent: dict) -> Placement:
+        """The bookmaker's answer (on a worker thread in parallel mode); never raises."""
         try:
-            placement = self.bookmaker.place(order_of(intent))
+            return self.bookmaker.place(order_of(intent))
         except Exception as e:  # the request may have left: unknown effect
-            placement = Placement.unknown(ref, f"{type(e).__name__}: {e}")
+            return Placement.unknown(intent["client_ref"], f"{type(e).__name__}: {e}")
+
+    def _finish(self, intent: dict, placement: Placement, config: Config,
+                sync: bool = True) -> str:
+        """Reconcile an unknown effect, then record the outcome (on the executor's thread)."""
+        ref = intent["client_ref"]
         if placement.status == UNKNOWN:
             self.log.warning("bet.unknown", client_ref=ref, reason=placement.reason)
             placement = self._lookup(ref)
             if placement is None:
                 self.pending.add(ref)
                 return "unknown"
-        if self._record(self.book.intents[ref], placement, config) is None:
+        if self._record(self.book.intents[ref], placement, config, sync) is None:
             return "skip"  # resolved meanwhile by someone else
         return "placed" if placement.ok else "failed"
 
-    def _record(self, intent: Intent, p: Placement, config: Config) -> dict | None:
+    def _record(self, intent: Intent, p: Placement, config: Config,
+                sync: bool = True) -> dict | None:
         """Append the outcome of `intent` (with any halt BET_PLACED causes) unless resolved."""
 
         def fn(events):
@@ -266,7 +370,7 @@ class Executor:
             halts = self._due_halts(config, {intent.session: 1}) if p.ok else []
             return [body, *halts]
 
-        out = self.ledger.transact(fn)
+        out = self.ledger.transact(fn, sync=sync)
         self.absorb(out)
         for ev in out:
             fields = {k: ev.get(k) for k in ("client_ref", "bet_ref", "odds", "stake", "reason")}

@@ -4,8 +4,9 @@ Start: beat, wait for clock and config, take the executor's instance lock (one e
 home places bets: start-up reconciliation must not race a placement still in flight elsewhere),
 reconcile every unresolved BET_INTENDED with the bookmaker, then run a pass at once and on every
 change of decisions, odds-data, the ledger or the config. `mode` is read at start only; `live`
-is not supported yet (health failing, nothing placed). SIGTERM: the placement in flight is
-finished, then the program exits 0.
+places through the browser on the sandbox (live.py) and needs $BETPIPE_SANDBOX_USER and
+$BETPIPE_SANDBOX_PASSWORD: without them health says so (failing) and nothing is placed.
+SIGTERM: the placements in flight are finished, then the program exits 0.
 """
 from __future__ import annotations
 
@@ -16,11 +17,10 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
 from pipeline.core.watchloop import LastGood, serve
+from pipeline.execute import live
 from pipeline.execute.engine import Executor, check_decisions, check_odds
 
 PROGRAM = "execute"
-LIVE_UNSUPPORTED = "mode 'live' is not supported yet (a later version adds the browser " \
-                   "bookmaker): nothing is placed; set mode 'paper' and restart"
 
 
 def _instance_lock(rt: Runtime) -> FileLock | None:
@@ -40,8 +40,9 @@ def main(home: Home | None = None) -> int:
     try:
         if not rt.start():
             return 0
-        if rt.config.mode != "paper":
-            rt.fail(LIVE_UNSUPPORTED)
+        problem = live.credentials_problem() if rt.config.mode == "live" else None
+        if problem:
+            rt.fail(problem)
             rt.stopping.wait()
             return 0
         lock = _instance_lock(rt)
@@ -58,7 +59,10 @@ def main(home: Home | None = None) -> int:
 
 def _run(rt: Runtime) -> None:
     home = rt.home
-    bookmaker = PaperBookmaker(home, rt.clock)
+    bookmaker = live.start_bookmaker(rt) if rt.config.mode == "live" \
+        else PaperBookmaker(home, rt.clock)
+    if bookmaker is None:
+        return  # stopped before the login
     executor = Executor(Ledger(home.ledger, rt.clock), bookmaker, rt.clock, rt.log)
     decisions = LastGood(home.decisions, rt.log, check_decisions)
     odds = LastGood(home.odds, rt.log, check_odds)
@@ -81,11 +85,14 @@ def _run(rt: Runtime) -> None:
         if any(rt.health.info.get(k) != v for k, v in seen.items()):
             rt.health.info.update(seen)  # what this pass processed (step-mode clock)
             rt.health.beat()
-        return executor.problem or _file_problem(decisions, odds)
+        return executor.problem or getattr(bookmaker, "problem", None) or \
+            _file_problem(decisions, odds)
 
     try:
         serve(rt, [home.decisions, home.odds, home.ledger], on_pass)
     finally:
+        if executor.parallel is not None:
+            executor.parallel.close()
         bookmaker.close()
 
 

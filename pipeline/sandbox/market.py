@@ -10,11 +10,15 @@ Rules, per fixture with kickoff K:
   average) that move linearly from the pre-match columns at K - 7 days to the closing columns
   (B365C*, else AvgC*) at K, rounded to 2 decimals and never ≤ 1.01; a row with no price at all is
   listed but not on sale;
+- suspended (still `scheduled`, no prices) from K - `Rules.suspend_before` (config
+  `sandbox.suspend_before_min`, default 2 minutes);
 - `live` (suspended, no prices) from K; `finished` with FTHG-FTAG from K + 110 minutes;
-- `postponed` (no prices, bets void) for the ids given in `postponed` — the hook for a later issue.
+- `postponed` (no prices, bets void) from K - `Rules.postponed_notice` on, for the fixtures the
+  rules name (by id or match key) and a seeded, deterministic share `postponed_rate` of all.
 """
 from __future__ import annotations
 
+import hashlib
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -28,6 +32,8 @@ LISTED_AFTER = timedelta(days=3)
 ON_SALE_BEFORE = timedelta(days=7)
 RESULT_AFTER = timedelta(minutes=110)
 MIN_PRICE = 1.02  # prices are never ≤ 1.01
+SUSPEND_BEFORE = timedelta(minutes=2)
+POSTPONED_NOTICE = timedelta(minutes=120)
 SELECTIONS = ("home", "draw", "away")
 
 Prices = tuple[float, float, float]
@@ -77,6 +83,7 @@ class MatchState:
     status: str                      # scheduled | live | finished | postponed
     odds: Prices | None              # only while on sale
     score: tuple[int, int] | None    # only once finished
+    suspended: bool = False          # scheduled, but the market closed shortly before kickoff
 
     @property
     def on_sale(self) -> bool:
@@ -106,14 +113,35 @@ class MatchState:
             "odds": dict(zip(SELECTIONS, self.odds)) if self.odds else None,
             "score": ({"home_goals": self.score[0], "away_goals": self.score[1]}
                       if self.score else None),
-            "key": f.key,
+            "key": f.key, "suspended": self.suspended,
         }
+
+
+def _share(seed: int, fixture_id: str) -> float:
+    """A fixture's deterministic draw in [0, 1) for `seed` (same on every run and machine)."""
+    digest = hashlib.sha256(f"{seed}|{fixture_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+@dataclass(frozen=True)
+class Rules:
+    """What the sandbox's operator decides (config `sandbox.*`): suspension and postponements."""
+    suspend_before: timedelta = SUSPEND_BEFORE
+    postponed: frozenset[str] = frozenset()  # fixture ids or match keys
+    postponed_rate: float = 0.0
+    seed: int = 0
+    postponed_notice: timedelta = POSTPONED_NOTICE
+
+    def is_postponed(self, fixture: Fixture) -> bool:
+        if fixture.id in self.postponed or fixture.key in self.postponed:
+            return True
+        return self.postponed_rate > 0 and _share(self.seed, fixture.id) < self.postponed_rate
 
 
 class Market:
     """Every fixture of a folder, indexed by kickoff (ties: file, then row)."""
 
-    def __init__(self, fixtures: Iterable[Fixture], postponed: Iterable[str] = ()):
+    def __init__(self, fixtures: Iterable[Fixture], rules: Rules = Rules()):
         ordered = sorted(fixtures, key=lambda f: (f.kickoff, f.file, f.row))
         self.fixtures: Sequence[Fixture] = tuple(ordered)
         self._kickoffs = [f.kickoff for f in ordered]
@@ -122,7 +150,7 @@ class Market:
         self._by_key: dict[str, int] = {}
         for i, f in enumerate(ordered):
             self._by_key.setdefault(f.key, i)
-        self.postponed = frozenset(postponed)
+        self.rules = rules  # replaced whole when the config changes
 
     def __len__(self) -> int:
         return len(self.fixtures)
@@ -137,9 +165,11 @@ class Market:
     def state(self, fixture: Fixture, now: datetime) -> MatchState:
         """The state of one fixture at `now` (listed or not)."""
         i = self._by_id[fixture.id]
-        kickoff = fixture.kickoff
-        if fixture.id in self.postponed:
+        kickoff, rules = fixture.kickoff, self.rules
+        if now >= kickoff - rules.postponed_notice and rules.is_postponed(fixture):
             return MatchState(fixture, "postponed", None, None)
+        if now >= kickoff - rules.suspend_before and now < kickoff:
+            return MatchState(fixture, "scheduled", None, None, suspended=True)
         if now < kickoff:
             quote = self._quotes[i]
             odds = prices_at(quote, kickoff, now) if quote and now >= kickoff - ON_SALE_BEFORE \

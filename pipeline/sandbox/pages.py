@@ -3,12 +3,16 @@
 `/odds` contract: `<meta name="sim-now">`, and `<table id="matches">` whose body rows are
 `<tr class="match" data-id data-competition data-season data-kickoff data-status>` with the cells
 `td.kickoff`, `td.home`, `td.away`, three `td.price[data-sel=home|draw|away]` (2-decimal price,
-or NOT_ON_SALE) and `td.score` ("4-1" once finished, else empty). Team names as in the CSV.
+or NOT_ON_SALE; the price is a link to the bet slip, its text stays the bare price) and
+`td.score` ("4-1" once finished, else empty). Team names as in the CSV. The prices are the pools'
+(pools.py); a market suspended shortly before kickoff shows NOT_ON_SALE with status scheduled.
+The login, bet slip and bet history pages are in slip_pages.py.
 """
 from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from urllib.parse import urlencode
 
 from pipeline.core.timefmt import iso
 from pipeline.sandbox.market import SELECTIONS, MatchState
@@ -34,6 +38,11 @@ tr[data-status="live"]{background:#fff6e0}
 tr[data-status="finished"]{color:#67727e}
 tr[data-status="postponed"]{color:#a33;text-decoration:line-through}
 td.score{font-weight:600;text-align:center}
+td.price a{color:inherit;text-decoration:none}
+form.inline{display:inline}
+form.card{background:#fff;padding:1rem;max-width:28rem;display:grid;gap:.6rem}
+#confirmation{background:#e3f6e8;padding:1rem;max-width:40rem}
+#refusal,#login-error{background:#fde8e8;padding:1rem;max-width:40rem}
 .empty{color:#67727e;font-style:italic}
 footer{padding:1rem 1.5rem;font-size:.85rem;color:#67727e}
 """
@@ -47,7 +56,14 @@ def _when(dt: datetime) -> str:
     return dt.strftime("%a %d %b %Y %H:%M")
 
 
-def layout(title: str, now: datetime, body: str) -> str:
+def _account(user: str | None) -> str:
+    if user is None:
+        return '<a href="/login">Log in</a>'
+    return (f'<span class="user" data-user="{_e(user)}">{_e(user)}</span> '
+            '<form class="inline" method="post" action="/logout"><button>Log out</button></form>')
+
+
+def layout(title: str, now: datetime, body: str, user: str | None = None) -> str:
     return f"""<!doctype html>
 <html lang="en">
 <head>
@@ -60,7 +76,7 @@ def layout(title: str, now: datetime, body: str) -> str:
 <body>
 <header><h1>Sandbox Bookmaker</h1>
 <nav><a href="/">Home</a><a href="/odds">Odds</a><a href="/results">Results</a>\
-<a href="/bets">Bet history</a></nav>
+<a href="/bets">Bet history</a>{_account(user)}</nav>
 <p class="clock">Simulated time: <time datetime="{_e(iso(now))}">{_e(_when(now))} UTC</time></p>
 </header>
 <main>
@@ -77,7 +93,11 @@ def _price_cells(state: MatchState) -> str:
     cells = []
     for sel in SELECTIONS:
         p = state.price(sel)
-        text = f"{p:.2f}" if p is not None else NOT_ON_SALE
+        if p is None:
+            text = NOT_ON_SALE
+        else:  # a price opens the bet slip (textContent stays the bare price)
+            slip = f"/slip?{urlencode({'match': state.fixture.id, 'selection': sel})}"
+            text = f'<a href="{_e(slip)}">{p:.2f}</a>'
         cells.append(f'<td class="price" data-sel="{sel}">{text}</td>')
     return "".join(cells)
 
@@ -88,7 +108,16 @@ def _score(state: MatchState) -> str:
     return ""
 
 
-def odds_page(states: list[MatchState], now: datetime) -> str:
+def table(table_id: str, headings: list[str], rows: list[str], empty: str,
+          attrs: str = "") -> str:
+    """A page's table: `<table id=…>` with a head, the rows, and `empty` said when none."""
+    head = "".join(f"<th>{h}</th>" for h in headings)
+    note = "" if rows else f'<p class="empty">{empty}</p>'
+    return (f'<table id="{table_id}"{attrs}>\n<thead><tr>{head}</tr></thead>\n<tbody>\n'
+            f'{chr(10).join(rows)}\n</tbody>\n</table>\n{note}')
+
+
+def odds_page(states: list[MatchState], now: datetime, user: str | None = None) -> str:
     rows = []
     for s in states:
         f = s.fixture
@@ -99,69 +128,35 @@ def odds_page(states: list[MatchState], now: datetime) -> str:
             f'<td class="kickoff">{_e(_when(f.kickoff))}</td>'
             f'<td class="home">{_e(f.home)}</td><td class="away">{_e(f.away)}</td>'
             f'{_price_cells(s)}<td class="score">{_score(s)}</td></tr>')
-    empty = "" if rows else '<p class="empty">No matches are listed at this time.</p>'
-    body = f"""<p>Match odds (1X2, decimal). Prices open 7 days before kickoff; the market is
-suspended at kickoff and the final score appears 110 minutes later.</p>
-<table id="matches">
-<thead><tr><th>Kickoff (UTC)</th><th>Home</th><th>Away</th><th>1</th><th>X</th><th>2</th>\
-<th>Score</th></tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody>
-</table>
-{empty}"""
-    return layout("Odds", now, body)
+    body = """<p>Match odds (1X2, decimal). Prices open 7 days before kickoff; the market is
+suspended shortly before kickoff and the final score appears 110 minutes after it. Money placed on
+an outcome moves its price.</p>
+""" + table("matches", ["Kickoff (UTC)", "Home", "Away", "1", "X", "2", "Score"], rows,
+            "No matches are listed at this time.")
+    return layout("Odds", now, body, user)
 
 
-def results_page(states: list[MatchState], now: datetime) -> str:
+def results_page(states: list[MatchState], now: datetime, user: str | None = None) -> str:
     rows = [f'<tr class="result" data-id="{_e(s.fixture.id)}" data-key="{_e(s.fixture.key)}">'
             f'<td class="kickoff">{_e(_when(s.fixture.kickoff))}</td>'
             f'<td class="competition">{_e(s.fixture.competition)}</td>'
             f'<td class="home">{_e(s.fixture.home)}</td><td class="score">{_score(s)}</td>'
             f'<td class="away">{_e(s.fixture.away)}</td></tr>'
             for s in states]
-    empty = "" if rows else '<p class="empty">No results yet.</p>'
-    body = f"""<table id="results">
-<thead><tr><th>Kickoff (UTC)</th><th>Competition</th><th>Home</th><th>Score</th><th>Away</th>\
-</tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody>
-</table>
-{empty}"""
-    return layout("Results", now, body)
+    body = table("results", ["Kickoff (UTC)", "Competition", "Home", "Score", "Away"], rows,
+                 "No results yet.")
+    return layout("Results", now, body, user)
 
 
-def bets_page(bets: list[dict], now: datetime) -> str:
-    rows = [f'<tr class="bet" data-bet-ref="{_e(b["bet_ref"])}" data-status="{_e(b["status"])}">'
-            f'<td class="bet-ref">{_e(b["bet_ref"])}</td>'
-            f'<td class="client-ref">{_e(b["client_ref"])}</td>'
-            f'<td class="placed">{_e(b["placed_at"])}</td>'
-            f'<td class="match">{_e(b["match_key"])}</td>'
-            f'<td class="selection">{_e(b["selection"])}</td>'
-            f'<td class="odds">{float(b["odds"]):.2f}</td>'
-            f'<td class="stake">{float(b["stake"]):.2f}</td>'
-            f'<td class="status">{_e(b["status"])}</td></tr>'
-            for b in bets]
-    empty = "" if rows else '<p class="empty">No bets yet.</p>'
-    body = f"""<table id="bets">
-<thead><tr><th>Bet</th><th>Client ref</th><th>Placed (simulated)</th><th>Match</th>\
-<th>Selection</th><th>Odds</th><th>Stake</th><th>Status</th></tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody>
-</table>
-{empty}"""
-    return layout("Bet history", now, body)
-
-
-def index_page(now: datetime, *, listed: int, fixtures: int, bets: int) -> str:
+def index_page(now: datetime, *, listed: int, fixtures: int, bets: int,
+               user: str | None = None) -> str:
     body = f"""<p>A local bookmaker replaying {fixtures} historical matches at their real kickoff
 times. {listed} matches are listed now; {bets} bets have been accepted.</p>
 <ul>
 <li><a href="/odds">Odds</a>: matches on sale, live and recently finished</li>
 <li><a href="/results">Results</a>: final scores</li>
-<li><a href="/bets">Bet history</a></li>
+<li><a href="/login">Log in</a>, then click a price to open the bet slip;
+<a href="/bets">bet history</a></li>
 <li>JSON: <a href="/api/matches">/api/matches</a>, <a href="/api/bets">/api/bets</a></li>
 </ul>"""
-    return layout("Welcome", now, body)
+    return layout("Welcome", now, body, user)

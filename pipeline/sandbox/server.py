@@ -4,7 +4,9 @@ Start-up: beat health at once, wait for the clock anchor and a valid config (Run
 football-data folder (config `sandbox.data`, else ../shared/data/football-data, else the CSVs
 `betpipe data fetch` brought) — staying up in a failing state and retrying while it has no CSVs —
 bind the port (retrying while it is taken), then serve with uvicorn until SIGTERM/SIGINT, after
-which in-flight requests finish and the program exits 0.
+which in-flight requests finish and the program exits 0. The account it accepts comes from
+$BETPIPE_SANDBOX_USER / $BETPIPE_SANDBOX_PASSWORD (else the demo account, said in the log without
+its password); the config's `sandbox.*` rules and terms are taken again whenever the file changes.
 """
 from __future__ import annotations
 
@@ -19,6 +21,8 @@ from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.runtime import Runtime
 from pipeline.sandbox.app import create_app
+from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER, Sessions, missing_variables, \
+    sandbox_account
 from pipeline.sandbox.market import Market
 from pipeline.sandbox.store import BetStore
 from pipeline.sources.football_data import FootballDataError, load_folder
@@ -68,7 +72,9 @@ def _load_market(rt: Runtime) -> Market | None:
 
 def _bind(rt: Runtime, port: int) -> socket.socket | None:
     while not rt.stopping.is_set():
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
+        # and without it every answer waited ~40 ms for a delayed ACK (Nagle)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
@@ -95,13 +101,24 @@ def main(home: Home) -> int:
         if sock is None:
             return 0
         store = BetStore(bets_path(rt.home))
-        app = create_app(market, store, rt.clock, log=rt.log)
+        account, demo = sandbox_account()
+        if demo:
+            rt.log.warning("bookmaker.demo_account", user=account.user,
+                           missing=missing_variables(),
+                           hint=f"set {ENV_USER} and {ENV_PASSWORD} to choose the account; the "
+                                f"demo account's password is in the README")
+        else:
+            rt.log.info("bookmaker.account", user=account.user, source=f"${ENV_USER}")
+        app = create_app(market, store, rt.clock, log=rt.log, config=rt.config.sandbox,
+                         sessions=Sessions(account))
+        book = app.state.bookmaker
         server = _Server(uvicorn.Config(app, log_level="warning", access_log=False,
                                         lifespan="off"))
 
         def watch() -> None:  # SIGTERM -> graceful stop; meanwhile keep health honest
             while not rt.wait(CONFIG_RELOAD_REAL_S):
-                rt.reload_config()
+                if rt.reload_config():
+                    book.configure(rt.config.sandbox)
                 rt.recover()  # serving: only a bad config file can keep health from ok
                 rt.health.info["bets"] = len(store)
             server.should_exit = True

@@ -1,7 +1,10 @@
 """The sandbox's accepted bets, persisted in `data/sandbox/bets.jsonl` (DESIGN: the sandbox).
 
 One compact JSON line per accepted bet, appended with flush + fsync before the bookmaker answers,
-so a killed sandbox loses nothing it confirmed; loaded back at start. A torn last line (a crash
+so a killed sandbox loses nothing it confirmed; loaded back at start. Each line also carries the
+price pool of its match and selection after the bet (`pool.staked`: the money that pool has
+taken, see pools.py), so the pools are on disk in the same write and a restarted sandbox shows
+the same prices. A torn last line (a crash
 mid-write, which was therefore never confirmed) is ignored and cut off before the next append.
 One bookmaker process owns a home's store. A bet's status (open/won/lost/void) is not stored: it
 is computed from the match state when read.
@@ -24,9 +27,10 @@ BET_FIELDS = ("client_ref", "bet_ref", "match_id", "match_key", "selection", "od
 
 class BetRefused(Exception):
     """The bookmaker does not take a bet: `reason_code` is suspended | price_changed |
-    unknown_match | bad_request (later: over_limit, logged_out)."""
+    over_limit | unknown_match | bad_request | logged_out."""
 
-    STATUS = {"bad_request": 422, "unknown_match": 422, "suspended": 409, "price_changed": 409}
+    STATUS = {"bad_request": 422, "unknown_match": 422, "suspended": 409, "price_changed": 409,
+              "over_limit": 409, "logged_out": 401}
 
     def __init__(self, reason_code: str, message: str):
         super().__init__(message)
@@ -47,6 +51,7 @@ class BetStore:
         self._lock = threading.Lock()
         self._bets: list[dict] = []
         self._by_client: dict[str, dict] = {}
+        self._pools: dict[str, dict[str, float]] = {}  # match_id -> selection -> pool's money
         self.skipped_lines = 0  # unreadable lines found at load (kept in the file, ignored)
         self._good_size = 0     # bytes up to the end of the last complete line
         self._load()
@@ -69,8 +74,22 @@ class BetStore:
                 self.skipped_lines += 1
                 continue
             if bet["client_ref"] not in self._by_client:
-                self._bets.append(bet)
-                self._by_client[bet["client_ref"]] = bet
+                self._keep(bet)
+
+    def _keep(self, bet: dict) -> None:
+        self._bets.append(bet)
+        self._by_client[bet["client_ref"]] = bet
+        pools = self._pools.setdefault(bet.get("match_id"), {})
+        sel, pool = bet.get("selection"), bet.get("pool")
+        if isinstance(pool, dict) and isinstance(pool.get("staked"), (int, float)):
+            pools[sel] = float(pool["staked"])
+        else:  # a line from before the pools: its stake still counts
+            pools[sel] = pools.get(sel, 0.0) + float(bet.get("stake", 0))
+
+    def staked(self, match_id: str) -> dict[str, float]:
+        """selection -> the money its pool has taken, for one match (a copy). No lock (dict
+        reads), so `make` may call it under the store's lock."""
+        return dict(self._pools.get(match_id, {}))
 
     def __len__(self) -> int:
         return len(self._bets)
@@ -100,8 +119,7 @@ class BetStore:
             bet = {"client_ref": client_ref, "bet_ref": bet_ref, **make(bet_ref),
                    "schema_version": SCHEMA_VERSION}
             self._append(bet)
-            self._bets.append(bet)
-            self._by_client[client_ref] = bet
+            self._keep(bet)
             return dict(bet), True
 
     def _append(self, bet: dict) -> None:

@@ -4,13 +4,17 @@
 `page.evaluate` (per-row locators are 40x slower, NOTES). `parse_rows` is the pure part: raw rows
 to odds-data match objects. Bad input never poisons the snapshot: a bad price nulls that match's
 odds, a row without its required attributes is skipped, each with a problem reported; a page
-whose layout changed raises `SourceError`, so the monitor keeps the last good snapshot.
+whose layout changed (no table, or an empty table on a page without its sim-now meta) raises
+`SourceError`, so the monitor keeps the last good snapshot; an empty table on a well-formed page
+is a legitimate "no fixtures now" (the summer break) and gives an empty snapshot.
 """
 from __future__ import annotations
 
 import math
 import re
 from typing import Any
+
+import orjson
 
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.timefmt import iso, parse_iso
@@ -22,7 +26,9 @@ NOT_ON_SALE = {"", "-", "\u2013", "\u2014", "\u2012", "\u2212"}  # dashes: no pr
 _SCORE = re.compile(r"^\s*(\d+)\s*[-\u2013\u2014:]\s*(\d+)\s*$")
 _SEASON = re.compile(r"^\d{4}(-\d\d)?$")
 
-# Everything the page says, in one round trip; null when the matches table is missing.
+# Everything the page says, in one round trip, as ONE JSON string (Playwright's own serialisation
+# of 500 rows of objects takes ~150 ms, a string ~12 ms: benchmarks/monitor.py); null when the
+# matches table is missing.
 READ_ROWS_JS = """() => {
   const table = document.querySelector('table#matches');
   if (!table) return null;
@@ -42,7 +48,7 @@ READ_ROWS_JS = """() => {
                kickoff: d.kickoff ?? null, status: d.status ?? null,
                home: text(tr, 'home'), away: text(tr, 'away'), prices, score: text(tr, 'score')});
   }
-  return {sim_now: meta ? meta.content : null, rows};
+  return JSON.stringify({sim_now: meta ? meta.content : null, rows});
 }"""
 
 
@@ -159,7 +165,7 @@ class SandboxSource:
     def __init__(self, browser, url: str, tables: KeyTables):
         self.browser, self.tables = browser, tables
         self.url = url.rstrip("/") + "/odds"
-        self.rows_before = 0  # rows the last good page had: zero after some means breakage
+        self.rows_before = 0  # rows the last good page had (said when a page is garbled)
         self.sim_now: str | None = None
 
     def read_page(self) -> dict:
@@ -171,6 +177,10 @@ class SandboxSource:
         raw = page.evaluate(READ_ROWS_JS)
         if raw is None:
             raise SourceError(f"{self.url}: no table#matches (page layout changed?)")
+        try:
+            raw = orjson.loads(raw)
+        except (TypeError, orjson.JSONDecodeError) as e:
+            raise SourceError(f"{self.url}: unreadable page reading ({e})") from None
         if not isinstance(raw, dict) or not isinstance(raw.get("rows"), list):
             raise SourceError(f"{self.url}: unexpected page reading {type(raw).__name__}")
         return raw
@@ -179,8 +189,11 @@ class SandboxSource:
         """(matches, problems) from the page now; SourceError keeps the last good snapshot."""
         raw = self.read_page()
         rows = raw["rows"]
-        if not rows and self.rows_before:
-            raise SourceError(f"{self.url}: zero match rows where the last good page had "
+        if not rows and not raw.get("sim_now"):
+            # an empty table on a well-formed page (it says its simulated time) is a legitimate
+            # "no fixtures" (the summer break); without it the page is garbled: keep the last
+            raise SourceError(f"{self.url}: zero match rows on a page without "
+                              f'<meta name="sim-now"> (garbled page?); the last good page had '
                               f"{self.rows_before}")
         matches, problems = parse_rows(rows, self.tables, seen_at)
         if rows and not matches:

@@ -2,7 +2,12 @@
 
 `decide` returns the standing decisions (dicts exactly as decisions.json carries them) and, per
 session, notes saying why it made nothing or fewer than it could (disabled, halted, stale odds,
-limits, bankroll). The `decide` program, execute's re-checks and the backtest all call this code.
+limits, a bankroll that can't cover the next stake). The `decide` program, `betpipe decide
+--once` and the backtest all call this code.
+
+Work is done once where it can be: the snapshot is indexed once (`OddsIndex`; pass one in to
+reuse it across passes), a session's window is two bisections in it, its stake and free
+bankroll are computed once per pass (`staking.Purse`), timestamps are formatted once.
 """
 from __future__ import annotations
 
@@ -14,9 +19,13 @@ from pipeline.core.config import Config, Session
 from pipeline.core.state import Book, SessionBook
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.strategies import rules, staking
+from pipeline.strategies.snapshot import OddsIndex, check_snapshot
+
+__all__ = ["MARKET", "Outcome", "OddsIndex", "check_snapshot", "decide", "decision_id",
+           "min_odds", "next_change"]
 
 MARKET = "1X2"
-STATUSES = ("scheduled", "live", "finished", "postponed", "void")
+_JUST_AFTER = timedelta(microseconds=1)
 
 
 @dataclass
@@ -24,6 +33,7 @@ class Outcome:
     decisions: list[dict]
     notes: dict[str, list[str]] = field(default_factory=dict)  # session id -> notes
     stale: int = 0  # scheduled matches with odds older than max_odds_age_s
+    next_change: datetime | None = None  # when time alone may change the outcome (None: never)
 
 
 def decision_id(session_id: str, match_key: str, market: str = MARKET) -> str:
@@ -41,114 +51,60 @@ def min_odds(price: float, session: Session) -> float:
     return round(m, 2)
 
 
-# --------------------------------------------------------------------------- the snapshot
-
-def _price_ok(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and x > 1
-
-
-def check_snapshot(doc: dict) -> None:
-    """Raise ValueError('$.json.path: reason') when an odds-data document cannot be used."""
-    if not isinstance(doc, dict):
-        raise ValueError("$: the top level is not an object")
-    try:
-        parse_iso(doc.get("fetched_at"))
-    except ValueError as e:
-        raise ValueError(f"$.fetched_at: {e}") from None
-    matches = doc.get("matches")
-    if not isinstance(matches, list):
-        raise ValueError("$.matches: missing or not a list")
-    for i, m in enumerate(matches):
-        at = f"$.matches[{i}]"
-        if not isinstance(m, dict):
-            raise ValueError(f"{at}: not an object")
-        if not isinstance(m.get("key"), str) or not m["key"]:
-            raise ValueError(f"{at}.key: missing or not a string")
-        if not isinstance(m.get("competition"), str):
-            raise ValueError(f"{at}.competition: missing or not a string")
-        if m.get("status") not in STATUSES:
-            raise ValueError(f"{at}.status: {m.get('status')!r} is not one of {', '.join(STATUSES)}")
-        for ts in ("kickoff", "seen_at"):
-            if ts == "seen_at" and m.get(ts) is None:
-                continue
-            try:
-                parse_iso(m.get(ts))
-            except ValueError as e:
-                raise ValueError(f"{at}.{ts}: {e}") from None
-        odds = m.get("odds")
-        if odds is None:
-            continue
-        if not isinstance(odds, dict):
-            raise ValueError(f"{at}.odds: not an object or null")
-        for side in rules.SIDES:
-            if not _price_ok(odds.get(side)):
-                raise ValueError(f"{at}.odds.{side}: {odds.get(side)!r} is not a price > 1")
-
-
-@dataclass(frozen=True)
-class _Match:
-    key: str
-    competition: str
-    kickoff: datetime
-    odds: dict
-    seen_at: datetime
-
-
-def _candidates(snapshot: dict) -> list[_Match]:
-    """Scheduled matches with odds on sale, by kickoff then key."""
-    fetched = snapshot["fetched_at"]
-    out = [_Match(m["key"], m["competition"], parse_iso(m["kickoff"]), m["odds"],
-                  parse_iso(m.get("seen_at") or fetched))
-           for m in snapshot.get("matches", ())
-           if m.get("status") == "scheduled" and m.get("odds")]
-    out.sort(key=lambda m: (m.kickoff, m.key))
-    return out
-
-
-# --------------------------------------------------------------------------- deciding
+# --------------------------------------------------------------------------- one session
 
 def _notes(counts: Counter) -> list[str]:
     return [why if n == 1 else f"{why} ({n} matches)" for why, n in counts.items()]
 
 
-def _session(session: Session, sb: SessionBook, book: Book, matches: list[_Match],
-             stale: set[str], now: datetime, previous: dict[str, dict], max_age: float,
-             windows: bool) -> tuple[list[dict], list[str]]:
+def _session(session: Session, sb: SessionBook, blocked: set[str], index: OddsIndex,
+             stale: set[str], now: datetime | None, previous: dict[str, dict], max_age: float,
+             now_iso: str) -> tuple[list[dict], list[str]]:
+    """One session's decisions. `blocked`: decision ids that do not stand (Book.not_standing)."""
     made: list[dict] = []
     counts: Counter = Counter()
     stale_n = 0
     slots, limit = rules.bet_slots(session, sb)
+    purse = staking.Purse(session, sb)
     reserved = 0.0
-    for m in matches:
-        if not rules.competition_ok(session, m.competition):
+    pick, (lo, hi), sid = rules.picker(session.selection), rules.bounds(session.odds), session.id
+    to = timedelta(minutes=session.window.to_minutes)
+    floors: dict[float, float] = {}  # price -> min_odds
+    reasons: dict[tuple, str] = {}  # (selection, price, stake reason) -> reason
+    expiry = (lambda m: m.kickoff_iso) if not to else (lambda m: index.iso(m.kickoff - to))
+    prefix, suffix = sid + "|", "|" + MARKET
+    for m in index.select(session, now):
+        selection, price = pick(m.odds)
+        if not lo <= price <= hi:
             continue
-        if windows and not rules.in_window(session.window, m.kickoff, now):
+        did = prefix + m.key + suffix
+        if did in blocked:
             continue
-        did = decision_id(session.id, m.key)
-        if not book.stands(did):
-            continue
-        if m.key in stale:
+        if stale and m.key in stale:
             stale_n += 1
-            continue
-        selection, price = rules.pick(session.selection, m.odds)
-        if not rules.odds_in_bounds(session.odds, price):
             continue
         if slots is not None and len(made) >= slots:
             counts[f"limit reached: {limit}"] += 1
             continue
-        res = staking.stake_for(session, sb, m.odds, selection, reserved=reserved)
+        res = purse.stake(m.odds, selection, reserved)
         if res.stake is None:
             counts[res.reason] += 1
             continue
         reserved += res.stake
-        prev = previous.get(did) or {}
+        floor = floors.get(price)
+        if floor is None:
+            floor = floors[price] = min_odds(price, session)
+        why = reasons.get((selection, price, res.reason))
+        if why is None:
+            why = reasons[(selection, price, res.reason)] = (
+                f"{rules.odds_reason(selection, price, session.odds)}; {res.reason}")
+        prev = previous.get(did)
         made.append({
-            "id": did, "session": session.id, "match_key": m.key, "market": MARKET,
-            "selection": selection, "odds": price, "odds_at": iso(m.seen_at),
-            "min_odds": min_odds(price, session), "stake": res.stake,
-            "reason": f"{rules.odds_reason(selection, price, session.odds)}; {res.reason}",
-            "created_at": prev.get("created_at") or iso(now),
-            "expires_at": iso(rules.window_end(session.window, m.kickoff)),
+            "id": did, "session": sid, "match_key": m.key, "market": MARKET,
+            "selection": selection, "odds": price, "odds_at": m.seen_iso, "min_odds": floor,
+            "stake": res.stake, "reason": why,
+            "created_at": (prev and prev.get("created_at")) or now_iso,
+            "expires_at": expiry(m),  # the window's end: kickoff - to_minutes
         })
     notes = []
     if stale_n:
@@ -157,20 +113,26 @@ def _session(session: Session, sb: SessionBook, book: Book, matches: list[_Match
     return made, notes + _notes(counts)
 
 
-def decide(snapshot: dict, config: Config, book: Book, now: datetime,
+# --------------------------------------------------------------------------- every session
+
+def decide(snapshot: dict | OddsIndex, config: Config, book: Book, now: datetime,
            previous: dict[str, dict] | None = None, *, windows: bool = True) -> Outcome:
     """The standing decisions for this odds snapshot, config, ledger state and time.
 
-    `previous` (id -> decision of the last decisions.json) keeps `created_at` of decisions that
-    still stand. `windows=False` ignores the sessions' windows (the backtest: all odds pre-match).
-    Sessions come in config order, matches by kickoff then key.
+    `snapshot` is an odds-data document (used as it is: check it first with check_snapshot) or
+    its `OddsIndex` (checked; build it once per snapshot to share it between passes). `previous` (id -> decision of the last decisions.json) keeps
+    `created_at` of decisions that still stand. `windows=False` ignores the sessions' windows
+    (the backtest: all odds pre-match). Sessions come in config order, matches by kickoff then
+    key.
     """
+    index = snapshot if isinstance(snapshot, OddsIndex) else OddsIndex(snapshot, check=False)
     previous = previous or {}
-    matches = _candidates(snapshot)
-    limit = timedelta(seconds=config.max_odds_age_s)
-    stale = {m.key for m in matches if now - m.seen_at > limit}
+    stale = index.stale_keys(now, config.max_odds_age_s)
+    blocked = book.not_standing()
+    now_iso = iso(now)
     decisions: list[dict] = []
     notes: dict[str, list[str]] = {}
+    active: list[Session] = []  # sessions that looked at matches
     for session in config.sessions:
         if not session.enabled:
             notes[session.id] = ["disabled"]
@@ -183,13 +145,38 @@ def decide(snapshot: dict, config: Config, book: Book, now: datetime,
         if halt:
             notes[session.id] = [f"halted: {halt}"]
             continue
-        cause = rules.halt_cause(session, sb, now)
+        cause = rules.session_halt_cause(session, sb, now)
         if cause:
             notes[session.id] = [f"halting: {cause}"]
             continue
-        made, why = _session(session, sb, book, matches, stale, now, previous,
-                             config.max_odds_age_s, windows)
+        active.append(session)
+        made, why = _session(session, sb, blocked, index, stale, now if windows else None,
+                             previous, config.max_odds_age_s, now_iso)
         decisions.extend(made)
         if why:
             notes[session.id] = why
-    return Outcome(decisions, notes, len(stale))
+    nxt = next_change(index, config, book, now, active) if windows else None
+    return Outcome(decisions, notes, len(stale), nxt)
+
+
+def next_change(index: OddsIndex, config: Config, book: Book, now: datetime,
+                active: list[Session]) -> datetime | None:
+    """The first instant after `now` at which the passing of time alone may change `decide`'s
+    outcome (same snapshot, config and ledger), given the `active` sessions (those not off or
+    halted): a window opening or closing or odds turning stale for them, max_duration_h running
+    out, a UTC day ending for a session with daily_loss. None: never."""
+    times: list[datetime] = []
+    day_end = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), now.tzinfo)
+    for s in config.sessions:
+        if s.enabled and not config.halt and s.limits.daily_loss is not None:
+            times.append(day_end)  # a daily_loss halt or cause ends with the day
+    for s in active:
+        sb = book.sessions.get(s.id)
+        if s.limits.max_duration_h is not None and sb and sb.first_bet_at:
+            times.append(parse_iso(sb.first_bet_at) + timedelta(hours=s.limits.max_duration_h))
+        opens, closes = index.next_open(s, now), index.next_close(s, now)
+        times += [t for t in (opens, closes and closes + _JUST_AFTER) if t is not None]
+    stale_at = index.next_stale(now, config.max_odds_age_s) if active else None
+    if stale_at is not None:
+        times.append(stale_at + _JUST_AFTER)
+    return min((t for t in times if t > now), default=None)

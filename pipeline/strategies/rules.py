@@ -3,10 +3,11 @@ the session may bet at all. No I/O, no clock: every function is handed `now`.
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
-from typing import Mapping
+from typing import Callable, Mapping
 
-from pipeline.core.config import OddsBounds, Session, Window
+from pipeline.core.config import Limits, OddsBounds, Session, Window
 from pipeline.core.state import SessionBook
 from pipeline.core.timefmt import parse_iso
 
@@ -16,29 +17,35 @@ RESULT_DEPENDENT = ("martingale", "fibonacci", "ladder")  # at most one open or 
 
 # --------------------------------------------------------------------------- selection
 
-def pick(selection: str, odds: Mapping[str, float]) -> tuple[str, float]:
-    """The side a session backs and its price.
+def picker(selection: str) -> Callable[[Mapping[str, float]], tuple[str, float]]:
+    """The side a session backs and its price, as a function of the 1X2 odds.
 
     favourite = the lower-priced of home and away (tie -> home);
     underdog = the higher-priced of home and away (tie -> away).
     """
     if selection in SIDES:
-        return selection, float(odds[selection])
-    home, away = float(odds["home"]), float(odds["away"])
+        return lambda odds: (selection, float(odds[selection]))
     if selection == "favourite":
-        return ("home", home) if home <= away else ("away", away)
+        return lambda o: ("home", float(o["home"])) if o["home"] <= o["away"] else (
+            "away", float(o["away"]))
     if selection == "underdog":
-        return ("away", away) if away >= home else ("home", home)
+        return lambda o: ("away", float(o["away"])) if o["away"] >= o["home"] else (
+            "home", float(o["home"]))
     raise ValueError(f"unknown selection {selection!r}")
 
 
-def odds_in_bounds(bounds: OddsBounds, price: float) -> bool:
-    """Both bounds inclusive; a missing bound does not limit."""
-    if bounds.min is not None and price < bounds.min:
-        return False
-    if bounds.max is not None and price > bounds.max:
-        return False
-    return True
+def pick(selection: str, odds: Mapping[str, float]) -> tuple[str, float]:
+    return picker(selection)(odds)
+
+
+def bounds(b: OddsBounds) -> tuple[float, float]:
+    """(lowest, highest) acceptable price, both inclusive; a missing bound does not limit."""
+    return (-math.inf if b.min is None else b.min), (math.inf if b.max is None else b.max)
+
+
+def odds_in_bounds(b: OddsBounds, price: float) -> bool:
+    lo, hi = bounds(b)
+    return lo <= price <= hi
 
 
 def _bound(x: float | None) -> str:
@@ -101,28 +108,42 @@ def daily_profit(sb: SessionBook, now: datetime) -> float:
                      if b.settled_at and parse_iso(b.settled_at).date() == day), 2)
 
 
-def halt_cause(session: Session, sb: SessionBook, now: datetime) -> str | None:
-    """A reason the session must halt now, from the ledger-derived figures (DESIGN: halts).
+def halt_cause(limits: Limits | None, *, settled_profit: float, placed: int,
+               first_bet_at: str | None, now: datetime,
+               today_profit: float | None = None) -> tuple[str, str] | None:
+    """(reason, detail) when a session's limits halt it now, else None: the one halt rule that
+    decide, execute and track all use (DESIGN: halts). The reason is the limit's name, as
+    SESSION_HALTED carries it.
 
-    Counts run since the session's last SESSION_RESET (the SessionBook starts there). Reasons
-    start with the limit's name, e.g. "stop_loss 300: settled profit -312.50".
+    Counts run since the session's last SESSION_RESET (the caller's SessionBook starts there).
+    `daily_loss` is checked only when the caller passes `today_profit` (the settled profit of
+    now's UTC day): the executor enforces it as a control, decide reports it.
     """
-    lim = session.limits
-    if lim.max_bets is not None and len(sb.bets) >= lim.max_bets:
-        return f"max_bets {lim.max_bets}: {len(sb.bets)} bets placed"
-    profit = sb.settled_profit
-    if lim.stop_loss is not None and profit <= -lim.stop_loss:
-        return f"stop_loss {lim.stop_loss:g}: settled profit {profit:.2f}"
-    if lim.take_profit is not None and profit >= lim.take_profit:
-        return f"take_profit {lim.take_profit:g}: settled profit {profit:.2f}"
-    if lim.max_duration_h is not None and sb.first_bet_at:
-        if now - parse_iso(sb.first_bet_at) >= timedelta(hours=lim.max_duration_h):
-            return f"max_duration_h {lim.max_duration_h:g}: first bet at {sb.first_bet_at}"
-    if lim.daily_loss is not None:
-        today = daily_profit(sb, now)
-        if today <= -lim.daily_loss:
-            return f"daily_loss {lim.daily_loss:g}: settled profit today {today:.2f}"
+    if limits is None:
+        return None
+    if limits.stop_loss is not None and settled_profit <= -limits.stop_loss:
+        return "stop_loss", f"settled profit {settled_profit:.2f} <= -{limits.stop_loss:g}"
+    if limits.take_profit is not None and settled_profit >= limits.take_profit:
+        return "take_profit", f"settled profit {settled_profit:.2f} >= {limits.take_profit:g}"
+    if limits.max_bets is not None and placed >= limits.max_bets:
+        return "max_bets", f"{placed} bets placed, max_bets {limits.max_bets}"
+    if limits.max_duration_h is not None and first_bet_at is not None:
+        if parse_iso(first_bet_at) + timedelta(hours=limits.max_duration_h) <= now:
+            return ("max_duration_h",
+                    f"first bet at {first_bet_at}, max_duration_h {limits.max_duration_h:g}")
+    if (limits.daily_loss is not None and today_profit is not None
+            and today_profit <= -limits.daily_loss):
+        return "daily_loss", f"settled profit today {today_profit:.2f} <= -{limits.daily_loss:g}"
     return None
+
+
+def session_halt_cause(session: Session, sb: SessionBook, now: datetime) -> str | None:
+    """`halt_cause` of a session from its ledger-derived book, daily_loss included, as one
+    line: "stop_loss: settled profit -312.50 <= -300"."""
+    cause = halt_cause(session.limits, settled_profit=sb.settled_profit, placed=len(sb.bets),
+                       first_bet_at=sb.first_bet_at, now=now,
+                       today_profit=daily_profit(sb, now) if session.limits.daily_loss else None)
+    return f"{cause[0]}: {cause[1]}" if cause else None
 
 
 def bet_slots(session: Session, sb: SessionBook) -> tuple[int | None, str]:

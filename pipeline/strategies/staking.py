@@ -14,6 +14,7 @@ from typing import Callable, Mapping
 
 from pipeline.core.config import Session, Staking
 from pipeline.core.state import SessionBook, bankroll, free_bankroll
+from pipeline.strategies.ladder import reaches_target
 
 _EPS = 1e-9
 
@@ -102,11 +103,10 @@ def _ladder(st: Staking, sb: SessionBook, start: float, odds, selection):
     amount, step = st.stake, 1
     for bet in sb.settled:
         if bet.outcome == "won":
-            ret = bet.stake * bet.odds
-            if st.target is not None and ret >= st.target:
-                amount, step = st.stake, 1  # cycle ends: TARGET_REACHED
+            if reaches_target(st, bet.outcome, bet.payout):
+                amount, step = st.stake, 1  # the cycle ends: TARGET_REACHED
             else:
-                amount, step = ret, step + 1
+                amount, step = bet.payout, step + 1  # the whole return rides
         elif bet.outcome == "lost":
             amount, step = st.stake, 1
     return amount, f"ladder step {step}: {amount:.2f}"
@@ -116,27 +116,74 @@ PLANS: dict[str, Plan] = {"flat": _flat, "percent": _percent, "kelly": _kelly,
                           "martingale": _martingale, "fibonacci": _fibonacci, "ladder": _ladder}
 
 
-def stake_for(session: Session, sb: SessionBook | None, odds: Mapping[str, float],
-              selection: str, *, reserved: float = 0.0) -> StakeResult:
+ODDS_FREE = frozenset({"flat", "percent", "martingale", "fibonacci", "ladder"})  # not kelly
+
+
+class Purse:
+    """One session's stakes within one pass, the per-session work done once: the plan's amount
+    (for every plan whose amount does not depend on the price) and the free bankroll.
+
+    `stake(odds, selection, reserved)` is `stake_for` without recomputing them per match.
+    """
+
+    def __init__(self, session: Session, sb: SessionBook | None):
+        self.session = session
+        self.sb = sb if sb is not None else SessionBook(session.id)
+        self.plan = PLANS.get(session.staking.plan)
+        self.free = free_bankroll(self.sb, session.bankroll)
+        self._fixed: StakeResult | None = None
+        if self.plan is not None and session.staking.plan in ODDS_FREE:
+            self._fixed = self._finish(*self.plan(session.staking, self.sb, session.bankroll,
+                                                  None, None))
+
+    def _finish(self, raw: float | None, why: str) -> StakeResult:
+        """Cap at max_stake, floor to a cent; None when there is nothing to stake."""
+        if raw is None:
+            return StakeResult(None, why)
+        cap = self.session.limits.max_stake
+        if cap is not None and raw > cap:
+            raw, why = cap, f"{why}, capped at max_stake {cap:.2f}"
+        stake = floor2(raw)
+        if stake <= 0:
+            return StakeResult(None, f"{why}: the stake rounds to 0.00")
+        return StakeResult(stake, why)
+
+    def stake(self, odds: Mapping[str, float] | None, selection: str | None,
+              reserved: float = 0.0) -> StakeResult:
+        res = self._fixed
+        if res is None:
+            if self.plan is None:
+                return StakeResult(None, f"staking plan {self.session.staking.plan!r} is not "
+                                         "implemented")
+            if odds is None:
+                return StakeResult(None, f"{self.session.staking.plan}: depends on the odds")
+            res = self._finish(*self.plan(self.session.staking, self.sb, self.session.bankroll,
+                                          odds, selection))
+        if res.stake is None:
+            return res
+        free = round(self.free - reserved, 2)
+        if res.stake > free + _EPS:
+            return StakeResult(None, self.short_of(res.stake, reserved))
+        return res
+
+    def short_of(self, stake: float, reserved: float) -> str:
+        """The note of a session whose bankroll can't cover its next stake, with the sum."""
+        sb = self.sb
+        tied = round(sb.open_stake + sum(i.stake for i in sb.in_flight.values()), 2)
+        out = (f"stake {stake:.2f} exceeds free bankroll {self.free - reserved:.2f} = bankroll "
+               f"{self.session.bankroll:.2f} + settled profit {sb.settled_profit:.2f} - open and "
+               f"in-flight stakes {tied:.2f}")
+        if reserved:
+            out += f" - stakes of this pass's decisions {reserved:.2f}"
+        return out
+
+
+def stake_for(session: Session, sb: SessionBook | None, odds: Mapping[str, float] | None,
+              selection: str | None, *, reserved: float = 0.0) -> StakeResult:
     """The stake `session` puts on `selection` (home/draw/away) at these 1X2 `odds`.
 
     `sb` is the session's book (None: no events yet); `reserved` is money already committed by
     decisions made earlier in the same pass, so together they never exceed the free bankroll.
+    `odds` None asks for the next stake of a plan that does not depend on the price.
     """
-    sb = sb if sb is not None else SessionBook(session.id)
-    plan = PLANS.get(session.staking.plan)
-    if plan is None:
-        return StakeResult(None, f"staking plan {session.staking.plan!r} is not implemented")
-    raw, why = plan(session.staking, sb, session.bankroll, odds, selection)
-    if raw is None:
-        return StakeResult(None, why)
-    cap = session.limits.max_stake
-    if cap is not None and raw > cap:
-        raw, why = cap, f"{why}, capped at max_stake {cap:.2f}"
-    stake = floor2(raw)
-    if stake <= 0:
-        return StakeResult(None, f"{why}: the stake rounds to 0.00")
-    free = round(free_bankroll(sb, session.bankroll) - reserved, 2)
-    if stake > free + _EPS:
-        return StakeResult(None, f"stake {stake:.2f} exceeds free bankroll {free:.2f}")
-    return StakeResult(stake, why)
+    return Purse(session, sb).stake(odds, selection, reserved)

@@ -8,12 +8,13 @@ reads a file or a clock.
 """
 from __future__ import annotations
 
-from datetime import datetime, timedelta
 from typing import Iterable
 
-from pipeline.core.config import Config, Limits
+from pipeline.core.config import Config
 from pipeline.core.state import Bet, Book, SessionBook
 from pipeline.core.timefmt import parse_iso
+from pipeline.strategies import rules
+from pipeline.strategies.ladder import cycle
 
 VOID_STATUSES = ("postponed", "void")
 DEFAULT_BANKROLL = 1000.0
@@ -46,22 +47,7 @@ def settle(bet: Bet, match: dict | None) -> dict | None:
             "result": match.get("result")}
 
 
-def halt_cause(limits: Limits | None, *, settled_profit: float, placed: int,
-               first_bet_at: str | None, now: datetime) -> tuple[str, str] | None:
-    """(reason, detail) when a session's limits halt it, else None. Counts run since the
-    session's last reset; `daily_loss` is a control of the executor, not a halt here."""
-    if limits is None:
-        return None
-    if limits.stop_loss is not None and settled_profit <= -limits.stop_loss:
-        return "stop_loss", f"settled profit {settled_profit:.2f} <= -{limits.stop_loss:g}"
-    if limits.take_profit is not None and settled_profit >= limits.take_profit:
-        return "take_profit", f"settled profit {settled_profit:.2f} >= {limits.take_profit:g}"
-    if limits.max_bets is not None and placed >= limits.max_bets:
-        return "max_bets", f"{placed} bets placed, max_bets {limits.max_bets}"
-    if limits.max_duration_h is not None and first_bet_at is not None:
-        if parse_iso(first_bet_at) + timedelta(hours=limits.max_duration_h) <= now:
-            return "max_duration_h", f"first bet at {first_bet_at}, max_duration_h {limits.max_duration_h:g}"
-    return None
+halt_cause = rules.halt_cause  # the one halt rule of decide, execute and track
 
 
 def halt_event(session: str, cause: tuple[str, str]) -> dict:
@@ -78,7 +64,7 @@ def max_drawdown(profits: Iterable[float]) -> float:
     return round(worst, 2)
 
 
-def figures(sb: SessionBook, start_bankroll: float) -> dict:
+def figures(sb: SessionBook, start_bankroll: float, cycle_no: int = 1) -> dict:
     """One session's numbers for results.json, since its last reset.
 
     staked: stakes of placed bets that are not void (open, won or lost); roi = profit / staked;
@@ -97,7 +83,7 @@ def figures(sb: SessionBook, start_bankroll: float) -> dict:
             "roi": round(profit / staked, 6) if staked else 0.0,
             "hit_rate": round(won / len(decided), 6) if decided else 0.0,
             "max_drawdown": max_drawdown(b.profit for b in sb.settled),
-            "bets": len(sb.bets), "open_bets": len(sb.open_bets), "cycle": 1,
+            "bets": len(sb.bets), "open_bets": len(sb.open_bets), "cycle": cycle_no,
             "halted": sb.halted, "equity": equity}
 
 
@@ -108,7 +94,8 @@ def results_body(book: Book, config: Config | None) -> dict:
     ids += [sid for sid in book.sessions if sid not in ids]
     start = {sid: _start_bankroll(config, sid) for sid in ids}
     empty = SessionBook("")
-    sessions = {sid: figures(book.sessions.get(sid, empty), start[sid]) for sid in ids}
+    sessions = {sid: figures(sb := book.sessions.get(sid, empty), start[sid], cycle(config, sid, sb))
+                for sid in ids}
     total = SessionBook("total")
     for sid in ids:
         sb = book.sessions.get(sid, empty)

@@ -19,14 +19,15 @@ from pipeline.core.paths import REPO, Home
 from tests.helpers import SHARED, assert_contract, free_port
 
 pytestmark = pytest.mark.e2e
-SPEED = 300  # simulated seconds per real second: the first results come ~30 real s in
+SPEED = 300  # simulated seconds per real second
+START = "2019-08-09T17:30:00Z"  # 90 simulated min (18 real s) before the first kickoff: room to start
 
 
 def e2e_config(sandbox_port: int, dashboard_port: int) -> dict:
     return {
         "mode": "paper",
         "max_odds_age_s": 30 * SPEED,  # 30 real seconds at this speed
-        "clock": {"speed": SPEED, "start": "2019-08-09T18:30:00Z"},
+        "clock": {"speed": SPEED, "start": START},
         "source": {"kind": "sandbox", "interval_s": 30},
         "sandbox": {"port": sandbox_port},
         "dashboard": {"port": dashboard_port},

@@ -93,6 +93,44 @@ def test_max_attempts():
     assert "attempts" in refusal(c.MaxAttempts(), decision(), ctx(book=attempts(c.MAX_ATTEMPTS)))
 
 
+def test_attempts_that_never_reached_the_bookmaker_count_only_towards_max_tries():
+    def tries(lost: int, answered: int):
+        specs = []
+        for i in range(1, lost + answered + 1):
+            ref = f"{DID}#{i}"
+            specs.append(("BET_INTENDED", dict(decision_id=DID, client_ref=ref, attempt=i,
+                                               match_key=KEY, selection="away", odds=2.1,
+                                               stake=10, mode="paper")))
+            reason = (c.NOT_FOUND, "browser_error: net::ERR_CONNECTION_REFUSED")[i % 2] \
+                if i <= lost else "suspended"
+            specs.append(("BET_FAILED", dict(decision_id=DID, client_ref=ref, reason=reason,
+                                             retryable=True)))
+        return replay(events(*specs))
+    assert refusal(c.MaxAttempts(), decision(), ctx(book=tries(5, c.MAX_ATTEMPTS - 1))) is None
+    assert "attempts failed" in refusal(c.MaxAttempts(), decision(), ctx(book=tries(5, c.MAX_ATTEMPTS)))
+    assert refusal(c.MaxAttempts(), decision(), ctx(book=tries(c.MAX_TRIES - 1, 0))) is None
+    assert "never reached" in refusal(c.MaxAttempts(), decision(), ctx(book=tries(c.MAX_TRIES, 0)))
+
+
+def test_daily_loss_refuses_at_the_limit_not_a_cent_before():
+    cfg = config(limits={"daily_loss": 20})
+    at_edge = replay(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(10)),
+                            settled(2, "lost", -10, ts=at(20))))
+    inside = replay(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(10)),
+                           settled(2, "lost", -9.99, ts=at(20))))
+    reason = refusal(c.DailyLoss(), decision(), ctx(cfg=cfg, book=at_edge))
+    assert "daily_loss 20" in reason and "2024-10-05" in reason
+    assert refusal(c.DailyLoss(), decision(), ctx(cfg=cfg, book=inside)) is None  # -19.99 today
+
+
+def test_a_daily_loss_halt_holds_for_the_rest_of_its_utc_day_only():
+    book = replay(events(("SESSION_HALTED", {"reason": "daily_loss", "ts": at(60)})))
+    assert "daily_loss" in refusal(c.SessionHalted(), decision(), ctx(book=book))
+    next_day = parse_iso("2024-10-06T00:00:00Z")
+    assert refusal(c.SessionHalted(), decision(expires_at="2024-10-07T00:00:00Z"),
+                   ctx(book=book, now=next_day)) is None
+
+
 def test_daily_loss_counts_only_today_utc():
     cfg = config(limits={"daily_loss": 20})
     today = replay(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(10)),
@@ -146,6 +184,61 @@ def test_max_open_bets_counts_open_and_in_flight():
     assert refusal(c.MaxOpenBets(), decision(), ctx(cfg=cfg, book=settled_one)) is None
 
 
+OTHER = "2024-25_Chelsea v Everton"
+
+
+def other_session(n: int, *, stake: float, key: str = KEY, session: str = "s2",
+                  resolve: bool = True) -> list[tuple]:
+    """A bet of another session on `key` (placed, or only intended when not `resolve`)."""
+    did, ref = f"{session}|{key}|1X2#{n}", f"{session}|{key}|1X2#{n}#1"
+    intent = ("BET_INTENDED", dict(session=session, decision_id=did, client_ref=ref, attempt=1,
+                                   match_key=key, selection="home", odds=3.1, stake=stake,
+                                   mode="paper"))
+    placed_ev = ("BET_PLACED", dict(session=session, decision_id=did, client_ref=ref,
+                                    bet_ref=f"Q-{n}", odds=3.1, stake=stake, match_key=key,
+                                    selection="home"))
+    return [intent, placed_ev] if resolve else [intent]
+
+
+def session_events(*specs: tuple) -> list[dict]:
+    """Like `events`, but a spec may name its own session."""
+    out = events(*specs)
+    for ev, (_, fields) in zip(out, specs):
+        ev["session"] = fields.get("session", "s1")
+    return out
+
+
+def test_match_exposure_counts_every_session_open_and_in_flight_on_that_match_only():
+    cfg = config(limits={"max_exposure_match": 50}, sessions=["s1", "s2"])
+    # s2: 20 placed and 15 in flight on KEY; 100 on another match; s1 adds 15 -> exactly 50
+    book = replay(session_events(*other_session(1, stake=20), *other_session(2, stake=15, resolve=False),
+                                 *other_session(3, stake=100, key=OTHER)))
+    assert refusal(c.MatchExposure(), decision(stake=15), ctx(cfg=cfg, book=book)) is None
+    reason = refusal(c.MatchExposure(), decision(stake=15.01), ctx(cfg=cfg, book=book))
+    assert "max_exposure_match 50" in reason and KEY in reason
+
+
+def test_match_exposure_leaves_settled_bets_out_and_is_off_without_the_limit():
+    settled_bet = ("BET_SETTLED", dict(session="s2", decision_id=f"s2|{KEY}|1X2#1", bet_ref="Q-1",
+                                       outcome="lost", payout=0, profit=-40))
+    book = replay(session_events(*other_session(1, stake=40), settled_bet))
+    cfg = config(limits={"max_exposure_match": 50}, sessions=["s1", "s2"])
+    assert refusal(c.MatchExposure(), decision(stake=50), ctx(cfg=cfg, book=book)) is None
+    open_book = replay(session_events(*other_session(1, stake=40)))
+    assert refusal(c.MatchExposure(), decision(stake=50), ctx(cfg=config(), book=open_book)) is None
+    assert refusal(c.MatchExposure(), decision(stake=50), ctx(cfg=cfg, book=open_book))
+
+
+def test_session_exposure_counts_its_own_open_and_in_flight_stake_not_other_sessions():
+    cfg = config(limits={"max_exposure_session": 30}, sessions=["s1", "s2"])
+    book = replay(session_events(*placed(1, stake=10), placed(2, stake=5)[0],
+                                 *other_session(3, stake=500)))  # s1: 10 open + 5 in flight
+    assert refusal(c.SessionExposure(), decision(stake=15), ctx(cfg=cfg, book=book)) is None
+    reason = refusal(c.SessionExposure(), decision(stake=15.01), ctx(cfg=cfg, book=book))
+    assert "max_exposure_session 30" in reason
+    assert refusal(c.SessionExposure(), decision(stake=1e6), ctx(book=book)) is None  # no limit
+
+
 def test_free_bankroll_counts_open_stakes_and_bets_in_flight():
     cfg = config(bankroll=100)
     book = replay(events(*placed(1, stake=50), placed(2, stake=30)[0]))  # 20 free
@@ -153,12 +246,29 @@ def test_free_bankroll_counts_open_stakes_and_bets_in_flight():
     assert "free bankroll" in refusal(c.FreeBankroll(), decision(stake=20.01), ctx(cfg=cfg, book=book))
 
 
+# the issue's list of controls (issue 5) -> the control that holds each one
+NAMED = {"expired decision": "Expired", "stale odds": "StaleOdds",
+         "price moved below min_odds": "PriceMoved", "max_stake": "MaxStake",
+         "max_open_bets": "MaxOpenBets", "exposure per match": "MatchExposure",
+         "exposure per session": "SessionExposure", "free bankroll": "FreeBankroll",
+         "daily loss": "DailyLoss", "session halted": "SessionHalted",
+         "global kill switch": "KillSwitch"}
+
+
+def test_every_control_the_issue_names_is_in_the_chain_once_with_a_constant_name():
+    names = [ctl.NAME for ctl in c.CONTROLS]
+    assert set(NAMED.values()) <= set(names)
+    assert len(set(names)) == len(names)
+    assert all(type(ctl).NAME == ctl.NAME for ctl in c.CONTROLS)
+
+
 def test_order_first_refusal_wins_kill_switch_first():
     names = [ctl.NAME for ctl in c.CONTROLS]
     assert names[0] == "KillSwitch"
     for a, b in [("KillSwitch", "Expired"), ("Expired", "SessionHalted"),
                  ("SessionHalted", "StaleOdds"), ("StaleOdds", "PriceMoved"),
-                 ("PriceMoved", "MaxOpenBets"), ("MaxOpenBets", "FreeBankroll")]:
+                 ("PriceMoved", "MaxOpenBets"), ("MaxOpenBets", "MatchExposure"),
+                 ("MatchExposure", "SessionExposure"), ("SessionExposure", "FreeBankroll")]:
         assert names.index(a) < names.index(b)
     assert len(set(names)) == len(names)
     # everything wrong at once: expired, stale, price below min_odds, over the bankroll
@@ -169,4 +279,8 @@ def test_order_first_refusal_wins_kill_switch_first():
     assert c.first_refusal(decision(min_odds=3.0, stake=5000), ctx(now=stale))[0] == "StaleOdds"
     assert c.first_refusal(decision(min_odds=3.0, stake=5000), ctx())[0] == "PriceMoved"
     assert c.first_refusal(decision(stake=5000), ctx())[0] == "FreeBankroll"
+    limits = {"max_exposure_match": 100, "max_exposure_session": 200}
+    assert c.first_refusal(decision(stake=5000), ctx(cfg=config(limits=limits)))[0] == "MatchExposure"
+    limits = {"max_exposure_match": 10000, "max_exposure_session": 200}
+    assert c.first_refusal(decision(stake=5000), ctx(cfg=config(limits=limits)))[0] == "SessionExposure"
     assert c.first_refusal(decision(), ctx()) is None

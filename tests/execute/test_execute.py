@@ -10,7 +10,7 @@ from pipeline.bookmakers import Order, Placement
 from pipeline.bookmakers.paper import PaperBookmaker, record_path
 from pipeline.core import clock as clockmod
 from pipeline.core.clock import FakeClock
-from pipeline.core.filebus import atomic_write_json
+from pipeline.core.filebus import atomic_write_bytes, atomic_write_json
 from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger
 from pipeline.core.timefmt import parse_iso
@@ -325,7 +325,8 @@ def test_a_corrupt_decisions_file_is_logged_once_and_the_last_good_stands(home, 
     proc = start_program("execute", home, log)
     try:
         poll(lambda: processed(home, 1), 20, "first pass", proc, log)
-        home.decisions.write_bytes(b'{"version": 2, "decisions": [{"id": ')  # torn, in place
+        # torn content, replaced in one step (an in-place write is first seen empty: 2 reasons)
+        atomic_write_bytes(home.decisions, b'{"version": 2, "decisions": [{"id": ')
         for v in range(2, 5):
             atomic_write_json(home.odds, odds_doc(match(), version=v))
             poll(lambda: processed(home, v), 20, f"odds version {v}", proc, log)
@@ -340,7 +341,9 @@ def test_a_corrupt_decisions_file_is_logged_once_and_the_last_good_stands(home, 
         assert stop_program(proc) == 0
 
 
-def test_live_mode_is_refused_until_the_browser_bookmaker_exists(home, tmp_path):
+def test_live_mode_without_credentials_is_refused(home, tmp_path, monkeypatch):
+    monkeypatch.delenv("BETPIPE_SANDBOX_USER", raising=False)  # (live mode itself: tests/bookmakers)
+    monkeypatch.delenv("BETPIPE_SANDBOX_PASSWORD", raising=False)
     program_home(home, mode="live")
     atomic_write_json(home.odds, odds_doc(match(), version=1))
     atomic_write_json(home.decisions, decisions_doc(decision(), version=1))
@@ -349,7 +352,7 @@ def test_live_mode_is_refused_until_the_browser_bookmaker_exists(home, tmp_path)
     try:
         doc = poll(lambda: (h := health(home, "execute")).get("state") == "failing" and h, 20,
                    "health failing", proc, log)
-        assert "live" in doc["last_error"] and "not supported" in doc["last_error"]
+        assert "live" in doc["last_error"] and "$BETPIPE_SANDBOX_PASSWORD" in doc["last_error"]
         assert proc.poll() is None  # stays up, never FATAL
     finally:
         assert stop_program(proc) == 0

@@ -8,8 +8,8 @@ import pytest
 from pipeline.core.clock import FakeClock
 from pipeline.core.matchkey import load_tables
 from pipeline.core.timefmt import parse_iso
-from pipeline.sandbox.market import (LISTED_AFTER, LISTED_BEFORE, MIN_PRICE, Market, Quote,
-                                     prices_at)
+from pipeline.sandbox.market import (LISTED_AFTER, LISTED_BEFORE, MIN_PRICE, POSTPONED_NOTICE,
+                                     SUSPEND_BEFORE, Market, Quote, Rules, prices_at)
 from pipeline.sources.football_data import load_folder, parse_file, parse_text
 from tests.helpers import FOOTBALL_DATA
 
@@ -41,8 +41,13 @@ def test_the_life_of_a_match(market):
     # one seventh of the way from the pre-match to the closing prices, 2 decimals
     assert state.odds == (1.14, 9.93, 19.29)
 
-    clock.set(k - timedelta(seconds=1))
+    clock.set(k - SUSPEND_BEFORE - timedelta(seconds=1))  # the closing prices, all but
     assert market.state(f, clock.now()).odds == (1.14, 9.5, 21.0)
+    clock.set(k - SUSPEND_BEFORE)  # suspended shortly before kickoff: still scheduled
+    closed = market.state(f, clock.now())
+    assert (closed.status, closed.odds, closed.suspended, closed.on_sale) == \
+        ("scheduled", None, True, False)
+    assert closed.to_json()["suspended"] is True and closed.settle("home") == "open"
 
     clock.set(k)
     live = market.state(f, clock.now())
@@ -87,11 +92,27 @@ def test_bets_settle_from_the_score(market):
     assert market.find("nope", "nope") is None
 
 
-def test_postponed_hook(market):
+def test_postponed_by_id_or_key_from_the_notice_on(market):
     f = market.find(LIV_NOR)
-    m = Market([f], postponed=[LIV_NOR])
-    state = m.state(f, f.kickoff - timedelta(days=1))
-    assert (state.status, state.odds, state.settle("home")) == ("postponed", None, "void")
+    for named in (LIV_NOR, f.key):
+        m = Market([f], Rules(postponed=frozenset([named])))
+        before = m.state(f, f.kickoff - POSTPONED_NOTICE - timedelta(seconds=1))
+        assert before.on_sale  # trades normally until it is announced
+        for at in (f.kickoff - POSTPONED_NOTICE, f.kickoff, f.kickoff + timedelta(days=1)):
+            state = m.state(f, at)
+            assert (state.status, state.odds, state.settle("home")) == ("postponed", None, "void")
+
+
+def test_a_postponed_rate_picks_the_same_fixtures_for_a_seed():
+    fixtures = load_folder(FOOTBALL_DATA, TABLES)[:2000]
+
+    def picked(seed, rate=0.05):
+        m = Market(fixtures, Rules(postponed_rate=rate, seed=seed))
+        return {f.id for f in fixtures if m.state(f, f.kickoff).status == "postponed"}
+
+    first = picked(7)
+    assert first == picked(7) and 50 < len(first) < 150  # ~5 %, the same on every run
+    assert first != picked(8) and picked(7, rate=0.0) == set()
 
 
 CSV = ("Div,Date,Time,HomeTeam,AwayTeam,FTHG,FTAG,FTR,B365H,B365D,B365A,AvgH,AvgD,AvgA,"

@@ -6,41 +6,28 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-import time
 from html.parser import HTMLParser
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
-import uvicorn
 
 from pipeline.core.clock import FakeClock, anchor
 from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home
 from pipeline.core.timefmt import parse_iso
-from pipeline.sandbox.app import create_app
 from pipeline.sandbox.market import Market
 from pipeline.sandbox.server import bets_path
 from pipeline.sandbox.store import BetStore
 from pipeline.sources.football_data import load_folder
 from tests.helpers import FOOTBALL_DATA, assert_contract, free_port
+from tests.sandbox.live import LiveServer, login, wait_for
 
 LIV_NOR = "E0_2019-20.csv:0"  # Liverpool v Norwich, kickoff 2019-08-09T19:00:00Z, 4-1
 WHU_MCI = "E0_2019-20.csv:1"  # West Ham v Man City, kickoff 2019-08-10T11:30:00Z
 START = "2019-08-09T18:30:00Z"
-
-
-def wait_for(predicate, timeout: float = 30.0, every: float = 0.05, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(every)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class OddsPage(HTMLParser):
@@ -81,32 +68,6 @@ class OddsPage(HTMLParser):
 @pytest.fixture(scope="module")
 def market() -> Market:
     return Market(load_folder(FOOTBALL_DATA, load_tables()))
-
-
-class LiveServer:
-    """The real app under uvicorn on a free 127.0.0.1 port, in a thread."""
-
-    def __init__(self, market: Market, home: Home, clock):
-        self.store = BetStore(bets_path(home))
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(create_app(market, self.store, clock), host="127.0.0.1",
-                                port=self.port, log_level="warning", access_log=False,
-                                lifespan="off")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> httpx.Client:
-        self.thread.start()
-        wait_for(lambda: self.server.started, what="uvicorn to start")
-        self.client = httpx.Client(base_url=self.url, timeout=10)
-        return self.client
-
-    def __exit__(self, *exc):
-        self.client.close()
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        assert not self.thread.is_alive()
 
 
 def bet(client_ref: str, match_id: str = WHU_MCI, **extra) -> dict:
@@ -151,9 +112,10 @@ def test_odds_page_follows_the_contract(market, home):
         [m] = [m for m in api["matches"] if m["id"] == LIV_NOR]
         assert m["score"] == {"home_goals": 4, "away_goals": 1} and m["odds"] is None
         assert m["key"] == "2019-20_Liverpool v Norwich"
-        for path in ("/", "/results", "/bets"):
+        for path in ("/", "/results", "/login"):
             page = http.get(path)
             assert page.status_code == 200 and "football-data.co.uk" in page.text
+        assert http.get("/bets").status_code == 303  # the history needs a login
         assert "Liverpool" in http.get("/results").text
 
 
@@ -183,7 +145,7 @@ def test_bets_are_idempotent_and_persisted(market, home):
         assert b["bet_ref"] == placed["bet_ref"] and b["status"] == "lost"
         assert http.post("/api/bets", json=bet("dec-1|1")).status_code == 200
         assert len(http.get("/api/bets").json()["bets"]) == 2
-        assert placed["bet_ref"] in http.get("/bets").text
+        assert placed["bet_ref"] in login(http).text  # the history page, after the login
 
 
 def test_refusals(market, home):

@@ -206,7 +206,8 @@ def test_a_free_bankroll_too_small_makes_no_decision_and_says_so():
     cfg = config(sess(bankroll=30))
     out = decide(snapshot(), cfg, book, NOW)
     assert out.decisions == []
-    assert out.notes == {"fav": ["stake 10.00 exceeds free bankroll 4.00"]}
+    assert out.notes == {"fav": ["stake 10.00 exceeds free bankroll 4.00 = bankroll 30.00 + "
+                                 "settled profit 0.00 - open and in-flight stakes 26.00"]}
     assert_contract("decisions", doc_of(out))
 
 
@@ -216,7 +217,9 @@ def test_stakes_in_flight_and_decisions_of_the_same_pass_use_up_the_free_bankrol
     ms = [match(key=f"2024-25_T{i} v U{i}") for i in range(3)]
     out = decide(snapshot(*ms), config(sess(bankroll=40)), book, NOW)
     assert len(out.decisions) == 2  # 40 - 15 = 25: two stakes of 10, not a third
-    assert out.notes == {"fav": ["stake 10.00 exceeds free bankroll 5.00"]}
+    assert out.notes == {"fav": ["stake 10.00 exceeds free bankroll 5.00 = bankroll 40.00 + "
+                                 "settled profit 0.00 - open and in-flight stakes 15.00 - stakes "
+                                 "of this pass's decisions 20.00"]}
 
 
 def test_max_open_bets_counts_open_bets_and_intents_in_flight():
@@ -237,7 +240,7 @@ def test_max_bets_stops_new_decisions():
     out = decide(snapshot(), config(sess(limits={"max_bets": 2})), book, NOW)
     assert len(out.decisions) == 1
     out = decide(snapshot(), config(sess(limits={"max_bets": 1})), book, NOW)
-    assert out.decisions == [] and out.notes["fav"][0].startswith("halting: max_bets 1")
+    assert out.decisions == [] and out.notes["fav"] == ["halting: max_bets: 1 bets placed, max_bets 1"]
 
 
 # --------------------------------------------------------------------------- halts
@@ -356,6 +359,9 @@ def test_ladder(outcomes, expected):
     (lambda d: d["matches"][0].update(kickoff="2024-10-05 14:00"), "$.matches[0].kickoff"),
     (lambda d: d["matches"][0]["odds"].update(away=1.0), "$.matches[0].odds.away"),
     (lambda d: d["matches"][0]["odds"].update(home="3.1"), "$.matches[0].odds.home"),
+    (lambda d: d["matches"][0]["odds"].update(draw=True), "$.matches[0].odds.draw"),
+    (lambda d: d["matches"].append([]), "$.matches[1]: not an object"),
+    (lambda d: d["matches"][0].update(seen_at=["x"]), "$.matches[0].seen_at"),
     (lambda d: d["matches"][0].update(status="playing"), "$.matches[0].status"),
 ])
 def test_check_snapshot_names_the_json_path(mutate, where):

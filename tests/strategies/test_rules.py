@@ -120,15 +120,48 @@ def test_halt_causes():
     now = parse_iso("2024-10-05T18:00:00Z")
     book = replay(_placed(1) + [_settled(1, "lost", -10.0)] + _placed(2))
     sb = book.sessions["s"]
-    assert rules.halt_cause(session(), sb, now) is None
-    assert rules.halt_cause(session(limits={"max_bets": 2}), sb, now).startswith("max_bets 2")
-    assert rules.halt_cause(session(limits={"max_bets": 3}), sb, now) is None
-    assert rules.halt_cause(session(limits={"stop_loss": 10}), sb, now).startswith("stop_loss")
-    assert rules.halt_cause(session(limits={"stop_loss": 11}), sb, now) is None
-    assert rules.halt_cause(session(limits={"daily_loss": 10}), sb, now).startswith("daily_loss")
-    assert rules.halt_cause(session(limits={"daily_loss": 10}), sb, now + timedelta(days=1)) is None
-    assert rules.halt_cause(session(limits={"max_duration_h": 6}), sb, now).startswith("max_dur")
-    assert rules.halt_cause(session(limits={"max_duration_h": 7}), sb, now) is None
+
+    def cause(**limits):
+        return rules.session_halt_cause(session(limits=limits), sb, now)
+
+    assert cause() is None
+    assert cause(max_bets=2) == "max_bets: 2 bets placed, max_bets 2"  # at the limit
+    assert cause(max_bets=3) is None
+    assert cause(stop_loss=10) == "stop_loss: settled profit -10.00 <= -10"  # profit == -limit
+    assert cause(stop_loss=11) is None
+    assert cause(daily_loss=10) == "daily_loss: settled profit today -10.00 <= -10"
+    assert rules.session_halt_cause(session(limits={"daily_loss": 10}), sb,
+                                    now + timedelta(days=1)) is None  # a new UTC day
+    assert cause(max_duration_h=6).startswith("max_duration_h: first bet at 2024-10-05T12:00")
+    assert cause(max_duration_h=7) is None  # 6 h since the first bet, not 7
+
+
+def test_take_profit_at_the_limit():
+    now = parse_iso("2024-10-05T18:00:00Z")
+    sb = replay(_placed(1) + [_settled(1, "won", 10.0)]).sessions["s"]
+    assert rules.session_halt_cause(session(limits={"take_profit": 10}), sb, now) == (
+        "take_profit: settled profit 10.00 >= 10")
+    assert rules.session_halt_cause(session(limits={"take_profit": 10.01}), sb, now) is None
+
+
+def test_one_halt_rule_for_every_program():
+    """track and execute halt by the very function decide uses (no second copy to drift)."""
+    import pipeline.execute.controls as controls
+    import pipeline.execute.engine as execute_engine
+    import pipeline.tracking as tracking
+    assert tracking.halt_cause is rules.halt_cause
+    assert controls.halt_cause is rules.halt_cause
+    assert execute_engine.halt_cause is rules.halt_cause
+
+
+def test_halt_cause_without_daily_profit_leaves_daily_loss_to_the_executor():
+    limits = session(limits={"daily_loss": 10}).limits
+    now = parse_iso("2024-10-05T18:00:00Z")
+    kw = dict(settled_profit=-50.0, placed=3, first_bet_at=None, now=now)
+    assert rules.halt_cause(limits, **kw) is None
+    assert rules.halt_cause(limits, **kw, today_profit=-10.0)[0] == "daily_loss"
+    assert rules.halt_cause(limits, **kw, today_profit=-9.99) is None
+    assert rules.halt_cause(None, **kw) is None
 
 
 def test_a_daily_loss_halt_ends_with_the_utc_day_others_hold_until_reset():

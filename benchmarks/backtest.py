@@ -1,0 +1,94 @@
+"""Backtest figures: every EPL season in ../shared/data (20 files, 7,600 rows) x 20 sessions.
+
+- load_s: parsing the 20 CSVs into the backtest's matches (b365: the 18 seasons that have them).
+- run_s: the backtest itself (engine.decide for every match, ledger-shaped events folded into an
+  IndexedBook, settlements, halts); goal <= 2 s. Its split: decide_s (the shared engine) and
+  the rest (events, settlement, bookkeeping), from a second, instrumented run.
+- bare_loop_s: the raw limit, measured in the same run: a plain loop over the same matches and
+  sessions picking the side, checking the odds bounds and adding up a flat stake's profit.
+- plain_book: the same backtest over the first season with prices, with core.state's plain Book
+  (whose session figures scan every bet) beside the IndexedBook: why the backtest uses it.
+The machine is shared: each time is wall clock, with the process's CPU time beside it (cpu_s).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from benchmarks.common import bench_sessions
+from pipeline.analysis import backtest as bt
+from pipeline.core.config import Config
+from pipeline.core.paths import REPO
+from pipeline.core.state import Book
+from pipeline.strategies import engine, rules
+
+DATA = REPO.parent / "shared" / "data" / "football-data"
+SOURCE = "b365"
+
+
+def bare_loop(matches, config: Config) -> tuple[float, float]:
+    """(seconds, total profit) of the simplest loop over the same work."""
+    t0 = time.perf_counter()
+    total = 0.0
+    for m in matches:
+        won_side = bt.FTR_SIDE[m.fixture.ftr]
+        for s in config.sessions:
+            side, price = rules.pick(s.selection, m.odds)
+            if rules.odds_in_bounds(s.odds, price):
+                total += s.staking.stake * (price - 1) if side == won_side else -s.staking.stake
+    return time.perf_counter() - t0, total
+
+
+class Timed(bt.Backtest):
+    """A Backtest that adds up the time spent in engine.decide."""
+
+    decide_s = 0.0
+
+    def step(self, m):
+        self.settle_until(m.kickoff)
+        snap = bt.snapshot(m)
+        t0 = time.perf_counter()
+        out = engine.decide(snap, self.config, self.book, m.kickoff, windows=False)
+        self.decide_s += time.perf_counter() - t0
+        self.matches += 1
+        for d in out.decisions:
+            self.place(d, m, m.kickoff, snap["fetched_at"])
+
+
+def run(tmp: Path, args) -> dict:
+    files = sorted(DATA.glob("E0_*.csv"))
+    config = Config.model_validate({"sessions": bench_sessions(args.sessions)})
+    t0 = time.perf_counter()
+    loaded = bt.load_matches(files, SOURCE)
+    load_s = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    result = bt.run(loaded.matches, config)
+    run_s, run_cpu = time.perf_counter() - t0, time.process_time() - c0
+    bets = sum(f["bets"] for f in result.report().values())
+    bare_s, _ = bare_loop(loaded.matches, config)
+    timed = Timed(config)
+    t0 = time.perf_counter()
+    for m in loaded.matches:
+        timed.step(m)
+    timed.finish()
+    timed_s = time.perf_counter() - t0
+    one = [m for m in loaded.matches if m.fixture.file == loaded.matches[0].fixture.file]
+    t0 = time.perf_counter()
+    bt.run(one, config)
+    indexed_one = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    bt.run(one, config, book=Book())
+    plain_one = time.perf_counter() - t0
+    return {
+        "files": len(files), "rows": loaded.rows, "matches": len(loaded.matches),
+        "source": SOURCE, "sessions": len(config.sessions), "bets": bets,
+        "load_s": round(load_s, 3), "run_s": round(run_s, 3), "run_cpu_s": round(run_cpu, 3),
+        "load_and_run_s": round(load_s + run_s, 3), "goal_s": 2.0,
+        "bare_loop_s": round(bare_s, 4),
+        "run_vs_bare_loop": round(run_s / bare_s, 1) if bare_s else None,
+        "per_match_ms": round(run_s / len(loaded.matches) * 1000, 3),
+        "split": {"decide_s": round(timed.decide_s, 3),
+                  "events_and_settlement_s": round(timed_s - timed.decide_s, 3)},
+        "plain_book": {"matches": len(one), "indexed_s": round(indexed_one, 3),
+                       "plain_s": round(plain_one, 3)},
+    }

@@ -1,0 +1,249 @@
+"""The backtest (DESIGN: backtest semantics), on the strategy code the decide program runs.
+
+Matches come in kickoff order (ties: file-then-row, files in command-line order). Before deciding
+on a match, every bet whose settlement time (kickoff + 110 min, when the sandbox and the replay
+publish results) has come settles on the full-time result, in settlement-time order then
+file-then-row, with the halts those settlements cause. Then the match alone, as an odds-data
+snapshot whose prices were seen "now" (= its kickoff), goes to `engine.decide(..., windows=False)`
+with the `Book` built so far, and every decision is filled at its quoted price as a BET_PLACED
+(with the halts placements cause). Events are ledger-shaped (seq, ts, type, session, …) and folded
+by `Book.apply`, so staking, bankroll, limits and halts behave exactly as live. Bets still open at
+the end settle last. Figures come from `pipeline.tracking.figures`, as results.json's do.
+"""
+from __future__ import annotations
+
+import heapq
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+from pipeline.analysis.book import IndexedBook
+from pipeline.core.config import Config
+from pipeline.core.matchkey import KeyTables, load_tables
+from pipeline.core.state import Bet, Book, SessionBook
+from pipeline.core.timefmt import iso
+from pipeline.sources.football_data import PRICE_SOURCES, Fixture, FootballDataError, parse_file
+from pipeline.strategies.engine import decide
+from pipeline.strategies.ladder import with_targets
+from pipeline.tracking import figures, halt_cause, halt_event, settle, winner
+
+SETTLE_AFTER = timedelta(minutes=110)
+FTR_SIDE = {"H": "home", "D": "draw", "A": "away"}
+HALT_LIMITS = ("stop_loss", "take_profit", "max_bets", "max_duration_h")  # what halt_cause reads
+# what the report shows per session, in this order (DESIGN + the bankroll and halt at the end)
+FIGURES = ("bets", "won", "staked", "profit", "roi", "hit_rate", "max_drawdown", "bankroll",
+           "halted")
+
+
+class BacktestError(ValueError):
+    """Input the backtest cannot use: names the file, the row and the field."""
+
+
+@dataclass(frozen=True)
+class BtMatch:
+    """A match the backtest can bet on: its fixture, the chosen source's prices, its result."""
+
+    fixture: Fixture
+    odds: dict[str, float]        # {"home", "draw", "away"}
+    result: dict[str, int]        # {"home_goals", "away_goals"}, agreeing with FTR
+    order: int                    # file-then-row position across the files given
+
+    @property
+    def kickoff(self) -> datetime:
+        return self.fixture.kickoff
+
+    @property
+    def settle_at(self) -> datetime:
+        return self.fixture.kickoff + SETTLE_AFTER
+
+
+@dataclass(frozen=True)
+class Loaded:
+    matches: list[BtMatch]        # in kickoff order, ties file-then-row
+    rows: int                     # every match row read
+    skipped: int                  # rows without the source's three prices
+
+
+def result_of(f: Fixture) -> dict[str, int]:
+    """The full-time result as odds-data carries it; the side it names is FTR's.
+
+    A row with FTR but no score gets a stand-in score with FTR's winner (1-0, 0-0, 0-1)."""
+    side = FTR_SIDE.get(f.ftr or "")
+    if side is None:
+        raise BacktestError(f"{f.file} row {f.row}: field FTR: {f.ftr!r} is not H, D or A")
+    if f.result is None:
+        goals = {"home": (1, 0), "draw": (0, 0), "away": (0, 1)}[side]
+        return {"home_goals": goals[0], "away_goals": goals[1]}
+    result = {"home_goals": f.result[0], "away_goals": f.result[1]}
+    if winner(result) != side:
+        raise BacktestError(f"{f.file} row {f.row}: field FTR: {f.ftr!r} disagrees with the "
+                            f"score {f.result[0]}-{f.result[1]} (FTHG-FTAG)")
+    return result
+
+
+def load_matches(paths: Sequence[str | Path], source: str,
+                 tables: KeyTables | None = None) -> Loaded:
+    """The matches of `paths` that have `source`'s prices, in the backtest's order."""
+    if source not in PRICE_SOURCES:
+        raise BacktestError(f"unknown odds source {source!r}; known: {', '.join(PRICE_SOURCES)}")
+    tables = tables or load_tables()
+    out: list[BtMatch] = []
+    rows = skipped = 0
+    for path in paths:
+        try:
+            fixtures = parse_file(path, tables)
+        except FileNotFoundError:
+            raise BacktestError(f"{path}: no such file") from None
+        except IsADirectoryError:
+            raise BacktestError(f"{path}: is a folder; give the CSV files") from None
+        except FootballDataError as e:  # "E0_2019-20.csv row 3: ...": say where the file is
+            msg, name = str(e), Path(path).name
+            raise BacktestError(f"{path}{msg[len(name):]}" if msg.startswith(name)
+                                else f"{path}: {msg}") from None
+        for f in fixtures:
+            rows += 1
+            prices = f.odds(source)
+            if prices is None:
+                skipped += 1
+                continue
+            odds = {"home": prices[0], "draw": prices[1], "away": prices[2]}
+            out.append(BtMatch(f, odds, result_of(f), len(out)))
+    out.sort(key=lambda m: (m.kickoff, m.order))
+    return Loaded(out, rows, skipped)
+
+
+def snapshot(m: BtMatch) -> dict:
+    """The match alone as an odds-data document at its kickoff, its prices seen just then."""
+    f, now = m.fixture, iso(m.kickoff)
+    return {"fetched_at": now, "matches": [{
+        "key": f.key, "season": f.season, "competition": f.competition, "home": f.home,
+        "away": f.away, "kickoff": now, "status": "scheduled", "odds": m.odds, "seen_at": now,
+        "result": None}]}
+
+
+class Backtest:
+    """One run: the Book, the bets waiting for their results, and each bet's match."""
+
+    def __init__(self, config: Config, book: Book | None = None):
+        self.config = config
+        self.book = book if book is not None else IndexedBook()
+        self.seq = 0
+        self.waiting: list[tuple[datetime, int, int, str]] = []  # (settle_at, order, seq, bet_ref)
+        self.match_of: dict[str, BtMatch] = {}  # bet_ref -> its match
+        self.matches = 0
+        self._sessions = {s.id: s for s in config.sessions}
+        # sessions that can halt (halt_cause is None without these limits) / halt with time
+        self._halting = {s.id for s in config.sessions if any(
+            getattr(s.limits, k) is not None for k in HALT_LIMITS)}
+        self._timed = [s.id for s in config.sessions if s.limits.max_duration_h is not None]
+        self._ladders = any(s.staking.plan == "ladder" for s in config.sessions)
+
+    # -- the ledger ----------------------------------------------------------------------
+    def append(self, events: Iterable[dict], ts: str) -> None:
+        for ev in events:
+            self.seq += 1
+            ev["seq"], ev["ts"] = self.seq, ts
+            self.book.apply(ev)
+
+    def halts(self, session_ids: Iterable[str], now: datetime) -> list[dict]:
+        """SESSION_HALTED for each of these sessions whose limits the state now trips (as track
+        and execute write them: once, not for a session already halted)."""
+        out = []
+        for sid in dict.fromkeys(session_ids):
+            s, sb = self._sessions.get(sid), self.book.sessions.get(sid)
+            if sid not in self._halting or sb is None or sb.halted:
+                continue
+            cause = halt_cause(s.limits, settled_profit=sb.settled_profit, placed=len(sb.bets),
+                               first_bet_at=sb.first_bet_at, now=now)
+            if cause:
+                out.append(halt_event(sid, cause))
+        return out
+
+    # -- settling ------------------------------------------------------------------------
+    def settle_until(self, now: datetime | None) -> None:
+        """Settle every bet whose result is out by `now` (None: all), one batch per instant."""
+        while self.waiting and (now is None or self.waiting[0][0] <= now):
+            at = self.waiting[0][0]
+            batch = []
+            while self.waiting and self.waiting[0][0] == at:
+                batch.append(heapq.heappop(self.waiting)[3])
+            self.settle_batch(batch, at)
+
+    def settle_batch(self, bet_refs: list[str], at: datetime) -> None:
+        """One instant's settlements in one append, with the TARGET_REACHED and the halts they
+        cause (as the track program appends them)."""
+        bodies = [settle(self.book.by_bet_ref[ref],
+                         {"status": "finished", "result": self.match_of[ref].result})
+                  for ref in bet_refs]
+        if self._ladders:
+            bodies = with_targets(bodies, self.book, self.config)
+        ts = iso(at)
+        self.append(bodies, ts)
+        self.append(self.halts([b["session"] for b in bodies], at), ts)
+
+    # -- deciding ------------------------------------------------------------------------
+    def step(self, m: BtMatch) -> None:
+        now = m.kickoff
+        self.settle_until(now)
+        snap = snapshot(m)
+        ts = snap["fetched_at"]
+        if self._timed:
+            self.append(self.halts(self._timed, now), ts)
+        self.matches += 1
+        for d in decide(snap, self.config, self.book, now, windows=False).decisions:
+            self.place(d, m, now, ts)
+
+    def place(self, d: dict, m: BtMatch, now: datetime, ts: str) -> None:
+        """Fill the decision at its quoted price and stake (no slippage, no limits)."""
+        ref = f"bt-{self.seq + 1}"
+        self.append([{"type": "BET_PLACED", "session": d["session"], "decision_id": d["id"],
+                      "client_ref": f"{d['id']}#1", "bet_ref": ref, "odds": d["odds"],
+                      "stake": d["stake"], "match_key": d["match_key"],
+                      "selection": d["selection"], "placed_at": ts}], ts)
+        self.match_of[ref] = m
+        heapq.heappush(self.waiting, (m.settle_at, m.order, self.seq, ref))
+        if d["session"] in self._halting:
+            self.append(self.halts([d["session"]], now), ts)
+
+    def finish(self) -> "Backtest":
+        self.settle_until(None)
+        return self
+
+    # -- what came out -------------------------------------------------------------------
+    def session_book(self, session_id: str) -> SessionBook:
+        return self.book.sessions.get(session_id) or SessionBook(session_id)
+
+    def bets(self, session_id: str) -> list[tuple[Bet, BtMatch]]:
+        """A session's bets in placement order, each with its match."""
+        return [(b, self.match_of[b.bet_ref]) for b in self.session_book(session_id).bets]
+
+    def figures(self, session_id: str) -> dict:
+        """bets, won, staked, profit, roi, hit_rate, max_drawdown, bankroll, halted, equity."""
+        s = self.config.session(session_id)
+        sb = self.session_book(session_id)
+        out = figures(sb, s.bankroll if s else 1000.0)
+        out["won"] = sum(1 for b in sb.settled if b.outcome == "won")
+        return out
+
+    def report(self) -> dict[str, dict]:
+        """One object keyed by session id (config order): the figures of FIGURES."""
+        out = {}
+        for s in self.config.sessions:
+            f = self.figures(s.id)
+            out[s.id] = {k: f[k] for k in FIGURES}
+        return out
+
+
+def run(matches: Sequence[BtMatch], config: Config,
+        progress: Callable[[int], None] | None = None, book: Book | None = None) -> Backtest:
+    """Backtest `config`'s sessions over `matches` (from `load_matches`); every bet settled.
+    `book` (default: an `IndexedBook`) is where the events are folded."""
+    bt = Backtest(config, book)
+    for i, m in enumerate(matches, 1):
+        bt.step(m)
+        if progress is not None and i % 100 == 0:
+            progress(i)
+    if progress is not None:
+        progress(len(matches))
+    return bt.finish()

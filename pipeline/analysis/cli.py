@@ -1,0 +1,285 @@
+"""`betpipe backtest`, `betpipe drill`, `betpipe data fetch`: thin shells over the analysis
+modules. Tables (rich) for people, `--json` for programs; progress bars go to stderr and only to a
+terminal. Errors name the file, the row and the field, and exit with status 2."""
+from __future__ import annotations
+
+import os
+import sys
+from contextlib import contextmanager
+
+from pipeline.sources.football_data import BACKTEST_SOURCES
+
+# every `betpipe` command builds this parser: the analysis modules load only when one runs
+FACTOR_NAMES = ("competition", "season", "month", "weekday", "selection", "role", "odds_band",
+                "drift", "ou25_band")  # pipeline.analysis.drill.FACTORS
+DATA_URL, URL_ENV = "https://www.football-data.co.uk", "BETPIPE_DATA_URL"  # analysis.fetch's
+CREDIT = "data: football-data.co.uk"
+LONG_RUN = 2000  # matches: show a progress bar from here on
+
+
+def _fail(msg: str) -> int:
+    print(f"betpipe: {msg}", file=sys.stderr)
+    return 2
+
+
+def _console():
+    """stdout; wide enough for the tables when it is not a terminal (a pipe, a file)."""
+    from rich.console import Console
+
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
+def _print_json(doc) -> None:
+    import orjson
+
+    sys.stdout.write(orjson.dumps(doc, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+@contextmanager
+def _bar(total: int, label: str, show: bool):
+    """A progress callback (done count) drawing a bar on stderr when `show` and it is a tty."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
+                               TimeRemainingColumn)
+
+    console = Console(stderr=True)
+    if not show or not console.is_terminal:
+        yield None
+        return
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                  console=console, transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.update(task, completed=done)
+
+
+# --------------------------------------------------------------------------- backtest
+
+def register_backtest(sub) -> None:
+    p = sub.add_parser("backtest", help="run the config's sessions over football-data CSVs")
+    p.add_argument("--data", nargs="+", required=True, metavar="CSV",
+                   help="football-data.co.uk CSV files (ties in kickoff go in this order)")
+    p.add_argument("--config", required=True, help="a system-config.json with the sessions")
+    p.add_argument("--odds", required=True, choices=BACKTEST_SOURCES, help="the price columns")
+    p.add_argument("--json", action="store_true", help="one JSON object keyed by session id")
+    p.add_argument("--plot", metavar="FILE.svg", help="write the equity curves as an SVG")
+    p.set_defaults(run=run_backtest)
+
+
+def load_and_run(data: list[str], config_path: str, odds: str, show_progress: bool = False):
+    """(config, loaded matches, finished Backtest); ConfigError / BacktestError when unusable."""
+    from pathlib import Path
+
+    from pipeline.analysis import backtest as bt
+    from pipeline.core.config import load_config
+
+    config = load_config(Path(config_path))
+    loaded = bt.load_matches(data, odds)
+    with _bar(len(loaded.matches), "backtest",
+              show_progress and len(loaded.matches) >= LONG_RUN) as progress:
+        return config, loaded, bt.run(loaded.matches, config, progress)
+
+
+def run_backtest(args) -> int:
+    from rich.table import Table
+
+    from pipeline.analysis import backtest as bt
+    from pipeline.analysis.plot import check_path, write_plot
+    from pipeline.core.config import ConfigError
+
+    try:
+        if args.plot:
+            check_path(args.plot)
+    except ValueError as e:
+        return _fail(str(e))
+    try:
+        _, loaded, result = load_and_run(args.data, args.config, args.odds, not args.json)
+    except (ConfigError, bt.BacktestError) as e:
+        return _fail(str(e))
+    report = result.report()
+    if args.plot:
+        try:
+            write_plot(args.plot, {sid: result.figures(sid)["equity"] for sid in report}, report)
+        except (ValueError, OSError) as e:
+            return _fail(str(e))
+    if args.json:
+        _print_json(report)
+        return 0
+    table = Table(title=f"backtest: {len(loaded.matches)} matches with {args.odds} prices "
+                        f"({loaded.skipped} of {loaded.rows} rows without them)",
+                  caption=CREDIT)
+    for col in ("session", "bets", "won", "hit rate", "staked", "profit", "ROI", "max drawdown",
+                "bankroll", "halted"):
+        table.add_column(col, justify="left" if col in ("session", "halted") else "right")
+    for sid, f in report.items():
+        table.add_row(sid, str(f["bets"]), str(f["won"]), f"{f['hit_rate']:.1%}",
+                      f"{f['staked']:,.2f}", f"{f['profit']:,.2f}", f"{f['roi']:.2%}",
+                      f"{f['max_drawdown']:,.2f}", f"{f['bankroll']:,.2f}", f["halted"] or "")
+    _console().print(table)
+    if args.plot:
+        print(f"equity curves: {args.plot}")
+    return 0
+
+
+# --------------------------------------------------------------------------- drill
+
+def register_drill(sub) -> None:
+    p = sub.add_parser("drill", help="group matches or a session's bets by factors")
+    p.add_argument("--data", nargs="+", required=True, metavar="CSV")
+    p.add_argument("--odds", required=True, choices=BACKTEST_SOURCES)
+    p.add_argument("--by", required=True, metavar="FACTOR[,FACTOR…]",
+                   help=f"factors: {', '.join(FACTOR_NAMES)}")
+    p.add_argument("--where", metavar="F=V[|V],…", help="keep records whose factors have these "
+                   "labels, e.g. season=2019-20,role=favourite|underdog")
+    p.add_argument("--selection", default="favourite",
+                   choices=("home", "draw", "away", "favourite", "underdog"),
+                   help="matches: the side backed with 1 unit (default favourite)")
+    p.add_argument("--session", help="drill this session's backtest bets instead (with --config)")
+    p.add_argument("--config", help="the system-config.json holding --session")
+    p.add_argument("--records", action="store_true", help="list each group's match records")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(run=run_drill)
+
+
+def _records(args) -> list:
+    from pipeline.analysis import drill as dr
+
+    if not args.session:
+        return dr.records_for(args.data, args.odds, args.selection)
+    if not args.config:
+        raise dr.DrillError("--session needs --config (the file that holds the session)")
+    config, _, result = load_and_run(args.data, args.config, args.odds, not args.json)
+    if config.session(args.session) is None:
+        raise dr.DrillError(f"{args.config}: no session {args.session!r} "
+                            f"(sessions: {', '.join(s.id for s in config.sessions) or 'none'})")
+    return dr.records_from_backtest(result, args.session, args.odds)
+
+
+def run_drill(args) -> int:
+    from rich.table import Table
+
+    from pipeline.analysis import backtest as bt
+    from pipeline.analysis import drill as dr
+    from pipeline.core.config import ConfigError
+
+    try:
+        by = dr.check_factors(args.by.split(","))
+        where = dr.parse_where(args.where)
+        groups = dr.drill(_records(args), by, where)
+    except (ConfigError, bt.BacktestError, dr.DrillError) as e:
+        return _fail(str(e))
+    what = f"session {args.session}" if args.session else f"matches, 1 unit on the {args.selection}"
+    if args.json:
+        _print_json({"records": what, "odds": args.odds, "by": by,
+                     "where": {k: sorted(v) for k, v in where.items()},
+                     "groups": [g.to_json(args.records) for g in groups]})
+        return 0
+    console = _console()
+    table = Table(title=f"drill: {what}, {args.odds} prices, by {', '.join(by)}", caption=CREDIT)
+    for f in by:
+        table.add_column(f)
+    for col in ("count", "won", "hit rate", "staked", "profit", "ROI"):
+        table.add_column(col, justify="right")
+    for g in groups:
+        table.add_row(*g.values.values(), str(g.count), str(g.won), f"{g.hit_rate:.1%}",
+                      f"{g.staked:,.2f}", f"{g.profit:,.2f}", f"{g.roi:.2%}")
+    console.print(table)
+    if args.records:
+        for g in groups:
+            console.print(_records_table(g))
+    return 0
+
+
+def _records_table(g):
+    from rich.table import Table
+
+    t = Table(title=", ".join(f"{k}={v}" for k, v in g.values.items()))
+    from pipeline.sources.football_data import UK
+
+    for col in ("kickoff (UK)", "match", "backed", "odds", "FTR", "stake", "profit"):
+        t.add_column(col, justify="right" if col in ("odds", "stake", "profit") else "left")
+    for r in g.records:
+        t.add_row(r.kickoff.astimezone(UK).strftime("%Y-%m-%d %H:%M"), f"{r.home} v {r.away}", r.selection,
+                  f"{r.odds:.2f}", r.ftr, f"{r.stake:.2f}", f"{r.profit:+.2f}")
+    return t
+
+
+# --------------------------------------------------------------------------- data fetch
+
+def register_data(sub) -> None:
+    p = sub.add_parser("data", help="historical data: fetch football-data.co.uk CSVs")
+    dsub = p.add_subparsers(dest="data_command", required=True)
+    f = dsub.add_parser("fetch", help="download football-data.co.uk CSVs (resumable)")
+    f.add_argument("--league", default="E0", help="Div codes, comma-separated (default E0)")
+    f.add_argument("--seasons", required=True, help="2015-16..2024-25, 2019-20 or a,b")
+    f.add_argument("--dest", help="folder (default: the home's data/football-data)")
+    f.add_argument("--for-sandbox", action="store_true",
+                   help="into the folder the sandbox bookmaker reads (config sandbox.data)")
+    f.add_argument("--base-url", default=os.environ.get(URL_ENV) or DATA_URL,
+                   help=f"default ${URL_ENV} or {DATA_URL}")
+    f.add_argument("--force", action="store_true", help="download files that are already there")
+    f.add_argument("--json", action="store_true")
+    f.set_defaults(run=run_fetch)
+
+
+def _dest(args):
+    from pathlib import Path
+
+    from pipeline.core.config import ConfigError, load_config
+    from pipeline.core.paths import Home, football_data_dir
+
+    home = Home.from_env(args.home)
+    if args.dest:
+        return Path(args.dest)
+    if args.for_sandbox:
+        try:
+            configured = load_config(home.system_config).sandbox.data
+        except ConfigError:
+            configured = None
+        return football_data_dir(home, configured)
+    return home.data / "football-data"
+
+
+def run_fetch(args) -> int:
+    from rich.console import Console
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn
+
+    from pipeline.analysis import fetch as ft
+
+    try:
+        seasons = ft.parse_seasons(args.seasons)
+        leagues = [x.strip() for x in args.league.split(",") if x.strip()]
+        dest = _dest(args)
+        console = Console(stderr=True)
+        show = not args.json and console.is_terminal
+        with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                      console=console, transient=True, disable=not show) as progress:
+            tasks: dict[str, int] = {}
+
+            def on_bytes(name: str, done: int, total: int | None) -> None:
+                if name not in tasks:
+                    tasks[name] = progress.add_task(name.strip(".").removesuffix(".part"),
+                                                    total=total)
+                progress.update(tasks[name], completed=done, total=total)
+
+            def on_file(got: ft.Fetched) -> None:
+                if not args.json:
+                    detail = got.error or f"{got.matches} matches, {got.bytes:,} bytes"
+                    progress.console.print(f"{got.name}: {got.status} ({detail})",
+                                           highlight=False, soft_wrap=True)
+
+            done = ft.fetch(leagues, seasons, dest, base_url=args.base_url, force=args.force,
+                            progress=on_bytes, on_file=on_file)
+    except ft.FetchError as e:
+        return _fail(str(e))
+    failed = [d for d in done if d.status == "failed"]
+    if args.json:
+        _print_json({"dest": str(dest), "files": [d.to_json() for d in done]})
+    else:
+        print(f"{len(done) - len(failed)} of {len(done)} files in {dest} ({CREDIT})")
+    return 1 if failed else 0
+
+
+def register(sub) -> None:
+    for add in (register_backtest, register_drill, register_data):
+        add(sub)

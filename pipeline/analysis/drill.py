@@ -1,0 +1,237 @@
+"""Factor drilling: match records (or a session's backtest bets) grouped by factors, with count,
+hit rate, profit and ROI per group, down to the records themselves. Pure functions of records,
+so the dashboard can call them too:
+
+    records = records_for(paths, "b365", "favourite")        # every match, 1 unit on the pick
+    records = records_from_backtest(bt, "fav-week")          # or a session's bets
+    groups = drill(records, by=["season", "role"], where={"odds_band": "1.5-2"})
+
+Factors (FACTORS): competition, season, month, weekday (UK local), selection (home | draw |
+away: the home/away factor), role (favourite | underdog | draw: the backed side), odds_band (the
+backed price), drift (the backed side's closing price against its pre-match price, where the
+file has both: "n/a" otherwise), ou25_band (the over 2.5 goals price of the same bookmaker or
+market aggregate, "n/a" where the file has none).
+"""
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, Iterable, Mapping, Sequence
+
+from pipeline.core.matchkey import KeyTables
+from pipeline.analysis.backtest import FTR_SIDE, Backtest, BtMatch, load_matches
+from pipeline.sources.football_data import UK, Fixture, price
+from pipeline.strategies.rules import pick
+
+# a source and its pre-match / closing counterpart (for drift)
+PRE_CLOSE = {"b365": ("b365", "b365-closing"), "b365-closing": ("b365", "b365-closing"),
+             "pinnacle": ("pinnacle", "pinnacle-closing"),
+             "pinnacle-closing": ("pinnacle", "pinnacle-closing"),
+             "avg": ("avg", "avg-closing"), "avg-closing": ("avg", "avg-closing"),
+             "max": ("max", "max-closing"), "max-closing": ("max", "max-closing")}
+# over 2.5 goals columns per source family, tried in order
+OVER25 = {"b365": ("B365>2.5",), "b365-closing": ("B365C>2.5", "B365>2.5"),
+          "pinnacle": ("P>2.5",), "pinnacle-closing": ("PC>2.5", "P>2.5"),
+          "avg": ("Avg>2.5", "BbAv>2.5"), "avg-closing": ("AvgC>2.5", "Avg>2.5"),
+          "max": ("Max>2.5", "BbMx>2.5"), "max-closing": ("MaxC>2.5", "Max>2.5")}
+ODDS_BANDS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0)
+DRIFT_BANDS = (-0.10, -0.05, -0.01, 0.01, 0.05, 0.10)  # closing / pre-match - 1
+DRIFT_LABELS = ("<-10%", "-10..-5%", "-5..-1%", "-1..+1%", "+1..+5%", "+5..+10%", ">+10%")
+OU_BANDS = (1.0, 1.6, 1.8, 2.0, 2.2, 2.5)
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+@dataclass(frozen=True)
+class Record:
+    """One bet on one match: what was backed, at what price, and how it came out."""
+
+    id: str                      # "E0_2019-20.csv:0"
+    key: str                     # season-aware match key
+    competition: str
+    season: str
+    kickoff: datetime            # UTC
+    home: str
+    away: str
+    selection: str               # home | draw | away
+    role: str                    # favourite | underdog | draw
+    odds: float                  # the backed price
+    closing: float | None        # the backed side's price at the other end (drift), if any
+    pre: float | None            # ... and at the pre-match end
+    over25: float | None         # over 2.5 goals price
+    ftr: str                     # H | D | A
+    stake: float
+    outcome: str                 # won | lost
+    profit: float
+
+    def to_json(self) -> dict:
+        return {**{k: getattr(self, k) for k in self.__dataclass_fields__},
+                "kickoff": self.kickoff.strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def _band(x: float, edges: Sequence[float]) -> tuple[int, str]:
+    i = bisect.bisect_right(edges, x) - 1
+    lo = edges[max(i, 0)]
+    label = f"{lo:g}+" if i >= len(edges) - 1 else f"{lo:g}-{edges[i + 1]:g}"
+    return i, label
+
+
+def _drift(r: Record) -> tuple[int, str]:
+    if r.closing is None or r.pre is None:
+        return len(DRIFT_LABELS), "n/a"
+    i = bisect.bisect_left(DRIFT_BANDS, r.closing / r.pre - 1)
+    return i, DRIFT_LABELS[i]
+
+
+def _local(r: Record) -> datetime:
+    return r.kickoff.astimezone(UK)
+
+
+# factor -> record -> (sort key, label)
+FACTORS: dict[str, Callable[[Record], tuple]] = {
+    "competition": lambda r: (r.competition, r.competition),
+    "season": lambda r: (r.season, r.season),
+    "month": lambda r: (_local(r).month, MONTHS[_local(r).month - 1]),
+    "weekday": lambda r: (_local(r).weekday(), WEEKDAYS[_local(r).weekday()]),
+    "selection": lambda r: ("hda".index(r.selection[0]), r.selection),
+    "role": lambda r: (("favourite", "underdog", "draw").index(r.role), r.role),
+    "odds_band": lambda r: _band(r.odds, ODDS_BANDS),
+    "drift": _drift,
+    "ou25_band": lambda r: _band(r.over25, OU_BANDS) if r.over25 else (99, "n/a"),
+}
+
+
+@dataclass
+class Group:
+    values: dict[str, str]       # factor -> label
+    records: list[Record] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.records)
+
+    @property
+    def won(self) -> int:
+        return sum(1 for r in self.records if r.outcome == "won")
+
+    @property
+    def staked(self) -> float:
+        return round(sum(r.stake for r in self.records), 2)
+
+    @property
+    def profit(self) -> float:
+        return round(sum(r.profit for r in self.records), 2)
+
+    @property
+    def hit_rate(self) -> float:
+        return round(self.won / self.count, 6) if self.records else 0.0
+
+    @property
+    def roi(self) -> float:
+        return round(self.profit / self.staked, 6) if self.staked else 0.0
+
+    def to_json(self, records: bool = False) -> dict:
+        out = {**self.values, "count": self.count, "won": self.won, "hit_rate": self.hit_rate,
+               "staked": self.staked, "profit": self.profit, "roi": self.roi}
+        if records:
+            out["records"] = [r.to_json() for r in self.records]
+        return out
+
+
+class DrillError(ValueError):
+    pass
+
+
+def check_factors(names: Iterable[str]) -> list[str]:
+    names = [n.strip() for n in names if n.strip()]
+    bad = [n for n in names if n not in FACTORS]
+    if bad:
+        raise DrillError(f"unknown factor {bad[0]!r}; known: {', '.join(FACTORS)}")
+    return names
+
+
+def matches(r: Record, where: Mapping[str, str | Iterable[str]]) -> bool:
+    """`where` maps a factor to a label or labels (any of them; case-insensitive)."""
+    for factor, want in where.items():
+        wanted = {want} if isinstance(want, str) else set(want)
+        if FACTORS[factor](r)[1].casefold() not in {w.casefold() for w in wanted}:
+            return False
+    return True
+
+
+def drill(records: Iterable[Record], by: Sequence[str],
+          where: Mapping[str, str | Iterable[str]] | None = None) -> list[Group]:
+    """Records that pass `where`, grouped by the factors `by`, groups in the factors' order."""
+    by, where = check_factors(by), where or {}
+    check_factors(where)
+    groups: dict[tuple, tuple[tuple, Group]] = {}
+    for r in records:
+        if where and not matches(r, where):
+            continue
+        keyed = [FACTORS[f](r) for f in by]
+        labels = tuple(label for _, label in keyed)
+        if labels not in groups:
+            groups[labels] = (tuple(k for k, _ in keyed), Group(dict(zip(by, labels))))
+        groups[labels][1].records.append(r)
+    return [g for _, g in sorted(groups.values(), key=lambda kg: kg[0])]
+
+
+def parse_where(text: str | None) -> dict[str, set[str]]:
+    """"season=2019-20,role=favourite|underdog" -> {"season": {"2019-20"}, "role": {...}}."""
+    out: dict[str, set[str]] = {}
+    for part in (text or "").split(","):
+        if not part.strip():
+            continue
+        factor, eq, value = part.partition("=")
+        if not eq or not value.strip():
+            raise DrillError(f"--where {part!r}: expected factor=value")
+        check_factors([factor])
+        out.setdefault(factor.strip(), set()).update(v.strip() for v in value.split("|"))
+    return out
+
+
+# --------------------------------------------------------------------------- records
+
+def _side_price(f: Fixture, source: str, side: str) -> float | None:
+    prices = f.odds(source)
+    return prices[("home", "draw", "away").index(side)] if prices else None
+
+
+def _over25(f: Fixture, source: str) -> float | None:
+    for col in OVER25.get(source, ()):
+        p = price(f.get(col))
+        if p is not None:
+            return p
+    return None
+
+
+def record_of(m: BtMatch, source: str, selection: str, stake: float, profit: float) -> Record:
+    f = m.fixture
+    fav, _ = pick("favourite", m.odds)
+    role = "draw" if selection == "draw" else "favourite" if selection == fav else "underdog"
+    pre_src, close_src = PRE_CLOSE.get(source, (source, source))
+    won = FTR_SIDE[f.ftr] == selection
+    return Record(f.id, f.key, f.competition, f.season, f.kickoff, f.home, f.away, selection,
+                  role, m.odds[selection], _side_price(f, close_src, selection),
+                  _side_price(f, pre_src, selection), _over25(f, source), f.ftr, stake,
+                  "won" if won else "lost", profit)
+
+
+def records_for(data_paths: Sequence[str | Path], odds_source: str, selection: str = "favourite",
+                tables: KeyTables | None = None) -> list[Record]:
+    """Every match with `odds_source`'s prices, backing `selection` (home | draw | away |
+    favourite | underdog) with 1 unit at the quoted price, in the backtest's order."""
+    out = []
+    for m in load_matches(data_paths, odds_source, tables).matches:
+        side, odds = pick(selection, m.odds)
+        won = FTR_SIDE[m.fixture.ftr] == side
+        out.append(record_of(m, odds_source, side, 1.0, round(odds - 1, 2) if won else -1.0))
+    return out
+
+
+def records_from_backtest(bt: Backtest, session_id: str, odds_source: str) -> list[Record]:
+    """A session's backtest bets, with their stakes and profits."""
+    return [record_of(m, odds_source, bet.selection, bet.stake, bet.profit)
+            for bet, m in bt.bets(session_id) if bet.outcome is not None]

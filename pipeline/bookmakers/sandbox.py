@@ -1,0 +1,287 @@
+"""Live mode on the sandbox: bets placed through its web pages in Chromium, like a person would.
+
+`SandboxBookmaker.place(order)` takes a free page of its `PagePool` (`pages` of them place at
+once). A page opens the match's bet slip once (`/slip?match=…`, logging in first when the site
+sends it to the login page: credentials from $BETPIPE_SANDBOX_USER / $BETPIPE_SANDBOX_PASSWORD)
+and keeps it: each bet fills the slip's fields (match, selection, stake, min_odds, the client
+reference) in one round trip, clicks "Place bet", and reads the answer the slip shows — the
+confirmation's bet reference, or a refusal. Every navigation costs Chromium ~100 ms of CPU on
+this machine, so a kept slip is what lets a few pages place tens of bets a second. What it can
+tell, it says (the `Bookmaker` protocol of pipeline.bookmakers):
+- any failure before the click: certainly not placed (`browser_error`, retryable);
+- a refusal: not placed with its reason (suspended, price_changed, over_limit, …: see REFUSALS);
+  `logged_out` (the sandbox restarted, the session ended) → log in again and send the slip once
+  more, which is safe: the refusal means nothing was booked;
+- no answer after the click (timeout, crash, an answer it does not recognise): UNKNOWN — the
+  executor then asks `lookup(client_ref)`, which reads `GET /api/bets?client_ref=` and, when that
+  fails, the bet history page in the browser.
+The password is typed into the login form and nowhere else: reasons and problems are scrubbed of
+it before they reach the ledger, a log or health (invariant 7).
+"""
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import urllib.error
+import urllib.request
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+import orjson
+from playwright.async_api import Error as PlaywrightError
+
+from pipeline.bookmakers import Order, Placement
+from pipeline.bookmakers.chromium import PagePool, PoolError
+from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER, Credentials
+
+# reason_code of the sandbox's refusal page -> whether trying again later may work
+REFUSALS = {"suspended": True, "price_changed": True, "logged_out": True, "over_limit": False,
+            "unknown_match": False, "bad_request": False}
+API_TIMEOUT_S = 10.0
+
+# What the page in front is, in one round trip (each Playwright call is one: NOTES).
+READ_PAGE_JS = """() => {
+  const c = document.querySelector('#confirmation');
+  if (c) return {kind: 'placed', ...c.dataset};
+  const r = document.querySelector('#refusal');
+  if (r) return {kind: 'refused', reason: r.dataset.reason || '', clientRef: r.dataset.clientRef,
+                 message: r.textContent.trim().slice(0, 300)};
+  const error = document.querySelector('#slip-error');
+  if (error) return {kind: 'no_answer', message: error.textContent.trim().slice(0, 300)};
+  const slip = document.querySelector('form#slip');
+  if (slip) return {kind: 'slip', selection: (slip.querySelector('#selection') || {}).value};
+  if (document.querySelector('#login-error')) return {kind: 'login_refused'};
+  if (document.querySelector('form#login')) return {kind: 'login'};
+  if (document.querySelector('table#bets')) return {kind: 'history'};
+  return {kind: 'other', title: document.title};
+}"""
+
+# The slip's fields set in one round trip, as typing would (value, then input and change events);
+# false when no bet slip is in front. The last answer is cleared, so no old one is read.
+FILL_SLIP_JS = """(v) => {
+  const form = document.querySelector('form#slip');
+  const result = document.getElementById('slip-result');
+  if (!form || !result || form.dataset.state === 'sending') return false;
+  for (const [name, value] of Object.entries(v)) {
+    const el = form.elements.namedItem(name);
+    if (!el) return false;
+    el.value = value;
+    el.dispatchEvent(new Event('input', {bubbles: true}));
+    el.dispatchEvent(new Event('change', {bubbles: true}));
+  }
+  result.replaceChildren();
+  return true;
+}"""
+
+# The page once the slip's answer is on it (a MutationObserver: no animation frames needed).
+WAIT_ANSWER_JS = """() => new Promise(resolve => {
+  const read = %s;
+  const sel = '#slip-result #confirmation, #slip-result #refusal, #slip-error';
+  if (document.querySelector(sel)) return resolve(read());
+  const obs = new MutationObserver(() => {
+    if (document.querySelector(sel)) { obs.disconnect(); resolve(read()); }
+  });
+  obs.observe(document.documentElement, {childList: true, subtree: true});
+})""" % READ_PAGE_JS
+
+READ_HISTORY_JS = """() => {
+  const t = document.querySelector('table#bets');
+  if (!t) return null;
+  return Array.from(t.querySelectorAll('tr.bet')).map(tr => ({...tr.dataset}));
+}"""
+
+
+class LoginRefused(RuntimeError):
+    """The site refused the credentials (never says the password)."""
+
+
+class SlipError(RuntimeError):
+    """The page is not what placing a bet expects (before the click)."""
+
+
+def _placed(doc: dict) -> Placement:
+    """A Placement from a bet as /api/bets or a page's data-* attributes give it."""
+    ref = doc.get("client_ref", doc.get("clientRef"))
+    return Placement.placed(ref, str(doc.get("bet_ref", doc.get("betRef"))), float(doc["odds"]),
+                            float(doc["stake"]), doc.get("placed_at", doc.get("placedAt")))
+
+
+class SandboxBookmaker:
+    mode = "live"
+
+    def __init__(self, url: str, credentials: Credentials, profile_dir: Path, *, pages: int = 1,
+                 executable: str | None = None, log=None, timeout_s: float = 15.0):
+        self.url, self.credentials, self.log = url.rstrip("/"), credentials, log
+        self.concurrent = pages  # placements that may run at once (the executor's width)
+        self.timeout_s = timeout_s
+        self.pool = PagePool(profile_dir, pages, executable=executable, log=log,
+                             nav_timeout_ms=timeout_s * 1000)
+        self.problem: str | None = None  # e.g. the login refused: for health
+        self.logins = 0
+
+    # -- safety ---------------------------------------------------------------------------------
+    def scrub(self, text: str) -> str:
+        """`text` without the password (error messages can quote what was typed)."""
+        secret = self.credentials.password
+        return text.replace(secret, "***") if secret else text
+
+    def _call(self, fn, grace: float = 2.0):
+        # a placement is goto + login + goto + click: a few navigations at most
+        return self.pool.call(fn, timeout=self.timeout_s * 4 + grace)
+
+    # -- logging in -----------------------------------------------------------------------------
+    async def _login(self, page, next_path: str = "/bets", *, on_form: bool = False) -> dict:
+        """Log in (from the login form in front, else via /login?next=…); the page it lands on."""
+        if not on_form:
+            await page.goto(f"{self.url}/login?next={quote(next_path, safe='')}",
+                            wait_until="domcontentloaded")
+        await page.fill("#user", self.credentials.user)
+        await page.fill("#password", self.credentials.password)
+        async with page.expect_navigation(wait_until="domcontentloaded"):
+            await page.click("#login-submit", force=True)
+        landed = await page.evaluate(READ_PAGE_JS)
+        if landed.get("kind") in ("login_refused", "login"):
+            self.problem = (f"the bookmaker at {self.url} refused the login of user "
+                            f"{self.credentials.user!r} (${ENV_USER} / ${ENV_PASSWORD})")
+            raise LoginRefused(self.problem)
+        self.logins += 1
+        self.problem = None
+        if self.log:
+            self.log.info("bookmaker.logged_in", user=self.credentials.user, logins=self.logins)
+        return landed
+
+    def start(self) -> None:
+        """Launch the browser and log in once (raises LoginRefused, PoolError, …)."""
+        async def check(page):
+            landed = await self._login(page)
+            if landed.get("kind") != "history":
+                raise SlipError(f"no bet history at {self.url}/bets after the login")
+
+        self._call(check)
+
+    # -- placing -------------------------------------------------------------------------------
+    def place(self, order: Order) -> Placement:
+        try:
+            return self._call(lambda page: self._place_on(page, order))
+        except concurrent.futures.TimeoutError:
+            return Placement.unknown(order.client_ref, "the placement timed out")
+        except PoolError as e:  # no page was touched
+            return Placement.not_placed(order.client_ref, self.scrub(f"browser_error: {e}"),
+                                        retryable=True)
+        except Exception as e:
+            return Placement.unknown(order.client_ref, self.scrub(f"{type(e).__name__}: {e}"))
+
+    async def _place_on(self, page, order: Order) -> Placement:
+        ref, clicked = order.client_ref, False
+        fields = {"match": order.match_key, "selection": order.selection,
+                  "stake": f"{order.stake:.2f}", "min_odds": str(order.min_odds),
+                  "client_ref": ref}
+        try:
+            for attempt in (1, 2):
+                clicked = False
+                if not await page.evaluate(FILL_SLIP_JS, fields):  # no slip in front: open it
+                    refused = await self._open_slip(page, order)
+                    if refused is not None:
+                        return refused
+                    if not await page.evaluate(FILL_SLIP_JS, fields):
+                        raise SlipError(f"cannot fill the bet slip at {page.url}")
+                clicked = True
+                # force: a real click on the button, without waiting for animation frames,
+                # which Chromium withholds from every page but the one in front
+                await page.click("#place", force=True, no_wait_after=True)
+                outcome = await self._answer(page)
+                if outcome.get("kind") == "refused" and outcome.get("reason") == "logged_out" \
+                        and attempt == 1:
+                    await self._login(page)  # the refusal booked nothing: log in, send again
+                    continue
+                return self._outcome(ref, outcome)
+        except LoginRefused as e:
+            return Placement.not_placed(ref, self.scrub(f"logged_out: {e}"), retryable=True)
+        except Exception as e:
+            reason = self.scrub(f"{type(e).__name__}: {e}".splitlines()[0])
+            if clicked:
+                return Placement.unknown(ref, f"after the click: {reason}")
+            return Placement.not_placed(ref, f"browser_error: {reason}", retryable=True)
+        return Placement.not_placed(ref, "logged_out", retryable=True)
+
+    async def _open_slip(self, page, order: Order) -> Placement | None:
+        """Open the match's bet slip (logging in on the way); a Placement when it is refused."""
+        query = urlencode({"match": order.match_key, "selection": order.selection})
+        await page.goto(f"{self.url}/slip?{query}", wait_until="domcontentloaded")
+        front = await page.evaluate(READ_PAGE_JS)
+        if front.get("kind") == "login":  # back on the slip through the login's `next`
+            front = await self._login(page, on_form=True)
+        if front.get("kind") == "refused":
+            return self._refused(order.client_ref, front)
+        if front.get("kind") != "slip":
+            raise SlipError(f"no bet slip at {page.url}: {front}")
+        return None
+
+    async def _answer(self, page) -> dict:
+        """The slip's answer (READ_PAGE_JS): on the page — the slip sends itself in the
+        background — or a page of its own (no JavaScript). asyncio.TimeoutError after
+        `timeout_s`."""
+        try:
+            return await asyncio.wait_for(page.evaluate(WAIT_ANSWER_JS), self.timeout_s)
+        except PlaywrightError as e:
+            if "context was destroyed" not in str(e) and "navigat" not in str(e):
+                raise
+        await page.wait_for_load_state("domcontentloaded")  # the answer came as a page
+        return await page.evaluate(READ_PAGE_JS)
+
+    def _refused(self, ref: str, outcome: dict) -> Placement:
+        reason = outcome.get("reason") or "refused"
+        return Placement.not_placed(ref, reason, retryable=REFUSALS.get(reason, False))
+
+    def _outcome(self, ref: str, outcome: dict) -> Placement:
+        kind = outcome.get("kind")
+        if kind == "placed" and outcome.get("clientRef") == ref:
+            return _placed(outcome)
+        if kind == "refused":
+            return self._refused(ref, outcome)
+        return Placement.unknown(ref, self.scrub(f"unexpected page after the click: {outcome}"))
+
+    # -- reconciliation ------------------------------------------------------------------------
+    def _api_bets(self, client_ref: str | None = None) -> list[dict]:
+        query = f"?{urlencode({'client_ref': client_ref})}" if client_ref is not None else ""
+        with urllib.request.urlopen(f"{self.url}/api/bets{query}", timeout=API_TIMEOUT_S) as r:
+            doc = orjson.loads(r.read())
+        bets = doc.get("bets") if isinstance(doc, dict) else None
+        if not isinstance(bets, list):
+            raise ValueError("/api/bets answered without a bets list")
+        return bets
+
+    def history(self) -> list[dict]:
+        """Every bet the sandbox accepted (GET /api/bets), for reconciling the whole ledger."""
+        return self._api_bets()
+
+    def lookup(self, client_ref: str) -> Placement | None:
+        try:
+            bets = self._api_bets(client_ref)
+        except (OSError, ValueError, urllib.error.URLError) as e:
+            if self.log:
+                self.log.warning("lookup.api_failed", client_ref=client_ref,
+                                 error=f"{type(e).__name__}: {e}", fallback="history page")
+            return self.lookup_in_history(client_ref)
+        found = [b for b in bets if b.get("client_ref") == client_ref]
+        return _placed(found[0]) if found else None
+
+    def lookup_in_history(self, client_ref: str) -> Placement | None:
+        """The bet history page, read in the browser (raises when it cannot be read)."""
+        path = f"/bets?{urlencode({'client_ref': client_ref})}"
+
+        async def read(page):
+            await page.goto(f"{self.url}{path}", wait_until="domcontentloaded")
+            if (await page.evaluate(READ_PAGE_JS)).get("kind") == "login":
+                await self._login(page, path, on_form=True)
+            rows = await page.evaluate(READ_HISTORY_JS)
+            if rows is None:
+                raise SlipError(f"no bet history table at {self.url}{path}")
+            return rows
+
+        rows = self._call(read)
+        found = [r for r in rows if r.get("clientRef") == client_ref]
+        return _placed(found[0]) if found else None
+
+    def close(self) -> None:
+        self.pool.close()

@@ -1,0 +1,85 @@
+"""Operations commands: `betpipe export` (bets as CSV for accounting) and `betpipe reconcile`
+(the bookmaker's whole bet history against the ledger, once, as JSON)."""
+from __future__ import annotations
+
+import csv
+import io
+import sys
+from pathlib import Path
+
+import orjson
+
+from pipeline.cli_status import _NullClock
+from pipeline.core.config import ConfigError, load_config
+from pipeline.core.ledger import Ledger
+from pipeline.core.paths import Home
+from pipeline.core.state import Bet, replay
+from pipeline.tracking.reconcile import HistoryUnavailable, check, history
+
+EXPORT_COLUMNS = ("placed_at", "session", "decision_id", "match_key", "selection", "odds", "stake",
+                  "bet_ref", "outcome", "payout", "profit", "settled_at")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("export", help="placed bets as CSV for accounting")
+    p.add_argument("--session", help="only this session's bets")
+    p.add_argument("--out", help="write to FILE instead of stdout")
+    p.set_defaults(run=_export)
+    p = sub.add_parser("reconcile", help="compare the bookmaker's bet history with the ledger "
+                                         "(prints JSON; exit 1 on a discrepancy)")
+    p.set_defaults(run=_reconcile)
+
+
+# --------------------------------------------------------------------------- export
+
+def export_rows(events: list[dict], session: str | None = None) -> list[dict]:
+    """One row per placed bet, in ledger order, every reset included; an open bet has no
+    outcome, payout, profit or settled_at yet."""
+    bets = sorted(replay(events).placed.values(), key=lambda b: b.seq)
+    return [_row(b) for b in bets if session is None or b.session == session]
+
+
+def _row(b: Bet) -> dict:
+    settled = b.outcome is not None
+    return {"placed_at": b.placed_at, "session": b.session, "decision_id": b.decision_id,
+            "match_key": b.match_key, "selection": b.selection, "odds": f"{b.odds:g}",
+            "stake": f"{b.stake:.2f}", "bet_ref": b.bet_ref, "outcome": b.outcome or "",
+            "payout": f"{b.payout:.2f}" if settled else "",
+            "profit": f"{b.profit:.2f}" if settled else "", "settled_at": b.settled_at or ""}
+
+
+def to_csv(rows: list[dict]) -> str:
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()
+
+
+def _export(args) -> int:
+    home = Home.from_env(args.home)
+    text = to_csv(export_rows(Ledger(home.ledger, _NullClock()).read(), args.session))
+    if args.out:
+        Path(args.out).write_text(text)
+        print(f"wrote {text.count(chr(10)) - 1} bets to {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+# --------------------------------------------------------------------------- reconcile
+
+def _reconcile(args) -> int:
+    home = Home.from_env(args.home)
+    try:
+        cfg = load_config(home.system_config)
+    except ConfigError as e:
+        print(f"betpipe: cannot reconcile: {e}", file=sys.stderr)
+        return 2
+    try:
+        report = check(Ledger(home.ledger, _NullClock()), lambda: history(home, cfg), cfg.mode)
+    except HistoryUnavailable as e:
+        print(f"betpipe: cannot reconcile: {e}", file=sys.stderr)
+        return 2
+    print(orjson.dumps(report.to_json(), option=orjson.OPT_INDENT_2).decode())
+    return 0 if report.ok else 1

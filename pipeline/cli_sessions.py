@@ -1,0 +1,301 @@
+"""`betpipe sessions`, `bets`, `history`, `reset SESSION` and `decide --once`: the strategy
+sessions as the ledger, the config and the odds make them, from the home's files alone.
+
+Everything here is derived by replaying the ledger with the config (DESIGN: files); `reset` is
+the one command that writes: it appends SESSION_RESET through the Ledger.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+
+import orjson
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from pipeline.core import clock as clockmod
+from pipeline.core.config import Config, ConfigError, load_config
+from pipeline.core.filebus import BadFile, read_snapshot
+from pipeline.core.ledger import Ledger
+from pipeline.core.paths import Home
+from pipeline.core.state import Book, SessionBook, bankroll, free_bankroll, replay
+from pipeline.core.timefmt import iso
+from pipeline.strategies import ladder, rules, staking
+from pipeline.strategies.snapshot import OddsIndex
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sessions", help="each strategy session: state, cycle, money, window")
+    p.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    p.set_defaults(run=run_sessions)
+    p = sub.add_parser("bets", help="placed bets (and bets in flight), oldest first")
+    p.add_argument("--session", help="only this session's bets")
+    p.add_argument("--open", action="store_true", help="only bets not settled yet")
+    p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
+    p.set_defaults(run=run_bets)
+    p = sub.add_parser("history", help="the ledger's events in order, readable")
+    p.add_argument("--session", help="only this session's events")
+    p.add_argument("--json", action="store_true", help="the raw events as JSON lines")
+    p.set_defaults(run=run_history)
+    p = sub.add_parser("reset", help="append SESSION_RESET: the session's counts start again")
+    p.add_argument("session", help="the session id")
+    p.set_defaults(run=run_reset)
+
+
+def add_decide_once(p) -> None:
+    """`betpipe decide --once …` (the decide program's own subparser)."""
+    p.add_argument("--once", action="store_true",
+                   help="print the decisions.json document for these files and exit; "
+                        "writes nothing")
+    p.add_argument("--odds", help="an odds-data.json (with --once)")
+    p.add_argument("--config", help="a system-config.json (default: the home's)")
+    p.add_argument("--ledger", help="a bet-record.jsonl (default: the home's)")
+    p.add_argument("--now", help="the instant to decide at, ISO (default: the home's clock)")
+    p.set_defaults(run=_decide_once)
+
+
+def _decide_once(args) -> int:
+    from pipeline.decide import run_once  # the program's module: watchdog, reactivex
+
+    return run_once(args)
+
+
+# --------------------------------------------------------------------------- reading a home
+
+def _clock(home: Home):
+    try:
+        return clockmod.load_clock(home.clock)
+    except clockmod.ClockError:  # no pipeline started yet: real time
+        real = clockmod.real_now()
+        return clockmod.AnchoredClock(real, real, 1.0)
+
+
+def _config(home: Home) -> tuple[Config | None, str | None]:
+    try:
+        return load_config(home.system_config), None
+    except ConfigError as e:
+        return None, str(e)
+
+
+def _snapshot(path) -> dict | None:
+    try:
+        return read_snapshot(path)
+    except BadFile:
+        return None
+
+
+def session_ids(config: Config | None, book: Book) -> list[str]:
+    ids = [s.id for s in config.sessions] if config else []
+    return ids + [sid for sid in book.sessions if sid not in ids]
+
+
+def _halt_detail(events: list[dict], sb: SessionBook) -> str | None:
+    ev = next((e for e in reversed(events) if e.get("type") == "SESSION_HALTED"
+               and e.get("session") == sb.id and e.get("seq", 0) > sb.reset_seq), None)
+    return ev.get("detail") if ev else None
+
+
+def session_row(sid: str, cfg: Config | None, book: Book, events: list[dict],
+                index: OddsIndex | None, notes: list[str], now: datetime) -> dict:
+    """One session's line of `betpipe sessions`."""
+    s = cfg.session(sid) if cfg else None
+    sb = book.sessions.get(sid) or SessionBook(sid)
+    pos = ladder.position(s, sb)
+    row = {"session": sid, "in_config": s is not None, "enabled": bool(s and s.enabled),
+           "plan": s.staking.plan if s else None, "halted": rules.standing_halt(sb, now),
+           "halt_detail": None, "halting": None, "cycle": pos.cycle, "bet_in_cycle": pos.bet,
+           "bets": len(sb.bets), "open_bets": len(sb.open_bets), "in_flight": len(sb.in_flight),
+           "staked": sb.staked, "profit": sb.settled_profit, "bankroll": None,
+           "free_bankroll": None, "next_stake": None, "next_stake_note": None,
+           "window": None, "window_opens_at": None, "matches_in_window": None, "notes": notes}
+    if row["halted"]:
+        row["halt_detail"] = _halt_detail(events, sb)
+    if s is None:
+        return row
+    if not row["halted"]:
+        row["halting"] = rules.session_halt_cause(s, sb, now)
+    row["bankroll"], row["free_bankroll"] = bankroll(sb, s.bankroll), free_bankroll(sb, s.bankroll)
+    res = staking.stake_for(s, sb, None, None)
+    row["next_stake"], row["next_stake_note"] = res.stake, None if res.stake else res.reason
+    w = s.window
+    row["window"] = (f"{'any time' if w.from_minutes is None else f'{w.from_minutes:g} min'}"
+                     f" .. {w.to_minutes:g} min before kickoff")
+    if index is not None:
+        row["matches_in_window"] = sum(1 for _ in index.select(s, now))
+        opens = index.next_open(s, now)
+        row["window_opens_at"] = iso(opens) if opens else None
+    return row
+
+
+def collect(home: Home) -> dict:
+    cfg, config_error = _config(home)
+    clock = _clock(home)
+    now = clock.now()
+    events = Ledger(home.ledger, clock).read()
+    book = replay(events)
+    odds = _snapshot(home.odds)
+    index = OddsIndex(odds) if odds and isinstance(odds.get("matches"), list) else None
+    decided = _snapshot(home.decisions) or {}
+    notes = decided.get("notes") or {}
+    rows = [session_row(sid, cfg, book, events, index, notes.get(sid, []), now)
+            for sid in session_ids(cfg, book)]
+    return {"home": str(home.root), "now": iso(now), "config_error": config_error,
+            "odds_version": odds and odds.get("version"), "ledger_seq": book.seq,
+            "sessions": rows}
+
+
+# --------------------------------------------------------------------------- sessions
+
+def _console() -> Console:
+    return Console(width=None if sys.stdout.isatty() else 200)
+
+
+def _money(x: float | None, sign: bool = False) -> str:
+    return "-" if x is None else (f"{x:+.2f}" if sign else f"{x:.2f}")
+
+
+def run_sessions(args) -> int:
+    info = collect(Home.from_env(args.home))
+    if args.json:
+        print(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode())
+        return 0
+    con = _console()
+    con.print(f"[bold]sessions[/] of {escape(info['home'])}   now {info['now']}   "
+              f"odds v{info['odds_version'] or '-'}   ledger seq {info['ledger_seq']}")
+    if info["config_error"]:
+        con.print(f"[red]config error:[/] {escape(info['config_error'])}")
+    t = Table("session", "on", "plan", "halted", "cycle", "bet", "bankroll", "free", "staked",
+              "profit", "open", "next stake", "window")
+    remarks: list[str] = []  # long messages, one line each below the table
+    for r in info["sessions"]:
+        sid = escape(r["session"])
+        halted = f"[red]{escape(r['halted'])}[/]" if r["halted"] else ""
+        if r["halted"] and r["halt_detail"]:
+            remarks.append(f"{sid}: halted: {escape(r['halted'])} ({escape(r['halt_detail'])})")
+        if r["halting"]:
+            halted = "[yellow]halting[/]"
+            remarks.append(f"{sid}: halting: {escape(r['halting'])}")
+        stake = _money(r["next_stake"])
+        if r["next_stake_note"]:
+            stake = "[red]can't[/]" if "exceeds free bankroll" in r["next_stake_note"] else "-"
+            remarks.append(f"{sid}: next stake: {escape(r['next_stake_note'])}")
+        window = "-"
+        if r["window"]:
+            window = r["window"]
+            if r["matches_in_window"]:
+                window += f"; open now ({r['matches_in_window']} matches)"
+            elif r["window_opens_at"]:
+                window += f"; opens {r['window_opens_at']}"
+        remarks += [f"{sid}: decide: {escape(n)}" for n in r["notes"]]
+        on = "yes" if r["enabled"] else ("no" if r["in_config"] else "not in config")
+        t.add_row(sid, on, r["plan"] or "-", halted, str(r["cycle"]), str(r["bet_in_cycle"]),
+                  _money(r["bankroll"]), _money(r["free_bankroll"]), _money(r["staked"]),
+                  _money(r["profit"], True), f"{r['open_bets']}+{r['in_flight']}", stake, window)
+    con.print(t)
+    con.print("open: open bets + bets in flight; bet: bets placed in the current cycle")
+    for line in remarks:
+        con.print(line, soft_wrap=True)
+    return 0
+
+
+# --------------------------------------------------------------------------- bets
+
+def bet_rows(book: Book, session: str | None = None, open_only: bool = False) -> list[dict]:
+    """Placed bets, then intents still in flight, each in ledger order."""
+    rows = [{"seq": b.seq, "session": b.session, "decision_id": b.decision_id,
+             "match_key": b.match_key, "selection": b.selection, "odds": b.odds,
+             "stake": b.stake, "status": b.outcome or "open", "profit": b.profit,
+             "bet_ref": b.bet_ref, "placed_at": b.placed_at, "settled_at": b.settled_at}
+            for b in book.placed.values()]
+    rows += [{"seq": i.seq, "session": i.session, "decision_id": i.decision_id,
+              "match_key": i.match_key, "selection": i.selection, "odds": i.odds,
+              "stake": i.stake, "status": "in flight", "profit": 0.0, "bet_ref": None,
+              "placed_at": i.ts, "settled_at": None} for i in book.unresolved.values()]
+    rows = [r for r in rows if (session is None or r["session"] == session)
+            and (not open_only or r["status"] in ("open", "in flight"))]
+    return sorted(rows, key=lambda r: r["seq"])
+
+
+def run_bets(args) -> int:
+    home = Home.from_env(args.home)
+    rows = bet_rows(replay(Ledger(home.ledger, _clock(home)).read()), args.session, args.open)
+    if args.json:
+        for r in rows:
+            print(orjson.dumps(r).decode())
+        return 0
+    t = Table("placed at", "session", "match", "pick", "odds", "stake", "status", "profit",
+              "bet ref")
+    for r in rows:
+        colour = {"won": "green", "lost": "red", "in flight": "yellow"}.get(r["status"], "")
+        status = f"[{colour}]{r['status']}[/]" if colour else r["status"]
+        t.add_row(r["placed_at"], escape(r["session"]), escape(r["match_key"]), r["selection"],
+                  f"{r['odds']:.2f}", f"{r['stake']:.2f}", status,
+                  _money(r["profit"], True) if r["settled_at"] else "", escape(r["bet_ref"] or ""))
+    _console().print(t)
+    print(f"{len(rows)} bet(s)")
+    return 0
+
+
+# --------------------------------------------------------------------------- history
+
+def describe(ev: dict) -> str:
+    """One ledger event, readable."""
+    g = ev.get
+    kind = g("type")
+    if kind == "BET_INTENDED":
+        return (f"intends {g('selection')} @ {g('odds')} stake {g('stake')} on {g('match_key')} "
+                f"(attempt {g('attempt')}, {g('mode')}, ref {g('client_ref')})")
+    if kind == "BET_PLACED":
+        return f"placed {g('bet_ref')}: stake {g('stake')} @ {g('odds')} ({g('decision_id')})"
+    if kind == "BET_FAILED":
+        again = "retryable" if g("retryable") else "final"
+        return f"failed ({again}): {g('reason')} (ref {g('client_ref')})"
+    if kind == "BET_REFUSED":
+        return f"refused by {g('control')}: {g('reason')} ({g('decision_id')})"
+    if kind == "BET_SETTLED":
+        return (f"settled {g('bet_ref')} {g('outcome')}: payout {g('payout')}, profit "
+                f"{g('profit'):+} ({g('decision_id')})")
+    if kind == "TARGET_REACHED":
+        return (f"ladder cycle {g('cycle')} reached its target: return {g('return')} "
+                f"({g('decision_id')})")
+    if kind == "SESSION_HALTED":
+        return f"halted: {g('reason')}" + (f" ({g('detail')})" if g("detail") else "")
+    if kind == "SESSION_RESET":
+        return "reset: counts, limits and the ladder start again"
+    return orjson.dumps({k: v for k, v in ev.items() if k not in ("seq", "ts", "type")}).decode()
+
+
+def run_history(args) -> int:
+    home = Home.from_env(args.home)
+    events = [e for e in Ledger(home.ledger, _clock(home)).read()
+              if args.session is None or e.get("session") == args.session]
+    for ev in events:
+        if args.json:
+            print(orjson.dumps(ev).decode())
+        else:
+            print(f"{ev.get('seq'):>6}  {ev.get('ts')}  {ev.get('type'):<15} "
+                  f"{ev.get('session')}  {describe(ev)}")
+    if not events and not args.json:
+        print("no events" + (f" for session {args.session!r}" if args.session else ""))
+    return 0
+
+
+# --------------------------------------------------------------------------- reset
+
+def run_reset(args) -> int:
+    home = Home.from_env(args.home)
+    cfg, config_error = _config(home)
+    ledger = Ledger(home.ledger, _clock(home))
+    book = replay(ledger.read())
+    known = session_ids(cfg, book)
+    if args.session not in known:
+        where = f"{home.system_config}" + (f" (unreadable: {config_error})" if config_error else "")
+        print(f"betpipe reset: unknown session {args.session!r}: it is neither in {where} nor in "
+              f"the ledger {home.ledger}. Known sessions: {', '.join(known) or 'none'}",
+              file=sys.stderr)
+        return 2
+    ev = ledger.append({"type": "SESSION_RESET", "session": args.session})[0]
+    print(f"session {args.session!r} reset at seq {ev['seq']} ({ev['ts']}): its counts, limits, "
+          f"halt and ladder cycle start again")
+    return 0

@@ -1,0 +1,119 @@
+"""`betpipe sources parse`: captured source answers → the normalised odds-data `matches` array.
+
+    betpipe sources parse --kind hkjc FILE...            # odds answers (matchList, single match)
+    betpipe sources parse --kind hkjc-results FILE...    # matchResult answers (needs fulltime)
+
+The tool to reach for when the site changes: save the GraphQL answers from the browser's network
+panel, run them through the same parser the monitor uses, see what it makes of them. Problems
+with single matches go to stderr; a file of the wrong shape is an error naming the file and the
+field (exit 2).
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import orjson
+
+from pipeline.core import clock as clockmod
+from pipeline.core.config import ConfigError, load_config
+from pipeline.core.matchkey import load_tables
+from pipeline.core.paths import Home
+from pipeline.core.timefmt import iso, parse_iso
+from pipeline.sources.hkjc import (ShapeError, answer_matches, parse_odds_answers, parse_results,
+                                   unique_keys)
+
+KINDS = ("hkjc", "hkjc-results")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("sources", help="work with captured source answers")
+    actions = p.add_subparsers(dest="action", required=True)
+    parse = actions.add_parser("parse", help="print the odds-data matches of captured answers")
+    parse.add_argument("--kind", required=True, choices=KINDS)
+    parse.add_argument("files", nargs="+", metavar="FILE")
+    parse.add_argument("--now", help="ISO time the answers were seen at (default: the home's "
+                                     "clock, else now)")
+    parse.add_argument("--fulltime", metavar="STAGE,TYPE",
+                       help="hkjc-results: the stageId,resultType of the full-time score "
+                            "(default: config source.hkjc.fulltime)")
+    parse.set_defaults(run=_parse)
+
+
+class Refused(Exception):
+    """A file or an option the parser cannot use: names the file and the field."""
+
+
+def _now(home: Home, text: str | None):
+    if text:
+        try:
+            return parse_iso(text)
+        except ValueError as e:
+            raise Refused(f"--now: {e}") from None
+    try:
+        return clockmod.load_clock(home.clock).now()
+    except clockmod.ClockError:
+        return clockmod.real_now()
+
+
+def _fulltime(home: Home, text: str | None) -> tuple[int, int] | None:
+    if text:
+        try:
+            stage, kind = (int(x) for x in text.split(","))
+        except ValueError:
+            raise Refused(f"--fulltime {text!r}: expected STAGE,TYPE (two whole numbers)") \
+                from None
+        return stage, kind
+    try:
+        ft = load_config(home.system_config).source.hkjc.fulltime
+    except ConfigError:
+        return None
+    return (ft.stage_id, ft.result_type) if ft else None
+
+
+def _load(path: str):
+    try:
+        doc = orjson.loads(Path(path).read_bytes())
+    except FileNotFoundError:
+        raise Refused(f"{path}: no such file") from None
+    except orjson.JSONDecodeError as e:
+        raise Refused(f"{path}: not JSON ({e})") from None
+    try:
+        answer_matches(doc)
+    except ShapeError as e:
+        raise Refused(f"{path}: {e}") from None
+    return doc
+
+
+def parse_files(home: Home, kind: str, files: list[str], now_text: str | None = None,
+                fulltime_text: str | None = None) -> tuple[list[dict], list[str]]:
+    """(matches, problems) of the files; Refused naming the file and field."""
+    tables = load_tables(home)
+    now = _now(home, now_text)
+    seen_at = iso(now)
+    docs = [_load(f) for f in files]
+    if kind == "hkjc":
+        return parse_odds_answers(docs, tables, seen_at, now)
+    fulltime = _fulltime(home, fulltime_text)
+    matches, problems = [], []
+    for path, doc in zip(files, docs):
+        try:
+            got, more = parse_results(doc, fulltime, tables, seen_at, now)
+        except ShapeError as e:
+            raise Refused(f"{path}: {e}") from None
+        matches += got
+        problems += more
+    return unique_keys(matches, problems), problems
+
+
+def _parse(args) -> int:
+    home = Home.from_env(args.home)
+    try:
+        matches, problems = parse_files(home, args.kind, args.files, args.now, args.fulltime)
+    except Refused as e:
+        print(f"betpipe sources parse: {e}", file=sys.stderr)
+        return 2
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    sys.stdout.write(orjson.dumps(matches, option=orjson.OPT_INDENT_2).decode() + "\n")
+    return 0

@@ -1,0 +1,4 @@
+"""The operator's web view (`betpipe dashboard`): state, config edits, metrics, the drill app."""
+from pipeline.dashboard.server import main
+
+__all__ = ["main"]

@@ -1,0 +1,4 @@
+"""Chat notifications (`betpipe notify`): messages, webhook delivery, the program."""
+from pipeline.notify.program import main
+
+__all__ = ["main"]

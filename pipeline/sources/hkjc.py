@@ -1,0 +1,242 @@
+"""HKJC football GraphQL answers as odds-data matches (pure; ../shared/data/README.md, hkjc).
+
+The site's answers are `{"data": {"matches": [...]}}`. Odds answers (the `matchList` and
+single-match queries) map onto odds-data matches:
+- HAD pool → 1X2: only a pool with status SELLINGSTARTED, its main (else only) line AVAILABLE
+  and all three combinations AVAILABLE give prices; combinations come H, A, D — mapped by `str`
+  when present, else by position; `currentOdds` is a string. Otherwise odds are null.
+- `kickOffTime` (+08:00) → UTC `Z`; `tournament.code` → competition; English names through the
+  aliases; the key and the season (from the kickoff; MLS & co. by calendar year) via KeyTables.
+- `status`: STATUSES below. An unknown status keeps the match, without odds, with a problem;
+  odds are only given for scheduled (pre-match) matches.
+- `updateAt` is kept as `source_updated_at` (information only: odds' age runs from `seen_at`).
+
+Results answers (the `matchResult` query of the results pages) carry `results[]` per match. No
+answer of it was ever captured and its stage/type codes are undocumented, so `parse_results`
+accepts only the documented shape and only the full-time entry named by config
+(`source.hkjc.fulltime`), and raises `ShapeError` naming the field for anything else.
+A wrong top-level shape raises `ShapeError` too; one bad match is skipped with a problem.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pipeline.core.matchkey import KeyTables
+from pipeline.core.timefmt import iso, parse_iso
+from pipeline.sources.sandbox import parse_price
+
+SCHEDULED = ("PREEVENT",)
+LIVE = ("INPLAY", "KICKOFF", "FIRSTHALF", "HALFTIME", "SECONDHALF", "FULLTIMENOTCOMPLETED",
+        "EXTRATIME", "ETFIRSTHALF", "ETHALFTIME", "ETSECONDHALF", "PENALTYSHOOTOUT")
+FINISHED = ("FULLTIME", "RESULT", "RESULTED", "FINALRESULT", "ENDED")
+STATUSES = {**{s: "scheduled" for s in SCHEDULED}, **{s: "live" for s in LIVE},
+            **{s: "finished" for s in FINISHED}, "POSTPONED": "postponed",
+            "CANCELLED": "void", "VOID": "void"}
+HAD_ORDER = ("home", "away", "draw")  # combinations come H, A, D
+HAD_STR = {"H": "home", "A": "away", "D": "draw"}
+
+
+class ShapeError(ValueError):
+    """An answer this parser does not know: names the field (`data.matches[0].results`)."""
+
+    def __init__(self, field: str, reason: str):
+        super().__init__(f"{field}: {reason}")
+        self.field, self.reason = field, reason
+
+
+def answer_matches(doc: Any) -> list:
+    """`data.matches` of one answer; ShapeError (with the GraphQL errors, if any) otherwise."""
+    if not isinstance(doc, dict):
+        raise ShapeError("$", f"the answer is {type(doc).__name__}, not an object")
+    errors = doc.get("errors")
+    data = doc.get("data")
+    if not isinstance(data, dict):
+        why = f"GraphQL errors: {_messages(errors)}" if errors else "missing or not an object"
+        raise ShapeError("data", why)
+    matches = data.get("matches")
+    if not isinstance(matches, list):
+        raise ShapeError("data.matches", "missing or not a list" +
+                         (f" (the answer has {', '.join(sorted(data))})" if data else ""))
+    return matches
+
+
+def _messages(errors: Any) -> str:
+    if isinstance(errors, list):
+        return "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e)
+                         for e in errors)[:300]
+    return str(errors)[:300]
+
+
+def _text(match: dict, *path: str) -> str | None:
+    value: Any = match
+    for part in path:
+        value = value.get(part) if isinstance(value, dict) else None
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def had_odds(pools: Any, label: str, problems: list[str]) -> dict | None:
+    """The 1X2 prices of a match's HAD pool when on sale, else None (a problem when bad)."""
+    had = [p for p in pools or [] if isinstance(p, dict) and p.get("oddsType") == "HAD"]
+    if not had or had[0].get("status") != "SELLINGSTARTED":
+        return None
+    lines = [ln for ln in had[0].get("lines") or [] if isinstance(ln, dict)]
+    line = next((ln for ln in lines if ln.get("main")), lines[0] if len(lines) == 1 else None)
+    if line is None or line.get("status") != "AVAILABLE":
+        return None
+    combos = [c for c in line.get("combinations") or [] if isinstance(c, dict)]
+    if len(combos) != 3:
+        problems.append(f"{label}: HAD line has {len(combos)} combinations, not 3; odds dropped")
+        return None
+    if any(c.get("status") != "AVAILABLE" for c in combos):
+        return None
+    by_str = {HAD_STR.get(c.get("str")) for c in combos}
+    names = [HAD_STR[c["str"]] for c in combos] if by_str == set(HAD_ORDER) else list(HAD_ORDER)
+    odds = {}
+    for name, combo in zip(names, combos):
+        value = parse_price(combo.get("currentOdds"))
+        if not isinstance(value, float):
+            why = value if isinstance(value, str) else "no price"
+            problems.append(f"{label}: HAD {name} {why}; odds dropped")
+            return None
+        odds[name] = value
+    return {sel: odds[sel] for sel in ("home", "draw", "away")}
+
+
+def parse_match(raw: Any, index: int, tables: KeyTables, seen_at: str, now: datetime,
+                problems: list[str]) -> dict | None:
+    """One answer match → an odds-data match (with `source_id` for merging), or None."""
+    if not isinstance(raw, dict):
+        problems.append(f"data.matches[{index}]: not an object; skipped")
+        return None
+    label = f"match {raw.get('frontEndId') or raw.get('id') or f'#{index}'}"
+    fields = {"id": _text(raw, "id"), "kickOffTime": _text(raw, "kickOffTime"),
+              "status": _text(raw, "status"), "homeTeam.name_en": _text(raw, "homeTeam", "name_en"),
+              "awayTeam.name_en": _text(raw, "awayTeam", "name_en"),
+              "tournament.code": _text(raw, "tournament", "code")}
+    missing = [f for f, v in fields.items() if v is None]
+    if missing:
+        problems.append(f"{label}: missing {', '.join(missing)}; skipped")
+        return None
+    try:
+        kickoff = parse_iso(fields["kickOffTime"])
+    except ValueError:
+        problems.append(f"{label}: kickOffTime {fields['kickOffTime']!r} is not a timestamp; "
+                        "skipped")
+        return None
+    code, hk_status = fields["tournament.code"], fields["status"]
+    status = STATUSES.get(hk_status)
+    if status is None:
+        problems.append(f"{label}: unknown status {hk_status!r}; kept without odds")
+        status = "scheduled" if now < kickoff else "live"
+    odds = had_odds(raw.get("foPools"), label, problems) \
+        if status == "scheduled" and hk_status in STATUSES else None
+    home = tables.team(fields["homeTeam.name_en"])
+    away = tables.team(fields["awayTeam.name_en"])
+    season = tables.season(kickoff, code)
+    match = {"key": tables.key(home, away, kickoff=kickoff, competition=code, season=season),
+             "season": season, "competition": code, "home": home, "away": away,
+             "kickoff": iso(kickoff), "status": status, "odds": odds, "seen_at": seen_at,
+             "result": None, "source_id": fields["id"], "source_ref": raw.get("frontEndId"),
+             "source_status": hk_status}
+    updated = _text(raw, "updateAt")
+    if updated:
+        try:
+            match["source_updated_at"] = iso(parse_iso(updated))
+        except ValueError:
+            problems.append(f"{label}: updateAt {updated!r} is not a timestamp")
+    return match
+
+
+def parse_odds_answers(docs: list[Any], tables: KeyTables, seen_at: str,
+                       now: datetime) -> tuple[list[dict], list[str]]:
+    """Odds answers (in the order received) → (matches by kickoff then key, problems).
+
+    A match in several answers: the later answer wins, but a HAD price is never lost to an
+    answer that does not carry the HAD pool. ShapeError when an answer is not `data.matches`.
+    """
+    problems: list[str] = []
+    by_id: dict[str, dict] = {}
+    for doc in docs:
+        for index, raw in enumerate(answer_matches(doc)):
+            match = parse_match(raw, index, tables, seen_at, now, problems)
+            if match is None:
+                continue
+            old = by_id.get(match["source_id"])
+            if old and match["odds"] is None and old["odds"] is not None \
+                    and old["status"] == match["status"]:
+                match["odds"] = old["odds"]
+            by_id[match["source_id"]] = match
+    return unique_keys(by_id.values(), problems), problems
+
+
+def unique_keys(matches, problems: list[str]) -> list[dict]:
+    out, keys = [], set()
+    for m in sorted(matches, key=lambda m: (m["kickoff"], m["key"])):
+        if m["key"] in keys:
+            problems.append(f"match {m.get('source_ref') or m['source_id']}: key {m['key']!r} "
+                            "appears twice; the later one skipped")
+            continue
+        keys.add(m["key"])
+        out.append(m)
+    return out
+
+
+# --------------------------------------------------------------------------- results
+
+RESULT_FIELDS = {"homeResult": int, "awayResult": int, "stageId": int, "resultType": int,
+                 "payoutConfirmed": bool}
+
+
+def _result_field(entry: dict, name: str, kind: type, where: str):
+    value = entry.get(name)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        raise ShapeError(f"{where}.{name}", f"{value!r} is not a boolean")
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise ShapeError(f"{where}.{name}", f"{value!r} is not a whole number >= 0")
+
+
+def parse_results(doc: Any, fulltime: tuple[int, int] | None, tables: KeyTables, seen_at: str,
+                  now: datetime) -> tuple[list[dict], list[str]]:
+    """A `matchResult` answer → (odds-data matches with their final result, problems).
+
+    Strict: ShapeError naming the field for a missing or mistyped field, and for any entry while
+    `fulltime` (config source.hkjc.fulltime: the (stageId, resultType) of the full-time score)
+    is not set. Only that entry, once payoutConfirmed, gives a result; other stages are ignored.
+    """
+    raws = answer_matches(doc)
+    problems: list[str] = []
+    out = []
+    for index, raw in enumerate(raws):
+        where = f"data.matches[{index}]"
+        match = parse_match(raw, index, tables, seen_at, now, problems)
+        if match is None:
+            raise ShapeError(where, problems.pop())
+        match["odds"] = None
+        entries = raw.get("results")
+        if not isinstance(entries, list):
+            raise ShapeError(f"{where}.results", "missing or not a list")
+        final = None
+        for j, entry in enumerate(entries):
+            at = f"{where}.results[{j}]"
+            if not isinstance(entry, dict):
+                raise ShapeError(at, "not an object")
+            values = {n: _result_field(entry, n, k, at) for n, k in RESULT_FIELDS.items()}
+            stage = (values["stageId"], values["resultType"])
+            if fulltime is None:
+                raise ShapeError(f"{at}.stageId", "which stageId/resultType is the full-time "
+                                 "score is not documented; set source.hkjc.fulltime "
+                                 "{stage_id, result_type} once you know it")
+            if stage == tuple(fulltime):
+                final = values
+        if final is not None and final["payoutConfirmed"] and match["status"] != "void" \
+                and match["status"] != "postponed":
+            match["status"] = "finished"
+            match["result"] = {"home_goals": final["homeResult"], "away_goals": final["awayResult"]}
+        out.append(match)
+    return unique_keys(out, problems), problems

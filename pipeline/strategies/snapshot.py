@@ -1,0 +1,212 @@
+"""An odds-data snapshot checked and indexed once, for every session of every pass to share.
+
+`check_snapshot(doc)` says what makes a document unusable (naming the JSON path);
+`OddsIndex(doc)` holds the matches a session can bet on (scheduled, with odds on sale) sorted by
+kickoff then key, overall and per competition, so a session's window is two bisections instead
+of a scan: `index.select(session, now)`. Timestamps are parsed once per distinct string and
+their ISO text is kept, so a decision's `odds_at` costs nothing.
+"""
+from __future__ import annotations
+
+import itertools
+from operator import attrgetter
+from bisect import bisect_left, bisect_right
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from pipeline.core.config import Session
+from pipeline.core.timefmt import iso, parse_iso
+from pipeline.strategies.rules import SIDES
+
+_ORDER = attrgetter("order")
+STATUSES = ("scheduled", "live", "finished", "postponed", "void")
+_STATUS_SET = frozenset(STATUSES)
+
+
+_NUMBERS = (float, int)  # by type: bool is not a price
+
+
+def _price_ok(x) -> bool:
+    return type(x) in _NUMBERS and x > 1
+
+
+def check_snapshot(doc: dict) -> None:
+    """Raise ValueError('$.json.path: reason') when an odds-data document cannot be used."""
+    OddsIndex(doc)
+
+
+def _top_problem(doc) -> str | None:
+    if not isinstance(doc, dict):
+        return "$: the top level is not an object"
+    try:
+        parse_iso(doc.get("fetched_at"))
+    except ValueError as e:
+        return f"$.fetched_at: {e}"
+    if not isinstance(doc.get("matches"), list):
+        return "$.matches: missing or not a list"
+    return None
+
+
+def _match_problem(m, times: dict[str, tuple[datetime, str]]) -> str | None:
+    """'.field: reason' of what is wrong with one match, else None. Its timestamps go into
+    `times` (text -> (instant, ISO text)), parsed once per distinct text. Checked by type, not
+    isinstance: orjson makes exactly these types, and the check runs for every match."""
+    if type(m) is not dict:
+        return ": not an object"
+    key = m.get("key")
+    if type(key) is not str or not key:
+        return ".key: missing or not a string"
+    if type(m.get("competition")) is not str:
+        return ".competition: missing or not a string"
+    if m.get("status") not in _STATUS_SET:
+        return f".status: {m.get('status')!r} is not one of {', '.join(STATUSES)}"
+    for ts in ("kickoff", "seen_at"):
+        text = m.get(ts)
+        if (ts == "seen_at" and text is None) or (type(text) is str and text in times):
+            continue
+        try:
+            dt = parse_iso(text)
+        except ValueError as e:
+            return f".{ts}: {e}"
+        times[text] = (dt, iso(dt))
+    odds = m.get("odds")
+    if odds is None:
+        return None
+    if type(odds) is not dict:
+        return ".odds: not an object or null"
+    if not all(_price_ok(odds.get(side)) for side in SIDES):
+        side = next(side for side in SIDES if not _price_ok(odds.get(side)))
+        return f".odds.{side}: {odds.get(side)!r} is not a price > 1"
+    return None
+
+
+class Match:
+    """A match a session can bet on. `seen_iso` is `seen_at` as decisions carry it."""
+    __slots__ = ("key", "competition", "kickoff", "kickoff_iso", "odds", "seen_at", "seen_iso",
+                 "order")
+
+    def __init__(self, key, competition, kickoff, kickoff_iso, odds, seen_at, seen_iso):
+        self.key, self.competition, self.kickoff = key, competition, kickoff
+        self.kickoff_iso = kickoff_iso
+        self.odds, self.seen_at, self.seen_iso = odds, seen_at, seen_iso
+        self.order = (kickoff, key)
+
+
+class _Run:
+    """Matches sorted by (kickoff, key) with their kickoffs beside them for bisection."""
+    __slots__ = ("matches", "kickoffs")
+
+    def __init__(self, matches: list[Match]):
+        self.matches = matches
+        self.kickoffs = [m.kickoff for m in matches]
+
+    def between(self, lo: datetime | None, hi: datetime | None) -> list[Match]:
+        """Matches with lo <= kickoff <= hi (None: unbounded)."""
+        i = 0 if lo is None else bisect_left(self.kickoffs, lo)
+        j = len(self.kickoffs) if hi is None else bisect_right(self.kickoffs, hi)
+        return self.matches[i:j]
+
+    def after(self, t: datetime) -> Match | None:
+        """The first match with kickoff > t."""
+        i = bisect_right(self.kickoffs, t)
+        return self.matches[i] if i < len(self.matches) else None
+
+
+class OddsIndex:
+    """The betable matches of one odds-data document, indexed (see the module's docstring)."""
+
+    def __init__(self, doc: dict, *, check: bool = True):
+        """Index `doc`; with `check`, first make sure it is usable in the same pass (else
+        ValueError naming the JSON path, as check_snapshot). Without, a caller that built the
+        document itself (the backtest) skips the checks."""
+        problem = _top_problem(doc) if check else None
+        if problem:
+            raise ValueError(problem)
+        self.doc = doc
+        self.version = doc.get("version")
+        times: dict[str, tuple[datetime, str]] = {}
+
+        def ts(text: str) -> tuple[datetime, str]:
+            got = times.get(text)
+            if got is None:
+                dt = parse_iso(text)
+                got = times[text] = (dt, iso(dt))
+            return got
+
+        fetched = doc["fetched_at"]
+        matches = []
+        for i, m in enumerate(doc.get("matches", ())):
+            problem = _match_problem(m, times) if check else None
+            if problem:
+                raise ValueError(f"$.matches[{i}]{problem}")
+            if m.get("status") == "scheduled" and m.get("odds"):
+                matches.append(Match(m["key"], m["competition"], *ts(m["kickoff"]), m["odds"],
+                                     *ts(m.get("seen_at") or fetched)))
+        matches.sort(key=_ORDER)
+        self.all = _Run(matches)
+        groups: dict[str, list[Match]] = {}
+        for m in matches:
+            groups.setdefault(m.competition, []).append(m)
+        self.by_competition = {c: _Run(ms) for c, ms in groups.items()}
+        self.seen_times = sorted({m.seen_at for m in matches})  # for staleness: few distinct
+        self._iso: dict[datetime, str] = {}
+
+    def __len__(self) -> int:
+        return len(self.all.matches)
+
+    def iso(self, dt: datetime) -> str:
+        """iso(dt), remembered (expiry times repeat across sessions and passes)."""
+        text = self._iso.get(dt)
+        if text is None:
+            text = self._iso[dt] = iso(dt)
+        return text
+
+    def runs(self, session: Session) -> list[_Run]:
+        if session.competitions is None:
+            return [self.all]
+        return [self.by_competition[c] for c in dict.fromkeys(session.competitions)
+                if c in self.by_competition]
+
+    def select(self, session: Session, now: datetime | None) -> Iterable[Match]:
+        """The session's matches (its competitions; its window at `now` unless now is None), by
+        kickoff then key. In the window: to_minutes <= minutes before kickoff <= from_minutes."""
+        w = session.window
+        lo = hi = None
+        if now is not None:
+            lo = now + timedelta(minutes=w.to_minutes)
+            hi = None if w.from_minutes is None else now + timedelta(minutes=w.from_minutes)
+        parts = [r.between(lo, hi) for r in self.runs(session)]
+        parts = [p for p in parts if p]
+        if len(parts) <= 1:
+            return parts[0] if parts else []
+        return sorted(itertools.chain(*parts), key=_ORDER)  # merges the sorted runs
+
+    def stale_keys(self, now: datetime, max_age_s: float) -> set[str]:
+        """Keys of matches whose odds are older than max_age_s (by seen_at)."""
+        oldest_ok = now - timedelta(seconds=max_age_s)
+        if not self.seen_times or self.seen_times[0] >= oldest_ok:
+            return set()
+        return {m.key for m in self.all.matches if m.seen_at < oldest_ok}
+
+    # -- when things change with time alone ------------------------------------------------
+    def next_open(self, session: Session, now: datetime) -> datetime | None:
+        """When the session's window next opens on a match it has not yet reached."""
+        if session.window.from_minutes is None:
+            return None  # open on every match until to_minutes before its kickoff
+        span = timedelta(minutes=session.window.from_minutes)
+        firsts = [r.after(now + span) for r in self.runs(session)]
+        return min((m.kickoff - span for m in firsts if m), default=None)
+
+    def next_close(self, session: Session, now: datetime) -> datetime | None:
+        """When the first match now in the session's window leaves it (just after
+        kickoff - to_minutes)."""
+        first = next(iter(self.select(session, now)), None)
+        if first is None:
+            return None
+        return first.kickoff - timedelta(minutes=session.window.to_minutes)
+
+    def next_stale(self, now: datetime, max_age_s: float) -> datetime | None:
+        """When odds that are fresh now first turn stale."""
+        age = timedelta(seconds=max_age_s)
+        i = bisect_left(self.seen_times, now - age)
+        return self.seen_times[i] + age if i < len(self.seen_times) else None

@@ -1,0 +1,1 @@
+"""Tests of the bookmakers the executor places bets with."""

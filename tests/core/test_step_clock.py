@@ -1,0 +1,196 @@
+"""The step clock (DESIGN: one clock, `clock.mode: "step"`): data/clock.json holds sim_now, every
+program reads it (re-reading only when the file changed), only the replay moves it, never back;
+the gate waits for decide, execute and track, but never forever; and a replay home with the real
+monitor, decide, execute and track programs steps through real fixtures with every program
+processing every odds version, bets placed and settled at exactly the simulated instants."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+from datetime import timedelta
+
+import orjson
+import pytest
+
+from pipeline.core import clock as clockmod
+from pipeline.core import filebus
+from pipeline.core.filebus import atomic_write_json, read_json, read_snapshot
+from pipeline.core.log import Logger
+from pipeline.core.paths import REPO, Home
+from pipeline.core.timefmt import iso, parse_iso
+from pipeline.sources.replay_step import StepGate, caught_up
+from tests.helpers import FOOTBALL_DATA, assert_contract
+from tests.monitor.test_monitor import wait_for
+
+START = parse_iso("2019-08-09T18:00:00Z")
+BETPIPE = REPO / ".venv" / "bin" / "betpipe"
+
+
+def test_a_step_home_reads_sim_now_and_only_the_replay_moves_it(home, monkeypatch):
+    doc = clockmod.anchor(home.clock, start=START, speed=60, mode="step")
+    assert_contract("clock", doc)
+    assert doc["sim_now"] == iso(START)
+    clock = clockmod.load_clock(home.clock)
+    assert isinstance(clock, clockmod.StepClock)
+    assert clock.now() == START
+    reads = []
+    real_read = filebus.read_json
+    monkeypatch.setattr(filebus, "read_json", lambda p: reads.append(p) or real_read(p))
+    for _ in range(100):
+        assert clock.now() == START
+    assert reads == []  # unchanged file: one stat per call, no read
+    moved = clockmod.set_sim_now(home.clock, START + timedelta(hours=2))
+    assert_contract("clock", moved)
+    reads.clear()
+    assert clock.now() == START + timedelta(hours=2) and len(reads) == 1  # changed: read once
+    assert clock.now() == START + timedelta(hours=2) and len(reads) == 1
+    assert clockmod.load_clock(home.clock).now() == START + timedelta(hours=2)  # other programs
+    with pytest.raises(clockmod.ClockError, match="never goes back"):
+        clockmod.set_sim_now(home.clock, START)
+    # stop records sim_now; the next start resumes there, in step mode again
+    stopped = clockmod.stop(home.clock)
+    assert stopped["stopped_at"] == iso(START + timedelta(hours=2))
+    again = clockmod.anchor(home.clock, start=START, speed=60, mode="step")
+    assert again["sim_now"] == again["sim_start"] == iso(START + timedelta(hours=2))
+    # a vanished file keeps the last good time
+    home.clock.unlink()
+    assert clock.now() == START + timedelta(hours=2)
+
+
+def test_an_anchored_clock_is_not_moved_by_the_replay(home):
+    clockmod.anchor(home.clock, start=START, speed=60)
+    assert isinstance(clockmod.load_clock(home.clock), clockmod.AnchoredClock)
+    with pytest.raises(clockmod.ClockError, match="not 'step'"):
+        clockmod.set_sim_now(home.clock, START + timedelta(hours=1))
+
+
+def beat(home: Home, program: str, **fields) -> None:
+    atomic_write_json(home.health(program), {"version": 1, "program": program, "pid": 1,
+                                             "last_beat_real": iso(clockmod.real_now()),
+                                             **fields})
+
+
+def test_the_gate_waits_for_every_program_but_never_forever(home, capsys):
+    assert caught_up("decide", {"odds_version": 3}, 3, None)
+    assert not caught_up("decide", {"odds_version": 2}, 3, None)
+    assert not caught_up("execute", {"odds_version": 3, "decisions_version": 4}, 3, 5)
+    assert caught_up("execute", {"odds_version": 3, "decisions_version": 5}, 3, 5)
+    atomic_write_json(home.decisions, {"version": 5})
+    gate = StepGate(home, Logger("monitor"), deadline_s=1.0)
+    stop = threading.Event()
+    try:
+        beat(home, "decide", odds_version=3, decisions_version=5)
+        beat(home, "execute", odds_version=3, decisions_version=4)  # not yet the new decisions
+        assert gate.pending(3) == ["execute", "track"]  # track has no health file yet
+
+        def later():  # the other two report, the way the programs do: atomic health writes
+            beat(home, "execute", odds_version=3, decisions_version=5)
+            beat(home, "track", odds_version=3)
+
+        timer = threading.Timer(0.3, later)
+        timer.start()
+        waited = gate.wait(3, stop)
+        timer.join()
+        assert waited["late"] == [] and 250 <= waited["waited_ms"] < 1000
+        # a program that does not report: the deadline, then it is no longer waited for ...
+        late = gate.wait(4, stop)
+        assert late["late"] == ["decide", "execute", "track"] and late["waited_ms"] >= 1000
+        assert "clock.step_late" in capsys.readouterr().out
+        assert gate.wait(5, stop)["waited_ms"] < 500
+        # ... until it has caught up again
+        beat(home, "decide", odds_version=6, decisions_version=5)
+        assert gate.pending(6) == []
+        assert "decide" not in gate.behind and gate.pending(7) == ["decide"]
+        # stopped or stale programs are not waited for
+        beat(home, "decide", odds_version=6, stopped=True)
+        assert gate.pending(7) == []
+        atomic_write_json(home.health("decide"), {
+            "version": 2, "odds_version": 6,
+            "last_beat_real": iso(clockmod.real_now() - timedelta(minutes=1))})
+        assert gate.pending(7) == []
+    finally:
+        gate.close()
+
+
+# --------------------------------------------------------------------------- the real programs
+
+class Program:
+    def __init__(self, home: Home, name: str, log_dir):
+        self.name, self.log_path = name, log_dir / f"{name}.log"
+        self._out = open(self.log_path, "wb")
+        env = {**os.environ, "BETPIPE_HOME": str(home.root), "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen([str(BETPIPE), name], env=env, cwd=REPO, stdout=self._out,
+                                     stderr=subprocess.STDOUT)
+
+    def events(self, event: str) -> list[dict]:
+        return [line for raw in self.log_path.read_bytes().splitlines()
+                if raw.startswith(b"{") and (line := orjson.loads(raw)).get("event") == event]
+
+    def stop(self) -> int | None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            return self.proc.wait(10)
+        finally:
+            self._out.close()
+
+
+@pytest.mark.skipif(not (FOOTBALL_DATA / "E0_2019-20.csv").exists(), reason="no CSVs")
+def test_a_replay_steps_through_real_fixtures_and_every_program_sees_every_version(home,
+                                                                                   tmp_path):
+    until = parse_iso("2019-08-11T20:00:00Z")  # the first weekend of EPL 2019-20: 10 matches
+    atomic_write_json(home.system_config, {
+        "max_odds_age_s": 60,
+        "clock": {"mode": "step", "start": iso(START), "step_deadline_s": 30},
+        "source": {"kind": "replay", "interval_s": 21600, "replay": {
+            "files": [str(FOOTBALL_DATA / "E0_2019-20.csv")], "until": iso(until)}},
+        "sessions": [{"id": "fav-hour", "selection": "favourite",
+                      "window": {"from_minutes": 60, "to_minutes": 0},
+                      "staking": {"plan": "flat", "stake": 10}}]})
+    clockmod.anchor(home.clock, start=START, speed=1, mode="step")
+    programs = [Program(home, name, tmp_path) for name in ("decide", "execute", "track")]
+    try:
+        monitor = Program(home, "monitor", tmp_path)
+        programs.append(monitor)
+        wait_for(lambda: monitor.events("replay.finished"), 120, "the replay to reach `until`")
+        codes = {p.name: p.stop() for p in programs}
+    finally:
+        for p in programs:
+            p.stop()
+    assert codes == {"decide": 0, "execute": 0, "track": 0, "monitor": 0}
+    steps = monitor.events("clock.step")
+    assert len(steps) >= 20
+    assert [s for s in steps if s["late"]] == []  # nobody was ever waited out
+    versions = [s["odds_version"] for s in steps]
+    assert versions == list(range(versions[0], versions[0] + len(steps)))
+    # decide wrote decisions for every odds version the monitor wrote
+    decided = {e["odds_version"] for e in programs[0].events("decisions.written")}
+    assert set(versions) <= decided
+    clock = read_json(home.clock)
+    assert_contract("clock", clock)
+    assert parse_iso(clock["sim_now"]) <= until < parse_iso(clock["sim_now"]) + timedelta(hours=6)
+    odds = read_snapshot(home.odds)
+    assert_contract("odds-data", odds)
+    assert odds["source"] == "replay" and odds["fetched_at"] == clock["sim_now"]
+    for name in ("decide", "execute", "track"):
+        health = read_snapshot(home.health(name))
+        assert_contract("health", health)
+        assert health["odds_version"] == odds["version"], name
+    # bets at the window's opening step (an hour before kickoff), settled at kickoff + 110 min
+    events = [orjson.loads(line) for line in home.ledger.read_bytes().splitlines()]
+    for ev in events:
+        assert_contract("bet-record-event", ev)
+    placed = [e for e in events if e["type"] == "BET_PLACED"]
+    settled = {e["bet_ref"]: e for e in events if e["type"] == "BET_SETTLED"}
+    assert len(placed) == 10  # one per match of the weekend
+    kickoffs = {m["key"]: parse_iso(m["kickoff"]) for m in odds["matches"]}
+    intents = {e["client_ref"]: e for e in events if e["type"] == "BET_INTENDED"}
+    for bet in placed:
+        kickoff = kickoffs[intents[bet["client_ref"]]["match_key"]]
+        assert parse_iso(bet["ts"]) == kickoff - timedelta(hours=1)
+        assert parse_iso(settled[bet["bet_ref"]]["ts"]) == kickoff + timedelta(minutes=110)

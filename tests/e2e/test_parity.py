@@ -1,0 +1,93 @@
+"""Parity: the real programs (monitor on the replay source, decide, execute in paper mode,
+track) stepping through real EPL fixtures on the step clock place and settle exactly the bets
+`betpipe backtest` computes: same matches, selections, odds, stakes and profit, for a flat and a
+percent session.
+
+Why these settings make live and backtest comparable (README: backtest, parity):
+- the sessions' window is the last minute before kickoff, so the live bets are made at kickoff
+  - 1 min, where the replay's price (moving linearly from B365 to B365C over the week on sale)
+  rounds to the closing column: the backtest runs with `--odds b365-closing`;
+- results come out at kickoff + 110 min in both; no result of these two weekends comes out in
+  the minute between a live decision and its kickoff, so the percent stakes see the same
+  bankroll;
+- paper fills at the price on sale, and the price does not move within a step.
+"""
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from pipeline.analysis.backtest import load_matches, run
+from pipeline.core import clock as clockmod
+from pipeline.core.config import Config
+from pipeline.core.filebus import atomic_write_json
+from pipeline.core.timefmt import parse_iso
+from tests.core.test_step_clock import Program  # the real programs, one subprocess each
+from tests.helpers import FOOTBALL_DATA, assert_contract
+from tests.monitor.test_monitor import wait_for
+
+pytestmark = pytest.mark.e2e
+
+SEASON = FOOTBALL_DATA / "E0_2019-20.csv"
+START, UNTIL = "2019-08-09T18:00:00Z", "2019-08-19T21:30:00Z"  # two weekends + a Monday game
+LAST_MINUTE = {"from_minutes": 1, "to_minutes": 0}
+SESSIONS = [
+    {"id": "fav-flat", "selection": "favourite", "odds": {"max": 10}, "window": LAST_MINUTE,
+     "staking": {"plan": "flat", "stake": 10}, "bankroll": 1000},
+    {"id": "dog-percent", "selection": "underdog", "odds": {"max": 10}, "window": LAST_MINUTE,
+     "staking": {"plan": "percent", "percent": 5}, "bankroll": 500},
+]
+CONFIG = {
+    "max_odds_age_s": 60,
+    "clock": {"mode": "step", "start": START, "step_deadline_s": 60},
+    "source": {"kind": "replay", "interval_s": 604800,  # price steps: at most one a week
+               "replay": {"files": [str(SEASON)], "odds": "b365", "until": UNTIL}},
+    "sessions": SESSIONS,
+}
+
+
+def live_bets(home) -> list[tuple]:
+    events = [orjson.loads(line) for line in home.ledger.read_bytes().splitlines()]
+    for ev in events:
+        assert_contract("bet-record-event", ev)
+    intents = {e["client_ref"]: e for e in events if e["type"] == "BET_INTENDED"}
+    settled = {e["bet_ref"]: e for e in events if e["type"] == "BET_SETTLED"}
+    out = []
+    for e in events:
+        if e["type"] == "BET_PLACED":
+            intent = intents[e["client_ref"]]
+            out.append((e["session"], intent["match_key"], intent["selection"], e["odds"],
+                        e["stake"], settled[e["bet_ref"]]["profit"]))
+    return sorted(out)
+
+
+def backtest_bets() -> list[tuple]:
+    until = parse_iso(UNTIL)
+    matches = [m for m in load_matches([SEASON], "b365-closing").matches if m.kickoff < until]
+    bt = run(matches, Config.model_validate(CONFIG))
+    return sorted((sid, b.match_key, b.selection, b.odds, b.stake, b.profit)
+                  for sid in ("fav-flat", "dog-percent") for b, _ in bt.bets(sid))
+
+
+@pytest.mark.skipif(not SEASON.exists(), reason="no CSVs")
+def test_the_ledgers_bets_equal_the_backtests(home, tmp_path):
+    atomic_write_json(home.system_config, CONFIG)
+    clockmod.anchor(home.clock, start=parse_iso(START), speed=1, mode="step")
+    programs = [Program(home, name, tmp_path) for name in ("decide", "execute", "track")]
+    try:
+        monitor = Program(home, "monitor", tmp_path)
+        programs.append(monitor)
+        wait_for(lambda: monitor.events("replay.finished"), 150, "the replay to reach `until`",
+                 monitor)
+        codes = {p.name: p.stop() for p in programs}
+    finally:
+        for p in programs:
+            p.stop()
+    assert set(codes.values()) == {0}, codes
+    live, backtest = live_bets(home), backtest_bets()
+    assert live == backtest
+    sessions = {b[0] for b in live}
+    assert sessions == {"fav-flat", "dog-percent"}
+    assert sum(1 for b in live if b[0] == "fav-flat") == 20  # every match of the two weekends
+    stakes = {b[4] for b in live if b[0] == "dog-percent"}
+    assert len(stakes) > 3  # the percent stakes followed the bankroll

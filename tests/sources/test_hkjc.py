@@ -1,0 +1,298 @@
+"""The HKJC source: the real captures of ../shared/data/hkjc parsed (odds, kickoffs, statuses,
+keys), the strict results parser, `betpipe sources parse`, and the real `betpipe monitor` in real
+Chromium reading the site's GraphQL answers off the network from a local imitation of the site."""
+from __future__ import annotations
+
+import copy
+import os
+import subprocess
+
+import orjson
+import pytest
+
+from pipeline import cli
+from pipeline.core.clock import anchor
+from pipeline.core.filebus import atomic_write_json
+from pipeline.core.matchkey import load_tables
+from pipeline.core.paths import REPO
+from pipeline.core.timefmt import parse_iso
+from pipeline.sources.browser import find_chromium
+from pipeline.sources.hkjc import (STATUSES, ShapeError, had_odds, parse_odds_answers,
+                                   parse_results)
+from tests.helpers import HKJC_DATA, assert_contract
+from tests.monitor.test_monitor import by_key, health, odds, start_monitor, wait_for  # noqa: F401
+from tests.sources.hkjc_site import HkjcSite, load_capture
+
+TABLES = load_tables()
+NOW = parse_iso("2026-02-22T04:45:00Z")  # FB4342 in its second half, FB5022 two weeks ahead
+SEEN = "2026-02-22T04:45:00Z"
+LEVANTE = "2025-26_Levante v Girona"
+SAN_DIEGO = "2026_San Diego FC v CF Montreal"
+BETPIPE = REPO / ".venv" / "bin" / "betpipe"
+
+
+def parse(*names: str, now=NOW):
+    return parse_odds_answers([load_capture(n) for n in names], TABLES, SEEN, now)
+
+
+def fb5022() -> dict:
+    return load_capture("single-match-preevent-FB5022.json")["data"]["matches"][0]
+
+
+def fb4342() -> dict:
+    return load_capture("single-match-secondhalf-FB4342.json")["data"]["matches"][0]
+
+
+def had_line(match: dict) -> dict:
+    return next(p for p in match["foPools"] if p["oddsType"] == "HAD")["lines"][0]
+
+
+# --------------------------------------------------------------------------- odds answers
+
+def test_the_real_captures_parse_to_odds_data_matches():
+    matches, problems = parse("single-match-preevent-FB5022.json",
+                              "single-match-secondhalf-FB4342.json")
+    assert problems == []
+    got = {m["key"]: m for m in matches}
+    assert set(got) == {LEVANTE, SAN_DIEGO}
+    levante = got[LEVANTE]
+    assert levante["kickoff"] == "2026-03-07T15:15:00Z"  # 23:15 +08:00
+    assert (levante["status"], levante["competition"], levante["season"]) == \
+        ("scheduled", "SFL", "2025-26")
+    assert (levante["home"], levante["away"]) == ("Levante", "Girona")
+    assert levante["odds"] == {"home": 2.57, "draw": 3.2, "away": 2.32}  # H, A, D in the answer
+    assert levante["seen_at"] == SEEN
+    assert levante["source_updated_at"] == "2026-03-05T11:30:02.332Z"  # updateAt: information
+    assert levante["source_ref"] == "FB5022"
+    mls = got[SAN_DIEGO]
+    assert mls["kickoff"] == "2026-02-22T03:30:00Z" and mls["season"] == "2026"  # calendar year
+    assert (mls["status"], mls["odds"], mls["result"]) == ("live", None, None)  # no HAD pool
+    assert_contract("odds-data", {"version": 1, "written_at": SEEN, "source": "hkjc",
+                                  "fetched_at": SEEN, "matches": matches})
+
+
+def test_the_subset_capture_gives_the_same_prices_and_later_answers_win():
+    subset, _ = parse("had_example_preevent_FB5022.json")
+    full, _ = parse("single-match-preevent-FB5022.json")
+    assert subset == full
+    # an answer for the same match without the HAD pool does not lose the prices
+    without_had = {"data": {"matches": [{**fb5022(), "foPools": []}]}}
+    merged, _ = parse_odds_answers([load_capture("had_example_preevent_FB5022.json"),
+                                    without_had], TABLES, SEEN, NOW)
+    assert merged[0]["odds"] == {"home": 2.57, "draw": 3.2, "away": 2.32}
+
+
+def test_combinations_map_by_str_else_by_position():
+    match = fb5022()
+    line = had_line(match)
+    line["combinations"] = [line["combinations"][i] for i in (2, 0, 1)]  # D, H, A: by str
+    assert had_odds(match["foPools"], "m", []) == {"home": 2.57, "draw": 3.2, "away": 2.32}
+    match = fb5022()
+    for combo in had_line(match)["combinations"]:
+        del combo["str"]  # no str: the documented order H, A, D
+    assert had_odds(match["foPools"], "m", []) == {"home": 2.57, "draw": 3.2, "away": 2.32}
+
+
+@pytest.mark.parametrize("change, problem", [
+    (lambda m: next(p for p in m["foPools"] if p["oddsType"] == "HAD").update(
+        status="SUSPENDED"), None),
+    (lambda m: had_line(m).update(status="SUSPENDED"), None),
+    (lambda m: had_line(m)["combinations"][1].update(status="SUSPENDED"), None),
+    (lambda m: had_line(m)["combinations"][0].update(currentOdds="LSE"), "not a number"),
+    (lambda m: had_line(m)["combinations"].pop(), "2 combinations"),
+    (lambda m: m.update(foPools=[p for p in m["foPools"] if p["oddsType"] != "HAD"]), None),
+])
+def test_odds_are_null_unless_pool_line_and_combinations_are_on_sale(change, problem):
+    match = fb5022()
+    change(match)
+    matches, problems = parse_odds_answers([{"data": {"matches": [match]}}], TABLES, SEEN, NOW)
+    assert matches[0]["odds"] is None and matches[0]["status"] == "scheduled"
+    assert (problem is None and problems == []) or problem in problems[0]
+
+
+@pytest.mark.parametrize("hkjc, ours", [("PREEVENT", "scheduled"), ("FIRSTHALF", "live"),
+                                        ("HALFTIME", "live"), ("SECONDHALF", "live"),
+                                        ("FULLTIME", "finished"), ("RESULT", "finished"),
+                                        ("POSTPONED", "postponed"), ("CANCELLED", "void"),
+                                        ("VOID", "void")])
+def test_statuses(hkjc, ours):
+    assert STATUSES[hkjc] == ours
+    matches, _ = parse_odds_answers([{"data": {"matches": [{**fb5022(), "status": hkjc}]}}],
+                                    TABLES, SEEN, NOW)
+    assert matches[0]["status"] == ours
+    assert (matches[0]["odds"] is not None) == (ours == "scheduled")  # prices only pre-match
+
+
+def test_an_unknown_status_keeps_the_match_without_odds_and_says_so():
+    matches, problems = parse_odds_answers([{"data": {"matches": [{**fb5022(),
+                                                                   "status": "WEIRDSTATE"}]}}],
+                                           TABLES, SEEN, NOW)
+    assert matches[0]["key"] == LEVANTE and matches[0]["odds"] is None
+    assert matches[0]["status"] == "scheduled"  # before its kickoff
+    assert "WEIRDSTATE" in problems[0]
+
+
+def test_bad_matches_are_skipped_and_bad_answers_refused():
+    broken = {**fb4342(), "kickOffTime": "soon"}
+    nameless = copy.deepcopy(fb4342())
+    del nameless["homeTeam"]["name_en"]
+    matches, problems = parse_odds_answers([{"data": {"matches": [broken, nameless, fb5022()]}}],
+                                           TABLES, SEEN, NOW)
+    assert [m["key"] for m in matches] == [LEVANTE]
+    assert "kickOffTime" in problems[0] and "homeTeam.name_en" in problems[1]
+    for doc, field in [([], "$"), ({"errors": [{"message": "no"}]}, "data"),
+                       (load_capture("tournament-list.json"), "data.matches")]:
+        with pytest.raises(ShapeError) as e:
+            parse_odds_answers([doc], TABLES, SEEN, NOW)
+        assert e.value.field == field
+
+
+# --------------------------------------------------------------------------- results answers
+
+def results_answer(*entries: dict, status: str = "RESULT", **match_fields) -> dict:
+    """A hand-made matchResult answer of the documented shape (no real one was captured)."""
+    m = fb4342()
+    match = {k: m[k] for k in ("id", "frontEndId", "kickOffTime", "homeTeam", "awayTeam",
+                               "tournament")}
+    return {"data": {"matches": [{**match, "status": status, "results": list(entries),
+                                  **match_fields}]}}
+
+
+def entry(home: int, away: int, stage: int, kind: int = 1, confirmed: bool = True) -> dict:
+    return {"homeResult": home, "awayResult": away, "ttlCornerResult": 9, "stageId": stage,
+            "resultType": kind, "payoutConfirmed": confirmed}
+
+
+FULLTIME = (5, 1)  # a test's choice: the real codes are not documented
+
+
+def test_results_of_the_documented_shape():
+    doc = results_answer(entry(1, 0, 3), entry(4, 1, 5))
+    matches, problems = parse_results(doc, FULLTIME, TABLES, SEEN, NOW)
+    assert problems == [] and len(matches) == 1
+    m = matches[0]
+    assert (m["key"], m["status"], m["odds"]) == (SAN_DIEGO, "finished", None)
+    assert m["result"] == {"home_goals": 4, "away_goals": 1}
+    # not yet confirmed: no result; only the configured full-time entry counts
+    pending, _ = parse_results(results_answer(entry(4, 1, 5, confirmed=False)), FULLTIME,
+                               TABLES, SEEN, NOW)
+    assert pending[0]["result"] is None
+    half, _ = parse_results(results_answer(entry(1, 0, 3)), FULLTIME, TABLES, SEEN, NOW)
+    assert half[0]["result"] is None
+    # digits as strings are counts too; a void match stays void
+    void, _ = parse_results(results_answer(entry("2", "2", 5), status="VOID"), FULLTIME,
+                            TABLES, SEEN, NOW)
+    assert (void[0]["status"], void[0]["result"]) == ("void", None)
+
+
+@pytest.mark.parametrize("doc, fulltime, field", [
+    (results_answer(entry(4, 1, 5)), None, "data.matches[0].results[0].stageId"),
+    (results_answer(), None, None),  # nothing to refuse: no entries
+    ({"data": {"matchResult": []}}, FULLTIME, "data.matches"),
+    ({"data": {"matches": [fb4342()]}}, FULLTIME, "data.matches[0].results"),
+    (results_answer({**entry(4, 1, 5), "homeResult": "four"}), FULLTIME,
+     "data.matches[0].results[0].homeResult"),
+    (results_answer({k: v for k, v in entry(4, 1, 5).items() if k != "stageId"}), FULLTIME,
+     "data.matches[0].results[0].stageId"),
+    (results_answer({**entry(4, 1, 5), "payoutConfirmed": "yes"}), FULLTIME,
+     "data.matches[0].results[0].payoutConfirmed"),
+    (results_answer(["4-1"]), FULLTIME, "data.matches[0].results[0]"),
+    (results_answer(entry(4, 1, 5), kickOffTime=None), FULLTIME, "data.matches[0]"),
+])
+def test_results_of_unknown_shapes_are_refused_naming_the_field(doc, fulltime, field):
+    if field is None:
+        assert parse_results(doc, fulltime, TABLES, SEEN, NOW)[0][0]["result"] is None
+        return
+    with pytest.raises(ShapeError) as e:
+        parse_results(doc, fulltime, TABLES, SEEN, NOW)
+    assert e.value.field == field, str(e.value)
+    assert field in str(e.value)
+
+
+# --------------------------------------------------------------------------- the CLI
+
+def run_cli(capsys, home, *args: str) -> tuple[int, str, str]:
+    code = cli.main(["--home", str(home.root), "sources", "parse", *args])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_prints_the_matches_and_refuses_files_of_the_wrong_shape(home, tmp_path, capsys):
+    code, out, err = run_cli(capsys, home, "--kind", "hkjc",
+                             str(HKJC_DATA / "single-match-preevent-FB5022.json"),
+                             str(HKJC_DATA / "single-match-secondhalf-FB4342.json"), "--now", SEEN)
+    assert code == 0, err
+    assert {m["key"]: m["status"] for m in orjson.loads(out)} == \
+        {LEVANTE: "scheduled", SAN_DIEGO: "live"}
+    results = tmp_path / "results.json"
+    results.write_bytes(orjson.dumps(results_answer(entry(4, 1, 5))))
+    code, out, err = run_cli(capsys, home, "--kind", "hkjc-results", str(results))  # no fulltime
+    assert code == 2 and "stageId" in err and "fulltime" in err
+    code, out, err = run_cli(capsys, home, "--kind", "hkjc-results", str(results),
+                             "--fulltime", "5,1")
+    assert code == 0, err
+    assert orjson.loads(out)[0]["result"] == {"home_goals": 4, "away_goals": 1}
+    # the real command: a file of the wrong shape, named with its field, exit 2
+    wrong = HKJC_DATA / "tournament-list.json"
+    done = subprocess.run([str(BETPIPE), "sources", "parse", "--kind", "hkjc",
+                           str(HKJC_DATA / "had_example_preevent_FB5022.json"), str(wrong)],
+                          env={**os.environ, "BETPIPE_HOME": str(home.root)}, cwd=REPO,
+                          capture_output=True, timeout=60)
+    assert done.returncode == 2 and done.stdout == b""
+    assert str(wrong).encode() in done.stderr and b"data.matches" in done.stderr
+
+
+# --------------------------------------------------------------------------- in Chromium
+
+@pytest.fixture
+def site():
+    imitation = HkjcSite()
+    yield imitation
+    imitation.close()
+
+
+@pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
+def test_monitor_reads_the_sites_own_answers_off_the_network(home, site, start_monitor):
+    anchor(home.clock, start=NOW, speed=1)  # the hkjc source needs speed 1
+    atomic_write_json(home.system_config, {"source": {
+        "kind": "hkjc", "interval_s": 1, "timeout_s": 15,
+        "hkjc": site.config(results_every_s=1, fulltime={"stage_id": 5, "result_type": 1})}})
+    unknown = results_answer({k: v for k, v in entry(4, 1, 5).items() if k != "stageId"})
+    site.set_results(unknown)
+    program = start_monitor()
+
+    doc = wait_for(lambda: odds(home), 90, "the first odds-data.json", program)
+    assert_contract("odds-data", doc)
+    assert doc["source"] == "hkjc"
+    got = by_key(doc)
+    assert set(got) == {LEVANTE, SAN_DIEGO}
+    assert got[LEVANTE]["odds"] == {"home": 2.57, "draw": 3.2, "away": 2.32}
+    assert got[LEVANTE]["kickoff"] == "2026-03-07T15:15:00Z"
+    assert got[LEVANTE]["seen_at"] == doc["fetched_at"]
+    assert (got[SAN_DIEGO]["status"], got[SAN_DIEGO]["odds"]) == ("live", None)
+    # the results answer of an unknown shape: refused, reported, the odds still written
+    problems = wait_for(lambda: [p for e in program.events("odds.problems")
+                                 for p in e["problems"] if "results page" in p], 30,
+                        "the refused results answer reported", program)
+    assert "data.matches[0].results[0].stageId" in problems[0]
+    wait_for(lambda: health(home)["counters"]["problems"] >= 1, 10, "health counting it",
+             program)
+    assert by_key(odds(home))[SAN_DIEGO]["result"] is None
+
+    # prices change on the site: the next poll shows them
+    changed = fb5022()
+    had_line(changed)["combinations"][0]["currentOdds"] = "2.61"
+    site.set_matches([changed, fb4342()])
+    wait_for(lambda: by_key(odds(home))[LEVANTE]["odds"]["home"] == 2.61, 30,
+             "the new price", program)
+    # the results page answers with the final score: the live match is finished
+    site.set_results(results_answer(entry(1, 0, 3), entry(4, 1, 5)))
+    done = wait_for(lambda: (d := odds(home)) and by_key(d)[SAN_DIEGO]["result"] and d, 30,
+                    "the result from the results page", program)
+    assert_contract("odds-data", done)
+    assert by_key(done)[SAN_DIEGO]["status"] == "finished"
+    assert by_key(done)[SAN_DIEGO]["result"] == {"home_goals": 4, "away_goals": 1}
+    # the page asked, the monitor only listened: every query was one the site knows
+    assert site.refused == []
+    assert site.answered["matchList"] >= 2 and site.answered["matchResult"] >= 2
+    assert program.stop() == 0

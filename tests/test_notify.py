@@ -1,0 +1,250 @@
+"""Notifications against a LOCAL HTTP server that records what it receives: retries after a 500
+and a 429, the rate limit on a burst, a restart that neither repeats nor skips, program alerts,
+Discord and Telegram payloads — and the real `betpipe notify` program end to end."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import orjson
+import pytest
+
+from pipeline.core import clock as clockmod
+from pipeline.core.clock import FakeClock, real_now
+from pipeline.core.config import NotifyConfig, default_config
+from pipeline.core.filebus import atomic_write_json, read_json
+from pipeline.core.health import Health
+from pipeline.core.ledger import Ledger
+from pipeline.core.paths import REPO
+from pipeline.core.timefmt import iso
+from pipeline.notify.messages import program_items
+from pipeline.notify.program import Notifier
+from pipeline.notify.webhook import TargetError, payload, post, target_from
+from tests.dashboard.homes import START, bet
+from tests.helpers import assert_contract, free_port
+
+KEYS = [f"2019-20_Team{i} v Other{i}" for i in range(40)]
+
+
+class Recorder:
+    """A webhook that records every request; `script` answers the first ones (then 204)."""
+
+    def __init__(self, script=()):
+        self.script = list(script)
+        self.received: list[dict] = []
+        self.lock = threading.Lock()
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with recorder.lock:
+                    status, reply, headers = recorder.script.pop(0) if recorder.script else (204, b"", {})
+                    recorder.received.append({"path": self.path, "doc": orjson.loads(body),
+                                              "status": status, "at": time.monotonic()})
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            def log_message(self, *_args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/webhooks/1/abc"
+
+    def delivered(self) -> list[str]:
+        """Lines of every message the server accepted (2xx), in order."""
+        with self.lock:
+            return [line for r in self.received if r["status"] < 300
+                    for line in (r["doc"].get("content") or r["doc"].get("text")).splitlines()]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def recorder():
+    made = []
+
+    def make(script=()):
+        made.append(Recorder(script))
+        return made[-1]
+
+    yield make
+    for r in made:
+        r.close()
+
+
+def placed_events(n: int, start: int = 0) -> list[dict]:
+    ledger_like = []
+    for i in range(start, start + n):
+        intended, placed = bet("fav-week", KEYS[i], "home", 2.0, 10.0, i)
+        ledger_like += [{"seq": 2 * i + 1, "ts": "2019-08-09T18:31:00Z", **intended},
+                        {"seq": 2 * i + 2, "ts": "2019-08-09T18:31:00Z", **placed}]
+    return ledger_like
+
+
+def notifier(home, url, clock, **cfg) -> Notifier:
+    config = NotifyConfig(**cfg)
+    return Notifier(home, clock, config, target_from(config, {"BETPIPE_NOTIFY_URL": url}))
+
+
+def test_a_500_is_retried_with_backoff_and_the_position_saved_only_after(home, recorder):
+    rec, clock = recorder([(500, b"oops", {})]), FakeClock("2019-08-09T18:30:00Z")
+    n = notifier(home, rec.url, clock)
+    n.collect(placed_events(1), {})
+    assert [o.status for o in n.flush()] == [500]
+    assert n.flush() == []  # backing off
+    assert read_json(home.notify_state)["ledger_seq"] == 1  # past the intent (nothing to say) only
+    clock.advance(0.5)
+    assert [o.ok for o in n.flush()] == [True]
+    assert rec.delivered() == ["🟢 bet placed · fav-week · Team0 v Other0 (2019-20) · home @ 2.0 · stake 10.00"]
+    assert [r["doc"] for r in rec.received][0] == rec.received[1]["doc"]  # the same message again
+    assert read_json(home.notify_state)["ledger_seq"] == 2
+
+
+def test_a_429_waits_as_long_as_the_server_asks(home, recorder):
+    rec = recorder([(429, b'{"retry_after": 3.0, "global": false}', {"Content-Type": "application/json"})])
+    clock = FakeClock("2019-08-09T18:30:00Z")
+    n = notifier(home, rec.url, clock)
+    n.collect(placed_events(1), {})
+    assert [o.retry_after for o in n.flush()] == [3.0]
+    clock.advance(2.9)
+    assert n.flush() == []
+    clock.advance(0.2)
+    assert [o.ok for o in n.flush()] == [True] and len(rec.delivered()) == 1
+
+
+def test_a_burst_is_rate_limited_and_batched_without_loss(home, recorder):
+    rec, clock = recorder(), FakeClock("2019-08-09T18:30:00Z")
+    n = notifier(home, rec.url, clock, per_minute=60, burst=2)
+    events = placed_events(12)
+    for i in range(1, len(events) + 1):  # events arrive one by one, faster than the rate
+        n.collect(events[:i], {})
+        n.flush()
+    assert len(rec.received) == 2 and n.counts["rate_limited"] > 0 and len(n.pending) == 10
+    clock.advance(1.0)  # one more message may go: the 10 waiting lines in one
+    n.flush()
+    assert len(rec.received) == 3
+    assert rec.delivered() == [f"🟢 bet placed · fav-week · Team{i} v Other{i} (2019-20) · home @ 2.0 · stake 10.00"
+                               for i in range(12)]
+
+
+def test_a_restart_neither_repeats_nor_skips(home, recorder):
+    rec, clock = recorder(), FakeClock("2019-08-09T18:30:00Z")
+    first = notifier(home, rec.url, clock, burst=10)
+    first.collect(placed_events(3), {})
+    first.flush()
+    rec.script.append((500, b"", {}))
+    events = placed_events(5)
+    first.collect(events, {})
+    first.flush()  # the 4th and 5th fail: the process dies before it retries
+    again = notifier(home, rec.url, clock, burst=10)
+    assert again.position["ledger_seq"] == 7  # the 3rd bet's events and the 4th's intent
+    again.collect(events, {})
+    again.flush()
+    texts = rec.delivered()
+    assert [t.split(" · ")[2] for t in texts] == [f"Team{i} v Other{i} (2019-20)" for i in range(5)]
+
+
+def test_program_alerts_wait_for_the_grace_and_say_when_it_is_over():
+    now = real_now()
+    doc = {"last_beat_real": iso(now), "state": "degraded", "last_error": "source failing"}
+    bad_since: dict = {}
+    assert program_items({"monitor": doc}, {}, now, bad_since, grace_s=10) == []
+    (alert,) = program_items({"monitor": doc}, {}, now + timedelta(seconds=10), bad_since, 10)
+    assert alert.text == "⚠️ program monitor degraded: source failing" and alert.program == ("monitor", "degraded")
+    assert program_items({"monitor": doc}, {"monitor": "degraded"}, now, bad_since, 0) == []
+    ok = {**doc, "state": "ok", "last_error": None}
+    (back,) = program_items({"monitor": ok}, {"monitor": "degraded"}, now, bad_since, 0)
+    assert back.program == ("monitor", "ok") and "ok again" in back.text
+    stale = {**doc, "last_beat_real": iso(now - timedelta(seconds=60))}
+    assert program_items({"decide": stale, "track": None}, {}, now, {}, 0)[0].program == ("decide", "stale")
+
+
+def test_targets_keep_their_secrets(recorder):
+    assert target_from(NotifyConfig(), {}) is None
+    discord = target_from(NotifyConfig(), {"BETPIPE_NOTIFY_URL": "https://discord.com/api/webhooks/9/SECRET"})
+    assert "SECRET" not in repr(discord) and discord.label == "discord at discord.com"
+    assert payload(discord, "@everyone hi")["allowed_mentions"] == {"parse": []}
+    with pytest.raises(TargetError, match="BETPIPE_TELEGRAM_TOKEN"):
+        target_from(NotifyConfig(kind="telegram", chat_id="42"), {})
+    with pytest.raises(TargetError, match="chat_id"):
+        target_from(NotifyConfig(kind="telegram"), {"BETPIPE_TELEGRAM_TOKEN": "123:ABC"})
+    rec = recorder()
+    base = rec.url.split("/api/")[0]
+    tg = target_from(NotifyConfig(kind="telegram", url=base, chat_id="42"), {"BETPIPE_TELEGRAM_TOKEN": "123:ABC"})
+    assert post(tg, "hello").ok
+    assert rec.received[0]["path"] == "/bot123:ABC/sendMessage"
+    assert rec.received[0]["doc"] == {"chat_id": "42", "text": "hello", "disable_web_page_preview": True}
+    dead = target_from(NotifyConfig(kind="telegram", url=f"http://127.0.0.1:{free_port()}", chat_id="1"),
+                       {"BETPIPE_TELEGRAM_TOKEN": "123:ABC"})
+    outcome = post(dead, "x", timeout=2)
+    assert not outcome.ok and outcome.status is None and "123:ABC" not in outcome.detail
+
+
+def _wait(predicate, timeout, what, proc):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        if proc.poll() is not None:
+            pytest.fail(f"notify exited ({proc.returncode}) waiting for {what}: {proc.stdout.read()}")
+        time.sleep(0.1)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_the_notify_program_delivers_audits_and_resumes(home, recorder):
+    rec = recorder()
+    config = default_config()
+    config["notify"] = {"per_minute": 600, "burst": 50, "program_grace_s": 0}
+    atomic_write_json(home.system_config, config)
+    clockmod.anchor(home.clock, start=START, speed=60)
+    ledger = Ledger(home.ledger, FakeClock("2019-08-09T18:31:00Z"))
+    env = {**os.environ, "BETPIPE_HOME": str(home.root), "BETPIPE_NOTIFY_URL": rec.url}
+
+    def start():
+        return subprocess.Popen([str(REPO / ".venv/bin/betpipe"), "notify"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+    proc = start()
+    try:
+        ledger.append(*bet("fav-week", KEYS[0], "home", 2.0, 10.0, 0))
+        ledger.append({"type": "BET_SETTLED", "session": "fav-week", "decision_id": f"fav-week|{KEYS[0]}|1X2",
+                       "bet_ref": "P-0", "outcome": "won", "payout": 20.0, "profit": 10.0},
+                      {"type": "SESSION_HALTED", "session": "fav-week", "reason": "take_profit",
+                       "detail": "settled profit 10.00 >= 5"})
+        Health(home, "monitor", FakeClock("2019-08-09T18:31:00Z")).set("degraded", "source failing")
+        _wait(lambda: len(rec.delivered()) >= 4, 60, "four lines", proc)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+        ledger.append(*bet("fav-week", KEYS[1], "away", 3.0, 10.0, 1))
+        proc = start()
+        _wait(lambda: len(rec.delivered()) >= 5, 60, "the fifth line", proc)
+        _wait(lambda: read_json(home.notify_state)["ledger_seq"] == 6, 30, "the saved position", proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=30)[0]
+    lines = rec.delivered()
+    assert sorted(lines[:4], key=lines.index) == lines[:4] and len(lines) == 5, lines
+    assert lines[0].startswith("🟢 bet placed · fav-week · Team0 v Other0")
+    assert lines[1].startswith("✅ won · fav-week") and lines[1].endswith("profit +10.00")
+    assert lines[2] == "⛔ session fav-week halted: take_profit (settled profit 10.00 >= 5)"
+    assert lines[3] == "⚠️ program monitor degraded: source failing"
+    assert lines[4].startswith("🟢 bet placed · fav-week · Team1 v Other1 (2019-20) · away @ 3.0")
+    audit = [orjson.loads(line) for line in home.audit.read_text().splitlines()]
+    assert [r["ledger_seq"] for r in audit if r["kind"] == "bet"] == [1, 2, 3, 4, 5, 6]
+    assert [r["by"] for r in audit if r["kind"] == "config"] == ["file"]
+    assert_contract("health", read_json(home.health("notify")))
+    assert rec.url not in out and "abc" not in home.audit.read_text()
