@@ -205,9 +205,10 @@ def replay(events: Iterable[dict]) -> Book:
     return book
 
 
-def absorb_new(book: Book, events: list[dict]) -> None:
+def absorb_new(book: Book, events: Iterable[dict]) -> None:
     """Fold in the events (a whole ledger, in seq order) that `book` has not seen: those past
     its seq, found from the end, so a re-read of a long ledger costs what is new in it."""
+    events = events if isinstance(events, list) else list(events)
     i = len(events)
     while i and events[i - 1].get("seq", 0) > book.seq:
         i -= 1

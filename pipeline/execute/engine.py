@@ -27,7 +27,7 @@ from pipeline.core.config import Config
 from pipeline.core.filebus import BadFile
 from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger
-from pipeline.core.state import Book, Intent, SessionBook
+from pipeline.core.state import Book, Intent, SessionBook, absorb_new
 from pipeline.core.timefmt import iso
 from pipeline.execute.controls import NOT_FOUND, Ctx, first_refusal
 from pipeline.execute.parallel import InOrder
@@ -106,17 +106,6 @@ def outcome_body(intent: Intent, p: Placement) -> dict:
                 "placed_at": p.placed_at}
     assert p.status != UNKNOWN, "an unknown effect is reconciled, never written as failed"
     return {"type": "BET_FAILED", **base, "reason": p.reason, "retryable": p.retryable}
-
-
-def absorb_new(book: Book, events: Iterable[dict]) -> None:
-    """Fold in the events `book` has not seen: those past its seq, found from the end, so a
-    re-read of a long ledger costs what is new in it, not its length."""
-    events = events if isinstance(events, list) else list(events)
-    i = len(events)
-    while i and events[i - 1].get("seq", 0) > book.seq:
-        i -= 1
-    for ev in events[i:]:
-        book.apply(ev)
 
 
 # --------------------------------------------------------------------------- the executor
