@@ -32,11 +32,14 @@ class QuietServer(uvicorn.Server):
 def bind(rt: Runtime, port: int, setting: str) -> socket.socket | None:
     """A listening socket on 127.0.0.1:port; None when stopped before it could bind."""
     while not rt.stopping.is_set():
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
+        # and without it every answer waited ~40 ms for a delayed ACK (Nagle)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((HOST, port))
             sock.listen(128)
+            sock.set_inheritable(True)
             return sock
         except OSError as e:
             sock.close()

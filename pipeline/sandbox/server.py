@@ -11,7 +11,6 @@ its password); the config's `sandbox.*` rules and terms are taken again whenever
 from __future__ import annotations
 
 import contextlib
-import socket
 import threading
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import uvicorn
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.runtime import Runtime
+from pipeline.core.webserve import bind
 from pipeline.sandbox.app import create_app
 from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER, Sessions, missing_variables, \
     sandbox_account
@@ -29,7 +29,6 @@ from pipeline.sources.football_data import FootballDataError, load_folder
 
 HOST = "127.0.0.1"
 RETRY_DATA_REAL_S = 5.0
-RETRY_PORT_REAL_S = 2.0
 CONFIG_RELOAD_REAL_S = 2.0
 
 
@@ -70,24 +69,6 @@ def _load_market(rt: Runtime) -> Market | None:
     return None
 
 
-def _bind(rt: Runtime, port: int) -> socket.socket | None:
-    while not rt.stopping.is_set():
-        # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP,
-        # and without it every answer waited ~40 ms for a delayed ACK (Nagle)
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((HOST, port))
-            sock.listen(128)
-            sock.set_inheritable(True)
-            return sock
-        except OSError as e:
-            sock.close()
-            rt.fail(f"cannot listen on {HOST}:{port} (config sandbox.port): {e}")
-            rt.wait(RETRY_PORT_REAL_S)
-    return None
-
-
 def main(home: Home) -> int:
     rt = Runtime("bookmaker", home)
     try:
@@ -97,7 +78,7 @@ def main(home: Home) -> int:
         if market is None:
             return 0
         port = rt.config.sandbox.port
-        sock = _bind(rt, port)
+        sock = bind(rt, port, "sandbox.port")
         if sock is None:
             return 0
         store = BetStore(bets_path(rt.home))
