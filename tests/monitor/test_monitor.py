@@ -25,6 +25,7 @@ from pipeline.core.timefmt import parse_iso
 from pipeline.sources import browser
 from pipeline.sources.browser import find_chromium
 from tests.helpers import assert_contract, free_port
+from tests.httpstub import reply
 
 BETPIPE = REPO / ".venv" / "bin" / "betpipe"
 START = parse_iso("2019-08-09T18:30:00Z")
@@ -88,11 +89,7 @@ class PageServer:
                 with server._lock:
                     body, name = server.page, server.name
                     server.served[name] += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "text/html; charset=utf-8")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                reply(self, body, "text/html; charset=utf-8")
 
             def log_message(self, *_args):
                 pass
