@@ -174,6 +174,9 @@ def test_a_burst_of_odds_writes_ends_at_the_last_version(decide_proc):
     fav = next(d for d in doc["decisions"] if d["id"] == FAV)
     assert fav["odds"] == prices[-1]
     assert_contract("decisions", doc)
+    # the log line follows the file write: wait for it rather than race it
+    wait_for(lambda: any(r["odds_version"] == 51 for r in p.logs("decisions.written")),
+             "the log line for odds version 51")
     seen = [r["odds_version"] for r in p.logs("decisions.written")]
     assert seen == sorted(seen) and seen[-1] == 51
     assert p.stop() == 0
