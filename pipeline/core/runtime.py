@@ -51,12 +51,12 @@ class Runtime:
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
 
-    def fail(self, reason: str) -> None:
+    def fail(self, reason: str, *, beat: bool = True) -> None:
         """Health failing with `reason`, logged once per distinct reason."""
         if reason != self._reported:
             self.log.error("failing", reason=reason)
             self._reported = reason
-        self.health.set("failing", reason)
+        self.health.set("failing", reason, beat=beat)
 
     def degrade(self, reason: str) -> None:
         """Health degraded with `reason` (running, but impaired), logged once per reason.
@@ -102,17 +102,13 @@ class Runtime:
     def start(self) -> bool:
         """Beat at once, then wait for a clock anchor and a good config. False if stopped."""
         self.install_signals()
-        self.health.start()
         self.log.info("started", home=str(self.home.root))
+        self._try_clock(beat=False)  # so the first beat already says whether a clock is missing
+        self.health.start()
         while not self.stopping.is_set():
-            if self.clock is None:
-                try:
-                    self.clock = load_clock(self.home.clock)
-                    self.health.set_clock(self.clock)
-                except ClockError as e:
-                    self.fail(str(e))
-                    self.stopping.wait(RETRY_REAL_S)
-                    continue
+            if self.clock is None and not self._try_clock(beat=True):
+                self.stopping.wait(RETRY_REAL_S)
+                continue
             self.reload_config()
             if self.holder.config is not None:
                 if self.holder.error is None and self._reported is not None:
@@ -120,6 +116,15 @@ class Runtime:
                 return True
             self.stopping.wait(RETRY_REAL_S)
         return False
+
+    def _try_clock(self, *, beat: bool) -> bool:
+        try:
+            self.clock = load_clock(self.home.clock)
+        except ClockError as e:
+            self.fail(str(e), beat=beat)
+            return False
+        self.health.set_clock(self.clock)
+        return True
 
     def wait(self, real_seconds: float) -> bool:
         """Sleep unless stopping; True when a stop was asked for."""
