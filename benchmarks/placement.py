@@ -4,11 +4,12 @@ Against the real `betpipe bookmaker` program (a temporary home, the real 2019-20
 clock at the demo's start):
 - raw_http: `POST /api/bets` from one keep-alive client and from 5 threads — what the sandbox
   itself can book (each bet fsync'd before its answer), the ceiling for anything in front of it;
-- browser_1 / browser_5: `SandboxBookmaker.place` (open the slip, fill it, click, read the
-  confirmation) on 1 page from one thread, and on 5 pages from 5 threads (the executor's
-  `max_concurrent` 5). Bets are spread over the matches on sale, 1 unit each, min_odds 1.01.
+- browser_1 / browser_5: `SandboxBookmaker.place` (the slip kept open: fill it, click, read the
+  confirmation, in one call into the page) on 1 page from one thread, and on 5 pages from 5
+  threads (the executor's `max_concurrent` 5). Bets are spread over the matches on sale, 1 unit
+  each, min_odds 1.01.
 Per-bet latency (p50/p99) and bets/s over the whole run, and the CPU every process spent per bet
-(Chromium, Playwright's driver, this Python, the sandbox): `cores / cpu per bet` is the rate the
+(each kind of Chromium process, Playwright's driver, this Python, the sandbox): `cores / cpu per bet` is the rate the
 machine could reach with nothing else running (these machines are shared: `load_avg` says how
 busy it was).
 """
@@ -32,6 +33,7 @@ from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.paths import REPO, Home, football_data_dir
 from pipeline.core.timefmt import parse_iso
 from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER, Credentials
+from pipeline.supervise import free_port
 
 START = "2019-08-09T18:30:00Z"
 CREDS = Credentials("bench", "bench-password-not-secret")
@@ -127,11 +129,30 @@ def _tree(pid: int) -> list[int]:
     return out
 
 
+def _kind(pid: int) -> str:
+    """What a process below this one is: Playwright's driver, or which of Chromium's."""
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().split(b"\0")
+    except OSError:
+        return "gone"
+    line = b" ".join(argv)
+    for kind in (b"renderer", b"gpu-process", b"utility", b"zygote"):
+        if b"--type=" + kind in line:
+            return "chromium_" + kind.decode().replace("-process", "")
+    return "chromium_browser" if b"chrom" in argv[0] else "driver"
+
+
 def _cpu_split(sandbox_pid: int) -> dict[str, float]:
+    """CPU seconds so far: this Python, the sandbox, the driver and each kind of Chromium
+    process (renderer = the pages' JavaScript and rendering, utility = its network service)."""
     me = os.getpid()
-    below = [p for p in _tree(me) if p != me]
-    return {"browser_and_driver": sum(_cpu_s(p) for p in below),
-            "python": sum(os.times()[:2]), "sandbox": _cpu_s(sandbox_pid)}
+    out = {"python": sum(os.times()[:2]), "sandbox": _cpu_s(sandbox_pid)}
+    for pid in _tree(me):
+        if pid not in (me, sandbox_pid):
+            kind = _kind(pid)
+            out[kind] = out.get(kind, 0.0) + _cpu_s(pid)
+    return out
 
 
 def browser(url: str, home: Home, ids: list[tuple[str, str]], n: int, pages: int,
@@ -158,7 +179,8 @@ def browser(url: str, home: Home, ids: list[tuple[str, str]], n: int, pages: int
         with ThreadPoolExecutor(pages) as pool:
             lat = list(pool.map(place, orders))
         seconds, cpu1 = time.perf_counter() - t0, _cpu_split(sandbox_pid)
-        per_bet = {k: round((cpu1[k] - cpu0[k]) / n * 1000, 1) for k in cpu0}
+        per_bet = {k: round((cpu1.get(k, 0) - cpu0.get(k, 0)) / n * 1000, 1)
+                   for k in sorted(set(cpu0) | set(cpu1))}
         total = sum(per_bet.values())
         return {**_rate(n, seconds, lat), "pages": pages, "launch_and_login_s": round(start_s, 2),
                 "cpu_ms_per_bet": {**per_bet, "total": round(total, 1)},
@@ -170,7 +192,7 @@ def browser(url: str, home: Home, ids: list[tuple[str, str]], n: int, pages: int
 
 def run(tmp: Path, args) -> dict:
     home = Home(tmp / "home").ensure()
-    port = int(os.environ.get("BETPIPE_BENCH_PORT", "0")) or _free_port()
+    port = int(os.environ.get("BETPIPE_BENCH_PORT", "0")) or free_port()
     url = f"http://127.0.0.1:{port}"
     proc = _start_bookmaker(home, port)
     try:
@@ -190,11 +212,3 @@ def run(tmp: Path, args) -> dict:
     out["browser_5_vs_browser_1"] = round(b5 / out["browser_1"]["bets_per_s"], 2)
     out["goal_browser_5_bets_per_s"] = 60
     return out
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

@@ -25,7 +25,8 @@ import orjson
 
 from pipeline.core import clock as clockmod
 from pipeline.core.config import ConfigError, load_config
-from pipeline.core.filebus import SCHEMA_VERSION, BadFile, FileWatch, SnapshotWriter, read_snapshot
+from pipeline.core.filebus import (SCHEMA_VERSION, BadFile, FileWatch, SnapshotWriter,
+                                  parse_snapshot, read_capped, read_snapshot)
 from pipeline.core.jsonl import parse
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
@@ -43,10 +44,11 @@ def body_of(out: Outcome, odds_version: int, config_version: int) -> dict:
             "decisions": out.decisions, "notes": out.notes}
 
 
-def load_odds(path: Path) -> OddsIndex | None:
-    """A usable odds-data document, checked and indexed (None when the file does not exist);
-    BadFile names what is wrong with it (file, JSON path, reason)."""
-    doc = read_snapshot(path)
+def load_odds(path: Path, data: bytes | None = None) -> OddsIndex | None:
+    """A usable odds-data document — of `data`, the file's bytes already read, or else read
+    now — checked and indexed (None when the file does not exist); BadFile names what is
+    wrong with it (file, JSON path, reason)."""
+    doc = read_snapshot(path) if data is None else parse_snapshot(data, path)
     if doc is None:
         return None
     try:
@@ -143,10 +145,11 @@ class Decider:
         before = self.book.seq
         try:
             events = self.ledger.read()
-        except ValueError as e:
-            if self.ledger_error != f"{self.ledger_path}: {e}":
-                self.rt.log.error("ledger.invalid", file=str(self.ledger_path), reason=str(e))
-            self.ledger_error = f"{self.ledger_path}: {e}"
+        except ValueError as e:  # BadFile: a line that does not parse and is not the last
+            reason = getattr(e, "reason", str(e))
+            if self.ledger_error != f"{self.ledger_path}: {reason}":
+                self.rt.log.error("ledger.invalid", file=str(self.ledger_path), reason=reason)
+            self.ledger_error = f"{self.ledger_path}: {reason}"
             return False
         self.ledger_error = None
         absorb_new(self.book, events)
@@ -156,14 +159,20 @@ class Decider:
         """True when a new good snapshot was read; a bad one is logged once per reason. The
         same bytes as last time (the periodic re-read) are not read again."""
         try:
-            data = self.odds_path.read_bytes()
+            data = read_capped(self.odds_path)
         except FileNotFoundError:
             data = None
+        except BadFile as e:  # too big to read: the same error until the file changes
+            data, too_big = str(e).encode(), e
+        else:
+            too_big = None
         if data == self.odds_bytes:
             return False
         self.odds_bytes = data
         try:
-            index = load_odds(self.odds_path)
+            if too_big is not None:
+                raise too_big
+            index = None if data is None else load_odds(self.odds_path, data)
         except BadFile as e:
             if self.odds_error != str(e):
                 self.rt.log.error("odds.invalid", file=str(e.path), reason=e.reason,

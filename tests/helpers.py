@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 import json
-import socket
 
 import jsonschema
 from referencing import Registry, Resource
 
 from pipeline.core.paths import REPO
+from pipeline.supervise import free_port  # noqa: F401  (tests take it from here)
 
 SHARED = REPO.parent / "shared"
 CONTRACTS = SHARED / "contracts"
@@ -29,7 +29,3 @@ def assert_contract(schema: str, doc) -> None:
     assert not errors, f"{schema}: {errors[:5]}"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

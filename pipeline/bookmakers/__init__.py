@@ -10,7 +10,9 @@ it with `lookup(client_ref)` first. `lookup` is also how a restart resolves a wr
 Two implement it: `paper` (paper.py, the default) and `sandbox` (sandbox.py, live mode: the
 sandbox's bet slip filled in Chromium). A bookmaker that can place several bets at once says how
 many in an optional `concurrent` attribute (default 1); its `place` is then called from that many
-threads at once, and the executor still records the outcomes in decision order.
+threads at once, and the executor still records the outcomes in decision order. A bookmaker that
+cannot be reached answers not_placed with a reason starting UNREACHABLE; `reachable()` then says
+when it is back.
 """
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
 PLACED, NOT_PLACED, UNKNOWN = "placed", "not_placed", "unknown"
+# reason prefix of a not_placed bet whose bookmaker could not be reached (nothing was sent):
+# the executor backs off and probes with `reachable()` (pipeline/execute/backoff.py)
+UNREACHABLE = "unreachable"
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,11 @@ class Bookmaker(Protocol):
     def lookup(self, client_ref: str) -> Placement | None:
         """The bet the bookmaker accepted under `client_ref` (status placed), None when it has
         none. Raises when it cannot tell (unreachable): the intent then stays unresolved."""
+        ...
+
+    def reachable(self) -> bool:
+        """Whether the bookmaker answers at all now (a cheap probe, never a bet): the executor
+        asks while it is unreachable, and places again as soon as it answers."""
         ...
 
     def close(self) -> None: ...

@@ -20,7 +20,8 @@ import threading
 from pathlib import Path
 from typing import Awaitable, Callable, TypeVar
 
-from pipeline.sources.browser import ARGS, BrowserNotFound, end_orphans, locate, remove_singletons
+from pipeline.sources.browser import (ARGS, BrowserNotFound, end_orphans, forget_forms, locate,
+                                      remove_singletons)
 
 T = TypeVar("T")
 COOKIE_FILES = ("Default/Cookies", "Default/Cookies-journal")
@@ -127,6 +128,7 @@ class PagePool:
             self._info("browser.orphans_ended", pids=ended, removed=removed,
                        profile=str(self.profile_dir))
         self.profile_dir.mkdir(parents=True, exist_ok=True)
+        forget_forms(self.profile_dir)  # the login's user name is never remembered (invariant 7)
         context = await self._pw.chromium.launch_persistent_context(
             user_data_dir=str(self.profile_dir), executable_path=executable, headless=True,
             args=ARGS)

@@ -123,5 +123,8 @@ class PaperBookmaker:
         self._file.transact(book)  # on disk (fsync) before the placements are answered
         return outcome
 
+    def reachable(self) -> bool:
+        return True  # its own record: never down
+
     def close(self) -> None:
         pass

@@ -3,12 +3,16 @@
 `SandboxBookmaker.place(order)` takes a free page of its `PagePool` (`pages` of them place at
 once). A page opens the match's bet slip once (`/slip?match=…`, logging in first when the site
 sends it to the login page: credentials from $BETPIPE_SANDBOX_USER / $BETPIPE_SANDBOX_PASSWORD)
-and keeps it: each bet fills the slip's fields (match, selection, stake, min_odds, the client
-reference) in one round trip, clicks "Place bet", and reads the answer the slip shows — the
-confirmation's bet reference, or a refusal. Every navigation costs Chromium ~100 ms of CPU on
-this machine, so a kept slip is what lets a few pages place tens of bets a second. What it can
-tell, it says (the `Bookmaker` protocol of pipeline.bookmakers):
-- any failure before the click: certainly not placed (`browser_error`, retryable);
+and keeps it: each bet is ONE round trip to the browser — fill the slip's fields (match,
+selection, stake, min_odds, the client reference), click "Place bet" (the slip's script sends the
+form in the background and asks for the answer alone), and read the answer the slip shows: the
+confirmation's bet reference, or a refusal. Every Playwright call and every navigation costs the
+browser and its driver more CPU than the bet itself, so a kept slip and one call per bet are
+what let a few pages place tens of bets a second. What it can tell, it says (the `Bookmaker`
+protocol of pipeline.bookmakers):
+- any failure before the click: certainly not placed — `unreachable` when the site could not be
+  reached (connection refused, reset, timed out: `reachable()` then probes it), else
+  `browser_error`; both retryable;
 - a refusal: not placed with its reason (suspended, price_changed, over_limit, …: see REFUSALS);
   `logged_out` (the sandbox restarted, the session ended) → log in again and send the slip once
   more, which is safe: the refusal means nothing was booked;
@@ -29,8 +33,9 @@ from urllib.parse import quote, urlencode
 
 import orjson
 from playwright.async_api import Error as PlaywrightError
+from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from pipeline.bookmakers import Order, Placement
+from pipeline.bookmakers import UNREACHABLE, Order, Placement
 from pipeline.bookmakers.chromium import PagePool, PoolError
 from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER, Credentials
 
@@ -38,6 +43,12 @@ from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER, Credentials
 REFUSALS = {"suspended": True, "price_changed": True, "logged_out": True, "over_limit": False,
             "unknown_match": False, "bad_request": False}
 API_TIMEOUT_S = 10.0
+PROBE_TIMEOUT_S = 3.0
+# Chromium's errors for a site it could not reach (nothing was sent to it)
+NET_ERRORS = ("ERR_CONNECTION_REFUSED", "ERR_CONNECTION_RESET", "ERR_CONNECTION_CLOSED",
+              "ERR_CONNECTION_FAILED", "ERR_CONNECTION_TIMED_OUT", "ERR_TIMED_OUT",
+              "ERR_EMPTY_RESPONSE", "ERR_ADDRESS_UNREACHABLE", "ERR_NAME_NOT_RESOLVED",
+              "ERR_INTERNET_DISCONNECTED", "ERR_NETWORK_CHANGED")
 
 # What the page in front is, in one round trip (each Playwright call is one: NOTES).
 READ_PAGE_JS = """() => {
@@ -56,39 +67,50 @@ READ_PAGE_JS = """() => {
   return {kind: 'other', title: document.title};
 }"""
 
-# The slip's fields set in one round trip, as typing would (value, then input and change events);
-# false when no bet slip is in front. The last answer is cleared, so no old one is read.
-FILL_SLIP_JS = """(v) => {
+# One bet in ONE round trip (each Playwright call is one, and costs the browser and its driver
+# more CPU than the bet itself: NOTES): the slip's fields set as typing would (value, then input
+# and change events), the last answer cleared, a click on "Place bet" — the form's own submit,
+# which its script sends in the background — and the page read once the answer is on it (a
+# MutationObserver: no animation frames needed, which Chromium withholds from pages not in front).
+# {kind: 'no_slip'} when no bet slip is in front: then nothing was clicked.
+PLACE_JS = """async (v) => {
+  const read = %s;
   const form = document.querySelector('form#slip');
   const result = document.getElementById('slip-result');
-  if (!form || !result || form.dataset.state === 'sending') return false;
+  const button = document.getElementById('place');
+  if (!form || !result || !button || form.dataset.state === 'sending') return {kind: 'no_slip'};
+  for (const name of Object.keys(v)) if (!form.elements.namedItem(name)) return {kind: 'no_slip'};
   for (const [name, value] of Object.entries(v)) {
     const el = form.elements.namedItem(name);
-    if (!el) return false;
     el.value = value;
     el.dispatchEvent(new Event('input', {bubbles: true}));
     el.dispatchEvent(new Event('change', {bubbles: true}));
   }
   result.replaceChildren();
-  return true;
-}"""
-
-# The page once the slip's answer is on it (a MutationObserver: no animation frames needed).
-WAIT_ANSWER_JS = """() => new Promise(resolve => {
-  const read = %s;
   const sel = '#slip-result #confirmation, #slip-result #refusal, #slip-error';
-  if (document.querySelector(sel)) return resolve(read());
-  const obs = new MutationObserver(() => {
-    if (document.querySelector(sel)) { obs.disconnect(); resolve(read()); }
+  const answered = new Promise(resolve => {
+    const obs = new MutationObserver(() => {
+      if (document.querySelector(sel)) { obs.disconnect(); resolve(read()); }
+    });
+    obs.observe(document.body, {childList: true, subtree: true});
   });
-  obs.observe(document.documentElement, {childList: true, subtree: true});
-})""" % READ_PAGE_JS
+  button.click();
+  return await answered;
+}""" % READ_PAGE_JS
 
 READ_HISTORY_JS = """() => {
   const t = document.querySelector('table#bets');
   if (!t) return null;
   return Array.from(t.querySelectorAll('tr.bet')).map(tr => ({...tr.dataset}));
 }"""
+
+
+def unreachable_error(e: BaseException) -> bool:
+    """Whether a browser error says the site could not be reached (connection refused, reset,
+    timed out, …), as opposed to a page that is not what was expected."""
+    text = str(e)
+    return isinstance(e, (PlaywrightTimeoutError, asyncio.TimeoutError)) or \
+        any(f"net::{code}" in text for code in NET_ERRORS)
 
 
 class LoginRefused(RuntimeError):
@@ -147,7 +169,7 @@ class SandboxBookmaker:
         self.logins += 1
         self.problem = None
         if self.log:
-            self.log.info("bookmaker.logged_in", user=self.credentials.user, logins=self.logins)
+            self.log.info("bookmaker.logged_in", logins=self.logins)
         return landed
 
     def start(self) -> None:
@@ -178,21 +200,21 @@ class SandboxBookmaker:
                   "client_ref": ref}
         try:
             for attempt in (1, 2):
-                clicked = False
-                if not await page.evaluate(FILL_SLIP_JS, fields):  # no slip in front: open it
+                clicked = True  # from here on the bet may have left (unless no slip was there)
+                outcome = await self._send(page, fields)
+                if outcome.get("kind") == "no_slip":  # nothing clicked: open the slip
+                    clicked = False
                     refused = await self._open_slip(page, order)
                     if refused is not None:
                         return refused
-                    if not await page.evaluate(FILL_SLIP_JS, fields):
+                    clicked = True
+                    outcome = await self._send(page, fields)
+                    if outcome.get("kind") == "no_slip":
                         raise SlipError(f"cannot fill the bet slip at {page.url}")
-                clicked = True
-                # force: a real click on the button, without waiting for animation frames,
-                # which Chromium withholds from every page but the one in front
-                await page.click("#place", force=True, no_wait_after=True)
-                outcome = await self._answer(page)
                 if outcome.get("kind") == "refused" and outcome.get("reason") == "logged_out" \
                         and attempt == 1:
-                    await self._login(page)  # the refusal booked nothing: log in, send again
+                    clicked = False  # the refusal booked nothing: log in, send again
+                    await self._login(page)
                     continue
                 return self._outcome(ref, outcome)
         except LoginRefused as e:
@@ -201,7 +223,8 @@ class SandboxBookmaker:
             reason = self.scrub(f"{type(e).__name__}: {e}".splitlines()[0])
             if clicked:
                 return Placement.unknown(ref, f"after the click: {reason}")
-            return Placement.not_placed(ref, f"browser_error: {reason}", retryable=True)
+            kind = UNREACHABLE if unreachable_error(e) else "browser_error"
+            return Placement.not_placed(ref, f"{kind}: {reason}", retryable=True)
         return Placement.not_placed(ref, "logged_out", retryable=True)
 
     async def _open_slip(self, page, order: Order) -> Placement | None:
@@ -217,12 +240,12 @@ class SandboxBookmaker:
             raise SlipError(f"no bet slip at {page.url}: {front}")
         return None
 
-    async def _answer(self, page) -> dict:
-        """The slip's answer (READ_PAGE_JS): on the page — the slip sends itself in the
-        background — or a page of its own (no JavaScript). asyncio.TimeoutError after
-        `timeout_s`."""
+    async def _send(self, page, fields: dict) -> dict:
+        """Fill the slip, click, and the answer (READ_PAGE_JS) — on the page, as the slip's
+        script shows it, or a page of its own (no JavaScript); {kind: 'no_slip'} when no slip
+        was in front. asyncio.TimeoutError after `timeout_s`."""
         try:
-            return await asyncio.wait_for(page.evaluate(WAIT_ANSWER_JS), self.timeout_s)
+            return await asyncio.wait_for(page.evaluate(PLACE_JS, fields), self.timeout_s)
         except PlaywrightError as e:
             if "context was destroyed" not in str(e) and "navigat" not in str(e):
                 raise
@@ -250,6 +273,16 @@ class SandboxBookmaker:
         if not isinstance(bets, list):
             raise ValueError("/api/bets answered without a bets list")
         return bets
+
+    def reachable(self) -> bool:
+        """The site answers an HTTP request (any status): a probe while it is unreachable."""
+        try:
+            with urllib.request.urlopen(f"{self.url}/login", timeout=PROBE_TIMEOUT_S):
+                return True
+        except urllib.error.HTTPError:
+            return True  # it answered
+        except (OSError, ValueError):
+            return False
 
     def history(self) -> list[dict]:
         """Every bet the sandbox accepted (GET /api/bets), for reconciling the whole ledger."""

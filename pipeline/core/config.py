@@ -13,12 +13,16 @@ import orjson
 from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
                       model_validator)
 
+from pipeline.core.filebus import BadFile, read_capped
+
+MAX_CONFIG_BYTES = 4 * 2**20  # a config file bigger than this is refused unread
 Plan = Literal["flat", "percent", "kelly", "martingale", "fibonacci", "ladder"]
 Selection = Literal["home", "draw", "away", "favourite", "underdog"]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # allow_inf_nan=False: "inf", "NaN" (strings pydantic would take as floats) are refused
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class OddsBounds(_Model):
@@ -169,6 +173,17 @@ class ExecuteConfig(_Model):
     max_concurrent: int = Field(default=1, ge=1, le=16)  # live mode: browser pages placing at once
     url: str | None = None  # live mode: the bookmaker's site (default: the sandbox, sandbox.port)
     timeout_s: float = Field(default=15, gt=0)  # live: real seconds before an outcome is unknown
+    # backoff after a retryable BET_FAILED, in SIMULATED seconds (execute/backoff.py): base ×
+    # 2^(n-1) after the n-th, at most retry_max_s; an unreachable bookmaker is probed every base
+    retry_base_s: float = Field(default=5, gt=0)
+    retry_max_s: float = Field(default=300, gt=0)
+
+    @model_validator(mode="after")
+    def _retry_order(self) -> "ExecuteConfig":
+        if self.retry_max_s < self.retry_base_s:
+            raise ValueError(f"retry_max_s {self.retry_max_s:g} < retry_base_s "
+                             f"{self.retry_base_s:g}")
+        return self
 
 
 class BrowserConfig(_Model):
@@ -241,9 +256,11 @@ def parse_config(data: bytes, file: Path) -> Config:
 
 def load_config(path: Path) -> Config:
     try:
-        data = Path(path).read_bytes()
+        data = read_capped(Path(path), MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise ConfigError(path, "$", "file not found") from None
+    except BadFile as e:
+        raise ConfigError(path, "$", e.reason) from None
     return parse_config(data, Path(path))
 
 
@@ -264,9 +281,12 @@ class ConfigHolder:
     def reload(self) -> bool:
         """Read the file again; True when a new good config took effect."""
         try:
-            data = self.path.read_bytes()
+            data = read_capped(self.path, MAX_CONFIG_BYTES)
         except FileNotFoundError:
             self.error = ConfigError(self.path, "$", "file not found")
+            return False
+        except BadFile as e:  # too big: never read whole
+            self.error, self._last_bytes = ConfigError(self.path, "$", e.reason), None
             return False
         if data == self._last_bytes:
             return False

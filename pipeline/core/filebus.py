@@ -26,6 +26,7 @@ from watchdog.observers import Observer
 
 TMP_DIR = ".tmp"
 SCHEMA_VERSION = 1
+MAX_FILE_BYTES = 32 * 2**20  # a snapshot or config bigger than this is refused unread
 _counter = itertools.count()
 
 
@@ -71,9 +72,23 @@ def atomic_write_json(path: Path, doc: Any, *, indent: bool = True) -> None:
     atomic_write_bytes(path, dumps(doc, indent=indent) + b"\n")
 
 
-def read_json(path: Path) -> Any:
-    """Parse a JSON file; FileNotFoundError if absent, BadFile if empty, torn or not JSON."""
-    data = Path(path).read_bytes()
+def read_capped(path: Path, limit: int | None = None) -> bytes:
+    """A file's bytes; BadFile naming its size when it is over `limit` (default
+    MAX_FILE_BYTES), which is never read into memory. FileNotFoundError if absent."""
+    limit = MAX_FILE_BYTES if limit is None else limit
+    with open(path, "rb") as f:
+        size = os.fstat(f.fileno()).st_size
+        data = f.read(size + 1) if size <= limit else b""  # not read(limit): no 32 MB buffer
+        if len(data) > size:  # grown while read (an edit in place): read on up to the limit
+            data += f.read(limit + 1 - len(data))
+    if size > limit or len(data) > limit:
+        raise BadFile(path, f"file size {max(size, len(data))} bytes is over the limit of "
+                            f"{limit} bytes; not read")
+    return data
+
+
+def parse_json(data: bytes, path: Path) -> Any:
+    """The JSON document in `data` (the bytes of `path`); BadFile if empty, torn or not JSON."""
     if not data.strip():
         raise BadFile(path, "empty file")
     try:
@@ -82,17 +97,28 @@ def read_json(path: Path) -> Any:
         raise BadFile(path, f"not JSON ({e})") from None
 
 
-def read_snapshot(path: Path) -> dict | None:
-    """A snapshot document, None if the file does not exist yet; BadFile if unusable."""
-    try:
-        doc = read_json(path)
-    except FileNotFoundError:
-        return None
+def read_json(path: Path) -> Any:
+    """Parse a JSON file; FileNotFoundError if absent, BadFile if too big (read_capped),
+    empty, torn or not JSON."""
+    return parse_json(read_capped(path), path)
+
+
+def parse_snapshot(data: bytes, path: Path) -> dict:
+    """The snapshot document in `data` (the bytes of `path`); BadFile if unusable."""
+    doc = parse_json(data, path)
     if not isinstance(doc, dict):
         raise BadFile(path, "top level is not an object")
     if not isinstance(doc.get("version"), int):
         raise BadFile(path, "field version: missing or not an integer")
     return doc
+
+
+def read_snapshot(path: Path) -> dict | None:
+    """A snapshot document, None if the file does not exist yet; BadFile if unusable."""
+    try:
+        return parse_snapshot(read_capped(path), path)
+    except FileNotFoundError:
+        return None
 
 
 class SnapshotWriter:

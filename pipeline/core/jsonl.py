@@ -1,7 +1,9 @@
 """Append-only JSON-lines files with fsync and torn-tail repair: the ledger, the paper
 bookmaker's record. Appends happen under a file lock (`FileMutex`), with one write + fsync; a
 torn last line (a crash mid-write) is ignored by readers and cut off by the next writer under
-the lock.
+the lock. An append that fails part-way (disk full, EFBIG, EIO) is cut back at once and raises
+AppendError naming the file: nothing of it stays. A line that does not parse before the last is
+corruption: BadFile naming the file and the byte, and no writer appends on top of it.
 Records are parsed once: what lies before the end of the last whole line never changes (appends
 only), so each read parses only the new tail. The records are shared: callers must not mutate them.
 `transact(..., sync=False)` appends without the fsync and `sync()` makes every such append durable
@@ -20,6 +22,8 @@ from typing import Callable, Iterable
 
 import orjson
 
+from pipeline.core.filebus import BadFile
+
 
 @dataclass(frozen=True)
 class ReadResult:
@@ -28,9 +32,10 @@ class ReadResult:
     torn: bool  # a partial or unparsable last line follows the good prefix
 
 
-def parse(data: bytes) -> ReadResult:
+def parse(data: bytes, offset: int = 0) -> ReadResult:
     """Records of a JSON-lines file's bytes. Only the last line may be torn; it is left out.
-    An unparsable line that is not the last is corruption, not a crash: ValueError."""
+    An unparsable line that is not the last is corruption, not a crash: ValueError (its byte
+    position counted from `offset`, where `data` starts in the file)."""
     records: list[dict] = []
     pos = 0
     torn = False
@@ -45,11 +50,33 @@ def parse(data: bytes) -> ReadResult:
                 records.append(orjson.loads(line))
             except orjson.JSONDecodeError:
                 if data[end + 1:].strip():
-                    raise ValueError(f"line at byte {pos} does not parse and is not the last")
+                    raise ValueError(f"line at byte {offset + pos} does not parse and is not "
+                                     "the last")
                 torn = True
                 break
         pos = end + 1
     return ReadResult(records, pos, torn)
+
+
+class AppendError(OSError):
+    """An append that did not happen (disk full, file size limit, I/O error): names the file;
+    nothing of it was left in the file. The caller may try again later."""
+
+
+def _append(fd: int, data: bytes, end: int, path: Path) -> None:
+    """Write `data` at the end (`end`) of an O_APPEND file with unbuffered writes; when a write
+    fails part-way, cut the file back to `end` (no torn line) and raise AppendError."""
+    view = memoryview(data)
+    try:
+        while view:
+            view = view[os.write(fd, view):]
+    except OSError as e:
+        try:
+            os.ftruncate(fd, end)
+        except OSError:
+            pass  # a torn tail is still ignored by readers and cut by the next writer
+        raise AppendError(e.errno, f"{path}: append of {len(data)} bytes failed "
+                                   f"({e.strerror or e}); nothing of it was kept") from None
 
 
 class FileMutex:
@@ -126,7 +153,10 @@ class JsonlFile:
         if not same or os.pread(f.fileno(), len(mark), end - len(mark)) != mark:
             end, records = 0, []
         f.seek(end)
-        tail = parse(f.read())
+        try:
+            tail = parse(f.read(), end)
+        except ValueError as e:  # corruption: every reader and writer says where, in which file
+            raise BadFile(self.path, str(e)) from None
         result = ReadResult(records + tail.records, end + tail.good_bytes, tail.torn)
         self._remember(f, st.st_ino, result.good_bytes, result.records)
         return result
@@ -147,13 +177,14 @@ class JsonlFile:
                     self.repairs += 1
                 new = list(decide(result.records))
                 if new:
-                    f.seek(0, os.SEEK_END)
-                    f.write(b"".join(orjson.dumps(r) + b"\n" for r in new))
-                    f.flush()
+                    end = f.seek(0, os.SEEK_END)
+                    data = b"".join(orjson.dumps(r) + b"\n" for r in new)
+                    _append(f.fileno(), data, end, self.path)
                     if sync:
                         os.fsync(f.fileno())
                     self._unsynced = not sync
-                    self._remember(f, os.fstat(f.fileno()).st_ino, f.tell(), result.records + new)
+                    self._remember(f, os.fstat(f.fileno()).st_ino, end + len(data),
+                                   result.records + new)
                 return new
 
     def sync(self) -> None:

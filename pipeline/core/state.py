@@ -8,10 +8,13 @@ session's config by the functions below, never stored.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Iterable
 
+from pipeline.core.timefmt import parse_iso
 
-@dataclass
+
+@dataclass(slots=True)
 class Intent:
     decision_id: str
     session: str
@@ -26,7 +29,7 @@ class Intent:
     seq: int
 
 
-@dataclass
+@dataclass(slots=True)
 class Bet:
     decision_id: str
     session: str
@@ -51,7 +54,16 @@ class Bet:
 
 @dataclass
 class SessionBook:
-    """One session's figures since its last SESSION_RESET (counts for limits and halts)."""
+    """One session's figures since its last SESSION_RESET (counts for limits and halts).
+
+    The Book adds bets with `add_bet` and settlements with `add_settled`, which keep running
+    figures beside the lists, so decide asks for them in O(1) (or O(open bets)) however long the
+    ledger is: staked (a running sum in placement order), settled profit (in settlement order,
+    what `sum` over the list gives, bit for bit), the open bets (by seq, in placement order) and
+    settled profit per UTC day (folded lazily, on the first question about a day). A book whose
+    lists were filled directly (a test, results.json's total) has no running figures: its
+    properties scan the lists, as their definitions say.
+    """
     id: str
     reset_seq: int = 0
     bets: list[Bet] = field(default_factory=list)  # placed since the reset, in ledger order
@@ -62,22 +74,91 @@ class SessionBook:
     targets_reached: int = 0
     target_seq: int = 0  # seq of the last TARGET_REACHED (a ladder cycle ended there)
     first_bet_at: str | None = None
+    # running figures (see the class docstring), kept by add_bet / add_settled
+    _staked: float = field(default=0, repr=False, compare=False)
+    _profit: float = field(default=0, repr=False, compare=False)
+    _profit2: float = field(default=0, repr=False, compare=False)  # round(_profit, 2)
+    _open: dict[int, Bet] = field(default_factory=dict, repr=False, compare=False)
+    _placed_n: int = field(default=0, repr=False, compare=False)  # bets added by add_bet
+    _settled_n: int = field(default=0, repr=False, compare=False)  # bets added by add_settled
+    _days: dict = field(default_factory=dict, repr=False, compare=False)  # date -> profit
+    _days_n: int = field(default=0, repr=False, compare=False)  # settled folded into _days
+    memo: dict = field(default_factory=dict, repr=False, compare=False)  # folds over `settled`
+
+    def add_bet(self, bet: Bet) -> None:
+        self.bets.append(bet)
+        if self._placed_n == len(self.bets) - 1:
+            self._placed_n += 1
+            self._staked += bet.stake
+            if bet.open:
+                self._open[bet.seq] = bet
+
+    def add_settled(self, bet: Bet) -> None:
+        self.settled.append(bet)
+        if self._settled_n == len(self.settled) - 1:
+            self._settled_n += 1
+            self._profit += bet.profit
+            self._profit2 = round(self._profit, 2)
+            self._open.pop(bet.seq, None)
+
+    def _running(self) -> bool:
+        """The running figures hold: every bet and settlement came through add_*."""
+        return self._placed_n == len(self.bets) and self._settled_n == len(self.settled)
 
     @property
     def staked(self) -> float:
+        if self._placed_n == len(self.bets):
+            return round(self._staked, 2)
         return round(sum(b.stake for b in self.bets), 2)
 
     @property
     def settled_profit(self) -> float:
+        if self._settled_n == len(self.settled):
+            return self._profit2
         return round(sum(b.profit for b in self.settled), 2)
 
     @property
     def open_bets(self) -> list[Bet]:
+        if self._running():
+            return list(self._open.values())
         return [b for b in self.bets if b.open]
 
     @property
+    def open_count(self) -> int:
+        return len(self._open) if self._running() else len(self.open_bets)
+
+    @property
     def open_stake(self) -> float:
-        return round(sum(b.stake for b in self.open_bets), 2)
+        bets = self._open.values() if self._running() else self.open_bets
+        return round(sum(b.stake for b in bets), 2)
+
+    @property
+    def in_flight_stake(self) -> float:
+        return sum(i.stake for i in self.in_flight.values()) if self.in_flight else 0
+
+    def free(self, start: float) -> float:
+        """`free_bankroll(self, start)` in one call (decide asks it per session and match)."""
+        if self._placed_n == len(self.bets) and self._settled_n == len(self.settled):
+            profit = self._profit2
+            tied = round(sum([b.stake for b in self._open.values()]), 2)
+        else:
+            profit, tied = self.settled_profit, self.open_stake
+        flying = sum([i.stake for i in self.in_flight.values()]) if self.in_flight else 0
+        return round(start + profit - tied - flying, 2)
+
+    def day_profit(self, day: date) -> float:
+        """Settled profit of the bets settled on this UTC day (in settlement order)."""
+        settled = self.settled
+        if not self._running():
+            return round(sum(b.profit for b in settled
+                             if b.settled_at and parse_iso(b.settled_at).date() == day), 2)
+        days = self._days
+        for b in settled[self._days_n:]:
+            if b.settled_at:
+                d = parse_iso(b.settled_at).date()
+                days[d] = days.get(d, 0) + b.profit
+        self._days_n = len(settled)
+        return round(days.get(day, 0), 2)
 
 
 @dataclass
@@ -111,9 +192,11 @@ class Book:
         return not (decision_id in self.placed or self.flying.get(decision_id)
                     or decision_id in self.final)
 
-    def not_standing(self) -> set[str]:
-        """Every decision id that does not stand (see `stands`), for checking many at once."""
-        return self.placed.keys() | self.flying.keys() | self.final
+    def not_standing(self) -> "NotStanding":
+        """Every decision id that does not stand (see `stands`), for checking many at once: a
+        view that answers `in` from the Book's indexes (building a set of every placed id would
+        cost O(ledger) per question)."""
+        return NotStanding(self)
 
     def attempts(self, decision_id: str) -> int:
         return len(self.refs.get(decision_id, ()))
@@ -124,9 +207,12 @@ class Book:
         if seq <= self.seq:
             return  # already applied (a re-read of the same ledger)
         self.seq = seq
-        handler = getattr(self, "_on_" + str(ev.get("type", "")).lower(), None)
+        kind = ev.get("type")
+        handler = _HANDLERS.get(kind) if type(kind) is str else None
+        if handler is None:  # as before: any spelling of a known type, nothing for the rest
+            handler = _HANDLERS.get(str(kind).upper())
         if handler:
-            handler(ev)
+            handler(self, ev)
 
     def _on_bet_intended(self, ev: dict) -> None:
         intent = Intent(ev["decision_id"], ev["session"], ev["client_ref"], int(ev["attempt"]),
@@ -161,7 +247,7 @@ class Book:
         self.placed[did] = bet
         self.by_bet_ref[bet.bet_ref] = bet
         sb = self.session(bet.session)
-        sb.bets.append(bet)
+        sb.add_bet(bet)
         sb.first_bet_at = sb.first_bet_at or bet.placed_at
 
     def _on_bet_failed(self, ev: dict) -> None:
@@ -181,7 +267,7 @@ class Book:
         bet.settled_at, bet.settled_seq = ev["ts"], ev["seq"]
         sb = self.session(bet.session)
         if bet.seq > sb.reset_seq:  # placed since the session's last reset: it counts there
-            sb.settled.append(bet)
+            sb.add_settled(bet)
 
     def _on_target_reached(self, ev: dict) -> None:
         sb = self.session(ev["session"])
@@ -196,6 +282,22 @@ class Book:
         fresh = SessionBook(old.id, reset_seq=ev["seq"])
         fresh.in_flight = old.in_flight  # bets in flight stay in flight across a reset
         self.sessions[old.id] = fresh
+
+
+_HANDLERS = {t: getattr(Book, "_on_" + t.lower()) for t in (
+    "BET_INTENDED", "BET_PLACED", "BET_FAILED", "BET_REFUSED", "BET_SETTLED", "TARGET_REACHED",
+    "SESSION_HALTED", "SESSION_RESET")}
+
+
+class NotStanding:
+    """`Book.not_standing()`: `did in view` is `not book.stands(did)`."""
+    __slots__ = ("placed", "flying", "final")
+
+    def __init__(self, book: Book):
+        self.placed, self.flying, self.final = book.placed, book.flying, book.final
+
+    def __contains__(self, did: object) -> bool:
+        return did in self.placed or did in self.flying or did in self.final
 
 
 def replay(events: Iterable[dict]) -> Book:
@@ -223,5 +325,4 @@ def bankroll(sb: SessionBook, start: float) -> float:
 
 def free_bankroll(sb: SessionBook, start: float) -> float:
     """Starting bankroll + settled profit - open stakes - stakes in flight."""
-    in_flight = sum(i.stake for i in sb.in_flight.values())
-    return round(start + sb.settled_profit - sb.open_stake - in_flight, 2)
+    return sb.free(start)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.core.filebus import BadFile, FileWatch, read_snapshot
+from pipeline.core.jsonl import AppendError
 from pipeline.core.log import Logger
 from pipeline.core.runtime import Runtime
 
@@ -51,7 +52,8 @@ def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | N
 
     The config is reloaded first whenever system-config.json is among the changed paths.
     `on_pass` returns a problem (health degraded) or None; an exception is logged and counted
-    as a problem, never the end of the stream.
+    as a problem, never the end of the stream (a BadFile or AppendError — corrupt ledger, full
+    disk — is the problem itself, logged once per distinct reason, without a trace).
     """
     busy = threading.Lock()
     config_path = rt.home.system_config.resolve()
@@ -65,6 +67,8 @@ def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | N
                 rt.reload_config()
             try:
                 problem = on_pass(changed)
+            except (BadFile, AppendError) as e:  # a corrupt ledger, a full disk: health says
+                problem = str(e)  # so (logged once by degrade), the next pass tries again
             except Exception as e:
                 problem = f"pass failed: {type(e).__name__}: {e}"
                 rt.log.error("pass.failed", error=problem, trace=traceback.format_exc(limit=5))

@@ -19,17 +19,48 @@ from pipeline.core.paths import PROGRAMS, Home
 from pipeline.core.state import Bet, Book, bankroll
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.dashboard.configedit import TOKEN_ENV
+from pipeline.execute.inputs import check_decisions
+from pipeline.strategies.snapshot import check_snapshot
 
 MAX_ODDS_ROWS = 40
 MAX_BET_ROWS = 25
 SPARK_W, SPARK_H = 260, 40
 
 
-def _snapshot(path) -> tuple[dict | None, str | None]:
+def _snapshot(path, check=lambda doc, path: doc) -> tuple[dict | None, str | None]:
+    """The document (None when absent or unusable) and what is wrong with it: `check` raises
+    BadFile (or ValueError naming the JSON path) for a document of the wrong shape."""
     try:
-        return read_snapshot(path), None
+        doc = read_snapshot(path)
+        check(doc, path)
+        return doc, None
     except (BadFile, OSError) as e:
         return None, str(e)
+    except ValueError as e:
+        return None, f"{path}: {e}"
+
+
+def check_odds_doc(doc: dict | None, path) -> None:
+    if doc is not None:
+        check_snapshot(doc)  # what decide requires: keys, statuses, timestamps, prices
+
+
+def check_results(doc: dict | None, path) -> None:
+    """results.json as the pages use it: sessions of figures, equity as [ts, number] pairs."""
+    if doc is None:
+        return
+    figures = [("$.total", doc.get("total"))] if doc.get("total") is not None else []
+    if not isinstance(doc.get("sessions"), dict):
+        raise BadFile(path, "$.sessions: missing or not an object")
+    figures += [(f"$.sessions.{sid}", f) for sid, f in doc["sessions"].items()]
+    for where, f in figures:
+        if not isinstance(f, dict):
+            raise BadFile(path, f"{where}: not an object")
+        equity = f.get("equity", [])
+        if not isinstance(equity, list) or not all(
+                isinstance(p, list) and len(p) == 2 and type(p[1]) in (int, float)
+                for p in equity):
+            raise BadFile(path, f"{where}.equity: not a list of [time, number] pairs")
 
 
 def _age_s(now: datetime | None, ts: str | None) -> float | None:
@@ -95,12 +126,18 @@ class LedgerView:
 
     def reset(self) -> None:
         self.book, self.applied = Book(), 0
+        self.problem: str | None = None  # a corrupt ledger: the last good fold stands
         self.counts: dict = {}  # type -> session -> n
         self.outcomes: dict = {}  # session -> outcome -> n
         self.halts: dict = {}  # session -> its last SESSION_HALTED
 
     def update(self) -> "LedgerView":
-        events = self.file.read()
+        try:
+            events = self.file.read()
+        except BadFile as e:
+            self.problem = str(e)
+            return self
+        self.problem = None
         if len(events) < self.applied or (events and events[-1].get("seq", 0) < self.book.seq):
             self.reset()  # a different ledger (a new home): start over
         for ev in events[self.applied:]:
@@ -123,9 +160,12 @@ def program_rows(home: Home, now_real: datetime) -> dict[str, dict]:
     rows = {}
     for name in PROGRAMS:
         doc = read_health(home, name) or {}
+        counters = doc.get("counters")
+        counters = {k: v for k, v in counters.items() if type(v) in (int, float)} \
+            if isinstance(counters, dict) else {}
         rows[name] = {"liveness": liveness(doc or None, now_real), "state": doc.get("state"),
                       "pid": doc.get("pid"), "beat_age_s": _age_s(now_real, doc.get("last_beat_real")),
-                      "last_error": doc.get("last_error"), "counters": doc.get("counters", {})}
+                      "last_error": doc.get("last_error"), "counters": counters}
     return rows
 
 
@@ -188,16 +228,16 @@ def gather(home: Home, clock: Clock | None = None, ledger: LedgerView | None = N
     except ClockError:
         now, speed = None, None
     config, cfg = config_status(holder or ConfigHolder(home.system_config))
-    odds, odds_err = _snapshot(home.odds)
-    decisions, decisions_err = _snapshot(home.decisions)
-    results, results_err = _snapshot(home.results)
+    odds, odds_err = _snapshot(home.odds, check_odds_doc)
+    decisions, decisions_err = _snapshot(home.decisions, check_decisions)
+    results, results_err = _snapshot(home.results, check_results)
     view = (ledger or LedgerView(home.ledger)).update()
     book = view.book
     sessions = session_rows(view, cfg, (results or {}).get("sessions", {}))
     placed = sorted(book.placed.values(), key=lambda b: b.seq, reverse=True)
     settled = sorted((b for b in placed if not b.open), key=lambda b: (b.settled_at or "", b.seq),
                      reverse=True)
-    problems = [e for e in (odds_err, decisions_err, results_err) if e]
+    problems = [e for e in (odds_err, decisions_err, results_err, view.problem) if e]
     return {
         "home": str(home.root), "sim_now": iso(now) if now else None, "speed": speed,
         "real_now": iso(real_now()), "config": config, "writes": bool(os.environ.get(TOKEN_ENV)),

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pipeline.bookmakers import UNREACHABLE
 from pipeline.core.config import Config, Session
 from pipeline.core.state import Book, SessionBook, free_bankroll
 from pipeline.core.timefmt import parse_iso
@@ -19,7 +20,8 @@ from pipeline.tracking import halt_cause
 MAX_ATTEMPTS = 3  # attempts the bookmaker answered (or may have)
 MAX_TRIES = 10  # every attempt, those lost before the bookmaker was called included
 NOT_FOUND = "not_found_on_reconcile"  # BET_FAILED reason: the bookmaker never had the bet
-NEVER_REACHED = (NOT_FOUND, "browser_error")  # reasons (prefixes) of bets that never got there
+# reasons (prefixes) of bets that never got there
+NEVER_REACHED = (NOT_FOUND, "browser_error", UNREACHABLE)
 ON_SALE = "scheduled"
 
 
@@ -103,7 +105,8 @@ class SessionHalted:
 class MaxAttempts:
     """A decision is tried at most MAX_ATTEMPTS times at the bookmaker. An attempt that never
     reached it — the executor died before the call (reconciled as NOT_FOUND), or the site could
-    not be reached before the bet was sent (`browser_error`) — counts only towards MAX_TRIES:
+    not be reached before the bet was sent (`browser_error`, `unreachable`) — counts only
+    towards MAX_TRIES (and backs off: backoff.py):
     a crash or an outage must not use up the attempts of every decision it touched."""
     NAME = "MaxAttempts"
 

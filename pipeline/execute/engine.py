@@ -13,59 +13,29 @@ the controls and intents still go one decision at a time, counting the intents i
 (invariant 8); only the bookmaker calls overlap (parallel.InOrder), and their outcomes are
 recorded in decision order. With a bookmaker that books several orders in one durable append
 (`place_many`: paper), decisions go in batches whose appends share their fsyncs (group commit,
-`_run_batched`): the intents are durable before the bookmaker is called, as always.
+`_run_batched`): the intents are durable before the bookmaker is called, as always. A decision
+that would be placed waits while its backoff after retryable failures runs or the bookmaker
+cannot be reached (backoff.py); while it cannot, no outcome is looked up either.
 """
 from __future__ import annotations
 
 from collections import Counter, deque
-from pathlib import Path
 from typing import Callable, Iterable
 
 from pipeline.bookmakers import UNKNOWN, Bookmaker, Order, Placement
 from pipeline.core.clock import Clock
 from pipeline.core.config import Config
-from pipeline.core.filebus import BadFile
 from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger
 from pipeline.core.state import Book, Intent, SessionBook, absorb_new
 from pipeline.core.timefmt import iso
+from pipeline.execute.backoff import Backoff
 from pipeline.execute.controls import NOT_FOUND, Ctx, first_refusal
 from pipeline.execute.parallel import InOrder
 from pipeline.strategies.rules import standing_halt
 from pipeline.tracking import halt_cause, halt_event
 
-SELECTIONS = ("home", "draw", "away")
 BATCH = 64  # decisions whose intents (and bookings, and outcomes) share one fsync each
-_DECISION_FIELDS = {"id": str, "session": str, "match_key": str, "selection": str,
-                    "min_odds": (int, float), "stake": (int, float), "expires_at": str}
-
-
-# --------------------------------------------------------------------------- input checks
-
-def check_decisions(doc: dict | None, path: Path) -> list[dict]:
-    """The decisions of a decisions.json document, in order; BadFile names what is wrong."""
-    if doc is None:
-        return []
-    items = doc.get("decisions")
-    if not isinstance(items, list):
-        raise BadFile(path, "field decisions: missing or not a list")
-    for i, d in enumerate(items):
-        if not isinstance(d, dict):
-            raise BadFile(path, f"decisions[{i}]: not an object")
-        for key, kind in _DECISION_FIELDS.items():
-            if not isinstance(d.get(key), kind) or isinstance(d.get(key), bool):
-                raise BadFile(path, f"decisions[{i}].{key}: missing or of the wrong type")
-        if d["selection"] not in SELECTIONS:
-            raise BadFile(path, f"decisions[{i}].selection: {d['selection']!r} is not one of {SELECTIONS}")
-    return items
-
-
-def check_odds(doc: dict | None, path: Path) -> dict | None:
-    if doc is not None and not isinstance(doc.get("matches"), list):
-        raise BadFile(path, "field matches: missing or not a list")
-    if doc is not None and not all(isinstance(m, dict) and "key" in m for m in doc["matches"]):
-        raise BadFile(path, "matches: an entry is not an object with a key")
-    return doc
 
 
 # --------------------------------------------------------------------------- pure parts
@@ -120,6 +90,7 @@ class Executor:
         width = int(getattr(bookmaker, "concurrent", 1) or 1)
         self.parallel = InOrder(self._call, width) if width > 1 else None
         self._done: Counter = Counter()  # outcomes of parallel placements recorded this pass
+        self.backoff = Backoff(bookmaker, clock, log)  # retries and outages (backoff.py)
 
     def absorb(self, events: Iterable[dict]) -> None:
         absorb_new(self.book, events)
@@ -148,8 +119,8 @@ class Executor:
             if placement is None:
                 self.pending.add(ref)
                 continue
-            self.pending.discard(ref)
             done += bool(self._record(intent, placement, config))
+            self.pending.discard(ref)  # only once on record (an append can fail: disk full)
         return done
 
     def _lookup(self, ref: str) -> Placement | None:
@@ -159,7 +130,9 @@ class Executor:
         except Exception as e:  # unreachable: the intent stays unresolved, tried again later
             self.problem = f"cannot reconcile {ref}: {type(e).__name__}: {e}"
             self.log.error("reconcile.failed", client_ref=ref, error=f"{type(e).__name__}: {e}")
+            self.backoff.outage.failed(self.clock.now(), self.problem)
             return None
+        self.backoff.outage.answered(self.clock.now())
         if found is not None and found.ok:
             return found
         return Placement.not_placed(ref, NOT_FOUND, retryable=True)
@@ -200,7 +173,7 @@ class Executor:
     def run_pass(self, decisions: list[dict], odds: dict | None, config: Config,
                  stopping: Callable[[], bool] = lambda: False) -> Counter:
         self.refresh()
-        if self.pending:
+        if self.pending and self.backoff.reachable(config):
             self.reconcile(config, set(self.pending))
         self.halt_sessions(config)
         matches = {m.get("key"): m for m in (odds or {}).get("matches", [])}
@@ -245,6 +218,9 @@ class Executor:
                         else:
                             counts["refused" if self._refuse(d, *action[1]) else "skip"] += 1
                         continue
+                    if action is not None and self.backoff.waiting(d, self.book, config):
+                        counts["waiting"] += 1
+                        continue
                     intent = self._intend(d, odds, matches, config, sync=False) if action else None
                     if intent is None:
                         counts["skip"] += 1
@@ -255,8 +231,13 @@ class Executor:
                 queue.extendleft(reversed(later))
                 if intents:
                     self.ledger.sync()  # every intent on disk before the bookmaker is called
-                    for intent, placement in zip(intents, self._call_many(intents)):
-                        counts[self._finish(intent, placement, config, sync=False)] += 1
+                    done = list(zip(intents, self._call_many(intents)))
+                    for n, (intent, placement) in enumerate(done):
+                        try:
+                            counts[self._finish(intent, placement, config, sync=False)] += 1
+                        except OSError:  # outcomes not on record (disk full): owed, looked up
+                            self.pending.update(i["client_ref"] for i, _ in done[n:])
+                            raise
         finally:
             self.ledger.sync()
         return counts
@@ -277,6 +258,8 @@ class Executor:
             return "skip"
         if action[0] == "refuse":
             return "refused" if self._refuse(d, *action[1]) else "skip"
+        if self.backoff.waiting(d, self.book, config):
+            return "waiting"
         intent = self._intend(d, odds, matches, config)
         if intent is None:
             return "skip"
@@ -337,13 +320,19 @@ class Executor:
                 sync: bool = True) -> str:
         """Reconcile an unknown effect, then record the outcome (on the executor's thread)."""
         ref = intent["client_ref"]
+        self.backoff.observe(placement)
         if placement.status == UNKNOWN:
             self.log.warning("bet.unknown", client_ref=ref, reason=placement.reason)
             placement = self._lookup(ref)
             if placement is None:
                 self.pending.add(ref)
                 return "unknown"
-        if self._record(self.book.intents[ref], placement, config, sync) is None:
+        try:
+            recorded = self._record(self.book.intents[ref], placement, config, sync)
+        except OSError:  # the outcome is not on record (disk full): looked up on a later pass
+            self.pending.add(ref)
+            raise
+        if recorded is None:
             return "skip"  # resolved meanwhile by someone else
         return "placed" if placement.ok else "failed"
 

@@ -51,7 +51,7 @@ def start_bookmaker(rt: Runtime) -> SandboxBookmaker | None:
                 f"cannot log in at {url}: {type(e).__name__}: {first}"))
             rt.wait(RETRY_REAL_S)
             continue
-        rt.log.info("live.ready", url=url, user=credentials.user, pages=bookmaker.concurrent)
+        rt.log.info("live.ready", url=url, pages=bookmaker.concurrent)
         rt.recover()
         return bookmaker
     bookmaker.close()

@@ -6,7 +6,8 @@ reconcile every unresolved BET_INTENDED with the bookmaker, then run a pass at o
 change of decisions, odds-data, the ledger or the config. `mode` is read at start only; `live`
 places through the browser on the sandbox (live.py) and needs $BETPIPE_SANDBOX_USER and
 $BETPIPE_SANDBOX_PASSWORD: without them health says so (failing) and nothing is placed.
-SIGTERM: the placements in flight are finished, then the program exits 0.
+While the bookmaker cannot be reached nothing is placed and health says until when (backoff.py;
+health `bookmaker`). SIGTERM: the placements in flight are finished, then the program exits 0.
 """
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from pipeline.bookmakers.paper import PaperBookmaker
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
+from pipeline.core.timefmt import iso
 from pipeline.core.watchloop import LastGood, serve
 from pipeline.execute import live
-from pipeline.execute.engine import Executor, check_decisions, check_odds
+from pipeline.execute.engine import Executor
+from pipeline.execute.inputs import check_decisions, check_odds
 
 PROGRAM = "execute"
 
@@ -80,13 +83,14 @@ def _run(rt: Runtime) -> None:
         for name in ("placed", "failed", "refused", "unknown"):
             if counts[name]:
                 rt.health.incr(name, counts[name])
+        _show_backoff(rt, executor, counts)
         seen = {"odds_version": (odds.doc or {}).get("version"),
                 "decisions_version": (decisions.doc or {}).get("version")}
         if any(rt.health.info.get(k) != v for k, v in seen.items()):
             rt.health.info.update(seen)  # what this pass processed (step-mode clock)
             rt.health.beat()
-        return executor.problem or getattr(bookmaker, "problem", None) or \
-            _file_problem(decisions, odds)
+        return executor.backoff.problem or executor.problem or \
+            getattr(bookmaker, "problem", None) or _file_problem(decisions, odds)
 
     try:
         serve(rt, [home.decisions, home.odds, home.ledger], on_pass)
@@ -94,6 +98,20 @@ def _run(rt: Runtime) -> None:
         if executor.parallel is not None:
             executor.parallel.close()
         bookmaker.close()
+
+
+def _show_backoff(rt: Runtime, executor: Executor, counts) -> None:
+    """Health's `bookmaker` entry: down since / next try (simulated time), probes, and how many
+    decisions this pass held back; beats at once when it changes."""
+    outage = executor.backoff.outage
+    shown = {"reachable": not outage.down, "probes": outage.probes,
+             "down_since": iso(outage.down_since) if outage.down else None,
+             "next_try_at": iso(outage.next_probe_at) if outage.down else None,
+             "back_at": iso(outage.back_at) if outage.back_at else None,
+             "waiting": counts["waiting"]}
+    if rt.health.info.get("bookmaker") != shown:
+        rt.health.info["bookmaker"] = shown
+        rt.health.beat()
 
 
 def _file_problem(*files: LastGood) -> str | None:

@@ -89,7 +89,7 @@ def main(home: Home) -> int:
                            hint=f"set {ENV_USER} and {ENV_PASSWORD} to choose the account; the "
                                 f"demo account's password is in the README")
         else:
-            rt.log.info("bookmaker.account", user=account.user, source=f"${ENV_USER}")
+            rt.log.info("bookmaker.account", source=f"${ENV_USER}")  # never the name itself
         app = create_app(market, store, rt.clock, log=rt.log, config=rt.config.sandbox,
                          sessions=Sessions(account))
         book = app.state.bookmaker

@@ -2,7 +2,9 @@
 
 Forms are plain `application/x-www-form-urlencoded` posts (no JavaScript needed). The slip and the
 history need a login: logged out, `GET` redirects to `/login?next=…` and `POST /slip` answers 401
-with `#refusal[data-reason=logged_out]`. A password is never logged, stored or shown.
+with `#refusal[data-reason=logged_out]`. The slip's script asks (`X-Slip-Answer: fragment`) for
+the `#confirmation` / `#refusal` alone; a plain post gets a whole page. A password is never
+logged, stored or shown.
 """
 from __future__ import annotations
 
@@ -20,6 +22,7 @@ from pipeline.sandbox.store import BetRefused
 
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_FORM_BYTES = 8192
+FRAGMENT_HEADER = "x-slip-answer"  # "fragment": the answer alone, not a whole page
 
 
 def html(text: str, status: int = 200) -> HTMLResponse:
@@ -76,10 +79,10 @@ def routes(book: Bookmaker, sessions: Sessions, log=None) -> list[Route]:
         token = sessions.login(user, fields.get("password", ""))
         if token is None:
             if log:
-                log.warning("bookmaker.login_refused", user=user[:80])
+                log.warning("bookmaker.login_refused")  # no user name: it is a secret too
             return html(slip_pages.login_page(clock.now(), next_url, failed=True), 401)
         if log:
-            log.info("bookmaker.login", user=user)
+            log.info("bookmaker.login")
         response = RedirectResponse(next_url, status_code=303, headers=NO_STORE)
         response.set_cookie(COOKIE, token, httponly=True, samesite="lax", path="/")
         return response
@@ -106,6 +109,7 @@ def routes(book: Bookmaker, sessions: Sessions, log=None) -> list[Route]:
     async def slip_send(request: Request):
         fields = await form(request)
         ref, user = fields.get("client_ref"), user_of(request)
+        fragment = request.headers.get(FRAGMENT_HEADER) == "fragment"  # the slip's own script
         try:
             if user is None:
                 raise BetRefused("logged_out", "you are not logged in (or your session ended)")
@@ -114,13 +118,18 @@ def routes(book: Bookmaker, sessions: Sessions, log=None) -> list[Route]:
             if log:
                 log.info("bookmaker.bet_refused", reason_code=e.reason_code, reason=e.message,
                          client_ref=ref, via="slip")
+            if fragment:
+                return html(slip_pages.refusal(e.reason_code, e.message, ref), e.http_status)
             return html(slip_pages.refusal_page(e.reason_code, e.message, ref, clock.now(), user),
                         e.http_status)
         if log:
             log.info("bookmaker.bet_accepted" if new else "bookmaker.bet_repeated", via="slip",
                      **{k: bet[k] for k in ("client_ref", "bet_ref", "match_key", "selection",
                                             "odds", "stake")})
-        return html(slip_pages.confirmation_page(bet, new, clock.now(), user), 201 if new else 200)
+        status = 201 if new else 200
+        if fragment:
+            return html(slip_pages.confirmation(bet, new), status)
+        return html(slip_pages.confirmation_page(bet, new, clock.now(), user), status)
 
     async def history(request: Request):
         user = user_of(request)

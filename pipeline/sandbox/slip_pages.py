@@ -7,8 +7,9 @@ refusal, bet history. Their ids and data-* attributes are the contract the brows
 - slip: `form#slip` with `input#match` (a fixture id or match key), `select#selection`,
   `input#stake`, `input#min_odds`, `input#client_ref`, `button#place`;
   `#slip-match[data-key][data-status][data-price]` says what it was opened for.
-- after the slip is sent (in the background: the answer appears in `#slip-result` below the form,
-  `#slip-error` when none came; without JavaScript, as a page of its own):
+- after the slip is sent (in the background, asking with `X-Slip-Answer: fragment` for the
+  answer alone, which appears in `#slip-result` below the form, `#slip-error` when none came;
+  without JavaScript, as a page of its own):
   `#confirmation[data-bet-ref data-client-ref data-match-key data-selection data-odds data-stake
   data-placed-at data-repeat]`, or `#refusal[data-reason data-client-ref]` with reason
   suspended | price_changed | over_limit | unknown_match | bad_request | logged_out.
@@ -36,10 +37,12 @@ document.getElementById('slip').addEventListener('submit', async (ev) => {
   form.dataset.state = 'sending';
   try {
     const r = await fetch(form.action, {method: 'POST', credentials: 'same-origin',
+                                        headers: {'X-Slip-Answer': 'fragment'},
                                         body: new URLSearchParams(new FormData(form))});
-    const doc = new DOMParser().parseFromString(await r.text(), 'text/html');
-    const answer = doc.querySelector('#confirmation, #refusal');
-    if (answer) out.replaceChildren(document.importNode(answer, true));
+    const t = document.createElement('template');
+    t.innerHTML = await r.text();
+    const answer = t.content.querySelector('#confirmation, #refusal');
+    if (answer) out.replaceChildren(answer);
     else out.innerHTML = '<p id="slip-error">The bookmaker gave no answer we understand.</p>';
   } catch (e) {
     out.innerHTML = '<p id="slip-error">No answer: check your bet history.</p>';
@@ -100,24 +103,34 @@ depends on your stake: money placed on an outcome moves its price.</p>
     return layout("Bet slip", now, body, user)
 
 
-def confirmation_page(bet: dict, new: bool, now: datetime, user: str) -> str:
+def confirmation(bet: dict, new: bool) -> str:
+    """The `#confirmation` answer alone (what the slip's script asks for, and shows)."""
     attrs = " ".join(f'data-{k.replace("_", "-")}="{_e(bet[k])}"'
                      for k in ("bet_ref", "client_ref", "match_key", "selection", "odds", "stake",
                                "placed_at"))
     again = "" if new else " (you had already placed this bet: nothing new was booked)"
-    body = f"""<div id="confirmation" {attrs} data-repeat="{0 if new else 1}">
+    return f"""<div id="confirmation" {attrs} data-repeat="{0 if new else 1}">
 <p>Bet <b>{_e(bet["bet_ref"])}</b> accepted{again}: {_e(bet["selection"])} on
 {_e(bet["match_key"])} at {float(bet["odds"]):.2f} for {float(bet["stake"]):.2f}
-(your reference {_e(bet["client_ref"])}).</p></div>
+(your reference {_e(bet["client_ref"])}).</p></div>"""
+
+
+def confirmation_page(bet: dict, new: bool, now: datetime, user: str) -> str:
+    body = f"""{confirmation(bet, new)}
 <p><a href="/odds">Back to the odds</a> · <a href="/bets">Bet history</a></p>"""
     return layout("Bet placed", now, body, user)
 
 
+def refusal(reason_code: str, message: str, client_ref: str | None) -> str:
+    """The `#refusal` answer alone."""
+    login = ' <a href="/login">Log in</a>' if reason_code == "logged_out" else ""
+    return f"""<div id="refusal" data-reason="{_e(reason_code)}" \
+data-client-ref="{_e(client_ref or '')}"><p>Bet not placed: {_e(message)}.{login}</p></div>"""
+
+
 def refusal_page(reason_code: str, message: str, client_ref: str | None, now: datetime,
                  user: str | None) -> str:
-    login = ' <a href="/login">Log in</a>' if reason_code == "logged_out" else ""
-    body = f"""<div id="refusal" data-reason="{_e(reason_code)}" \
-data-client-ref="{_e(client_ref or '')}"><p>Bet not placed: {_e(message)}.{login}</p></div>
+    body = f"""{refusal(reason_code, message, client_ref)}
 <p><a href="/odds">Back to the odds</a></p>"""
     return layout("Bet not placed", now, body, user)
 

@@ -10,6 +10,7 @@ their command line (never by process name), and removes a stale `SingletonLock`.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
@@ -25,6 +26,12 @@ SYSTEM_NAMES = ("chromium-browser", "google-chrome")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SINGLETON_FILES = ("SingletonLock", "SingletonSocket", "SingletonCookie")
+# Invariant 7: a profile never remembers what was typed into a form (the login's user name was
+# found in Default/Web Data): autofill and the password manager off, their stores removed.
+FORM_MEMORY_FILES = ("Default/Web Data", "Default/Web Data-journal", "Default/Login Data",
+                     "Default/Login Data-journal")
+NO_FORM_MEMORY = {"autofill": {"profile_enabled": False, "credit_card_enabled": False},
+                  "credentials_enable_service": False, "profile": {"password_manager_enabled": False}}
 TERM_GRACE_S = 3.0
 
 
@@ -185,6 +192,24 @@ def remove_singletons(profile_dir: Path) -> list[str]:
     return removed
 
 
+def forget_forms(profile_dir: Path) -> None:
+    """Before a launch: remove the profile's form stores and switch form memory off in its
+    Preferences (other preferences kept)."""
+    for name in FORM_MEMORY_FILES:
+        (Path(profile_dir) / name).unlink(missing_ok=True)
+    prefs_path = Path(profile_dir) / "Default" / "Preferences"
+    try:
+        prefs = json.loads(prefs_path.read_text())
+    except (OSError, ValueError):
+        prefs = {}
+    prefs = prefs if isinstance(prefs, dict) else {}
+    for key, value in NO_FORM_MEMORY.items():
+        old = prefs.get(key)
+        prefs[key] = {**old, **value} if isinstance(value, dict) and isinstance(old, dict) else value
+    prefs_path.parent.mkdir(parents=True, exist_ok=True)
+    prefs_path.write_text(json.dumps(prefs))
+
+
 # --------------------------------------------------------------------------- the browser
 
 class Browser:
@@ -240,6 +265,7 @@ class Browser:
             raise BrowserNotFound(tried)
         self.clean_up_orphans()
         self.profile_dir.mkdir(parents=True, exist_ok=True)
+        forget_forms(self.profile_dir)
         try:
             context = self._pw.chromium.launch_persistent_context(
                 user_data_dir=str(self.profile_dir), executable_path=executable, headless=True,

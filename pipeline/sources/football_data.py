@@ -156,6 +156,10 @@ def parse_date(text: str) -> tuple[int, int, int]:
     day, month, year = (int(p) for p in parts)
     if len(parts[2].strip()) <= 2:
         year += 1900 if year >= 90 else 2000
+    try:
+        datetime(year, month, day)
+    except ValueError as e:  # 31/02/2020, 01/13/2020
+        raise ValueError(f"date {text!r} is out of range ({e})") from None
     return year, month, day
 
 
@@ -167,14 +171,17 @@ def uk_kickoff(date_text: str, time_text: str | None) -> datetime:
         hh, _, mm = time_text.strip().partition(":")
         if not (hh.isdigit() and mm[:2].isdigit()):
             raise ValueError(f"time {time_text!r} is not HH:MM")
-        t = time(int(hh), int(mm[:2]))
+        try:
+            t = time(int(hh), int(mm[:2]))
+        except ValueError as e:  # 25:00, 12:61
+            raise ValueError(f"time {time_text!r} is out of range ({e})") from None
     return datetime(year, month, day, t.hour, t.minute, tzinfo=UK).astimezone(timezone.utc)
 
 
 def parse_text(text: str, name: str, tables: KeyTables) -> list[Fixture]:
     """Every match of one file's decoded text; `name` is the file name (used in ids)."""
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    header = next((r for r in reader if any(c.strip() for c in r)), None)  # blank lines: empty
     if header is None:
         return []
     header = [h.strip().lstrip("\ufeff") for h in header]

@@ -6,17 +6,18 @@ limits, a bankroll that can't cover the next stake). The `decide` program, `betp
 --once` and the backtest all call this code.
 
 Work is done once where it can be: the snapshot is indexed once (`OddsIndex`; pass one in to
-reuse it across passes), a session's window is two bisections in it, its stake and free
-bankroll are computed once per pass (`staking.Purse`), timestamps are formatted once.
+reuse it across passes), a session's window is two bisections in it, a session with no match
+there costs nothing more, its stake and free bankroll are computed once per pass
+(`staking.Purse`), timestamps are formatted once, and what a session's config fixes is worked
+out once per config (`Compiled`).
 """
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pipeline.core.config import Config, Session
-from pipeline.core.state import Book, SessionBook
+from pipeline.core.state import Book, NotStanding, SessionBook
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.strategies import rules, staking
 from pipeline.strategies.snapshot import OddsIndex, check_snapshot
@@ -25,6 +26,7 @@ __all__ = ["MARKET", "Outcome", "OddsIndex", "check_snapshot", "decide", "decisi
            "min_odds", "next_change"]
 
 MARKET = "1X2"
+_SUFFIX = "|" + MARKET
 _JUST_AFTER = timedelta(microseconds=1)
 
 
@@ -34,6 +36,17 @@ class Outcome:
     notes: dict[str, list[str]] = field(default_factory=dict)  # session id -> notes
     stale: int = 0  # scheduled matches with odds older than max_odds_age_s
     next_change: datetime | None = None  # when time alone may change the outcome (None: never)
+
+
+_last_iso: tuple = (None, "")  # (instant, its ISO text): successive calls often share `now`
+
+
+def _iso_of(now: datetime) -> str:
+    global _last_iso
+    last = _last_iso
+    if last[0] != now:
+        last = _last_iso = (now, iso(now))
+    return last[1]
 
 
 def decision_id(session_id: str, match_key: str, market: str = MARKET) -> str:
@@ -53,59 +66,118 @@ def min_odds(price: float, session: Session) -> float:
 
 # --------------------------------------------------------------------------- one session
 
-def _notes(counts: Counter) -> list[str]:
+class Compiled:
+    """What a session's config fixes, worked out once per Session object (configs are frozen and
+    a running program keeps the same objects until the file changes): the side picker, the odds
+    bounds, id prefix, window end, whether any limit can halt it, and memos of the min_odds and
+    reason strings of the prices it has met."""
+    __slots__ = ("session", "pick", "lo", "hi", "prefix", "to", "can_halt", "capped", "floors",
+                 "reasons", "stakes")
+    MEMO = 4096  # entries per memo before it starts afresh (bounded memory in a 24/7 program)
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.pick = rules.picker(session.selection)
+        self.lo, self.hi = rules.bounds(session.odds)
+        self.prefix = session.id + "|"
+        self.to = timedelta(minutes=session.window.to_minutes)
+        lim = session.limits
+        self.can_halt = any(x is not None for x in (lim.stop_loss, lim.take_profit, lim.max_bets,
+                                                    lim.max_duration_h, lim.daily_loss))
+        # whether bet_slots can be anything but "no limit"
+        self.capped = (lim.max_bets is not None or lim.max_open_bets is not None
+                       or session.staking.plan in rules.RESULT_DEPENDENT)
+        self.floors: dict[float, float] = {}  # price -> min_odds
+        self.stakes = staking.StakePlan(session)
+        self.reasons: dict[tuple, str] = {}  # (selection, price, stake reason) -> reason
+
+    def floor(self, price: float) -> float:
+        floor = self.floors.get(price)
+        if floor is None:
+            if len(self.floors) >= self.MEMO:
+                self.floors.clear()
+            floor = self.floors[price] = min_odds(price, self.session)
+        return floor
+
+    def reason(self, selection: str, price: float, stake_reason: str) -> str:
+        key = (selection, price, stake_reason)
+        why = self.reasons.get(key)
+        if why is None:
+            if len(self.reasons) >= self.MEMO:
+                self.reasons.clear()
+            why = self.reasons[key] = (
+                f"{rules.odds_reason(selection, price, self.session.odds)}; {stake_reason}")
+        return why
+
+
+_COMPILED: dict[int, Compiled] = {}  # id(session) -> its Compiled (checked by identity)
+
+
+def compiled(session: Session) -> Compiled:
+    c = _COMPILED.get(id(session))
+    if c is None or c.session is not session:
+        if len(_COMPILED) >= Compiled.MEMO:
+            _COMPILED.clear()
+        c = _COMPILED[id(session)] = Compiled(session)
+    return c
+
+
+def _notes(counts: dict[str, int]) -> list[str]:
     return [why if n == 1 else f"{why} ({n} matches)" for why, n in counts.items()]
 
 
-def _session(session: Session, sb: SessionBook, blocked: set[str], index: OddsIndex,
-             stale: set[str], now: datetime | None, previous: dict[str, dict], max_age: float,
+def _session(c: Compiled, sb: SessionBook, blocked, index: OddsIndex, stale: set[str],
+             now: datetime | None, previous: dict[str, dict], max_age: float,
              now_iso: str) -> tuple[list[dict], list[str]]:
     """One session's decisions. `blocked`: decision ids that do not stand (Book.not_standing)."""
+    session = c.session
+    matches = index.select(session, now)
+    if not matches:
+        return [], []  # nothing in its competitions and window: no stake, bankroll or limit asked
     made: list[dict] = []
-    counts: Counter = Counter()
+    counts: dict[str, int] = {}
     stale_n = 0
-    slots, limit = rules.bet_slots(session, sb)
-    purse = staking.Purse(session, sb)
+    slots, limit = rules.bet_slots(session, sb) if c.capped else (None, "")
+    purse: staking.Purse | None = None  # made for the first match that passes the filters
     reserved = 0.0
-    pick, (lo, hi), sid = rules.picker(session.selection), rules.bounds(session.odds), session.id
-    to = timedelta(minutes=session.window.to_minutes)
-    floors: dict[float, float] = {}  # price -> min_odds
-    reasons: dict[tuple, str] = {}  # (selection, price, stake reason) -> reason
-    expiry = (lambda m: m.kickoff_iso) if not to else (lambda m: index.iso(m.kickoff - to))
-    prefix, suffix = sid + "|", "|" + MARKET
-    for m in index.select(session, now):
+    pick, lo, hi, sid, prefix = c.pick, c.lo, c.hi, session.id, c.prefix
+    to = c.to
+    # `did in blocked`, without a call per match when blocked is the Book's view
+    placed, flying, final = ((blocked.placed, blocked.flying, blocked.final)
+                             if isinstance(blocked, NotStanding) else (blocked, (), ()))
+    for m in matches:
         selection, price = pick(m.odds)
         if not lo <= price <= hi:
             continue
-        did = prefix + m.key + suffix
-        if did in blocked:
+        did = prefix + m.key + _SUFFIX
+        if did in placed or did in flying or did in final:
             continue
         if stale and m.key in stale:
             stale_n += 1
             continue
         if slots is not None and len(made) >= slots:
-            counts[f"limit reached: {limit}"] += 1
+            why = f"limit reached: {limit}"
+            counts[why] = counts.get(why, 0) + 1
             continue
+        if purse is None:
+            purse = staking.Purse(session, sb, c.stakes)
         res = purse.stake(m.odds, selection, reserved)
         if res.stake is None:
-            counts[res.reason] += 1
+            counts[res.reason] = counts.get(res.reason, 0) + 1
             continue
         reserved += res.stake
-        floor = floors.get(price)
-        if floor is None:
-            floor = floors[price] = min_odds(price, session)
-        why = reasons.get((selection, price, res.reason))
-        if why is None:
-            why = reasons[(selection, price, res.reason)] = (
-                f"{rules.odds_reason(selection, price, session.odds)}; {res.reason}")
         prev = previous.get(did)
         made.append({
             "id": did, "session": sid, "match_key": m.key, "market": MARKET,
-            "selection": selection, "odds": price, "odds_at": m.seen_iso, "min_odds": floor,
-            "stake": res.stake, "reason": why,
+            "selection": selection, "odds": price, "odds_at": m.seen_iso,
+            "min_odds": c.floor(price), "stake": res.stake,
+            "reason": c.reason(selection, price, res.reason),
             "created_at": (prev and prev.get("created_at")) or now_iso,
-            "expires_at": expiry(m),  # the window's end: kickoff - to_minutes
+            # the window's end: kickoff - to_minutes
+            "expires_at": index.iso(m.kickoff - to) if to else m.kickoff_iso,
         })
+    if not (stale_n or counts):
+        return made, []
     notes = []
     if stale_n:
         notes.append(f"stale odds: {stale_n} match{'es' if stale_n != 1 else ''} "
@@ -129,7 +201,7 @@ def decide(snapshot: dict | OddsIndex, config: Config, book: Book, now: datetime
     previous = previous or {}
     stale = index.stale_keys(now, config.max_odds_age_s)
     blocked = book.not_standing()
-    now_iso = iso(now)
+    now_iso = _iso_of(now)
     decisions: list[dict] = []
     notes: dict[str, list[str]] = {}
     active: list[Session] = []  # sessions that looked at matches
@@ -140,17 +212,18 @@ def decide(snapshot: dict | OddsIndex, config: Config, book: Book, now: datetime
         if config.halt:
             notes[session.id] = ["halt: true in the config"]
             continue
+        c = compiled(session)
         sb = book.sessions.get(session.id) or SessionBook(session.id)
         halt = rules.standing_halt(sb, now)
         if halt:
             notes[session.id] = [f"halted: {halt}"]
             continue
-        cause = rules.session_halt_cause(session, sb, now)
+        cause = rules.session_halt_cause(session, sb, now) if c.can_halt else None
         if cause:
             notes[session.id] = [f"halting: {cause}"]
             continue
         active.append(session)
-        made, why = _session(session, sb, blocked, index, stale, now if windows else None,
+        made, why = _session(c, sb, blocked, index, stale, now if windows else None,
                              previous, config.max_odds_age_s, now_iso)
         decisions.extend(made)
         if why:

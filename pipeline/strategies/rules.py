@@ -103,9 +103,7 @@ def standing_halt(sb: SessionBook, now: datetime) -> str | None:
 
 def daily_profit(sb: SessionBook, now: datetime) -> float:
     """Settled profit of the bets settled on now's UTC day."""
-    day = now.date()
-    return round(sum(b.profit for b in sb.settled
-                     if b.settled_at and parse_iso(b.settled_at).date() == day), 2)
+    return sb.day_profit(now.date())
 
 
 def halt_cause(limits: Limits | None, *, settled_profit: float, placed: int,
@@ -151,7 +149,7 @@ def bet_slots(session: Session, sb: SessionBook) -> tuple[int | None, str]:
 
     Counts placed and open bets since the last reset plus intents still in flight.
     """
-    placed, open_n, flying = len(sb.bets), len(sb.open_bets), len(sb.in_flight)
+    placed, open_n, flying = len(sb.bets), sb.open_count, len(sb.in_flight)
     caps: list[tuple[int, str]] = []
     lim = session.limits
     if lim.max_bets is not None:

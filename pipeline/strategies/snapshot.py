@@ -3,8 +3,9 @@
 `check_snapshot(doc)` says what makes a document unusable (naming the JSON path);
 `OddsIndex(doc)` holds the matches a session can bet on (scheduled, with odds on sale) sorted by
 kickoff then key, overall and per competition, so a session's window is two bisections instead
-of a scan: `index.select(session, now)`. Timestamps are parsed once per distinct string and
-their ISO text is kept, so a decision's `odds_at` costs nothing.
+of a scan: `index.select(session, now)`. Timestamps are parsed once per distinct string (kept
+from one snapshot to the next: kickoffs repeat) and their ISO text is kept, so a decision's
+`odds_at` costs nothing.
 """
 from __future__ import annotations
 
@@ -18,7 +19,9 @@ from pipeline.core.config import Session
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.strategies.rules import SIDES
 
-_ORDER = attrgetter("order")
+_KEY, _KICKOFF, _RANK = attrgetter("key"), attrgetter("kickoff"), attrgetter("rank")
+_TIMES: dict[str, tuple[datetime, str]] = {}  # timestamp text -> (instant, ISO text)
+_TIMES_MAX = 50_000
 STATUSES = ("scheduled", "live", "finished", "postponed", "void")
 _STATUS_SET = frozenset(STATUSES)
 
@@ -80,16 +83,36 @@ def _match_problem(m, times: dict[str, tuple[datetime, str]]) -> str | None:
     return None
 
 
+def _fine(m, times: dict) -> bool:
+    """True when `_match_problem` would find nothing, decided quickly for the common case (its
+    timestamps already parsed); False means "ask _match_problem" (it parses new timestamps)."""
+    if type(m) is not dict:
+        return False
+    key, kickoff, seen, odds = m.get("key"), m.get("kickoff"), m.get("seen_at"), m.get("odds")
+    if not (type(key) is str and key and type(m.get("competition")) is str
+            and m.get("status") in _STATUS_SET and type(kickoff) is str and kickoff in times
+            and (seen is None or (type(seen) is str and seen in times))):
+        return False
+    if odds is None:
+        return True
+    if type(odds) is not dict:
+        return False
+    h, d, a = odds.get("home"), odds.get("draw"), odds.get("away")
+    return ((type(h) is float or type(h) is int) and h > 1
+            and (type(d) is float or type(d) is int) and d > 1
+            and (type(a) is float or type(a) is int) and a > 1)
+
+
 class Match:
     """A match a session can bet on. `seen_iso` is `seen_at` as decisions carry it."""
     __slots__ = ("key", "competition", "kickoff", "kickoff_iso", "odds", "seen_at", "seen_iso",
-                 "order")
+                 "rank")
 
     def __init__(self, key, competition, kickoff, kickoff_iso, odds, seen_at, seen_iso):
         self.key, self.competition, self.kickoff = key, competition, kickoff
         self.kickoff_iso = kickoff_iso
         self.odds, self.seen_at, self.seen_iso = odds, seen_at, seen_iso
-        self.order = (kickoff, key)
+        self.rank = 0  # its place in the index's (kickoff, key) order: merges compare ints
 
 
 class _Run:
@@ -105,6 +128,13 @@ class _Run:
         i = 0 if lo is None else bisect_left(self.kickoffs, lo)
         j = len(self.kickoffs) if hi is None else bisect_right(self.kickoffs, hi)
         return self.matches[i:j]
+
+    def first_between(self, lo: datetime | None, hi: datetime | None) -> Match | None:
+        """The first match of `between(lo, hi)`, without the slice."""
+        i = 0 if lo is None else bisect_left(self.kickoffs, lo)
+        if i < len(self.matches) and (hi is None or self.kickoffs[i] <= hi):
+            return self.matches[i]
+        return None
 
     def after(self, t: datetime) -> Match | None:
         """The first match with kickoff > t."""
@@ -124,7 +154,9 @@ class OddsIndex:
             raise ValueError(problem)
         self.doc = doc
         self.version = doc.get("version")
-        times: dict[str, tuple[datetime, str]] = {}
+        if len(_TIMES) > _TIMES_MAX:
+            _TIMES.clear()
+        times = _TIMES  # kickoffs repeat from one snapshot to the next: parsed once
 
         def ts(text: str) -> tuple[datetime, str]:
             got = times.get(text)
@@ -134,15 +166,27 @@ class OddsIndex:
             return got
 
         fetched = doc["fetched_at"]
-        matches = []
+        matches: list[Match] = []
+        append = matches.append
+        first: dict[str, int] = {}  # key -> index of its first match: keys are unique
         for i, m in enumerate(doc.get("matches", ())):
-            problem = _match_problem(m, times) if check else None
-            if problem:
-                raise ValueError(f"$.matches[{i}]{problem}")
+            if check and not _fine(m, times):
+                problem = _match_problem(m, times)
+                if problem:
+                    raise ValueError(f"$.matches[{i}]{problem}")
+            if check and first.setdefault(m["key"], i) != i:
+                raise ValueError(f"$.matches[{i}].key: {m['key']!r} appears twice "
+                                 f"(first at $.matches[{first[m['key']]}])")
             if m.get("status") == "scheduled" and m.get("odds"):
-                matches.append(Match(m["key"], m["competition"], *ts(m["kickoff"]), m["odds"],
-                                     *ts(m.get("seen_at") or fetched)))
-        matches.sort(key=_ORDER)
+                kickoff, seen = m["kickoff"], m.get("seen_at") or fetched
+                kickoff = times.get(kickoff) or ts(kickoff)
+                seen = times.get(seen) or ts(seen)
+                append(Match(m["key"], m["competition"], kickoff[0], kickoff[1], m["odds"],
+                             seen[0], seen[1]))
+        matches.sort(key=_KEY)  # then stably by kickoff: (kickoff, key), quicker than tuples
+        matches.sort(key=_KICKOFF)
+        for i, m in enumerate(matches):
+            m.rank = i
         self.all = _Run(matches)
         groups: dict[str, list[Match]] = {}
         for m in matches:
@@ -167,19 +211,28 @@ class OddsIndex:
         return [self.by_competition[c] for c in dict.fromkeys(session.competitions)
                 if c in self.by_competition]
 
+    @staticmethod
+    def window(session: Session, now: datetime | None) -> tuple[datetime | None, ...]:
+        """(lo, hi): the kickoffs in the session's window at `now` (None: unbounded)."""
+        if now is None:
+            return None, None
+        w = session.window
+        return (now + timedelta(minutes=w.to_minutes),
+                None if w.from_minutes is None else now + timedelta(minutes=w.from_minutes))
+
     def select(self, session: Session, now: datetime | None) -> Iterable[Match]:
         """The session's matches (its competitions; its window at `now` unless now is None), by
         kickoff then key. In the window: to_minutes <= minutes before kickoff <= from_minutes."""
-        w = session.window
-        lo = hi = None
-        if now is not None:
-            lo = now + timedelta(minutes=w.to_minutes)
-            hi = None if w.from_minutes is None else now + timedelta(minutes=w.from_minutes)
-        parts = [r.between(lo, hi) for r in self.runs(session)]
-        parts = [p for p in parts if p]
+        if now is None and session.competitions is None:
+            return self.all.matches  # every match (read only)
+        lo, hi = self.window(session, now)
+        runs = self.runs(session)
+        if len(runs) == 1:
+            return runs[0].between(lo, hi)
+        parts = [p for p in (r.between(lo, hi) for r in runs) if p]
         if len(parts) <= 1:
             return parts[0] if parts else []
-        return sorted(itertools.chain(*parts), key=_ORDER)  # merges the sorted runs
+        return sorted(itertools.chain(*parts), key=_RANK)  # merges the sorted runs
 
     def stale_keys(self, now: datetime, max_age_s: float) -> set[str]:
         """Keys of matches whose odds are older than max_age_s (by seen_at)."""
@@ -200,7 +253,8 @@ class OddsIndex:
     def next_close(self, session: Session, now: datetime) -> datetime | None:
         """When the first match now in the session's window leaves it (just after
         kickoff - to_minutes)."""
-        first = next(iter(self.select(session, now)), None)
+        firsts = [r.first_between(*self.window(session, now)) for r in self.runs(session)]
+        first = min((m for m in firsts if m), key=_RANK, default=None)
         if first is None:
             return None
         return first.kickoff - timedelta(minutes=session.window.to_minutes)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from pipeline.core.config import Session, Staking
-from pipeline.core.state import SessionBook, bankroll, free_bankroll
+from pipeline.core.state import SessionBook, bankroll
 from pipeline.strategies.ladder import reaches_target
 
 _EPS = 1e-9
@@ -68,15 +68,34 @@ def _kelly(st: Staking, sb: SessionBook, start: float, odds, selection):
     return st.fraction * f * current, f"kelly {st.fraction:g} x {f:.4f} of {current:.2f}"
 
 
+def fold(sb: SessionBook, key: tuple, step: Callable, init):
+    """`step(state, bet)` folded over the session's settled bets in settlement order.
+
+    A Book's session only ever appends settlements (a reset starts a new SessionBook), so the
+    fold is kept on the book (`sb.memo[key]`) and continued from where it stopped: a plan's
+    progression costs the new settlements, not the whole history, on every match of a long
+    backtest. A book filled by hand is folded whole."""
+    settled = sb.settled
+    n, state = sb.memo.get(key, (0, init)) if sb._running() else (0, init)
+    if n > len(settled):
+        n, state = 0, init
+    for i in range(n, len(settled)):
+        state = step(state, settled[i])
+    if sb._running():
+        sb.memo[key] = (len(settled), state)
+    return state
+
+
 def _martingale(st: Staking, sb: SessionBook, start: float, odds, selection):
-    k = 0
-    for bet in sb.settled:
+    def step(k: int, bet) -> int:
         if bet.outcome == "won":
-            k = 0
-        elif bet.outcome == "lost":
+            return 0
+        if bet.outcome == "lost":
             k += 1
             if st.max_steps is not None and k >= st.max_steps:
-                k = 0
+                return 0
+        return k
+    k = fold(sb, ("martingale", st.max_steps), step, 0)
     return st.stake * st.factor ** k, f"martingale {st.stake:g} x {st.factor:g}^{k}"
 
 
@@ -88,35 +107,74 @@ def fib(i: int) -> int:
 
 
 def _fibonacci(st: Staking, sb: SessionBook, start: float, odds, selection):
-    i = 1
-    for bet in sb.settled:
+    def step(i: int, bet) -> int:
         if bet.outcome == "won":
-            i = max(1, i - 2)
-        elif bet.outcome == "lost":
+            return max(1, i - 2)
+        if bet.outcome == "lost":
             i += 1
             if st.max_steps is not None and i > st.max_steps:
-                i = 1
+                return 1
+        return i
+    i = fold(sb, ("fibonacci", st.max_steps), step, 1)
     return st.stake * fib(i), f"fibonacci {st.stake:g} x F({i})={fib(i)}"
 
 
 def _ladder(st: Staking, sb: SessionBook, start: float, odds, selection):
-    amount, step = st.stake, 1
-    for bet in sb.settled:
+    def step(state: tuple, bet) -> tuple:
         if bet.outcome == "won":
             if reaches_target(st, bet.outcome, bet.payout):
-                amount, step = st.stake, 1  # the cycle ends: TARGET_REACHED
-            else:
-                amount, step = bet.payout, step + 1  # the whole return rides
-        elif bet.outcome == "lost":
-            amount, step = st.stake, 1
-    return amount, f"ladder step {step}: {amount:.2f}"
+                return st.stake, 1  # the cycle ends: TARGET_REACHED
+            return bet.payout, state[1] + 1  # the whole return rides
+        if bet.outcome == "lost":
+            return st.stake, 1
+        return state
+    amount, n = fold(sb, ("ladder", st.stake, st.target), step, (st.stake, 1))
+    return amount, f"ladder step {n}: {amount:.2f}"
 
 
 PLANS: dict[str, Plan] = {"flat": _flat, "percent": _percent, "kelly": _kelly,
                           "martingale": _martingale, "fibonacci": _fibonacci, "ladder": _ladder}
 
 
+MEMO_SIZE = 4096  # finished stakes remembered per session config
 ODDS_FREE = frozenset({"flat", "percent", "martingale", "fibonacci", "ladder"})  # not kelly
+
+
+class StakePlan:
+    """What a session's staking config fixes, worked out once per config: its plan, whether the
+    amount depends on the price, a flat plan's finished stake (it depends on nothing else), and
+    a memo of finished stakes by (amount, reason). The engine keeps one per session config."""
+
+    def __init__(self, session: Session):
+        self.session = session
+        self.plan = PLANS.get(session.staking.plan)
+        self.odds_free = self.plan is not None and session.staking.plan in ODDS_FREE
+        self.memo: dict[tuple, StakeResult] = {}
+        self.constant: StakeResult | None = None
+        if session.staking.plan == "flat":
+            self.constant = self.finish(*_flat(session.staking, None, session.bankroll, None,
+                                               None))
+
+    def finish(self, raw: float | None, why: str) -> StakeResult:
+        """Cap at max_stake, floor to a cent; None when there is nothing to stake."""
+        memo = self.memo
+        res = memo.get((raw, why))
+        if res is None:
+            if len(memo) >= MEMO_SIZE:
+                memo.clear()
+            res = memo[(raw, why)] = _finished(self.session.limits.max_stake, raw, why)
+        return res
+
+
+def _finished(cap: float | None, raw: float | None, why: str) -> StakeResult:
+    if raw is None:
+        return StakeResult(None, why)
+    if cap is not None and raw > cap:
+        raw, why = cap, f"{why}, capped at max_stake {cap:.2f}"
+    stake = floor2(raw)
+    if stake <= 0:
+        return StakeResult(None, f"{why}: the stake rounds to 0.00")
+    return StakeResult(stake, why)
 
 
 class Purse:
@@ -126,27 +184,18 @@ class Purse:
     `stake(odds, selection, reserved)` is `stake_for` without recomputing them per match.
     """
 
-    def __init__(self, session: Session, sb: SessionBook | None):
+    def __init__(self, session: Session, sb: SessionBook | None,
+                 plan: StakePlan | None = None):
+        """`plan`: the session config's StakePlan, when the caller keeps one across passes."""
         self.session = session
         self.sb = sb if sb is not None else SessionBook(session.id)
-        self.plan = PLANS.get(session.staking.plan)
-        self.free = free_bankroll(self.sb, session.bankroll)
-        self._fixed: StakeResult | None = None
-        if self.plan is not None and session.staking.plan in ODDS_FREE:
-            self._fixed = self._finish(*self.plan(session.staking, self.sb, session.bankroll,
-                                                  None, None))
-
-    def _finish(self, raw: float | None, why: str) -> StakeResult:
-        """Cap at max_stake, floor to a cent; None when there is nothing to stake."""
-        if raw is None:
-            return StakeResult(None, why)
-        cap = self.session.limits.max_stake
-        if cap is not None and raw > cap:
-            raw, why = cap, f"{why}, capped at max_stake {cap:.2f}"
-        stake = floor2(raw)
-        if stake <= 0:
-            return StakeResult(None, f"{why}: the stake rounds to 0.00")
-        return StakeResult(stake, why)
+        self.stakes = plan = plan if plan is not None else StakePlan(session)
+        self.plan = plan.plan
+        self.free = self.sb.free(session.bankroll)
+        self._fixed: StakeResult | None = plan.constant
+        if self._fixed is None and plan.odds_free:
+            self._fixed = plan.finish(*self.plan(session.staking, self.sb, session.bankroll,
+                                                 None, None))
 
     def stake(self, odds: Mapping[str, float] | None, selection: str | None,
               reserved: float = 0.0) -> StakeResult:
@@ -157,8 +206,8 @@ class Purse:
                                          "implemented")
             if odds is None:
                 return StakeResult(None, f"{self.session.staking.plan}: depends on the odds")
-            res = self._finish(*self.plan(self.session.staking, self.sb, self.session.bankroll,
-                                          odds, selection))
+            res = self.stakes.finish(*self.plan(self.session.staking, self.sb,
+                                                self.session.bankroll, odds, selection))
         if res.stake is None:
             return res
         free = round(self.free - reserved, 2)

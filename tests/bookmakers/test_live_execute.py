@@ -64,31 +64,65 @@ def sandbox_bets(url: str) -> list[dict]:
         return []
 
 
-@pytest.mark.parametrize("pages", [1, 3])
-def test_live_execute_places_each_decision_once_in_decision_order(home, tmp_path, pages):
+def live_home(home, tmp_path, **execute) -> str:
+    """A home in live mode on a sandbox at a free port (the 2019-20 EPL file, the clock at START,
+    session s1); its url. `execute`: the config's execute settings besides timeout_s."""
     data = tmp_path / "csv"
     data.mkdir()
     (data / "E0_2019-20.csv").symlink_to(FOOTBALL_DATA / "E0_2019-20.csv")
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
     clockmod.anchor(home.clock, start=parse_iso(START), speed=1)
     atomic_write_json(home.system_config, {
         "mode": "live", "max_odds_age_s": 3600, "sandbox": {"port": port, "data": str(data)},
-        "execute": {"max_concurrent": pages, "timeout_s": 20},
+        "execute": {"timeout_s": 20, **execute},
         "sessions": [{"id": "s1", "selection": "home", "bankroll": 10_000,
                       "staking": {"plan": "flat", "stake": 2}}]})
+    return f"http://127.0.0.1:{port}"
+
+
+def start_both(home, url: str, book_log: Path, exec_log: Path):
+    """`betpipe bookmaker`, and once it serves `url`, `betpipe execute`: (bookmaker, execute)."""
+    bookmaker = start("bookmaker", home, book_log)
+    try:
+        poll(lambda: health(home, "bookmaker").get("url") == url, 60, "the bookmaker", bookmaker,
+             book_log)
+        return bookmaker, start("execute", home, exec_log)
+    except BaseException:
+        stop_all(home, bookmaker)
+        raise
+
+
+def stop_all(home, *procs: subprocess.Popen | None) -> None:
+    """Stop what still runs; no browser of execute's profile may be left."""
+    for proc in procs:
+        if proc is not None and proc.poll() is None:
+            stop_program(proc)
+    assert profile_processes(home.profile_dir("execute")) == []
+
+
+def placed_one_to_one(home, bets: list[dict]) -> list[dict]:
+    """The ledger's events (each checked against the contract) after asserting that its
+    BET_PLACED and the sandbox's accepted bets match one to one; its BET_PLACED events."""
+    events = ledger_events(home)
+    for ev in events:
+        assert_contract("bet-record-event", ev)
+    placed = of_type(events, "BET_PLACED")
+    assert sorted((b["client_ref"], b["bet_ref"], b["stake"]) for b in bets) == \
+        sorted((e["client_ref"], e["bet_ref"], e["stake"]) for e in placed)
+    return placed
+
+
+@pytest.mark.parametrize("pages", [1, 3])
+def test_live_execute_places_each_decision_once_in_decision_order(home, tmp_path, pages):
+    url = live_home(home, tmp_path, max_concurrent=pages)
     matches = sandbox_matches(N)
     decisions = [decision(m, i) for i, m in enumerate(matches)]
     atomic_write_json(home.odds, {**odds_doc(*matches, version=1, fetched_at=START)})
     atomic_write_json(home.decisions, decisions_doc(*decisions, version=1))
 
     book_log, exec_log = tmp_path / "bookmaker.log", tmp_path / "execute.log"
-    bookmaker = start("bookmaker", home, book_log)
-    execute = None
+    bookmaker, execute = start_both(home, url, book_log, exec_log)
     try:
-        poll(lambda: health(home, "bookmaker").get("url") == url, 60, "the bookmaker", bookmaker,
-             book_log)
-        execute = start("execute", home, exec_log)
         poll(lambda: len(of_type(ledger_events(home), "BET_PLACED")) >= N, 120,
              f"{N} bets placed", execute, exec_log)
         assert stop_program(execute) == 0
@@ -100,15 +134,11 @@ def test_live_execute_places_each_decision_once_in_decision_order(home, tmp_path
         assert stop_program(execute) == 0
         bets = sandbox_bets(url)
     finally:
-        for proc in (execute, bookmaker):
-            if proc is not None and proc.poll() is None:
-                stop_program(proc)
-    assert profile_processes(home.profile_dir("execute")) == []
+        stop_all(home, execute, bookmaker)
 
+    # the sandbox's accepted bets and the ledger's placed bets: one to one
+    placed = placed_one_to_one(home, bets)
     events = ledger_events(home)
-    for ev in events:
-        assert_contract("bet-record-event", ev)
-    placed = of_type(events, "BET_PLACED")
     assert [e["decision_id"] for e in placed] == [d["id"] for d in decisions]  # in order, once
     assert not of_type(events, "BET_FAILED") and all(e["mode"] == "live"
                                                       for e in of_type(events, "BET_INTENDED"))
@@ -117,9 +147,6 @@ def test_live_execute_places_each_decision_once_in_decision_order(home, tmp_path
         assert kinds == ["BET_INTENDED", "BET_PLACED"] * N
     else:  # three intents in flight before the first outcome (invariant 8: intent first)
         assert kinds[:pages + 1] == ["BET_INTENDED"] * (pages + 1)
-    # the sandbox's accepted bets and the ledger's placed bets: one to one
-    assert sorted((b["client_ref"], b["bet_ref"], b["stake"]) for b in bets) == \
-        sorted((e["client_ref"], e["bet_ref"], e["stake"]) for e in placed)
     assert [e["stake"] for e in placed] == [d["stake"] for d in decisions]
 
     lines = log_lines(exec_log)

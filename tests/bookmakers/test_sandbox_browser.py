@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from pipeline.bookmakers import Order
+from pipeline.bookmakers import UNREACHABLE, Order
 from pipeline.bookmakers.sandbox import SandboxBookmaker
 from pipeline.core.clock import FakeClock
 from pipeline.core.config import SandboxConfig
@@ -22,7 +22,7 @@ from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER, Credentials
 from pipeline.sandbox.market import Market
 from pipeline.sources.browser import profile_processes
 from pipeline.sources.football_data import parse_file
-from tests.helpers import FOOTBALL_DATA
+from tests.helpers import FOOTBALL_DATA, free_port
 from tests.sandbox.live import ACCOUNT, LiveServer, login
 
 START = "2019-08-09T18:30:00Z"
@@ -115,7 +115,7 @@ def test_two_pages_place_at_once(sandbox, bookmaker):
 CRASHING_EXECUTOR = """
 import os, signal, sys
 from pathlib import Path
-from pipeline.bookmakers import Order
+from pipeline.bookmakers import UNREACHABLE, Order
 from pipeline.bookmakers.sandbox import SandboxBookmaker
 from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER, Credentials
 bm = SandboxBookmaker(sys.argv[1], Credentials.from_env(), Path(sys.argv[2]))
@@ -142,6 +142,7 @@ def test_lookup_finds_a_bet_placed_before_a_crash(sandbox):
         assert restarted.lookup("never#1") is None
         assert restarted.lookup_in_history("crash#1") == found  # the fallback: history page
         assert restarted.lookup_in_history("never#1") is None
+        assert restarted.reachable() is True
         assert not set(left) & set(profile_processes(profile))  # its launch ended them
     finally:
         restarted.close()
@@ -188,5 +189,34 @@ def test_a_wrong_password_fails_the_start_and_is_never_said(sandbox, tmp_path):
         p = bm.place(order("wrongpw#1"))
         assert (p.status, p.retryable) == ("not_placed", True) and "logged_out" in p.reason
         assert wrong.password not in repr(p) and wrong.password not in (bm.problem or "")
+    finally:
+        bm.close()
+
+
+def test_the_slips_script_gets_the_answer_alone_and_a_plain_post_a_whole_page(sandbox):
+    _server, http, _home = sandbox
+    login(http)
+    form = {"match": BUR_SOU, "selection": "draw", "stake": "1", "min_odds": "1.01",
+            "client_ref": "frag#1"}
+    alone = http.post("/slip", data=form, headers={"X-Slip-Answer": "fragment"})
+    assert alone.status_code == 201 and alone.text.startswith('<div id="confirmation"')
+    assert "<html" not in alone.text and 'data-client-ref="frag#1"' in alone.text
+    page = http.post("/slip", data=form)  # the same ref again, as a page: the first bet
+    assert page.status_code == 200 and "<html" in page.text and 'data-repeat="1"' in page.text
+    refused = http.post("/slip", data={**form, "client_ref": "frag#2", "min_odds": "99"},
+                        headers={"X-Slip-Answer": "fragment"})
+    assert refused.status_code == 409 and refused.text.startswith('<div id="refusal"')
+    assert 'data-reason="price_changed"' in refused.text and "<html" not in refused.text
+
+
+def test_a_site_that_cannot_be_reached_is_unreachable_not_placed(tmp_path):
+    url = f"http://127.0.0.1:{free_port()}"  # nothing listens there
+    bm = SandboxBookmaker(url, ACCOUNT, Home(tmp_path / "h").ensure().profile_dir("x"),
+                          timeout_s=10)
+    try:
+        p = bm.place(order("down#1"))
+        assert (p.status, p.retryable) == ("not_placed", True), p
+        assert p.reason.startswith(f"{UNREACHABLE}: ") and "ERR_CONNECTION_REFUSED" in p.reason
+        assert bm.reachable() is False
     finally:
         bm.close()

@@ -216,6 +216,7 @@ def test_retryable_failures_are_retried_as_new_attempts_up_to_the_limit(home, cl
     ex = executor(home, clock, bm)
     for _ in range(5):
         ex.run_pass([decision()], odds_doc(match()), config())
+        clock.advance(60)  # past each retry's backoff (5, 10, 20 s: test_backoff.py)
     intents = of_type(ledger_events(home), "BET_INTENDED")
     assert [e["attempt"] for e in intents] == [1, 2, 3] and bm.calls == 3
     assert len({e["client_ref"] for e in intents}) == 3

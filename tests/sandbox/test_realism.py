@@ -202,7 +202,8 @@ def test_the_program_takes_its_account_from_the_environment(home, tmp_path):
     finally:
         proc.kill() if proc.poll() is None else None
     events = [orjson.loads(x) for x in log.read_bytes().splitlines() if x.startswith(b"{")]
-    assert any(e["event"] == "bookmaker.account" and e["user"] == "alice" for e in events)
+    assert any(e["event"] == "bookmaker.account" and e["source"] == f"${ENV_USER}" for e in events)
+    assert b"alice" not in log.read_bytes()  # the account's user name is a secret too (log.py)
     assert any(e["event"] == "bookmaker.login" for e in events)
     assert any(e["event"] == "bookmaker.login_refused" for e in events)
     assert secret.encode() not in log.read_bytes()

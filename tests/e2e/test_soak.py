@@ -1,0 +1,66 @@
+"""A short soak: `scripts/soak --sim-days 2` runs the whole pipeline under the real
+supervisord.conf on a temporary home (replay source, step clock, every staking plan) as a real
+subprocess; its JSON summary must show bets placed and settled, invariants holding, samples of
+every program with fds and threads at the start and the end — and this test checks the home it
+leaves again from the files alone, and that no process of the home is left."""
+from __future__ import annotations
+
+import subprocess
+
+import orjson
+import pytest
+
+from pipeline.core.jsonl import parse
+from pipeline.core.paths import PROGRAMS, REPO, Home
+from pipeline.soak.plan import PLANS
+from pipeline.supervise import leftovers
+from tests.helpers import FOOTBALL_DATA, assert_contract
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.mark.skipif(not (FOOTBALL_DATA / "E0_2019-20.csv").exists(), reason="no CSVs")
+def test_a_two_day_soak_bets_settles_and_keeps_its_invariants(tmp_path):
+    home = Home(tmp_path / "home")
+    out_file = tmp_path / "soak.json"
+    cmd = [str(REPO / "scripts" / "soak"), "--sim-days", "2", "--seed", "3",
+           "--home", str(home.root), "--json-out", str(out_file)]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, cwd=REPO)
+    summary = orjson.loads(out.stdout)
+    shown = orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode() + out.stderr[-3000:]
+    assert out.returncode == 0 and summary["broke"] == [], shown
+    assert orjson.loads(out_file.read_bytes()) == summary
+
+    bets = summary["bets"]
+    assert bets["placed"] > 0 and bets["settled"] > 0, bets
+    assert bets["intended"] == bets["placed"] + bets["failed"] == bets["at_bookmaker"], bets
+    assert summary["invariants"]["ok"] and summary["invariants"]["problems"] == []
+    assert summary["replay"] == "finished" and summary["real"]["sim_days_reached"] == 2
+    plans = {sid.rsplit("-", 1)[0] for sid, n in summary["by_session"].items() if n["placed"]}
+    assert plans == set(PLANS), summary["by_session"]  # every staking plan bet
+
+    assert set(summary["programs"]) == set(PROGRAMS)
+    for name, fig in summary["programs"].items():
+        assert fig["samples"] >= 3 and fig["restarts"] == 0, (name, fig)
+        assert 5 < fig["max_rss_mb"] < 1000, (name, fig)
+        for key in ("fds", "threads"):
+            assert all(isinstance(fig[key][at], int) and fig[key][at] > 0
+                       for at in ("first", "start", "end")), (name, fig)
+        assert fig["rss_slope_mb_per_sim_day"] is not None, (name, fig)
+    assert all(isinstance(v, bool) for k, v in summary["goals"].items()
+               if not k.startswith("projected")), summary["goals"]
+    assert summary["leftover_processes"] == [] and leftovers(home) == []
+
+    # the same facts again, from the files the run left
+    events = parse(home.ledger.read_bytes()).records
+    for ev in events:
+        assert_contract("bet-record-event", ev)
+    assert [e["seq"] for e in events] == sorted({e["seq"] for e in events})
+    placed = [e["decision_id"] for e in events if e["type"] == "BET_PLACED"]
+    assert len(placed) == len(set(placed)) == bets["placed"]
+    assert sum(e["type"] == "BET_SETTLED" for e in events) == bets["settled"]
+    for schema, path in (("odds-data", home.odds), ("decisions", home.decisions),
+                         ("results", home.results), ("clock", home.clock)):
+        assert_contract(schema, orjson.loads(path.read_bytes()))
+    for program in PROGRAMS:
+        assert_contract("health", orjson.loads(home.health(program).read_bytes()))

@@ -1,0 +1,97 @@
+"""The soak's measurements and figures (pipeline.soak.sample, .plan): pure functions on /proc
+texts, a fake /proc tree, and this process's own /proc entry."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from pipeline.core.config import Config
+from pipeline.soak import plan
+from pipeline.soak.sample import (browser_pids, fd_change, program_figures, rss_mb, sample_pid,
+                                  slope)
+
+STATUS = "Name:\tbetpipe\nState:\tS (sleeping)\nVmRSS:\t   40960 kB\nThreads:\t7\n"
+
+
+def test_rss_is_read_in_mb_and_a_zombie_has_none():
+    assert rss_mb(STATUS) == 40.0
+    assert rss_mb("Name:\tx\nState:\tZ (zombie)\n") is None
+    with pytest.raises(ValueError, match="VmRSS"):
+        rss_mb("VmRSS:\t 12 pages\n")
+
+
+def test_this_process_is_sampled_and_a_gone_pid_is_none(tmp_path):
+    got = sample_pid(os.getpid())
+    assert got["pid"] == os.getpid() and got["rss_mb"] > 5
+    assert got["fds"] >= 3 and got["threads"] >= 1 and got["fd_targets"]
+    with open(tmp_path / "held", "w"):
+        assert sample_pid(os.getpid())["fds"] == got["fds"] + 1
+    assert sample_pid(2**22 + 7) is None
+
+
+def test_browsers_are_found_by_their_profile_under_the_home_never_by_name(tmp_path):
+    proc = tmp_path / "proc"
+    rows = {"11": b"/usr/bin/chromium\0--user-data-dir=/h/data/browser/monitor\0",
+            "12": b"/usr/bin/chromium\0--user-data-dir=/other/data/browser/monitor\0",
+            "13": b"/usr/bin/chromium\0--headless\0", "self": b"x"}
+    for pid, cmd in rows.items():
+        (proc / pid).mkdir(parents=True)
+        (proc / pid / "cmdline").write_bytes(cmd)
+    assert browser_pids(Path("/h/data/browser"), proc) == [11]
+
+
+def test_slope_is_least_squares():
+    assert slope([(0, 1), (1, 3), (2, 5)]) == pytest.approx(2.0)
+    assert slope([(0, 1), (1, 2), (2, 1), (3, 2)]) == pytest.approx(0.2)
+    assert slope([(1, 5)]) is None and slope([(1, 5), (1, 6)]) is None
+
+
+def test_fd_change_names_what_was_opened_and_closed():
+    start = ["/h/data/x.lock", "socket:[1]", "pipe:[7]"]
+    end = ["socket:[99]", "pipe:[8]", "/h/data/bet-record.jsonl.lock", "socket:[100]"]
+    assert fd_change(start, end) == {"new": ["/h/data/bet-record.jsonl.lock", "socket"],
+                                     "gone": ["/h/data/x.lock"]}
+
+
+def sample(day, rss, fds=6, threads=7, pid=1):
+    return {"sim_day": day, "pid": pid, "rss_mb": rss, "fds": fds, "threads": threads,
+            "fd_targets": ["socket:[1]"] * fds}
+
+
+def test_figures_take_the_slope_of_the_second_half_and_the_start_after_the_warmup():
+    samples = [sample(0, 30, fds=5), sample(1, 50), sample(2, 40), sample(3, 42), sample(4, 44)]
+    fig = program_figures(samples, sim_days=4, warmup_days=0.5)
+    assert fig["max_rss_mb"] == 50 and fig["rss_slope_mb_per_sim_day"] == pytest.approx(2.0)
+    assert fig["slope_samples"] == 3 and fig["start_sim_day"] == 1
+    assert fig["fds"] == {"first": 5, "start": 6, "end": 6, "max": 6}
+    assert "fds_changed" not in fig and fig["restarts"] == 0
+
+
+def test_a_new_pid_is_a_restart_and_a_leak_is_named():
+    samples = [sample(0, 30), sample(1, 30), sample(2, 31, fds=7, pid=2)]
+    samples[-1]["fd_targets"][-1] = "/h/data/leak.json"
+    fig = program_figures(samples, sim_days=2)
+    assert fig["pids"] == [1, 2] and fig["restarts"] == 1
+    assert fig["fds_changed"] == {"new": ["/h/data/leak.json"], "gone": []}
+    assert program_figures([], 2) == {"samples": 0}
+
+
+def test_the_plan_is_a_valid_config_with_two_sessions_of_every_plan(tmp_path):
+    files = [tmp_path / "E0_2019-20.csv"]
+    files[0].write_text("Div\n")
+    cfg = plan.soak_config(files, sim_days=30, seed=1, sandbox_port=1, dashboard_port=2)
+    model = Config.model_validate(cfg)
+    assert [s.staking.plan for s in model.sessions].count("ladder") == 2
+    assert {s.staking.plan for s in model.sessions} == set(plan.PLANS)
+    assert model.clock.mode == "step" and model.source.kind == "replay" and model.mode == "paper"
+    assert cfg["source"]["replay"]["until"] == "2019-09-08T12:00:00Z"
+    assert plan.sessions(1) == plan.sessions(1) != plan.sessions(2)
+    fast = Config.model_validate(plan.soak_config(files, 30, 1, 1, 2, speed=3600))
+    assert fast.clock.mode == "anchored" and fast.clock.speed == 3600
+    assert fast.source.kind == "sandbox" and fast.source.interval_s == 3600  # a poll a real s
+    assert fast.sessions == model.sessions
+    assert plan.season_files(tmp_path) == files
+    with pytest.raises(ValueError, match="E0_2019-20.csv"):
+        plan.season_files(tmp_path / "none")
