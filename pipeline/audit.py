@@ -19,7 +19,8 @@ from typing import Any, Callable
 
 import orjson
 
-from pipeline.core.config import ConfigError, parse_config
+from pipeline.core.config import MAX_CONFIG_BYTES, ConfigError, parse_config
+from pipeline.core.filebus import BadFile, read_capped
 from pipeline.core.jsonl import JsonlFile
 
 SECRET_KEYS = ("url", "token", "secret", "password")
@@ -82,11 +83,14 @@ def last_config_sha(records: list[dict]) -> str | None:
     return next((r.get("sha256") for r in reversed(records) if r.get("kind") == "config"), None)
 
 
-def _read(path: Path) -> bytes | None:
+def _read(path: Path) -> bytes | BadFile | None:
+    """The config file's bytes; None when it is gone; BadFile when it is too big to read."""
     try:
-        return path.read_bytes()
+        return read_capped(path, MAX_CONFIG_BYTES)
     except FileNotFoundError:
         return None
+    except BadFile as e:
+        return e
 
 
 class Audit:
@@ -105,6 +109,12 @@ class Audit:
             new = [{"ts": ev.get("ts", ts), "kind": "bet", "ledger_seq": ev["seq"], "event": ev}
                    for ev in ledger_events if ev.get("seq", 0) > after]
             data = _read(config_path)
+            if isinstance(data, BadFile):  # refused unread: recorded once per size
+                sha = digest(str(data).encode())
+                if sha != last_config_sha(records):
+                    new.append({"ts": ts, "kind": "config", "by": "file", "sha256": sha,
+                                "valid": False, "error": str(data), "changes": None})
+                return new
             sha = digest(data) if data is not None else None
             if sha != last_config_sha(records):
                 new.append(config_record(data, config_path, by="file", ts=ts,

@@ -57,3 +57,18 @@ def test_a_dashboard_change_is_not_recorded_again_as_a_hand_edit(tmp_path):
     assert rec["by"] == "dashboard"
     assert audit.sync([], config, "2019-08-09T18:32:00Z") == []
     assert [r["by"] for r in audit.read()] == ["file", "dashboard"]
+
+
+def test_a_config_too_big_to_read_is_recorded_once_unread(tmp_path):
+    from pipeline.core.config import MAX_CONFIG_BYTES
+    config = tmp_path / "system-config.json"
+    with open(config, "wb") as f:  # sparse: its size says it all, nothing of it is read
+        f.truncate(MAX_CONFIG_BYTES + 1)
+    audit = Audit(tmp_path / "audit.jsonl")
+    (rec,) = audit.sync([], config, "2019-08-09T18:31:00Z")
+    assert rec["kind"] == "config" and rec["valid"] is False
+    assert str(config) in rec["error"] and "over the limit" in rec["error"]
+    assert audit.sync([], config, "2019-08-09T18:32:00Z") == []  # once, not at every pass
+    config.write_bytes(orjson.dumps(default_config()))
+    (good,) = audit.sync([], config, "2019-08-09T18:33:00Z")
+    assert good["valid"] is True
