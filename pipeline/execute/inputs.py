@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core.filebus import BadFile
+from pipeline.strategies.snapshot import price_ok
 
 SELECTIONS = ("home", "draw", "away")
 _DECISION_FIELDS = {"id": str, "session": str, "match_key": str, "selection": str,
@@ -29,10 +30,6 @@ def check_decisions(doc: dict | None, path: Path) -> list[dict]:
         if d["selection"] not in SELECTIONS:
             raise BadFile(path, f"decisions[{i}].selection: {d['selection']!r} is not one of {SELECTIONS}")
     return items
-
-
-def price_ok(x) -> bool:
-    return type(x) in (int, float) and x > 1  # by type: bool is not a price
 
 
 def check_odds(doc: dict | None, path: Path) -> dict | None:

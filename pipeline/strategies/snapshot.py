@@ -29,7 +29,7 @@ _STATUS_SET = frozenset(STATUSES)
 _NUMBERS = (float, int)  # by type: bool is not a price
 
 
-def _price_ok(x) -> bool:
+def price_ok(x) -> bool:
     return type(x) in _NUMBERS and x > 1
 
 
@@ -77,8 +77,8 @@ def _match_problem(m, times: dict[str, tuple[datetime, str]]) -> str | None:
         return None
     if type(odds) is not dict:
         return ".odds: not an object or null"
-    if not all(_price_ok(odds.get(side)) for side in SIDES):
-        side = next(side for side in SIDES if not _price_ok(odds.get(side)))
+    if not all(price_ok(odds.get(side)) for side in SIDES):
+        side = next(side for side in SIDES if not price_ok(odds.get(side)))
         return f".odds.{side}: {odds.get(side)!r} is not a price > 1"
     return None
 
