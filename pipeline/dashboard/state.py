@@ -90,11 +90,22 @@ def odds_rows(doc: dict | None, now: datetime | None) -> list[dict]:
             for m in (upcoming + done)[:MAX_ODDS_ROWS]]
 
 
-def bet_row(b: Bet) -> dict:
+def bet_row(b: Bet, kickoff: str | None = None) -> dict:
     return {"session": b.session, "match": match_label(b.match_key), "match_key": b.match_key,
             "selection": b.selection, "odds": b.odds, "stake": b.stake, "bet_ref": b.bet_ref,
-            "placed_at": b.placed_at, "outcome": b.outcome, "profit": b.profit,
-            "settled_at": b.settled_at}
+            "placed_at": b.placed_at, "kickoff": kickoff, "outcome": b.outcome,
+            "profit": b.profit, "settled_at": b.settled_at}
+
+
+def open_rows(placed: list[Bet], odds: dict | None) -> list[dict]:
+    """Open bets, the next to settle first: by their match's kickoff in odds-data (a match no
+    longer listed last), then in placing order."""
+    kickoffs = {m.get("key"): m.get("kickoff") for m in (odds or {}).get("matches", ())
+                if isinstance(m, dict)}
+    ko = kickoffs.get
+    bets = sorted((b for b in placed if b.open),
+                  key=lambda b: (ko(b.match_key) is None, ko(b.match_key) or "", b.seq))
+    return [bet_row(b, ko(b.match_key)) for b in bets]
 
 
 def sparkline(equity: list, width: int = SPARK_W, height: int = SPARK_H) -> dict | None:
@@ -247,7 +258,7 @@ def gather(home: Home, clock: Clock | None = None, ledger: LedgerView | None = N
         "event_counts": view.counts, "settled_counts": view.outcomes,
         "decisions": [{**d, "match": match_label(d.get("match_key", ""))}
                       for d in (decisions or {}).get("decisions", [])],
-        "open_bets": [bet_row(b) for b in placed if b.open][:MAX_BET_ROWS],
+        "open_bets": open_rows(placed, odds)[:MAX_BET_ROWS],
         "open_count": sum(1 for b in placed if b.open),
         "settled_bets": [bet_row(b) for b in settled[:MAX_BET_ROWS]],
         "settled_count": len(settled),

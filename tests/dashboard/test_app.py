@@ -144,3 +144,24 @@ def test_drill_app_refuses_files_outside_its_folder(client):
         html = client.get(f"/drill?file={name}&by=season").text
         assert 'id="drill-error"' in html and "no data file" in html
     assert 'id="drill-error"' in client.get("/drill?file=E0_2019-20.csv&by=bogus").text
+
+
+def test_open_bets_list_the_next_to_kick_off_first():
+    from pipeline.core.state import Bet
+    from pipeline.dashboard.state import open_rows
+
+    def bet(ref, key, seq, outcome=None):
+        return Bet(decision_id=f"s|{key}|1X2", session="s", client_ref=f"s|{key}|1X2#1",
+                   bet_ref=ref, match_key=key, selection="home", odds=2.0, stake=1.0,
+                   placed_at="2019-08-09T18:00:00Z", seq=seq, outcome=outcome)
+    placed = [bet("P-4", "2019-20_D v E", 4), bet("P-3", "2019-20_Gone v Away", 3),
+              bet("P-2", "2019-20_B v C", 2), bet("P-1", "2019-20_A v B", 1, outcome="won"),
+              bet("P-0", "2019-20_F v G", 0)]
+    odds = {"matches": [{"key": "2019-20_D v E", "kickoff": "2019-08-10T11:30:00Z"},
+                        {"key": "2019-20_B v C", "kickoff": "2019-08-17T14:00:00Z"},
+                        {"key": "2019-20_F v G", "kickoff": "2019-08-10T11:30:00Z"}]}
+    rows = open_rows(placed, odds)
+    # kickoff first, then placing order; a match gone from odds-data last; settled bets never
+    assert [r["bet_ref"] for r in rows] == ["P-0", "P-4", "P-2", "P-3"]
+    assert rows[0]["kickoff"] == "2019-08-10T11:30:00Z" and rows[-1]["kickoff"] is None
+    assert [r["bet_ref"] for r in open_rows(placed, None)] == ["P-0", "P-2", "P-3", "P-4"]

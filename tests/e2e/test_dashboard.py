@@ -99,7 +99,7 @@ def test_dashboard_on_a_running_pipeline(running, browser):
         "running", timeout=60_000)
 
     # a bet appears, then settles, without reloading the page (the panels refresh themselves)
-    opened = page.locator("#open-bets tr.bet").first
+    opened = page.locator("#open-bets tr.bet").first  # the next to kick off: the first to settle
     expect(opened).to_be_visible(timeout=WAIT_MS)
     ref = opened.get_attribute("data-bet")
     settled = page.locator(f'#settled-bets tr.bet[data-bet="{ref}"]')
