@@ -254,14 +254,18 @@ def parse_config(data: bytes, file: Path) -> Config:
         raise ConfigError(file, _json_path(err["loc"]), msg + more) from None
 
 
-def load_config(path: Path) -> Config:
+def read_config_bytes(path: Path) -> bytes:
+    """The config file's bytes; ConfigError when it is missing or too big to read."""
     try:
-        data = read_capped(Path(path), MAX_CONFIG_BYTES)
+        return read_capped(Path(path), MAX_CONFIG_BYTES)
     except FileNotFoundError:
         raise ConfigError(path, "$", "file not found") from None
-    except BadFile as e:
+    except BadFile as e:  # too big: never read whole
         raise ConfigError(path, "$", e.reason) from None
-    return parse_config(data, Path(path))
+
+
+def load_config(path: Path) -> Config:
+    return parse_config(read_config_bytes(path), Path(path))
 
 
 class ConfigHolder:
@@ -281,12 +285,9 @@ class ConfigHolder:
     def reload(self) -> bool:
         """Read the file again; True when a new good config took effect."""
         try:
-            data = read_capped(self.path, MAX_CONFIG_BYTES)
-        except FileNotFoundError:
-            self.error = ConfigError(self.path, "$", "file not found")
-            return False
-        except BadFile as e:  # too big: never read whole
-            self.error, self._last_bytes = ConfigError(self.path, "$", e.reason), None
+            data = read_config_bytes(self.path)
+        except ConfigError as e:  # forget the last bytes: the same file back is news again
+            self.error, self._last_bytes = e, None
             return False
         if data == self._last_bytes:
             return False

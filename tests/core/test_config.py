@@ -61,3 +61,15 @@ def test_holder_keeps_last_good_config_on_a_bad_edit(tmp_path):
     assert holder.reload() and holder.version == 2 and holder.error is None
     assert holder.config.sessions[0].enabled is False
     assert holder.reload() is False  # unchanged file: nothing new
+
+
+def test_a_config_removed_then_restored_as_it_was_clears_the_error(tmp_path):
+    f = tmp_path / "system-config.json"
+    write(f, {"sessions": [SESSION]})
+    holder = ConfigHolder(f)
+    assert holder.reload() and holder.version == 1
+    f.unlink()
+    assert holder.reload() is False and holder.error.reason == "file not found"
+    assert holder.config.sessions[0].id == "fav"  # the last good config runs on
+    write(f, {"sessions": [SESSION]})  # the same bytes as before it went
+    assert holder.reload() is False and holder.error is None and holder.version == 1
