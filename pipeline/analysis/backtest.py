@@ -26,11 +26,11 @@ from pipeline.core.timefmt import iso
 from pipeline.sources.football_data import PRICE_SOURCES, Fixture, FootballDataError, parse_file
 from pipeline.strategies.engine import decide
 from pipeline.strategies.ladder import with_targets
+from pipeline.strategies.rules import can_halt
 from pipeline.tracking import figures, halt_cause, halt_event, settle, winner
 
 SETTLE_AFTER = timedelta(minutes=110)
 FTR_SIDE = {"H": "home", "D": "draw", "A": "away"}
-HALT_LIMITS = ("stop_loss", "take_profit", "max_bets", "max_duration_h")  # what halt_cause reads
 # what the report shows per session, in this order (DESIGN + the bankroll and halt at the end)
 FIGURES = ("bets", "won", "staked", "profit", "roi", "hit_rate", "max_drawdown", "bankroll",
            "halted")
@@ -134,8 +134,7 @@ class Backtest:
         self.matches = 0
         self._sessions = {s.id: s for s in config.sessions}
         # sessions that can halt (halt_cause is None without these limits) / halt with time
-        self._halting = {s.id for s in config.sessions if any(
-            getattr(s.limits, k) is not None for k in HALT_LIMITS)}
+        self._halting = {s.id for s in config.sessions if can_halt(s.limits, daily=False)}
         self._timed = [s.id for s in config.sessions if s.limits.max_duration_h is not None]
         self._ladders = any(s.staking.plan == "ladder" for s in config.sessions)
 

@@ -101,7 +101,7 @@ class SessionBook:
             self._profit2 = round(self._profit, 2)
             self._open.pop(bet.seq, None)
 
-    def _running(self) -> bool:
+    def has_running_figures(self) -> bool:
         """The running figures hold: every bet and settlement came through add_*."""
         return self._placed_n == len(self.bets) and self._settled_n == len(self.settled)
 
@@ -119,37 +119,27 @@ class SessionBook:
 
     @property
     def open_bets(self) -> list[Bet]:
-        if self._running():
+        if self.has_running_figures():
             return list(self._open.values())
         return [b for b in self.bets if b.open]
 
     @property
     def open_count(self) -> int:
-        return len(self._open) if self._running() else len(self.open_bets)
+        return len(self._open) if self.has_running_figures() else len(self.open_bets)
 
     @property
     def open_stake(self) -> float:
-        bets = self._open.values() if self._running() else self.open_bets
+        bets = self._open.values() if self.has_running_figures() else self.open_bets
         return round(sum(b.stake for b in bets), 2)
 
     @property
     def in_flight_stake(self) -> float:
         return sum(i.stake for i in self.in_flight.values()) if self.in_flight else 0
 
-    def free(self, start: float) -> float:
-        """`free_bankroll(self, start)` in one call (decide asks it per session and match)."""
-        if self._placed_n == len(self.bets) and self._settled_n == len(self.settled):
-            profit = self._profit2
-            tied = round(sum([b.stake for b in self._open.values()]), 2)
-        else:
-            profit, tied = self.settled_profit, self.open_stake
-        flying = sum([i.stake for i in self.in_flight.values()]) if self.in_flight else 0
-        return round(start + profit - tied - flying, 2)
-
     def day_profit(self, day: date) -> float:
         """Settled profit of the bets settled on this UTC day (in settlement order)."""
         settled = self.settled
-        if not self._running():
+        if not self.has_running_figures():
             return round(sum(b.profit for b in settled
                              if b.settled_at and parse_iso(b.settled_at).date() == day), 2)
         days = self._days
@@ -325,4 +315,4 @@ def bankroll(sb: SessionBook, start: float) -> float:
 
 def free_bankroll(sb: SessionBook, start: float) -> float:
     """Starting bankroll + settled profit - open stakes - stakes in flight."""
-    return sb.free(start)
+    return round(start + sb.settled_profit - sb.open_stake - sb.in_flight_stake, 2)

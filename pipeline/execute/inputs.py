@@ -7,9 +7,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core.filebus import BadFile
+from pipeline.strategies.rules import SIDES
 from pipeline.strategies.snapshot import price_ok
 
-SELECTIONS = ("home", "draw", "away")
 _DECISION_FIELDS = {"id": str, "session": str, "match_key": str, "selection": str,
                     "min_odds": (int, float), "stake": (int, float), "expires_at": str}
 
@@ -27,8 +27,8 @@ def check_decisions(doc: dict | None, path: Path) -> list[dict]:
         for key, kind in _DECISION_FIELDS.items():
             if not isinstance(d.get(key), kind) or isinstance(d.get(key), bool):
                 raise BadFile(path, f"decisions[{i}].{key}: missing or of the wrong type")
-        if d["selection"] not in SELECTIONS:
-            raise BadFile(path, f"decisions[{i}].selection: {d['selection']!r} is not one of {SELECTIONS}")
+        if d["selection"] not in SIDES:
+            raise BadFile(path, f"decisions[{i}].selection: {d['selection']!r} is not one of {SIDES}")
     return items
 
 
@@ -49,7 +49,7 @@ def check_odds(doc: dict | None, path: Path) -> dict | None:
             continue
         if not isinstance(odds, dict):
             raise BadFile(path, f"$.matches[{i}].odds: not an object or null")
-        for side in SELECTIONS:
+        for side in SIDES:
             if not price_ok(odds.get(side)):
                 raise BadFile(path, f"$.matches[{i}].odds.{side}: {odds.get(side)!r} "
                                     "is not a price > 1")

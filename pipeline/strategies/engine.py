@@ -82,8 +82,7 @@ class Compiled:
         self.prefix = session.id + "|"
         self.to = timedelta(minutes=session.window.to_minutes)
         lim = session.limits
-        self.can_halt = any(x is not None for x in (lim.stop_loss, lim.take_profit, lim.max_bets,
-                                                    lim.max_duration_h, lim.daily_loss))
+        self.can_halt = rules.can_halt(lim, daily=True)
         # whether bet_slots can be anything but "no limit"
         self.capped = (lim.max_bets is not None or lim.max_open_bets is not None
                        or session.staking.plan in rules.RESULT_DEPENDENT)

@@ -106,6 +106,16 @@ def daily_profit(sb: SessionBook, now: datetime) -> float:
     return sb.day_profit(now.date())
 
 
+HALT_LIMITS = ("stop_loss", "take_profit", "max_bets", "max_duration_h")  # what halt_cause reads
+
+
+def can_halt(limits: Limits, *, daily: bool) -> bool:
+    """Whether any limit `halt_cause` reads is set (with `daily`: daily_loss too, which it
+    reads only when given today's profit): without one it can never halt the session."""
+    return (any(getattr(limits, k) is not None for k in HALT_LIMITS)
+            or (daily and limits.daily_loss is not None))
+
+
 def halt_cause(limits: Limits | None, *, settled_profit: float, placed: int,
                first_bet_at: str | None, now: datetime,
                today_profit: float | None = None) -> tuple[str, str] | None:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from pipeline.core.config import Session, Staking
-from pipeline.core.state import SessionBook, bankroll
+from pipeline.core.state import SessionBook, bankroll, free_bankroll
 from pipeline.strategies.ladder import reaches_target
 
 _EPS = 1e-9
@@ -76,12 +76,12 @@ def fold(sb: SessionBook, key: tuple, step: Callable, init):
     progression costs the new settlements, not the whole history, on every match of a long
     backtest. A book filled by hand is folded whole."""
     settled = sb.settled
-    n, state = sb.memo.get(key, (0, init)) if sb._running() else (0, init)
+    n, state = sb.memo.get(key, (0, init)) if sb.has_running_figures() else (0, init)
     if n > len(settled):
         n, state = 0, init
     for i in range(n, len(settled)):
         state = step(state, settled[i])
-    if sb._running():
+    if sb.has_running_figures():
         sb.memo[key] = (len(settled), state)
     return state
 
@@ -191,7 +191,7 @@ class Purse:
         self.sb = sb if sb is not None else SessionBook(session.id)
         self.stakes = plan = plan if plan is not None else StakePlan(session)
         self.plan = plan.plan
-        self.free = self.sb.free(session.bankroll)
+        self.free = free_bankroll(self.sb, session.bankroll)
         self._fixed: StakeResult | None = plan.constant
         if self._fixed is None and plan.odds_free:
             self._fixed = plan.finish(*self.plan(session.staking, self.sb, session.bankroll,
@@ -218,7 +218,7 @@ class Purse:
     def short_of(self, stake: float, reserved: float) -> str:
         """The note of a session whose bankroll can't cover its next stake, with the sum."""
         sb = self.sb
-        tied = round(sb.open_stake + sum(i.stake for i in sb.in_flight.values()), 2)
+        tied = round(sb.open_stake + sb.in_flight_stake, 2)
         out = (f"stake {stake:.2f} exceeds free bankroll {self.free - reserved:.2f} = bankroll "
                f"{self.session.bankroll:.2f} + settled profit {sb.settled_profit:.2f} - open and "
                f"in-flight stakes {tied:.2f}")

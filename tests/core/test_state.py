@@ -10,7 +10,7 @@ from hypothesis import given
 
 from pipeline.analysis.backtest import load_matches, run
 from pipeline.core.config import Config
-from pipeline.core.state import Bet, Book, SessionBook, replay
+from pipeline.core.state import Bet, Book, SessionBook, free_bankroll, replay
 from pipeline.core.timefmt import parse_iso
 from tests.analysis.test_backtest import PLANS, sessions
 from tests.core.test_replay_property import PROPERTY, ledgers, next_stakes
@@ -49,7 +49,7 @@ def definitions(sb: SessionBook, start: float, day: date) -> tuple:
 
 def figures(sb: SessionBook, start: float, day: date) -> tuple:
     return (sb.staked, sb.settled_profit, [b.seq for b in sb.open_bets], sb.open_count,
-            sb.open_stake, sb.day_profit(day), sb.free(start))
+            sb.open_stake, sb.day_profit(day), free_bankroll(sb, start))
 
 
 def state(bt) -> dict:
@@ -69,8 +69,8 @@ def test_a_backtest_on_running_figures_equals_one_on_scans_for_every_plan():
     matches = load_matches([FOOTBALL_DATA / "E0_2019-20.csv"], "b365").matches
     fast = run(matches, config)
     slow = run(matches, config, book=ScanningBook())
-    assert all(sb._running() and sb.bets for sb in fast.book.sessions.values())
-    assert not any(sb._running() for sb in slow.book.sessions.values())
+    assert all(sb.has_running_figures() and sb.bets for sb in fast.book.sessions.values())
+    assert not any(sb.has_running_figures() for sb in slow.book.sessions.values())
     assert state(fast) == state(slow)
     assert fast.report() == slow.report()
     assert sum(len(sb.bets) for sb in fast.book.sessions.values()) > 3000
