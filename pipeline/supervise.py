@@ -94,19 +94,24 @@ def quiesce(pipe: Pipeline, log) -> list[str]:
     return invariants.unresolved(pipe.home)
 
 
-def leftovers(home: Home) -> list[str]:
-    """Processes of this home still alive: programs and supervisord (BETPIPE_HOME=<home> in
-    their environment) and browsers (a profile under <home>/data); never this process or its
-    ancestors."""
+def _ancestors() -> set[int]:
+    """This process and its ancestors (never counted as a home's)."""
     mine, pid = set(), os.getpid()
-    while pid > 1:  # this process and its ancestors
+    while pid > 1:
         mine.add(pid)
         try:
             pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
         except (OSError, ValueError, IndexError):
             break
-    env_mark, data_mark = f"BETPIPE_HOME={home.root}\0".encode(), f"{home.data}/".encode()
-    out = []
+    return mine
+
+
+def home_processes(root: Path) -> dict[int, bytes]:
+    """Processes of the home at `root`, pid -> command line: programs and supervisord
+    (BETPIPE_HOME=<root> in their environment) and browsers (a profile under <root>/data on
+    their command line); never this process or its ancestors."""
+    env_mark, data_mark = f"BETPIPE_HOME={root}\0".encode(), f"{root}/data/".encode()
+    mine, out = _ancestors(), {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit() or int(proc.name) in mine:
             continue
@@ -116,6 +121,12 @@ def leftovers(home: Home) -> list[str]:
         except OSError:
             continue
         if env_mark in env or data_mark in cmd:
-            shown = cmd.replace(b"\0", b" ").decode(errors="replace")[:120]
-            out.append(f"{proc.name}: {shown}")
+            out[int(proc.name)] = cmd
     return out
+
+
+def leftovers(home: Home) -> list[str]:
+    """Processes of this home still alive, as `pid: command line` (see home_processes)."""
+    shown = {pid: cmd.replace(b"\0", b" ").decode(errors="replace")[:120]
+             for pid, cmd in home_processes(home.root).items()}
+    return [f"{pid}: {cmd}" for pid, cmd in sorted(shown.items())]

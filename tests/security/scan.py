@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from pipeline.supervise import home_processes
+
 LISTEN = "0A"  # the st column of /proc/net/tcp
 MAX_FILE_BYTES = 200 * 1024 * 1024
 
@@ -124,29 +126,7 @@ def listeners(pids: list[int]) -> list[tuple[int, str, int]]:
     return sorted({(pid, *table[i]) for pid in pids for i in socket_inodes(pid) if i in table})
 
 
-def _ancestors() -> set[int]:
-    mine, pid = set(), os.getpid()
-    while pid > 1:
-        mine.add(pid)
-        try:
-            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
-    return mine
-
-
 def home_pids(home_root: Path) -> list[int]:
-    """Processes of a home: BETPIPE_HOME=<home> in their environment (supervisord, the programs
-    and what they start) or a browser profile under its data/ on their command line."""
-    env_mark = f"BETPIPE_HOME={home_root}\0".encode()
-    data_mark = f"{home_root}/data/".encode()
-    mine, out = _ancestors(), []
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) in mine:
-            continue
-        try:
-            if env_mark in (proc / "environ").read_bytes() or data_mark in (proc / "cmdline").read_bytes():
-                out.append(int(proc.name))
-        except OSError:
-            continue
-    return sorted(out)
+    """Processes of a home (pipeline.supervise.home_processes: BETPIPE_HOME=<home> in their
+    environment, or a browser profile under its data/ on their command line)."""
+    return sorted(home_processes(home_root))
