@@ -111,11 +111,25 @@ def bench_ledger(sessions: list[dict], n_bets: int, now) -> list[dict]:
 # --------------------------------------------------------------------------- the hop
 
 PACE_S = 0.1  # between odds writes, as a monitor writes them (0.5 s at the demo's speed 60)
+MOVES = 20  # prices that move between two writes
+
+
+def next_poll(body: dict, rnd: random.Random) -> dict:
+    """The next snapshot as a monitor writes it: every match seen now, a few prices moved."""
+    now = iso(clockmod.real_now())
+    matches = [{**m, "seen_at": now} for m in body["matches"]]
+    for i in rnd.sample(range(len(matches)), min(MOVES, len(matches))):
+        odds = matches[i]["odds"]
+        side = rnd.choice(["home", "draw", "away"])
+        moved = round(max(1.01, odds[side] + rnd.choice([-0.05, 0.05])), 2)
+        matches[i]["odds"] = {**odds, side: moved}
+    return {**body, "fetched_at": now, "matches": matches}
 
 
 def hop(tmp: Path, body: dict, sessions: list[dict], samples: int) -> dict:
-    """odds-data written → decisions.json written by a real `betpipe decide`. Writes are paced
-    (PACE_S): back-to-back writes would measure decide's burst throttle (50 ms), not the hop."""
+    """odds-data written → decisions.json written by a real `betpipe decide`. Each write is the
+    next poll (`next_poll`: new seen_at, MOVES prices moved); writes are paced (PACE_S):
+    back-to-back writes would measure decide's burst throttle (50 ms), not the hop."""
     home = Home(tmp).ensure()
     atomic_write_json(home.system_config, {"max_odds_age_s": 3600, "sessions": sessions})
     clockmod.anchor(home.clock, start=clockmod.real_now(), speed=1)
@@ -123,9 +137,10 @@ def hop(tmp: Path, body: dict, sessions: list[dict], samples: int) -> dict:
     proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "betpipe"), "decide"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     obs, waiter = watch(home.decisions, lambda p: read_snapshot(p)["odds_version"])
-    writer, out = SnapshotWriter(home.odds), []
+    writer, out, rnd = SnapshotWriter(home.odds), [], random.Random(4)
     try:
         for i in range(3 + samples):  # three warm-up writes: start-up, config, ledger
+            body = next_poll(body, rnd)
             time.sleep(PACE_S)
             t0 = time.perf_counter()
             doc = writer.write(body, written_at=iso(clockmod.real_now()))

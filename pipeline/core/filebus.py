@@ -191,6 +191,18 @@ def throttle_latest(window_s: float, scheduler: SchedulerBase,
     return operator
 
 
+def watch_stream(events: Observable, every: frozenset, scheduler: SchedulerBase, *,
+                 window_s: float, resync_s: float) -> Observable:
+    """Changed-path sets: `events` (from any thread) throttled on `scheduler`, and every
+    `resync_s` all of `every`. The re-read goes around the throttle: it must not open a window
+    that would hold back the next real change (a write just after a re-read would wait up to
+    `window_s`: the decide hop's p99 did)."""
+    changes = events.pipe(ops.observe_on(scheduler),
+                          throttle_latest(window_s, scheduler, merge=lambda a, b: a | b))
+    resync = reactivex.interval(resync_s, scheduler=scheduler).pipe(ops.map(lambda _: every))
+    return reactivex.merge(changes, resync)
+
+
 class _Handler(FileSystemEventHandler):
     def __init__(self, targets: set[str], emit: Callable[[str], None]):
         self.targets, self.emit = targets, emit
@@ -226,13 +238,9 @@ class FileWatch:
             directory.mkdir(parents=True, exist_ok=True)
             self._observer.schedule(_Handler(targets, self._subject.on_next), str(directory),
                                     recursive=False, event_filter=self.EVENTS)
-        every = frozenset(self.paths)
         events = self._subject.pipe(ops.map(lambda p: frozenset([Path(p)])))
-        resync = reactivex.interval(resync_s, scheduler=scheduler).pipe(ops.map(lambda _: every))
-        self.stream: Observable = reactivex.merge(events, resync).pipe(
-            ops.observe_on(scheduler),
-            throttle_latest(window_s, scheduler, merge=lambda a, b: a | b),
-        )
+        self.stream: Observable = watch_stream(events, frozenset(self.paths), scheduler,
+                                               window_s=window_s, resync_s=resync_s)
 
     def start(self) -> "FileWatch":
         self._observer.start()

@@ -29,7 +29,8 @@ class Health:
         self.counters: dict[str, float] = {}
         self.info: dict = {}  # extra fields, e.g. the odds version a program has processed
         self.started_at = self._sim_now()
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # state and counters
+        self._beat_lock = threading.Lock()  # one beat (build + write) at a time
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -57,6 +58,12 @@ class Health:
             self.counters[name] = self.counters.get(name, 0) + n
 
     def beat(self) -> dict:
+        # one beat at a time, built and written in turn (so the file never goes back to an
+        # older state); counters have their own lock, so incr() never waits for the fsyncs
+        with self._beat_lock:
+            return self._beat()
+
+    def _beat(self) -> dict:
         with self._lock:
             now = self._sim_now()
             free = shutil.disk_usage(self.home.data).free
@@ -67,7 +74,7 @@ class Health:
                     "last_beat": iso(now), "last_beat_real": iso(real_now()), "state": state,
                     "last_error": error, "counters": dict(self.counters),
                     "disk_free_mb": free // 2**20, **self.info}
-            return self.writer.write(body, written_at=iso(now))
+        return self.writer.write(body, written_at=iso(now))
 
     def start(self, every_real_s: float = BEAT_REAL_S) -> "Health":
         self.beat()

@@ -10,7 +10,7 @@ from one snapshot to the next: kickoffs repeat) and their ISO text is kept, so a
 from __future__ import annotations
 
 import itertools
-from operator import attrgetter
+from operator import attrgetter, itemgetter
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
 from typing import Iterable
@@ -20,6 +20,8 @@ from pipeline.core.timefmt import iso, parse_iso
 from pipeline.strategies.rules import SIDES
 
 _KEY, _KICKOFF, _RANK = attrgetter("key"), attrgetter("kickoff"), attrgetter("rank")
+# what must not change for a match to be taken over from the previous snapshot (OddsIndex)
+_SAME_FIELDS = itemgetter("key", "status", "kickoff", "competition")
 _TIMES: dict[str, tuple[datetime, str]] = {}  # timestamp text -> (instant, ISO text)
 _TIMES_MAX = 50_000
 STATUSES = ("scheduled", "live", "finished", "postponed", "void")
@@ -142,32 +144,40 @@ class _Run:
         return self.matches[i] if i < len(self.matches) else None
 
 
+def _ts(text: str) -> tuple[datetime, str]:
+    """(instant, ISO text) of a timestamp, parsed once per distinct text; ValueError if bad."""
+    got = _TIMES.get(text)
+    if got is None:
+        dt = parse_iso(text)
+        got = _TIMES[text] = (dt, iso(dt))
+    return got
+
+
 class OddsIndex:
     """The betable matches of one odds-data document, indexed (see the module's docstring)."""
 
-    def __init__(self, doc: dict, *, check: bool = True):
+    def __init__(self, doc: dict, *, check: bool = True, previous: "OddsIndex | None" = None):
         """Index `doc`; with `check`, first make sure it is usable in the same pass (else
         ValueError naming the JSON path, as check_snapshot). Without, a caller that built the
-        document itself (the backtest) skips the checks."""
+        document itself (the backtest) skips the checks.
+
+        `previous` (checked too), the index of the document before this one: when `doc` has the
+        same matches (see `_take_over`) the index is `previous`'s, updated in place, and
+        `previous` must not be used again."""
         problem = _top_problem(doc) if check else None
         if problem:
             raise ValueError(problem)
-        self.doc = doc
+        self.doc, self.checked = doc, check
         self.version = doc.get("version")
         if len(_TIMES) > _TIMES_MAX:
             _TIMES.clear()
-        times = _TIMES  # kickoffs repeat from one snapshot to the next: parsed once
-
-        def ts(text: str) -> tuple[datetime, str]:
-            got = times.get(text)
-            if got is None:
-                dt = parse_iso(text)
-                got = times[text] = (dt, iso(dt))
-            return got
-
+        if check and previous is not None and previous.checked and self._take_over(previous):
+            return
+        times, ts = _TIMES, _ts  # kickoffs repeat from one snapshot to the next: parsed once
         fetched = doc["fetched_at"]
         matches: list[Match] = []
         append = matches.append
+        at: list[Match | None] = []  # per match of the document: its Match, if betable
         first: dict[str, int] = {}  # key -> index of its first match: keys are unique
         for i, m in enumerate(doc.get("matches", ())):
             if check and not _fine(m, times):
@@ -183,6 +193,10 @@ class OddsIndex:
                 seen = times.get(seen) or ts(seen)
                 append(Match(m["key"], m["competition"], kickoff[0], kickoff[1], m["odds"],
                              seen[0], seen[1]))
+                at.append(matches[-1])
+            else:
+                at.append(None)
+        self._at = at
         matches.sort(key=_KEY)  # then stably by kickoff: (kickoff, key), quicker than tuples
         matches.sort(key=_KICKOFF)
         for i, m in enumerate(matches):
@@ -194,6 +208,48 @@ class OddsIndex:
         self.by_competition = {c: _Run(ms) for c, ms in groups.items()}
         self.seen_times = sorted({m.seen_at for m in matches})  # for staleness: few distinct
         self._iso: dict[datetime, str] = {}
+
+    def _take_over(self, prev: "OddsIndex") -> bool:
+        """Index this document by updating `prev`'s matches in place — True — when it has the
+        same matches as `prev`'s document, in the same order: same key, competition, status and
+        kickoff text, betable (scheduled with odds) or not as before; only odds and seen_at may
+        differ. Each field is checked as the full build checks it: a match that differs in any
+        other way, or whose new odds or seen_at are not usable, returns False (nothing changed)
+        and the full build runs, naming the problem. A monitor's successive snapshots mostly
+        differ in prices and seen_at: this skips building, sorting and grouping the matches."""
+        new, old = self.doc.get("matches"), prev.doc.get("matches")
+        if type(new) is not list or type(old) is not list or len(new) != len(old):
+            return False
+        times, fetched, same = _TIMES, self.doc["fetched_at"], _SAME_FIELDS
+        updates, known = [], None  # known: the last seen_at found usable (all share one, mostly)
+        try:
+            for m, pm, match in zip(new, old, prev._at):
+                if type(m) is not dict or same(m) != same(pm):  # KeyError: full build says so
+                    return False
+                seen, odds = m.get("seen_at"), m.get("odds")
+                if seen is not None and seen != known:
+                    if type(seen) is not str:
+                        return False
+                    if seen not in times:
+                        _ts(seen)  # a new seen_at (every poll): parsed once, ValueError if bad
+                    known = seen
+                if odds != pm.get("odds"):
+                    if odds is not None and (type(odds) is not dict
+                                             or not all(price_ok(odds.get(s)) for s in SIDES)):
+                        return False
+                    if (match is None) != (odds is None or pm["status"] != "scheduled"):
+                        return False  # betable now and not before, or the other way round
+                if match is not None:
+                    updates.append((match, odds, seen or fetched))
+        except (ValueError, TypeError, KeyError):  # the full build names the problem
+            return False
+        for match, odds, seen in updates:
+            match.odds = odds
+            match.seen_at, match.seen_iso = times.get(seen) or _ts(seen)
+        self._at, self.all, self.by_competition = prev._at, prev.all, prev.by_competition
+        self.seen_times = sorted({m.seen_at for m in self.all.matches})
+        self._iso = prev._iso
+        return True
 
     def __len__(self) -> int:
         return len(self.all.matches)

@@ -10,7 +10,7 @@ from reactivex.testing import ReactiveTest, TestScheduler
 
 from pipeline.core.clock import FakeClock
 from pipeline.core.filebus import (BadFile, FileWatch, SnapshotWriter, atomic_write_json,
-                                   read_snapshot, throttle_latest)
+                                   read_snapshot, throttle_latest, watch_stream)
 from pipeline.core.ledger import Ledger
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
@@ -46,6 +46,21 @@ def test_throttle_flushes_pending_on_completion():
     results = sched.start(lambda: source.pipe(throttle_latest(50, sched)))
     values = [m.value.value for m in results.messages if m.value.kind == "N"]
     assert values == ["a", "b"]
+
+
+def test_a_periodic_reread_does_not_hold_back_the_next_change():
+    """The re-read (every 100 ticks from t=200) goes around the throttle: a change 5 ticks after
+    one is emitted at once, not when the re-read's window (50) would have closed."""
+    sched = TestScheduler()
+    every = frozenset({"a", "b"})
+    events = sched.create_hot_observable(on_next(305, frozenset({"a"})),
+                                         on_next(306, frozenset({"b"})),
+                                         on_next(310, frozenset({"a"})))
+    results = sched.start(lambda: watch_stream(events, every, sched, window_s=50, resync_s=100),
+                          disposed=390)
+    got = [(m.time, m.value.value) for m in results.messages if m.value.kind == "N"]
+    assert got == [(300, every), (305, frozenset({"a"})),  # the change at once
+                   (355, frozenset({"a", "b"}))]  # the burst behind it throttled and merged
 
 
 def test_snapshot_versions_increase_across_writer_restarts(tmp_path):
