@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import orjson
-from pydantic import (BaseModel, ConfigDict, Field, ValidationError, field_validator,
-                      model_validator)
+from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+                      field_validator, model_validator)
 
 from pipeline.core.filebus import BadFile, read_capped
 
@@ -21,8 +21,20 @@ Selection = Literal["home", "draw", "away", "favourite", "underdog"]
 
 
 class _Model(BaseModel):
-    # allow_inf_nan=False: "inf", "NaN" (strings pydantic would take as floats) are refused
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+    # strict: a value of the wrong JSON type is refused, never converted ("10" is not a stake,
+    # "false" is not a boolean, 2.5 is not a count); a number may be written without a decimal
+    # point. allow_inf_nan=False: no infinite or NaN amounts.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
+
+
+def _iso_text(value):
+    if isinstance(value, str | datetime):
+        return value
+    raise ValueError("must be an ISO 8601 date and time text, e.g. \"2019-08-09T18:30:00Z\"")
+
+
+# an instant written as text (strict mode alone would take only datetime objects)
+IsoTime = Annotated[datetime, BeforeValidator(_iso_text), Field(strict=False)]
 
 
 class OddsBounds(_Model):
@@ -100,7 +112,7 @@ class Session(_Model):
 
 class ClockConfig(_Model):
     speed: float = Field(default=1.0, gt=0)
-    start: datetime | None = None
+    start: IsoTime | None = None
     mode: Literal["anchored", "step"] = "anchored"
     # step mode: real seconds the replay waits for decide, execute and track before it advances
     step_deadline_s: float = Field(default=60, gt=0)
@@ -124,7 +136,7 @@ class ReplayConfig(_Model):
     files: list[str] | None = None  # football-data CSVs (relative to the home); else `folder`
     folder: str | None = None  # default: the sandbox's data folder
     odds: Literal["sandbox", "b365", "avg", "max", "pinnacle"] = "sandbox"  # opening->closing
-    until: datetime | None = None  # step mode: the clock stops advancing here
+    until: IsoTime | None = None  # step mode: the clock stops advancing here
 
 
 class SourceConfig(_Model):

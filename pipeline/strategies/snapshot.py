@@ -220,19 +220,26 @@ class OddsIndex:
         new, old = self.doc.get("matches"), prev.doc.get("matches")
         if type(new) is not list or type(old) is not list or len(new) != len(old):
             return False
-        times, fetched, same = _TIMES, self.doc["fetched_at"], _SAME_FIELDS
-        updates, known = [], None  # known: the last seen_at found usable (all share one, mostly)
+        same = _SAME_FIELDS
+        updates = []
+        # seen_at: the last text found usable and its value (a poll gives all matches one)
+        fetched = _ts(self.doc["fetched_at"])
+        known, known_at = None, fetched
         try:
             for m, pm, match in zip(new, old, prev._at):
                 if type(m) is not dict or same(m) != same(pm):  # KeyError: full build says so
                     return False
                 seen, odds = m.get("seen_at"), m.get("odds")
-                if seen is not None and seen != known:
-                    if type(seen) is not str:
+                if seen != known:
+                    if seen is None:
+                        seen_at = fetched
+                    elif type(seen) is not str:
                         return False
-                    if seen not in times:
-                        _ts(seen)  # a new seen_at (every poll): parsed once, ValueError if bad
-                    known = seen
+                    else:  # a new seen_at (every poll): parsed once, ValueError if bad
+                        known, known_at = seen, _ts(seen)
+                        seen_at = known_at
+                else:
+                    seen_at = known_at
                 if odds != pm.get("odds"):
                     if odds is not None and (type(odds) is not dict
                                              or not all(price_ok(odds.get(s)) for s in SIDES)):
@@ -240,12 +247,12 @@ class OddsIndex:
                     if (match is None) != (odds is None or pm["status"] != "scheduled"):
                         return False  # betable now and not before, or the other way round
                 if match is not None:
-                    updates.append((match, odds, seen or fetched))
+                    updates.append((match, odds, seen_at))
         except (ValueError, TypeError, KeyError):  # the full build names the problem
             return False
-        for match, odds, seen in updates:
+        for match, odds, seen_at in updates:
             match.odds = odds
-            match.seen_at, match.seen_iso = times.get(seen) or _ts(seen)
+            match.seen_at, match.seen_iso = seen_at
         self._at, self.all, self.by_competition = prev._at, prev.all, prev.by_competition
         self.seen_times = sorted({m.seen_at for m in self.all.matches})
         self._iso = prev._iso
