@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 from reactivex.scheduler import EventLoopScheduler
@@ -147,27 +148,26 @@ def test_watch_sees_the_last_of_a_burst_of_atomic_writes(tmp_path):
         sched.dispose()
 
 
+@contextmanager
+def watching(path, **kw):
+    """A started FileWatch of `path` on its own scheduler; yields the list of what it emits."""
+    sched = EventLoopScheduler()
+    watch = FileWatch([path], sched, **kw).start()
+    try:
+        yield _collect(watch)
+    finally:
+        watch.stop()
+        sched.dispose()
+
+
 def test_watch_sees_ledger_appends_as_modifications(tmp_path):
     path = tmp_path / "bet-record.jsonl"
-    sched = EventLoopScheduler()
-    watch = FileWatch([path], sched, window_s=0.02, resync_s=60).start()
-    seen = _collect(watch)
-    try:
+    with watching(path, window_s=0.02, resync_s=60) as seen:
         Ledger(path, FakeClock("2019-08-09T18:30:00Z")).append({"type": "SESSION_RESET",
                                                                 "session": "a"})
         assert wait_for(lambda: any(path.resolve() in s for s in seen))
-    finally:
-        watch.stop()
-        sched.dispose()
 
 
 def test_watch_resyncs_periodically_without_events(tmp_path):
-    path = tmp_path / "decisions.json"
-    sched = EventLoopScheduler()
-    watch = FileWatch([path], sched, window_s=0.01, resync_s=0.1).start()
-    seen = _collect(watch)
-    try:
+    with watching(tmp_path / "decisions.json", window_s=0.01, resync_s=0.1) as seen:
         assert wait_for(lambda: len(seen) >= 2)  # nothing written, yet re-read as a safety net
-    finally:
-        watch.stop()
-        sched.dispose()

@@ -10,7 +10,6 @@ import signal
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -19,7 +18,7 @@ from pipeline.core.filebus import BadFile, atomic_write_json, read_snapshot
 from pipeline.core.paths import Home
 from pipeline.sources.browser import find_chromium
 from tests.helpers import assert_contract, contract_errors, free_port
-from tests.httpstub import reply
+from tests.httpstub import Quiet, only, reply, serve
 from tests.monitor.test_monitor import (START, browser_main_pid, by_key,  # noqa: F401
                                         good_rows, health, odds, odds_page, profile_pids,
                                         start_monitor, wait_for)
@@ -51,10 +50,9 @@ class FaultServer:
     def reopen(self) -> None:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(Quiet):
             def do_GET(self):
-                if self.path.split("?")[0] != "/odds":
-                    self.send_error(404)
+                if not only(self, "/odds"):
                     return
                 with server.lock:
                     page, mode, delay = server.page, server.mode, server.delay_s
@@ -66,12 +64,7 @@ class FaultServer:
                     server.release.wait(delay)
                 reply(self, page, "text/html; charset=utf-8")
 
-            def log_message(self, *_args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.httpd = serve(Handler, self.port)
 
     @property
     def url(self) -> str:

@@ -12,7 +12,6 @@ import sys
 import threading
 import time
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import orjson
@@ -25,7 +24,7 @@ from pipeline.core.timefmt import parse_iso
 from pipeline.sources import browser
 from pipeline.sources.browser import find_chromium
 from tests.helpers import assert_contract, free_port
-from tests.httpstub import reply
+from tests.httpstub import Quiet, only, reply, serve
 
 BETPIPE = REPO / ".venv" / "bin" / "betpipe"
 START = parse_iso("2019-08-09T18:30:00Z")
@@ -81,23 +80,17 @@ class PageServer:
         self._lock = threading.Lock()
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(Quiet):
             def do_GET(self):
-                if self.path.split("?")[0] != "/odds":
-                    self.send_error(404)
+                if not only(self, "/odds"):
                     return
                 with server._lock:
                     body, name = server.page, server.name
                     server.served[name] += 1
                 reply(self, body, "text/html; charset=utf-8")
 
-            def log_message(self, *_args):
-                pass
-
-        self.port = free_port()
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        self.httpd = serve(Handler)
+        self.port = self.httpd.server_port
 
     @property
     def url(self) -> str:
