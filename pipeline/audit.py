@@ -55,12 +55,23 @@ def changes(old: Any, new: Any, path: str = "$", key: str = "") -> list[str]:
     return out[:MAX_CHANGES]
 
 
-def config_record(data: bytes | None, file: Path, *, by: str, ts: str,
+def _sha(data: bytes | BadFile | None) -> str | None:
+    """What a config record's sha256 is: of the bytes; of the refusal for a file too big to
+    read (so it is recorded once per size); None for no file."""
+    if isinstance(data, BadFile):
+        return digest(str(data).encode())
+    return None if data is None else digest(data)
+
+
+def config_record(data: bytes | BadFile | None, file: Path, *, by: str, ts: str,
                   previous: Any = None, changed: list[str] | None = None) -> dict:
-    """The record of a config file's new content (None: the file is gone)."""
+    """The record of a config file's new content (None: the file is gone; BadFile: too big to
+    read, refused unread)."""
     error = None
     if data is None:
         error = f"{file}: $: file not found"
+    elif isinstance(data, BadFile):
+        error, previous = str(data), None
     else:
         try:
             parse_config(data, file)
@@ -71,7 +82,7 @@ def config_record(data: bytes | None, file: Path, *, by: str, ts: str,
             changed = changes(previous, orjson.loads(data))
         except orjson.JSONDecodeError:
             changed = None
-    return {"ts": ts, "kind": "config", "by": by, "sha256": digest(data) if data else None,
+    return {"ts": ts, "kind": "config", "by": by, "sha256": _sha(data),
             "valid": error is None, "error": error, "changes": changed}
 
 
@@ -109,14 +120,7 @@ class Audit:
             new = [{"ts": ev.get("ts", ts), "kind": "bet", "ledger_seq": ev["seq"], "event": ev}
                    for ev in ledger_events if ev.get("seq", 0) > after]
             data = _read(config_path)
-            if isinstance(data, BadFile):  # refused unread: recorded once per size
-                sha = digest(str(data).encode())
-                if sha != last_config_sha(records):
-                    new.append({"ts": ts, "kind": "config", "by": "file", "sha256": sha,
-                                "valid": False, "error": str(data), "changes": None})
-                return new
-            sha = digest(data) if data is not None else None
-            if sha != last_config_sha(records):
+            if _sha(data) != last_config_sha(records):
                 new.append(config_record(data, config_path, by="file", ts=ts,
                                          previous=previous_config))
             return new
