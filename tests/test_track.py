@@ -54,6 +54,11 @@ def test_settle_void_returns_the_stake(status):
     assert (s["outcome"], s["payout"], s["profit"]) == ("void", 10.0, 0.0)
 
 
+def test_a_void_stake_off_the_cent_comes_back_rounded_with_a_profit_of_plus_zero():
+    s = settle(bet(stake=10.004), match(status="void", odds=None))
+    assert (s["payout"], repr(s["profit"])) == (10.0, "0.0")  # not -0.0 (10.0 - 10.004 rounded)
+
+
 @pytest.mark.parametrize("m", [match(), match(status="live", odds=None),
                                match(status="finished", odds=None, result=None), None])
 def test_settle_waits_while_the_match_is_undecided(m):

@@ -129,8 +129,11 @@ class Backtest:
         self.config = config
         self.book = book if book is not None else Book()
         self.seq = 0
-        self.waiting: list[tuple[datetime, int, int, str]] = []  # (settle_at, order, seq, bet_ref)
-        self.match_of: dict[str, BtMatch] = {}  # bet_ref -> its match
+        # one entry per match with bets: (settle_at, order, the match, its bets in placement
+        # order); its bets settle in (settle_at, order, seq) order, as one entry per bet would
+        self.waiting: list[tuple[datetime, int, BtMatch, list[Bet]]] = []
+        self.placed_on: list[tuple[BtMatch, list[Bet]]] = []  # each match bet on, its bets
+        self._match_of: tuple[int, dict[str, BtMatch]] = (0, {})  # (len(placed_on), ref -> match)
         self.matches = 0
         self._sessions = {s.id: s for s in config.sessions}
         # sessions that can halt (halt_cause is None without these limits) / halt with time
@@ -140,10 +143,12 @@ class Backtest:
 
     # -- the ledger ----------------------------------------------------------------------
     def append(self, events: Iterable[dict], ts: str) -> None:
+        seq, apply = self.seq, self.book.apply
         for ev in events:
-            self.seq += 1
-            ev["seq"], ev["ts"] = self.seq, ts
-            self.book.apply(ev)
+            seq += 1
+            ev["seq"] = self.seq = seq
+            ev["ts"] = ts
+            apply(ev)
 
     def halts(self, session_ids: Iterable[str], now: datetime) -> list[dict]:
         """SESSION_HALTED for each of these sessions whose limits the state now trips (as track
@@ -162,24 +167,28 @@ class Backtest:
     # -- settling ------------------------------------------------------------------------
     def settle_until(self, now: datetime | None) -> None:
         """Settle every bet whose result is out by `now` (None: all), one batch per instant."""
-        while self.waiting and (now is None or self.waiting[0][0] <= now):
-            at = self.waiting[0][0]
+        waiting = self.waiting
+        while waiting and (now is None or waiting[0][0] <= now):
+            at = waiting[0][0]
             batch = []
-            while self.waiting and self.waiting[0][0] == at:
-                batch.append(heapq.heappop(self.waiting)[3])
+            while waiting and waiting[0][0] == at:
+                _, _, m, bets = heapq.heappop(waiting)
+                batch.append((m, bets))
             self.settle_batch(batch, at)
 
-    def settle_batch(self, bet_refs: list[str], at: datetime) -> None:
-        """One instant's settlements in one append, with the TARGET_REACHED and the halts they
-        cause (as the track program appends them)."""
-        bodies = [settle(self.book.by_bet_ref[ref],
-                         {"status": "finished", "result": self.match_of[ref].result})
-                  for ref in bet_refs]
+    def settle_batch(self, batch: list[tuple[BtMatch, list[Bet]]], at: datetime) -> None:
+        """One instant's settlements (each match with its bets, in order) in one append, with
+        the TARGET_REACHED and the halts they cause (as the track program appends them)."""
+        bodies = []
+        for m, bets in batch:
+            match = {"status": "finished", "result": m.result}
+            bodies += [settle(bet, match) for bet in bets]
         if self._ladders:
             bodies = with_targets(bodies, self.book, self.config)
         ts = iso(at)
         self.append(bodies, ts)
-        self.append(self.halts([b["session"] for b in bodies], at), ts)
+        if self._halting:
+            self.append(self.halts([b["session"] for b in bodies], at), ts)
 
     # -- deciding ------------------------------------------------------------------------
     def step(self, m: BtMatch) -> None:
@@ -190,22 +199,27 @@ class Backtest:
         if self._timed:
             self.append(self.halts(self._timed, now), ts)
         self.matches += 1
-        for d in decide(snap, self.config, self.book, now, windows=False).decisions:
-            self.place(d, m, now, ts)
+        self.place(decide(snap, self.config, self.book, now, windows=False).decisions, m, ts)
 
-    def place(self, d: dict, m: BtMatch, now: datetime, ts: str) -> None:
-        """Fill the decision at its quoted price and stake (no slippage, no limits)."""
-        self.seq += 1  # one event: what `append` does, without its loop
-        ref = f"bt-{self.seq}"
-        self.book.apply({"type": "BET_PLACED", "session": d["session"], "decision_id": d["id"],
-                         "client_ref": d["id"] + "#1", "bet_ref": ref, "odds": d["odds"],
-                         "stake": d["stake"], "match_key": d["match_key"],
-                         "selection": d["selection"], "placed_at": ts, "seq": self.seq,
-                         "ts": ts})
-        self.match_of[ref] = m
-        heapq.heappush(self.waiting, (m.settle_at, m.order, self.seq, ref))
-        if d["session"] in self._halting:
-            self.append(self.halts([d["session"]], now), ts)
+    def place(self, decisions: list[dict], m: BtMatch, ts: str) -> None:
+        """Fill the match's decisions at their quoted prices and stakes (no slippage, no
+        limits), one BET_PLACED each (with the halts it causes); its bets wait for its result."""
+        if not decisions:
+            return
+        bets: list[Bet] = []
+        heapq.heappush(self.waiting, (m.settle_at, m.order, m, bets))
+        self.placed_on.append((m, bets))
+        apply, placed, halting = self.book.apply, self.book.placed, self._halting
+        for d in decisions:
+            self.seq = seq = self.seq + 1  # one event: what `append` does, without its loop
+            did, sid = d["id"], d["session"]
+            apply({"type": "BET_PLACED", "session": sid, "decision_id": did,
+                   "client_ref": did + "#1", "bet_ref": f"bt-{seq}", "odds": d["odds"],
+                   "stake": d["stake"], "match_key": d["match_key"], "selection": d["selection"],
+                   "placed_at": ts, "seq": seq, "ts": ts})
+            bets.append(placed[did])
+            if sid in halting:
+                self.append(self.halts([sid], m.kickoff), ts)
 
     def finish(self) -> "Backtest":
         self.settle_until(None)
@@ -218,6 +232,15 @@ class Backtest:
     def bets(self, session_id: str) -> list[tuple[Bet, BtMatch]]:
         """A session's bets in placement order, each with its match."""
         return [(b, self.match_of[b.bet_ref]) for b in self.session_book(session_id).bets]
+
+    @property
+    def match_of(self) -> dict[str, BtMatch]:
+        """bet_ref -> the match of the bet (made when asked, kept while no match is added)."""
+        n, out = self._match_of
+        if n != len(self.placed_on):
+            out = {b.bet_ref: m for m, bets in self.placed_on for b in bets}
+            self._match_of = (len(self.placed_on), out)
+        return out
 
     def figures(self, session_id: str) -> dict:
         """bets, won, staked, profit, roi, hit_rate, max_drawdown, bankroll, halted, equity."""

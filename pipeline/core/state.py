@@ -7,11 +7,16 @@ session's config by the functions below, never stored.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
+from operator import attrgetter
 from typing import Iterable
 
 from pipeline.core.timefmt import parse_iso
+
+
+_STAKE = attrgetter("stake")
 
 
 @dataclass(slots=True)
@@ -60,6 +65,7 @@ class SessionBook:
     figures beside the lists, so decide asks for them in O(1) (or O(open bets)) however long the
     ledger is: staked (a running sum in placement order), settled profit (in settlement order,
     what `sum` over the list gives, bit for bit), the open bets (by seq, in placement order) and
+    their stake (a running sum while bets only open, summed afresh after one settles) and
     settled profit per UTC day (folded lazily, on the first question about a day). A book whose
     lists were filled directly (a test, results.json's total) has no running figures: its
     properties scan the lists, as their definitions say.
@@ -79,6 +85,7 @@ class SessionBook:
     _profit: float = field(default=0, repr=False, compare=False)
     _profit2: float = field(default=0, repr=False, compare=False)  # round(_profit, 2)
     _open: dict[int, Bet] = field(default_factory=dict, repr=False, compare=False)
+    _open_sum: float | None = field(default=0, repr=False, compare=False)  # None: sum afresh
     _placed_n: int = field(default=0, repr=False, compare=False)  # bets added by add_bet
     _settled_n: int = field(default=0, repr=False, compare=False)  # bets added by add_settled
     _days: dict = field(default_factory=dict, repr=False, compare=False)  # date -> profit
@@ -90,16 +97,19 @@ class SessionBook:
         if self._placed_n == len(self.bets) - 1:
             self._placed_n += 1
             self._staked += bet.stake
-            if bet.open:
+            if bet.outcome is None:
                 self._open[bet.seq] = bet
+                if self._open_sum is not None:
+                    self._open_sum += bet.stake
 
     def add_settled(self, bet: Bet) -> None:
         self.settled.append(bet)
         if self._settled_n == len(self.settled) - 1:
             self._settled_n += 1
             self._profit += bet.profit
-            self._profit2 = round(self._profit, 2)
-            self._open.pop(bet.seq, None)
+            self._profit2 = None  # round(_profit, 2) when next asked
+            if self._open.pop(bet.seq, None) is not None:
+                self._open_sum = None
 
     def has_running_figures(self) -> bool:
         """The running figures hold: every bet and settlement came through add_*."""
@@ -114,6 +124,8 @@ class SessionBook:
     @property
     def settled_profit(self) -> float:
         if self._settled_n == len(self.settled):
+            if self._profit2 is None:
+                self._profit2 = round(self._profit, 2)
             return self._profit2
         return round(sum(b.profit for b in self.settled), 2)
 
@@ -129,8 +141,30 @@ class SessionBook:
 
     @property
     def open_stake(self) -> float:
-        bets = self._open.values() if self.has_running_figures() else self.open_bets
-        return round(sum(b.stake for b in bets), 2)
+        if self._placed_n == len(self.bets) and self._settled_n == len(self.settled):
+            return round(self._open_total(), 2)
+        return round(sum(b.stake for b in self.open_bets), 2)
+
+    def _open_total(self) -> float:
+        """The open bets' stakes added up in placement order (running figures only)."""
+        total = self._open_sum
+        if total is None:
+            total = self._open_sum = sum(map(_STAKE, self._open.values()))
+        return total
+
+    def free_floor(self, start: float) -> float:
+        """A lower bound of `free_bankroll(self, start)`, quicker to work out: the same sum
+        without its roundings to the cent (of the settled profit, the open stake and the
+        result: at most 0.005 each) less 0.02 and a margin far above float error. -inf when the
+        book keeps no running figures. A stake up to it needs no exact free bankroll."""
+        if self._placed_n != len(self.bets) or self._settled_n != len(self.settled):
+            return -math.inf
+        tied = self._open_sum
+        if tied is None:
+            tied = self._open_total()
+        profit, flying = self._profit, (self.in_flight_stake if self.in_flight else 0)
+        slack = 0.02 + 1e-12 * (abs(start) + abs(profit) + abs(tied) + abs(flying))
+        return start + profit - tied - flying - slack
 
     @property
     def in_flight_stake(self) -> float:
@@ -225,20 +259,22 @@ class Book:
         return intent or self.intents.get(ev.get("client_ref"))
 
     def _on_bet_placed(self, ev: dict) -> None:
-        intent = self._resolve(ev)
-        did = ev["decision_id"]
+        # every unresolved intent is also in `intents`: none (the backtest), nothing to resolve
+        intent = self._resolve(ev) if self.intents else None
+        did, sid = ev["decision_id"], ev["session"]
         if did in self.placed:
             self.duplicates.append(ev)
             return
-        bet = Bet(did, ev["session"], ev["client_ref"], str(ev["bet_ref"]),
+        bet = Bet(did, sid, ev["client_ref"], str(ev["bet_ref"]),
                   ev.get("match_key") or (intent.match_key if intent else ""),
                   ev.get("selection") or (intent.selection if intent else ""),
                   float(ev["odds"]), float(ev["stake"]), ev["ts"], ev["seq"])
         self.placed[did] = bet
         self.by_bet_ref[bet.bet_ref] = bet
-        sb = self.session(bet.session)
+        sb = self.sessions.get(sid) or self.session(sid)
         sb.add_bet(bet)
-        sb.first_bet_at = sb.first_bet_at or bet.placed_at
+        if not sb.first_bet_at:
+            sb.first_bet_at = bet.placed_at
 
     def _on_bet_failed(self, ev: dict) -> None:
         self._resolve(ev)
@@ -251,11 +287,11 @@ class Book:
 
     def _on_bet_settled(self, ev: dict) -> None:
         bet = self.by_bet_ref.get(str(ev["bet_ref"])) or self.placed.get(ev["decision_id"])
-        if bet is None or not bet.open:
+        if bet is None or bet.outcome is not None:
             return
         bet.outcome, bet.payout, bet.profit = ev["outcome"], float(ev["payout"]), float(ev["profit"])
         bet.settled_at, bet.settled_seq = ev["ts"], ev["seq"]
-        sb = self.session(bet.session)
+        sb = self.sessions.get(bet.session) or self.session(bet.session)
         if bet.seq > sb.reset_seq:  # placed since the session's last reset: it counts there
             sb.add_settled(bet)
 

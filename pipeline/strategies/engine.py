@@ -72,7 +72,7 @@ class Compiled:
     bounds, id prefix, window end, whether any limit can halt it, and memos of the min_odds and
     reason strings of the prices it has met."""
     __slots__ = ("session", "pick", "lo", "hi", "prefix", "to", "can_halt", "capped", "floors",
-                 "reasons", "stakes")
+                 "reasons", "stakes", "hot")
     MEMO = 4096  # entries per memo before it starts afresh (bounded memory in a 24/7 program)
 
     def __init__(self, session: Session):
@@ -89,6 +89,9 @@ class Compiled:
         self.floors: dict[float, float] = {}  # price -> min_odds
         self.stakes = staking.StakePlan(session)
         self.reasons: dict[tuple, str] = {}  # (selection, price, stake reason) -> reason
+        # what _session reads for every match, in one tuple
+        self.hot = (self.pick, self.lo, self.hi, session.id, self.prefix, self.to, self.floors,
+                    self.reasons)
 
     def floor(self, price: float) -> float:
         floor = self.floors.get(price)
@@ -121,29 +124,44 @@ def compiled(session: Session) -> Compiled:
     return c
 
 
+_LAST_CONFIG: tuple = (None, [])  # (the config decide last saw, its sessions' Compiled)
+
+
+def compiled_all(config: Config) -> list[Compiled]:
+    """`compiled(s)` of each of the config's sessions, in order, kept for the last Config."""
+    global _LAST_CONFIG
+    if _LAST_CONFIG[0] is not config:
+        _LAST_CONFIG = (config, [compiled(s) for s in config.sessions])
+    return _LAST_CONFIG[1]
+
+
 def _notes(counts: dict[str, int]) -> list[str]:
     return [why if n == 1 else f"{why} ({n} matches)" for why, n in counts.items()]
 
 
-def _session(c: Compiled, sb: SessionBook, blocked, index: OddsIndex, stale: set[str],
-             now: datetime | None, previous: dict[str, dict], max_age: float,
-             now_iso: str) -> tuple[list[dict], list[str]]:
-    """One session's decisions. `blocked`: decision ids that do not stand (Book.not_standing)."""
+def _blocked_parts(blocked) -> tuple:
+    """`did in blocked` as three `in` tests, without a call per match when blocked is the Book's
+    view (Book.not_standing)."""
+    return ((blocked.placed, blocked.flying, blocked.final)
+            if isinstance(blocked, NotStanding) else (blocked, (), ()))
+
+
+def _session(c: Compiled, sb: SessionBook, blocked: tuple, index: OddsIndex, stale: set[str],
+             now: datetime | None, previous: dict[str, dict], max_age: float, now_iso: str,
+             made: list[dict]) -> list[str] | None:
+    """One session's decisions, appended to `made`; returns its notes (None: none).
+    `blocked`: `_blocked_parts` of the decision ids that do not stand."""
     session = c.session
     matches = index.select(session, now)
     if not matches:
-        return [], []  # nothing in its competitions and window: no stake, bankroll or limit asked
-    made: list[dict] = []
+        return None  # nothing in its competitions and window: no stake, bankroll or limit asked
     counts: dict[str, int] = {}
-    stale_n = 0
+    stale_n = n = 0  # n: decisions made
     slots, limit = rules.bet_slots(session, sb) if c.capped else (None, "")
     purse: staking.Purse | None = None  # made for the first match that passes the filters
     reserved = 0.0
-    pick, lo, hi, sid, prefix = c.pick, c.lo, c.hi, session.id, c.prefix
-    to = c.to
-    # `did in blocked`, without a call per match when blocked is the Book's view
-    placed, flying, final = ((blocked.placed, blocked.flying, blocked.final)
-                             if isinstance(blocked, NotStanding) else (blocked, (), ()))
+    pick, lo, hi, sid, prefix, to, floors, reasons = c.hot
+    placed, flying, final = blocked
     for m in matches:
         selection, price = pick(m.odds)
         if not lo <= price <= hi:
@@ -154,34 +172,37 @@ def _session(c: Compiled, sb: SessionBook, blocked, index: OddsIndex, stale: set
         if stale and m.key in stale:
             stale_n += 1
             continue
-        if slots is not None and len(made) >= slots:
+        if slots is not None and n >= slots:
             why = f"limit reached: {limit}"
             counts[why] = counts.get(why, 0) + 1
             continue
         if purse is None:
             purse = staking.Purse(session, sb, c.stakes)
         res = purse.stake(m.odds, selection, reserved)
-        if res.stake is None:
+        stake = res.stake
+        if stake is None:
             counts[res.reason] = counts.get(res.reason, 0) + 1
             continue
-        reserved += res.stake
-        prev = previous.get(did)
+        reserved += stake
+        n += 1
+        prev = previous.get(did) if previous else None
         made.append({
             "id": did, "session": sid, "match_key": m.key, "market": MARKET,
             "selection": selection, "odds": price, "odds_at": m.seen_iso,
-            "min_odds": c.floor(price), "stake": res.stake,
-            "reason": c.reason(selection, price, res.reason),
+            "min_odds": floors.get(price) or c.floor(price), "stake": stake,
+            "reason": (reasons.get((selection, price, res.reason))
+                       or c.reason(selection, price, res.reason)),
             "created_at": (prev and prev.get("created_at")) or now_iso,
             # the window's end: kickoff - to_minutes
             "expires_at": index.iso(m.kickoff - to) if to else m.kickoff_iso,
         })
     if not (stale_n or counts):
-        return made, []
+        return None
     notes = []
     if stale_n:
         notes.append(f"stale odds: {stale_n} match{'es' if stale_n != 1 else ''} "
                      f"older than max_odds_age_s {max_age:g}")
-    return made, notes + _notes(counts)
+    return notes + _notes(counts)
 
 
 # --------------------------------------------------------------------------- every session
@@ -199,34 +220,35 @@ def decide(snapshot: dict | OddsIndex, config: Config, book: Book, now: datetime
     index = snapshot if isinstance(snapshot, OddsIndex) else OddsIndex(snapshot, check=False)
     previous = previous or {}
     stale = index.stale_keys(now, config.max_odds_age_s)
-    blocked = book.not_standing()
+    blocked = _blocked_parts(book.not_standing())
     now_iso = _iso_of(now)
     decisions: list[dict] = []
     notes: dict[str, list[str]] = {}
     active: list[Session] = []  # sessions that looked at matches
-    for session in config.sessions:
+    books, halt_all, max_age = book.sessions, config.halt, config.max_odds_age_s
+    at = now if windows else None
+    for c in compiled_all(config):
+        session = c.session
         if not session.enabled:
             notes[session.id] = ["disabled"]
             continue
-        if config.halt:
+        if halt_all:
             notes[session.id] = ["halt: true in the config"]
             continue
-        c = compiled(session)
-        sb = book.sessions.get(session.id) or SessionBook(session.id)
-        halt = rules.standing_halt(sb, now)
+        sid = session.id
+        sb = books.get(sid) or SessionBook(sid)
+        halt = sb.halted and rules.standing_halt(sb, now)
         if halt:
-            notes[session.id] = [f"halted: {halt}"]
+            notes[sid] = [f"halted: {halt}"]
             continue
         cause = rules.session_halt_cause(session, sb, now) if c.can_halt else None
         if cause:
-            notes[session.id] = [f"halting: {cause}"]
+            notes[sid] = [f"halting: {cause}"]
             continue
         active.append(session)
-        made, why = _session(c, sb, blocked, index, stale, now if windows else None,
-                             previous, config.max_odds_age_s, now_iso)
-        decisions.extend(made)
+        why = _session(c, sb, blocked, index, stale, at, previous, max_age, now_iso, decisions)
         if why:
-            notes[session.id] = why
+            notes[sid] = why
     nxt = next_change(index, config, book, now, active) if windows else None
     return Outcome(decisions, notes, len(stale), nxt)
 

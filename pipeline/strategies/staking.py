@@ -179,10 +179,12 @@ def _finished(cap: float | None, raw: float | None, why: str) -> StakeResult:
 
 class Purse:
     """One session's stakes within one pass, the per-session work done once: the plan's amount
-    (for every plan whose amount does not depend on the price) and the free bankroll.
+    (for every plan whose amount does not depend on the price) and the free bankroll (worked
+    out only for a stake above `SessionBook.free_floor`, a quick lower bound of it).
 
     `stake(odds, selection, reserved)` is `stake_for` without recomputing them per match.
     """
+    __slots__ = ("session", "sb", "stakes", "plan", "_free", "_floor", "_fixed")
 
     def __init__(self, session: Session, sb: SessionBook | None,
                  plan: StakePlan | None = None):
@@ -191,7 +193,8 @@ class Purse:
         self.sb = sb if sb is not None else SessionBook(session.id)
         self.stakes = plan = plan if plan is not None else StakePlan(session)
         self.plan = plan.plan
-        self.free = free_bankroll(self.sb, session.bankroll)
+        self._free: float | None = None  # free_bankroll, worked out when a stake needs it
+        self._floor = self.sb.free_floor(session.bankroll)  # at most the free bankroll
         self._fixed: StakeResult | None = plan.constant
         if self._fixed is None and plan.odds_free:
             self._fixed = plan.finish(*self.plan(session.staking, self.sb, session.bankroll,
@@ -208,12 +211,19 @@ class Purse:
                 return StakeResult(None, f"{self.session.staking.plan}: depends on the odds")
             res = self.stakes.finish(*self.plan(self.session.staking, self.sb,
                                                 self.session.bankroll, odds, selection))
-        if res.stake is None:
-            return res
-        free = round(self.free - reserved, 2)
+        if res.stake is None or (res.stake <= self._floor and not reserved):
+            return res  # no stake, or one the free bankroll surely covers
+        free = round(self.free - reserved, 2) if reserved else self.free  # free: to the cent
         if res.stake > free + _EPS:
             return StakeResult(None, self.short_of(res.stake, reserved))
         return res
+
+    @property
+    def free(self) -> float:
+        """The session's free bankroll (`free_bankroll`) at the start of the pass."""
+        if self._free is None:
+            self._free = free_bankroll(self.sb, self.session.bankroll)
+        return self._free
 
     def short_of(self, stake: float, reserved: float) -> str:
         """The note of a session whose bankroll can't cover its next stake, with the sum."""

@@ -29,22 +29,24 @@ def winner(result: dict) -> str:
 def settle(bet: Bet, match: dict | None) -> dict | None:
     """The BET_SETTLED body for `bet` once its match is finished (with a result), postponed or
     void; None while the match is still to be decided (or unknown to odds-data)."""
-    if match is None or not bet.open:
+    if match is None or bet.outcome is not None:
         return None
-    status = match.get("status")
-    if status in VOID_STATUSES:
-        outcome, payout = "void", bet.stake
-    elif status == "finished" and match.get("result"):
-        won = winner(match["result"]) == bet.selection
-        outcome, payout = ("won", round(bet.stake * bet.odds, 2)) if won else ("lost", 0.0)
+    status, result = match.get("status"), match.get("result")
+    if status in VOID_STATUSES:  # the stake back: paid to the cent, profit 0
+        outcome, payout, paid = "void", bet.stake, round(bet.stake, 2)
+    elif status == "finished" and result:
+        if winner(result) == bet.selection:
+            outcome = "won"
+            payout = paid = round(bet.stake * bet.odds, 2)
+        else:
+            outcome, payout, paid = "lost", 0.0, 0.0
     else:
         return None
     return {"type": "BET_SETTLED", "session": bet.session, "decision_id": bet.decision_id,
             "bet_ref": bet.bet_ref, "client_ref": bet.client_ref, "match_key": bet.match_key,
             "selection": bet.selection, "odds": bet.odds, "stake": bet.stake,
-            "outcome": outcome, "payout": round(payout, 2),
-            "profit": round(payout - bet.stake, 2), "status": status,
-            "result": match.get("result")}
+            "outcome": outcome, "payout": paid, "profit": round(payout - bet.stake, 2),
+            "status": status, "result": result}
 
 
 halt_cause = rules.halt_cause  # the one halt rule of decide, execute and track

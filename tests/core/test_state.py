@@ -95,6 +95,7 @@ def test_running_figures_follow_each_event_of_a_real_backtest():
         sb = book.sessions[ev["session"]]
         day = parse_iso(ev["ts"]).date()
         assert figures(sb, 1000, day) == definitions(sb, 1000, day)
+        assert sb.free_floor(1000) <= free_bankroll(sb, 1000)  # the stakes' quick check
     assert len(events) > 1000
 
 
@@ -108,6 +109,7 @@ def test_running_figures_equal_their_definitions_on_any_ledger(events):
         for sb in book.sessions.values():
             day = parse_iso(ev["ts"]).date()
             assert figures(sb, 100, day) == definitions(sb, 100, day)
+            assert sb.free_floor(100) <= free_bankroll(sb, 100)
         # the plans' folds, continued from the last event vs folded whole every time
         assert next_stakes(book) == next_stakes(scanned)
 
