@@ -34,7 +34,7 @@ from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
 from pipeline.core.state import Book, absorb_new, replay
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.strategies.engine import OddsIndex, Outcome, decide
+from pipeline.strategies.engine import OddsIndex, Outcome, decide, next_change
 
 PROGRAM = "decide"
 
@@ -122,10 +122,9 @@ class Decider:
         if self.index is None or not (changed or due):
             self._update_health()
             return  # nothing new to decide on: the last decisions stand
-        out = decide(self.index, rt.config, self.book, now, self.previous)
+        out = decide(self.index, rt.config, self.book, now, self.previous,
+                     with_next_change=False)  # worked out below, after the write
         rt.health.incr("decides")
-        self.next_change = out.next_change
-        rt.health.info["next_change"] = out.next_change and iso(out.next_change)
         odds_version = self.index.version
         body = body_of(out, odds_version, rt.holder.version)
         if body != self.last_body:
@@ -136,6 +135,8 @@ class Decider:
                         config_version=rt.holder.version, decisions=len(out.decisions),
                         stale=out.stale, ms=round((time.perf_counter() - t0) * 1000, 2))
             rt.health.incr("writes")
+        self.next_change = next_change(self.index, rt.config, self.book, now, out.active)
+        rt.health.info["next_change"] = self.next_change and iso(self.next_change)
         self.stale_problem = (f"stale odds: {out.stale} scheduled match(es) older than "
                               f"max_odds_age_s {rt.config.max_odds_age_s:g} make no decision"
                               if out.stale else None)

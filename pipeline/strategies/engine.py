@@ -36,6 +36,7 @@ class Outcome:
     notes: dict[str, list[str]] = field(default_factory=dict)  # session id -> notes
     stale: int = 0  # scheduled matches with odds older than max_odds_age_s
     next_change: datetime | None = None  # when time alone may change the outcome (None: never)
+    active: list[Session] = field(default_factory=list)  # sessions not off or halted
 
 
 _last_iso: tuple = (None, "")  # (instant, its ISO text): successive calls often share `now`
@@ -208,14 +209,17 @@ def _session(c: Compiled, sb: SessionBook, blocked: tuple, index: OddsIndex, sta
 # --------------------------------------------------------------------------- every session
 
 def decide(snapshot: dict | OddsIndex, config: Config, book: Book, now: datetime,
-           previous: dict[str, dict] | None = None, *, windows: bool = True) -> Outcome:
+           previous: dict[str, dict] | None = None, *, windows: bool = True,
+           with_next_change: bool = True) -> Outcome:
     """The standing decisions for this odds snapshot, config, ledger state and time.
 
     `snapshot` is an odds-data document (used as it is: check it first with check_snapshot) or
-    its `OddsIndex` (checked; build it once per snapshot to share it between passes). `previous` (id -> decision of the last decisions.json) keeps
-    `created_at` of decisions that still stand. `windows=False` ignores the sessions' windows
-    (the backtest: all odds pre-match). Sessions come in config order, matches by kickoff then
-    key.
+    its `OddsIndex` (checked; build it once per snapshot to share it between passes).
+    `previous` (id -> decision of the last decisions.json) keeps `created_at` of decisions that
+    still stand. `windows=False` ignores the sessions' windows (the backtest: all odds
+    pre-match). Sessions come in config order, matches by kickoff then key.
+    `with_next_change=False` leaves `next_change` to the caller, once its decisions are out:
+    `next_change(index, config, book, now, outcome.active)` (the decide program).
     """
     index = snapshot if isinstance(snapshot, OddsIndex) else OddsIndex(snapshot, check=False)
     previous = previous or {}
@@ -249,8 +253,8 @@ def decide(snapshot: dict | OddsIndex, config: Config, book: Book, now: datetime
         why = _session(c, sb, blocked, index, stale, at, previous, max_age, now_iso, decisions)
         if why:
             notes[sid] = why
-    nxt = next_change(index, config, book, now, active) if windows else None
-    return Outcome(decisions, notes, len(stale), nxt)
+    nxt = next_change(index, config, book, now, active) if windows and with_next_change else None
+    return Outcome(decisions, notes, len(stale), nxt, active)
 
 
 def next_change(index: OddsIndex, config: Config, book: Book, now: datetime,
