@@ -140,10 +140,11 @@ class Decider:
         self.stale_problem = (f"stale odds: {out.stale} scheduled match(es) older than "
                               f"max_odds_age_s {rt.config.max_odds_age_s:g} make no decision"
                               if out.stale else None)
-        if rt.health.info.get("odds_version") != odds_version:
-            rt.health.info["odds_version"] = odds_version
-            rt.health.info["decisions_version"] = self.writer.version
-            rt.health.beat()  # the step clock waits on this
+        seen = {"odds_version": odds_version, "decisions_version": self.writer.version,
+                "ledger_seq": self.book.seq}  # what these decisions were made from
+        if any(rt.health.info.get(k) != v for k, v in seen.items()):
+            rt.health.info.update(seen)
+            rt.health.beat()  # the step clock waits on this, after decisions.json is written
         self._update_health()
 
     def _read_ledger(self) -> bool:

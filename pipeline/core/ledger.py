@@ -9,8 +9,11 @@ sees the cause" hold across processes.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Callable, Iterable
+
+import orjson
 
 from pipeline.core.clock import Clock
 from pipeline.core.jsonl import JsonlFile
@@ -63,3 +66,31 @@ class Ledger:
 
     def append(self, *bodies: dict) -> list[dict]:
         return self.transact(lambda _events: bodies)
+
+
+def last_seq(path: Path, chunk: int = 65536) -> int:
+    """The seq of the ledger's last whole line that parses (a torn last line is left out, as
+    every reader leaves it out), 0 for an empty or missing ledger. Reads only the file's tail:
+    the step clock asks this every time it checks whether decide has read the whole ledger."""
+    try:
+        f = open(path, "rb")
+    except FileNotFoundError:
+        return 0
+    with f:
+        size = os.fstat(f.fileno()).st_size
+        start = size
+        while start > 0:
+            start = max(0, start - chunk)
+            data = os.pread(f.fileno(), size - start, start)
+            lines = data.split(b"\n")
+            whole = lines[:-1] if start == 0 else lines[1:-1]  # [0] may be cut; [-1] unended
+            for line in reversed(whole):
+                if not line.strip():
+                    continue
+                try:
+                    seq = orjson.loads(line).get("seq")
+                except (orjson.JSONDecodeError, AttributeError):
+                    continue  # an unparsable last line: torn, not read by anyone
+                return seq if isinstance(seq, int) and not isinstance(seq, bool) else 0
+            chunk *= 2
+        return 0

@@ -4,17 +4,18 @@
 until decide, execute and track report in their health files that they processed that odds
 version, then move `data/clock.json` to the next instant the replay's snapshot changes.
 
-The gate waits for a program until its health shows `odds_version` >= the version written (for
-execute also `decisions_version` >= the version of decisions.json, so the decisions decide made
-on those odds were placed before time moves on). So that a dead program cannot freeze time
+The gate waits for a program until its health shows `odds_version` >= the version written; for
+decide also `ledger_seq` >= the ledger's last seq, and for execute `decisions_version` >= the
+version of decisions.json. So time moves on only at a fixed point: track has settled what that
+odds version settles, decide has read every event appended so far (a settlement can make it
+decide again on the same odds, for a result-dependent plan or a bankroll-based stake) and
+execute has placed whatever decide made of it. Each program writes its files before its health,
+so the gate reads the healths first and the ledger and decisions.json after them: what it finds
+there is at least what the healths answer for. So that a dead program cannot freeze time
 forever, it waits at most `clock.step_deadline_s` real seconds: then it logs `clock.step_late`,
 advances anyway, and stops waiting for that program until it has caught up again. A program
 whose health says it stopped, or that has not beaten for 15 real seconds, is not waited for; one
 with no health file yet (still starting) is, up to the deadline.
-
-Known gap: a settlement track appends can make decide decide again on the same odds (a
-result-dependent staking plan); decide's health says nothing about the ledger it has read, so
-the gate cannot wait for that second decision — it may be made one step later.
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from watchdog.observers import Observer
 from pipeline.core.clock import set_sim_now
 from pipeline.core.filebus import BadFile, read_snapshot
 from pipeline.core.health import liveness, read_health
+from pipeline.core.ledger import last_seq
 from pipeline.core.paths import Home
 from pipeline.core.timefmt import iso
 from pipeline.sources.replay import window_edges
@@ -41,13 +43,17 @@ def _int(value) -> int | None:
 
 
 def caught_up(program: str, health: dict | None, version: int,
-              decisions_version: int | None) -> bool:
-    """Has `program` processed odds version `version` (execute: and those decisions)?"""
+              decisions_version: int | None, ledger_seq: int = 0) -> bool:
+    """Has `program` processed odds version `version` (decide: and the ledger up to
+    `ledger_seq`; execute: and decisions.json's `decisions_version`)?"""
     if not health:
         return False
     seen = _int(health.get("odds_version"))
     if seen is None or seen < version:
         return False
+    if program == "decide" and ledger_seq > 0:
+        read = _int(health.get("ledger_seq"))
+        return read is not None and read >= ledger_seq
     if program == "execute" and decisions_version is not None:
         placed = _int(health.get("decisions_version"))
         return placed is not None and placed >= decisions_version
@@ -86,12 +92,14 @@ class StepGate:
             return None
 
     def pending(self, version: int) -> list[str]:
-        """The programs still to report `version` that are waited for."""
+        """The programs still to report `version` that are waited for. The healths are read
+        before the files they answer for (see the module doc)."""
+        healths = {program: read_health(self.home, program) for program in self.programs}
+        ledger_seq = last_seq(self.home.ledger)
         decisions = self._decisions_version()
         out = []
-        for program in self.programs:
-            doc = read_health(self.home, program)
-            if caught_up(program, doc, version, decisions):
+        for program, doc in healths.items():
+            if caught_up(program, doc, version, decisions, ledger_seq):
                 if program in self.behind:
                     self.behind.discard(program)
                     self.log.info("clock.step_caught_up", waited_for=program,

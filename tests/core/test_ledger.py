@@ -9,7 +9,7 @@ import pytest
 
 from pipeline.core.clock import FakeClock
 from pipeline.core.jsonl import parse
-from pipeline.core.ledger import Ledger
+from pipeline.core.ledger import Ledger, last_seq
 from pipeline.core.state import replay
 from tests.helpers import assert_contract
 
@@ -43,6 +43,24 @@ def test_torn_last_line_is_ignored_by_readers_and_cut_by_the_next_writer(tmp_pat
     assert len(lines) == 2 and all(orjson.loads(line) for line in lines)
     assert [e["seq"] for e in ledger.read()] == [1, 2]
     assert ledger.repairs == 1
+
+
+def test_last_seq_reads_the_tail_as_readers_do(tmp_path):
+    path = tmp_path / "bet-record.jsonl"
+    assert last_seq(path) == 0  # no ledger yet
+    path.write_bytes(b"")
+    assert last_seq(path) == 0
+    ledger = Ledger(path, CLOCK)
+    for i in range(40):  # lines longer than the chunk below: the tail is read further back
+        ledger.append({**reset(f"session-{i}"), "note": "x" * 100})
+    assert last_seq(path) == 40 == ledger.read()[-1]["seq"]
+    assert last_seq(path, chunk=64) == 40  # each line is longer than 64 bytes
+    with open(path, "ab") as f:
+        f.write(b'{"seq": 41, "ts": "2019-08-09T18:30:00Z", "type": "SESS')  # crash mid-write
+    assert last_seq(path) == 40 == ledger.read()[-1]["seq"]
+    assert last_seq(path, chunk=16) == 40
+    ledger.append(reset("after"))
+    assert last_seq(path) == 41 == ledger.read()[-1]["seq"]
 
 
 def test_an_unparsable_line_that_is_not_last_is_an_error(tmp_path):

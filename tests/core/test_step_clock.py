@@ -17,6 +17,7 @@ import pytest
 from pipeline.core import clock as clockmod
 from pipeline.core import filebus
 from pipeline.core.filebus import atomic_write_json, read_json, read_snapshot
+from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger
 from pipeline.core.paths import REPO, Home
 from pipeline.core.timefmt import iso, parse_iso
@@ -114,6 +115,35 @@ def test_the_gate_waits_for_every_program_but_never_forever(home, capsys):
         gate.close()
 
 
+def test_the_gate_waits_for_decide_to_read_what_track_and_execute_appended(home):
+    """A settlement at this step can make decide decide again on the same odds: time moves on
+    only once decide has read the whole ledger and execute has placed what it decided."""
+    assert caught_up("decide", {"odds_version": 3, "ledger_seq": 7}, 3, None, 7)
+    assert not caught_up("decide", {"odds_version": 3, "ledger_seq": 6}, 3, None, 7)
+    assert not caught_up("decide", {"odds_version": 3}, 3, None, 7)
+    assert caught_up("decide", {"odds_version": 3}, 3, None, 0)  # nothing in the ledger yet
+    ledger = Ledger(home.ledger, clockmod.FakeClock(iso(START)))
+    gate = StepGate(home, Logger("monitor"), deadline_s=5.0)
+    try:
+        atomic_write_json(home.decisions, {"version": 5})
+        beat(home, "decide", odds_version=3, decisions_version=5, ledger_seq=0)
+        beat(home, "execute", odds_version=3, decisions_version=5)
+        beat(home, "track", odds_version=3)
+        assert gate.pending(3) == []
+        ledger.append({"type": "SESSION_RESET", "session": "s"})  # track settles, say
+        assert gate.pending(3) == ["decide"]
+        atomic_write_json(home.decisions, {"version": 6})  # decide decides again ...
+        beat(home, "decide", odds_version=3, decisions_version=6, ledger_seq=1)
+        assert gate.pending(3) == ["execute"]  # ... and execute has yet to place it
+        ledger.append({"type": "SESSION_RESET", "session": "s"})  # execute places it ...
+        beat(home, "execute", odds_version=3, decisions_version=6)
+        assert gate.pending(3) == ["decide"]  # ... and decide must read that too
+        beat(home, "decide", odds_version=3, decisions_version=6, ledger_seq=2)
+        assert gate.pending(3) == []
+    finally:
+        gate.close()
+
+
 # --------------------------------------------------------------------------- the real programs
 
 class Program:
@@ -194,3 +224,40 @@ def test_a_replay_steps_through_real_fixtures_and_every_program_sees_every_versi
         kickoff = kickoffs[intents[bet["client_ref"]]["match_key"]]
         assert parse_iso(bet["ts"]) == kickoff - timedelta(hours=1)
         assert parse_iso(settled[bet["bet_ref"]]["ts"]) == kickoff + timedelta(minutes=110)
+
+
+@pytest.mark.skipif(not (FOOTBALL_DATA / "E0_2019-20.csv").exists(), reason="no CSVs")
+def test_a_bet_decided_on_a_settlement_is_placed_at_that_step(home, tmp_path):
+    """A martingale session with a week-long window bets again the moment its bet settles (one
+    bet at a time: the settlement frees it). The clock must not move on before that bet is
+    placed, so each bet after the first is placed at the instant the one before settled."""
+    until = parse_iso("2019-08-11T20:00:00Z")  # the first weekend of EPL 2019-20
+    atomic_write_json(home.system_config, {
+        "max_odds_age_s": 60,
+        "clock": {"mode": "step", "start": iso(START), "step_deadline_s": 30},
+        "source": {"kind": "replay", "interval_s": 3600, "replay": {
+            "files": [str(FOOTBALL_DATA / "E0_2019-20.csv")], "until": iso(until)}},
+        "sessions": [{"id": "fav-martingale", "selection": "favourite",
+                      "window": {"from_minutes": 10080, "to_minutes": 0},
+                      "staking": {"plan": "martingale", "stake": 10, "factor": 2}}]})
+    clockmod.anchor(home.clock, start=START, speed=1, mode="step")
+    programs = [Program(home, name, tmp_path) for name in ("decide", "execute", "track")]
+    try:
+        monitor = Program(home, "monitor", tmp_path)
+        programs.append(monitor)
+        wait_for(lambda: monitor.events("replay.finished"), 120, "the replay to reach `until`")
+        codes = {p.name: p.stop() for p in programs}
+    finally:
+        for p in programs:
+            p.stop()
+    assert codes == {"decide": 0, "execute": 0, "track": 0, "monitor": 0}
+    assert [s for s in monitor.events("clock.step") if s["late"]] == []
+    events = [orjson.loads(line) for line in home.ledger.read_bytes().splitlines()]
+    for ev in events:
+        assert_contract("bet-record-event", ev)
+    placed = [e for e in events if e["type"] == "BET_PLACED"]
+    settled = {e["bet_ref"]: e for e in events if e["type"] == "BET_SETTLED"}
+    assert len(placed) >= 5  # Fri 20:00, Sat 12:30, 15:00, 17:30, Sun 14:00, ...
+    assert placed[0]["ts"] == iso(START)
+    for before, bet in zip(placed, placed[1:]):
+        assert bet["ts"] == settled[before["bet_ref"]]["ts"], (before, bet)
