@@ -1,7 +1,8 @@
 """Parity: the real programs (monitor on the replay source, decide, execute in paper mode,
 track) stepping through real EPL fixtures on the step clock place and settle exactly the bets
-`betpipe backtest` computes: same matches, selections, odds, stakes and profit, for a flat and a
-percent session.
+`betpipe backtest` computes: same matches, selections, odds, stakes and profit, for flat, percent
+and kelly sessions and for the result-dependent plans (martingale, fibonacci, ladder with its
+TARGET_REACHED), which bet one at a time.
 
 Why these settings make live and backtest comparable (README: backtest, parity):
 - the sessions' window is the last minute before kickoff, so the live bets are made at kickoff
@@ -10,7 +11,10 @@ Why these settings make live and backtest comparable (README: backtest, parity):
 - results come out at kickoff + 110 min in both; no result of these two weekends comes out in
   the minute between a live decision and its kickoff, so the percent stakes see the same
   bankroll;
-- paper fills at the price on sale, and the price does not move within a step.
+- paper fills at the price on sale, and the price does not move within a step;
+- at simultaneous kickoffs a one-at-a-time plan takes the first match in file-then-row order in
+  the backtest and the smallest match key live: in these weekends the file lists every group of
+  simultaneous kickoffs in key order, so both take the same match.
 """
 from __future__ import annotations
 
@@ -36,7 +40,18 @@ SESSIONS = [
      "staking": {"plan": "flat", "stake": 10}, "bankroll": 1000},
     {"id": "dog-percent", "selection": "underdog", "odds": {"max": 10}, "window": LAST_MINUTE,
      "staking": {"plan": "percent", "percent": 5}, "bankroll": 500},
+    {"id": "fav-kelly", "selection": "favourite", "odds": {"max": 10}, "window": LAST_MINUTE,
+     "staking": {"plan": "kelly", "fraction": 0.5, "edge": 0.08}, "bankroll": 1000},
+    # result-dependent plans: one bet at a time, the next one waits for the last one's result
+    {"id": "dog-martingale", "selection": "underdog", "odds": {"max": 10}, "window": LAST_MINUTE,
+     "staking": {"plan": "martingale", "stake": 5, "factor": 2, "max_steps": 4},
+     "bankroll": 1000},
+    {"id": "dog-fibonacci", "selection": "underdog", "odds": {"max": 10}, "window": LAST_MINUTE,
+     "staking": {"plan": "fibonacci", "stake": 5}, "bankroll": 1000},
+    {"id": "fav-ladder", "selection": "favourite", "odds": {"max": 10}, "window": LAST_MINUTE,
+     "staking": {"plan": "ladder", "stake": 10, "target": 20}, "bankroll": 1000},
 ]
+SESSION_IDS = [s["id"] for s in SESSIONS]
 CONFIG = {
     "max_odds_age_s": 60,
     "clock": {"mode": "step", "start": START, "step_deadline_s": 60},
@@ -61,12 +76,18 @@ def live_bets(home) -> list[tuple]:
     return sorted(out)
 
 
-def backtest_bets() -> list[tuple]:
+def backtest_bets() -> tuple[list[tuple], int]:
+    """The backtest's bets, and how many ladder cycles reached their target."""
     until = parse_iso(UNTIL)
     matches = [m for m in load_matches([SEASON], "b365-closing").matches if m.kickoff < until]
+    by_kickoff: dict = {}
+    for m in sorted(matches, key=lambda m: m.order):
+        by_kickoff.setdefault(m.kickoff, []).append(m.fixture.key)
+    assert all(keys == sorted(keys) for keys in by_kickoff.values())  # the premise (see above)
     bt = run(matches, Config.model_validate(CONFIG))
-    return sorted((sid, b.match_key, b.selection, b.odds, b.stake, b.profit)
-                  for sid in ("fav-flat", "dog-percent") for b, _ in bt.bets(sid))
+    bets = sorted((sid, b.match_key, b.selection, b.odds, b.stake, b.profit)
+                  for sid in SESSION_IDS for b, _ in bt.bets(sid))
+    return bets, bt.session_book("fav-ladder").targets_reached
 
 
 @pytest.mark.skipif(not SEASON.exists(), reason="no CSVs")
@@ -84,10 +105,17 @@ def test_the_ledgers_bets_equal_the_backtests(home, tmp_path):
         for p in programs:
             p.stop()
     assert set(codes.values()) == {0}, codes
-    live, backtest = live_bets(home), backtest_bets()
+    live, (backtest, targets) = live_bets(home), backtest_bets()
     assert live == backtest
-    sessions = {b[0] for b in live}
-    assert sessions == {"fav-flat", "dog-percent"}
-    assert sum(1 for b in live if b[0] == "fav-flat") == 20  # every match of the two weekends
-    stakes = {b[4] for b in live if b[0] == "dog-percent"}
-    assert len(stakes) > 3  # the percent stakes followed the bankroll
+    assert {b[0] for b in live} == set(SESSION_IDS)
+    bets = {sid: [b for b in live if b[0] == sid] for sid in SESSION_IDS}
+    assert len(bets["fav-flat"]) == 20  # every match of the two weekends
+    for sid in ("dog-percent", "fav-kelly"):
+        assert len({b[4] for b in bets[sid]}) > 3, sid  # the stakes followed the bankroll
+    for sid in ("dog-martingale", "dog-fibonacci", "fav-ladder"):
+        assert len({b[4] for b in bets[sid]}) > 2, sid  # the stakes followed the results ...
+        assert len(bets[sid]) < 20, sid  # ... and each bet waited for the last one's result
+    # the ladder's cycles ended where the backtest's did: TARGET_REACHED written by track
+    events = [orjson.loads(line) for line in home.ledger.read_bytes().splitlines()]
+    reached = [e for e in events if e["type"] == "TARGET_REACHED"]
+    assert len(reached) == targets >= 1
