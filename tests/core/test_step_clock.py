@@ -170,11 +170,30 @@ class Program:
             self._out.close()
 
 
+def run_replay(home: Home, tmp_path, config: dict, deadline_s: float = 120) -> dict:
+    """Run the real decide, execute, track and monitor on `config` (a step-clock replay) until
+    the replay reaches `until`; stop them, check each ended cleanly; the programs by name."""
+    atomic_write_json(home.system_config, config)
+    clockmod.anchor(home.clock, start=parse_iso(config["clock"]["start"]), speed=1, mode="step")
+    programs = [Program(home, name, tmp_path) for name in ("decide", "execute", "track")]
+    try:
+        monitor = Program(home, "monitor", tmp_path)
+        programs.append(monitor)
+        wait_for(lambda: monitor.events("replay.finished"), deadline_s,
+                 "the replay to reach `until`", monitor)
+        codes = {p.name: p.stop() for p in programs}
+    finally:
+        for p in programs:
+            p.stop()
+    assert codes == {"decide": 0, "execute": 0, "track": 0, "monitor": 0}
+    return {p.name: p for p in programs}
+
+
 @pytest.mark.skipif(not (FOOTBALL_DATA / "E0_2019-20.csv").exists(), reason="no CSVs")
 def test_a_replay_steps_through_real_fixtures_and_every_program_sees_every_version(home,
                                                                                    tmp_path):
     until = parse_iso("2019-08-11T20:00:00Z")  # the first weekend of EPL 2019-20: 10 matches
-    atomic_write_json(home.system_config, {
+    programs = run_replay(home, tmp_path, {
         "max_odds_age_s": 60,
         "clock": {"mode": "step", "start": iso(START), "step_deadline_s": 30},
         "source": {"kind": "replay", "interval_s": 21600, "replay": {
@@ -182,24 +201,14 @@ def test_a_replay_steps_through_real_fixtures_and_every_program_sees_every_versi
         "sessions": [{"id": "fav-hour", "selection": "favourite",
                       "window": {"from_minutes": 60, "to_minutes": 0},
                       "staking": {"plan": "flat", "stake": 10}}]})
-    clockmod.anchor(home.clock, start=START, speed=1, mode="step")
-    programs = [Program(home, name, tmp_path) for name in ("decide", "execute", "track")]
-    try:
-        monitor = Program(home, "monitor", tmp_path)
-        programs.append(monitor)
-        wait_for(lambda: monitor.events("replay.finished"), 120, "the replay to reach `until`")
-        codes = {p.name: p.stop() for p in programs}
-    finally:
-        for p in programs:
-            p.stop()
-    assert codes == {"decide": 0, "execute": 0, "track": 0, "monitor": 0}
+    monitor = programs["monitor"]
     steps = monitor.events("clock.step")
     assert len(steps) >= 20
     assert [s for s in steps if s["late"]] == []  # nobody was ever waited out
     versions = [s["odds_version"] for s in steps]
     assert versions == list(range(versions[0], versions[0] + len(steps)))
     # decide wrote decisions for every odds version the monitor wrote
-    decided = {e["odds_version"] for e in programs[0].events("decisions.written")}
+    decided = {e["odds_version"] for e in programs["decide"].events("decisions.written")}
     assert set(versions) <= decided
     clock = read_json(home.clock)
     assert_contract("clock", clock)
@@ -232,7 +241,7 @@ def test_a_bet_decided_on_a_settlement_is_placed_at_that_step(home, tmp_path):
     bet at a time: the settlement frees it). The clock must not move on before that bet is
     placed, so each bet after the first is placed at the instant the one before settled."""
     until = parse_iso("2019-08-11T20:00:00Z")  # the first weekend of EPL 2019-20
-    atomic_write_json(home.system_config, {
+    programs = run_replay(home, tmp_path, {
         "max_odds_age_s": 60,
         "clock": {"mode": "step", "start": iso(START), "step_deadline_s": 30},
         "source": {"kind": "replay", "interval_s": 3600, "replay": {
@@ -240,18 +249,7 @@ def test_a_bet_decided_on_a_settlement_is_placed_at_that_step(home, tmp_path):
         "sessions": [{"id": "fav-martingale", "selection": "favourite",
                       "window": {"from_minutes": 10080, "to_minutes": 0},
                       "staking": {"plan": "martingale", "stake": 10, "factor": 2}}]})
-    clockmod.anchor(home.clock, start=START, speed=1, mode="step")
-    programs = [Program(home, name, tmp_path) for name in ("decide", "execute", "track")]
-    try:
-        monitor = Program(home, "monitor", tmp_path)
-        programs.append(monitor)
-        wait_for(lambda: monitor.events("replay.finished"), 120, "the replay to reach `until`")
-        codes = {p.name: p.stop() for p in programs}
-    finally:
-        for p in programs:
-            p.stop()
-    assert codes == {"decide": 0, "execute": 0, "track": 0, "monitor": 0}
-    assert [s for s in monitor.events("clock.step") if s["late"]] == []
+    assert [s for s in programs["monitor"].events("clock.step") if s["late"]] == []
     events = [orjson.loads(line) for line in home.ledger.read_bytes().splitlines()]
     for ev in events:
         assert_contract("bet-record-event", ev)

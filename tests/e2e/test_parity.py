@@ -22,13 +22,10 @@ import orjson
 import pytest
 
 from pipeline.analysis.backtest import load_matches, run
-from pipeline.core import clock as clockmod
 from pipeline.core.config import Config
-from pipeline.core.filebus import atomic_write_json
 from pipeline.core.timefmt import parse_iso
-from tests.core.test_step_clock import Program  # the real programs, one subprocess each
+from tests.core.test_step_clock import run_replay  # the real programs, one subprocess each
 from tests.helpers import FOOTBALL_DATA, assert_contract
-from tests.monitor.test_monitor import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -92,19 +89,7 @@ def backtest_bets() -> tuple[list[tuple], int]:
 
 @pytest.mark.skipif(not SEASON.exists(), reason="no CSVs")
 def test_the_ledgers_bets_equal_the_backtests(home, tmp_path):
-    atomic_write_json(home.system_config, CONFIG)
-    clockmod.anchor(home.clock, start=parse_iso(START), speed=1, mode="step")
-    programs = [Program(home, name, tmp_path) for name in ("decide", "execute", "track")]
-    try:
-        monitor = Program(home, "monitor", tmp_path)
-        programs.append(monitor)
-        wait_for(lambda: monitor.events("replay.finished"), 150, "the replay to reach `until`",
-                 monitor)
-        codes = {p.name: p.stop() for p in programs}
-    finally:
-        for p in programs:
-            p.stop()
-    assert set(codes.values()) == {0}, codes
+    run_replay(home, tmp_path, CONFIG, deadline_s=150)
     live, (backtest, targets) = live_bets(home), backtest_bets()
     assert live == backtest
     assert {b[0] for b in live} == set(SESSION_IDS)
