@@ -189,18 +189,24 @@ def run_replay(home: Home, tmp_path, config: dict, deadline_s: float = 120) -> d
     return {p.name: p for p in programs}
 
 
+WEEKEND_END = parse_iso("2019-08-11T20:00:00Z")  # the first weekend of EPL 2019-20: 10 matches
+
+
+def first_weekend(interval_s: int, session: dict) -> dict:
+    """A step-clock replay of the first EPL 2019-20 weekend with one session."""
+    return {"max_odds_age_s": 60,
+            "clock": {"mode": "step", "start": iso(START), "step_deadline_s": 30},
+            "source": {"kind": "replay", "interval_s": interval_s, "replay": {
+                "files": [str(FOOTBALL_DATA / "E0_2019-20.csv")], "until": iso(WEEKEND_END)}},
+            "sessions": [session]}
+
+
 @pytest.mark.skipif(not (FOOTBALL_DATA / "E0_2019-20.csv").exists(), reason="no CSVs")
 def test_a_replay_steps_through_real_fixtures_and_every_program_sees_every_version(home,
                                                                                    tmp_path):
-    until = parse_iso("2019-08-11T20:00:00Z")  # the first weekend of EPL 2019-20: 10 matches
-    programs = run_replay(home, tmp_path, {
-        "max_odds_age_s": 60,
-        "clock": {"mode": "step", "start": iso(START), "step_deadline_s": 30},
-        "source": {"kind": "replay", "interval_s": 21600, "replay": {
-            "files": [str(FOOTBALL_DATA / "E0_2019-20.csv")], "until": iso(until)}},
-        "sessions": [{"id": "fav-hour", "selection": "favourite",
-                      "window": {"from_minutes": 60, "to_minutes": 0},
-                      "staking": {"plan": "flat", "stake": 10}}]})
+    programs = run_replay(home, tmp_path, first_weekend(21600, {
+        "id": "fav-hour", "selection": "favourite", "window": {"from_minutes": 60, "to_minutes": 0},
+        "staking": {"plan": "flat", "stake": 10}}))
     monitor = programs["monitor"]
     steps = monitor.events("clock.step")
     assert len(steps) >= 20
@@ -212,7 +218,8 @@ def test_a_replay_steps_through_real_fixtures_and_every_program_sees_every_versi
     assert set(versions) <= decided
     clock = read_json(home.clock)
     assert_contract("clock", clock)
-    assert parse_iso(clock["sim_now"]) <= until < parse_iso(clock["sim_now"]) + timedelta(hours=6)
+    sim_now = parse_iso(clock["sim_now"])
+    assert sim_now <= WEEKEND_END < sim_now + timedelta(hours=6)
     odds = read_snapshot(home.odds)
     assert_contract("odds-data", odds)
     assert odds["source"] == "replay" and odds["fetched_at"] == clock["sim_now"]
@@ -240,15 +247,10 @@ def test_a_bet_decided_on_a_settlement_is_placed_at_that_step(home, tmp_path):
     """A martingale session with a week-long window bets again the moment its bet settles (one
     bet at a time: the settlement frees it). The clock must not move on before that bet is
     placed, so each bet after the first is placed at the instant the one before settled."""
-    until = parse_iso("2019-08-11T20:00:00Z")  # the first weekend of EPL 2019-20
-    programs = run_replay(home, tmp_path, {
-        "max_odds_age_s": 60,
-        "clock": {"mode": "step", "start": iso(START), "step_deadline_s": 30},
-        "source": {"kind": "replay", "interval_s": 3600, "replay": {
-            "files": [str(FOOTBALL_DATA / "E0_2019-20.csv")], "until": iso(until)}},
-        "sessions": [{"id": "fav-martingale", "selection": "favourite",
-                      "window": {"from_minutes": 10080, "to_minutes": 0},
-                      "staking": {"plan": "martingale", "stake": 10, "factor": 2}}]})
+    programs = run_replay(home, tmp_path, first_weekend(3600, {
+        "id": "fav-martingale", "selection": "favourite",
+        "window": {"from_minutes": 10080, "to_minutes": 0},
+        "staking": {"plan": "martingale", "stake": 10, "factor": 2}}))
     assert [s for s in programs["monitor"].events("clock.step") if s["late"]] == []
     events = [orjson.loads(line) for line in home.ledger.read_bytes().splitlines()]
     for ev in events:
