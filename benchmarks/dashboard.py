@@ -2,7 +2,7 @@
 
 - raw_read: read + orjson.loads of every file a refresh reads (odds-data, decisions, results,
   the ledger line by line, health files, the config) — no work beyond parsing.
-- gather: `pipeline.dashboard.state.gather` (the state behind the page, /api/state, /metrics)
+- gather: `pipeline.programs.dashboard.state.gather` (the state behind the page, /api/state, /metrics)
   with the app's shared ledger cache and config holder, as the running dashboard calls it.
 - live_html: gather + rendering the panels (`GET /live`, what the page fetches every refresh_s).
 - metrics: gather + the Prometheus text (`GET /metrics`).
@@ -20,11 +20,12 @@ from pipeline.core.config import ConfigHolder, load_config
 from pipeline.core.filebus import SnapshotWriter, atomic_write_json
 from pipeline.core.health import Health
 from pipeline.core.ledger import Ledger
-from pipeline.core.paths import PROGRAMS, Home
+from pipeline.core.paths import Home
+from pipeline.programs import PROGRAMS
 from pipeline.core.state import replay
-from pipeline.dashboard.app import templates
-from pipeline.dashboard.state import LedgerView, gather
-from pipeline import metrics
+from pipeline.programs.dashboard.app import templates
+from pipeline.programs.dashboard.state import LedgerView, gather
+from pipeline.programs.dashboard import metrics
 from pipeline.tracking import results_body
 
 NOW = "2019-08-09T18:30:00Z"

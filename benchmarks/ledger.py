@@ -25,7 +25,7 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger
 from pipeline.core.paths import Home
 from pipeline.core.timefmt import iso
-from pipeline.execute.engine import Executor
+from pipeline.programs.execute.engine import Executor
 
 DEFAULT_BETS = 2000
 

@@ -26,8 +26,8 @@ from pipeline.core import clock as clockmod
 from pipeline.core.filebus import atomic_write_json, read_snapshot
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import REPO, Home, football_data_dir
-from pipeline.sandbox.market import MatchState, quote_of
-from pipeline.sandbox.pages import odds_page
+from pipeline.programs.bookmaker.market import MatchState, quote_of
+from pipeline.programs.bookmaker.pages import odds_page
 from pipeline.sources.browser import Browser
 from pipeline.sources.football_data import load_folder
 from pipeline.sources.sandbox import READ_ROWS_JS, SandboxSource, parse_rows

@@ -5,16 +5,7 @@ import argparse
 import importlib
 import sys
 
-# program name -> "module:function" (what supervisord.conf starts)
-PROGRAMS = {
-    "bookmaker": "pipeline.sandbox.server:main",
-    "monitor": "pipeline.monitor:main",
-    "decide": "pipeline.decide:main",
-    "execute": "pipeline.execute:main",
-    "track": "pipeline.track:main",
-    "dashboard": "pipeline.dashboard:main",
-    "notify": "pipeline.notify:main",
-}
+from pipeline.programs import PROGRAMS  # name -> "module:function" (what supervisord.conf starts)
 
 # "module:function" registrars of the operator's commands; each adds its subparsers with a
 # `run(args) -> int` default. One line per module, so the command families stay apart.

@@ -56,7 +56,7 @@ def add_decide_once(p) -> None:
 
 
 def _decide_once(args) -> int:
-    from pipeline.decide import run_once  # the program's module: watchdog, reactivex
+    from pipeline.programs.decide.program import run_once  # the program's module: watchdog, reactivex
 
     return run_once(args)
 

@@ -12,7 +12,8 @@ from pipeline.core.clock import ClockError, load_clock, real_now
 from pipeline.core.config import ConfigError, load_config
 from pipeline.core.health import liveness, read_health
 from pipeline.core.ledger import Ledger
-from pipeline.core.paths import PROGRAMS, Home
+from pipeline.core.paths import Home
+from pipeline.programs import PROGRAMS
 from pipeline.core.state import bankroll, replay
 from pipeline.core.timefmt import iso, parse_iso
 

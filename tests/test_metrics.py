@@ -1,8 +1,8 @@
 """The Prometheus text format and the dashboard's equity curve, as pure functions."""
 from __future__ import annotations
 
-from pipeline.dashboard.state import sparkline
-from pipeline.metrics import Family, render
+from pipeline.programs.dashboard.state import sparkline
+from pipeline.programs.dashboard.metrics import Family, render
 
 
 def test_render_escapes_label_values_and_formats_numbers():

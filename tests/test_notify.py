@@ -22,9 +22,9 @@ from pipeline.core.health import Health
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import REPO
 from pipeline.core.timefmt import iso
-from pipeline.notify.messages import program_items
-from pipeline.notify.program import Notifier
-from pipeline.notify.webhook import TargetError, payload, post, target_from
+from pipeline.programs.notify.messages import program_items
+from pipeline.programs.notify.program import Notifier
+from pipeline.programs.notify.webhook import TargetError, payload, post, target_from
 from tests.dashboard.homes import START, bet
 from tests.helpers import assert_contract, free_port
 

@@ -18,8 +18,8 @@ from pipeline.core.filebus import atomic_write_json
 from pipeline.core.jsonl import JsonlFile
 from pipeline.core.ledger import Ledger
 from pipeline.core.timefmt import parse_iso
-from pipeline.execute.engine import Executor
-from pipeline.track import Tracker
+from pipeline.programs.execute.engine import Executor
+from pipeline.programs.track.program import Tracker
 from pipeline.tracking.reconcile import (UNKNOWN_BET, HistoryUnavailable, Hourly, check, compare,
                                          history, paper_history, sandbox_history)
 from tests.execute import (BETPIPE, KEY, T0, at, config, config_doc, decision, health,

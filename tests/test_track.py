@@ -11,7 +11,7 @@ from pipeline.core.filebus import atomic_write_json, read_snapshot
 from pipeline.core.ledger import Ledger
 from pipeline.core.state import Bet, SessionBook, replay
 from pipeline.core.timefmt import parse_iso
-from pipeline.track import Tracker
+from pipeline.programs.track.program import Tracker
 from pipeline.tracking import figures, max_drawdown, settle
 from tests.execute import (KEY, T0, at, config, config_doc, health, ledger_events, match,
                            odds_doc, of_type, poll, start_program, stop_program)

@@ -37,7 +37,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from pipeline.bookmakers import UNREACHABLE, Order, Placement
 from pipeline.bookmakers.chromium import PagePool, PoolError
-from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER, Credentials
+from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER, Credentials
 
 # reason_code of the sandbox's refusal page -> whether trying again later may work
 REFUSALS = {"suspended": True, "price_changed": True, "logged_out": True, "over_limit": False,

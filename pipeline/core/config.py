@@ -170,7 +170,7 @@ NotifyEvent = Literal["placed", "settled", "halted", "program"]
 
 
 class NotifyConfig(_Model):
-    """Chat notifications (pipeline.notify). The webhook URL comes from $BETPIPE_NOTIFY_URL, else
+    """Chat notifications (programs/notify). The webhook URL comes from $BETPIPE_NOTIFY_URL, else
     `url`; Telegram's bot token only from $BETPIPE_TELEGRAM_TOKEN (`url` is then the API base)."""
     kind: Literal["discord", "telegram"] = "discord"
     url: str | None = None

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-PROGRAMS = ("bookmaker", "monitor", "decide", "execute", "track", "dashboard", "notify")
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.health import read_health
 from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.timefmt import parse_iso
-from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER
+from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER
 from pipeline.soak import plan
 from pipeline.supervise import Pipeline, free_port, leftovers, quiesce
 from pipeline.soak.report import checks, summary

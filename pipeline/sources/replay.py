@@ -1,6 +1,6 @@
 """The replay source (`source.kind: "replay"`): football-data CSVs played on the clock, no browser.
 
-The sandbox bookmaker's rules, with its pricing (`pipeline.sandbox.market`: `quote_of`,
+The sandbox bookmaker's rules, with its pricing (`pipeline.programs.bookmaker.market`: `quote_of`,
 `prices_at`, used read-only): a match is listed and on sale from kickoff − 7 days with prices that
 move linearly from the pre-match towards the closing columns; it is suspended (live, no prices)
 at kickoff, finished with the full-time score at kickoff + 110 minutes, and delisted 3 days after
@@ -22,7 +22,7 @@ from typing import Iterable, Sequence
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.sandbox.market import (LISTED_AFTER, LISTED_BEFORE, ON_SALE_BEFORE, RESULT_AFTER,
+from pipeline.programs.bookmaker.market import (LISTED_AFTER, LISTED_BEFORE, ON_SALE_BEFORE, RESULT_AFTER,
                                      Quote, prices_at, quote_of)
 from pipeline.sources.football_data import Fixture, iter_files, load_folder
 

@@ -94,7 +94,7 @@ def history(home: Home, config: Config, mode: str | None = None) -> list[dict]:
     the site live mode places on (config `execute.url`, else the sandbox)."""
     if (mode or config.mode) == "paper":
         return paper_history(home)
-    from pipeline.execute.live import bookmaker_url  # live mode only
+    from pipeline.programs.execute.live import bookmaker_url  # live mode only
 
     return sandbox_history(bookmaker_url(config))
 

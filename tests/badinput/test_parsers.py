@@ -17,8 +17,8 @@ from pipeline.core.filebus import MAX_FILE_BYTES, BadFile, read_snapshot
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home
 from pipeline.core.state import Book
-from pipeline.decide import load_odds
-from pipeline.execute.inputs import check_decisions, check_odds
+from pipeline.programs.decide.program import load_odds
+from pipeline.programs.execute.inputs import check_decisions, check_odds
 from pipeline.sources.football_data import FootballDataError, parse_text, uk_kickoff
 from pipeline.sources.hkjc import had_odds, parse_odds_answers
 from pipeline.sources.replay import load_fixtures, quote

@@ -16,8 +16,8 @@ from pipeline.core import clock as clockmod
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.matchkey import load_tables
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER
-from pipeline.sandbox.market import Market
+from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER
+from pipeline.programs.bookmaker.market import Market
 from pipeline.sources.browser import profile_processes
 from pipeline.sources.football_data import parse_file
 from tests.execute import (BETPIPE, decisions_doc, health, ledger_events, log_lines, odds_doc,

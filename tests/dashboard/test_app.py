@@ -10,8 +10,8 @@ import pytest
 
 from pipeline.core.clock import FakeClock
 from pipeline.core.filebus import read_json
-from pipeline.dashboard.app import create_app
-from pipeline.dashboard.drillview import DrillModel
+from pipeline.programs.dashboard.app import create_app
+from pipeline.programs.dashboard.drillview import DrillModel
 from pipeline.core.matchkey import load_tables
 from tests.dashboard.homes import EVIL
 from tests.helpers import FOOTBALL_DATA, assert_contract
@@ -148,7 +148,7 @@ def test_drill_app_refuses_files_outside_its_folder(client):
 
 def test_open_bets_list_the_next_to_kick_off_first():
     from pipeline.core.state import Bet
-    from pipeline.dashboard.state import open_rows
+    from pipeline.programs.dashboard.state import open_rows
 
     def bet(ref, key, seq, outcome=None):
         return Bet(decision_id=f"s|{key}|1X2", session="s", client_ref=f"s|{key}|1X2#1",

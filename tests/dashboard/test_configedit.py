@@ -6,7 +6,7 @@ import pytest
 
 from pipeline.audit import Audit
 from pipeline.core.config import default_config, parse_config
-from pipeline.dashboard.configedit import (EditRefused, check_token, parse_spans, set_enabled,
+from pipeline.programs.dashboard.configedit import (EditRefused, check_token, parse_spans, set_enabled,
                                            set_enabled_text, toggle_session)
 
 HAND_WRITTEN = """{

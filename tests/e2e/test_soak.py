@@ -11,7 +11,8 @@ import orjson
 import pytest
 
 from pipeline.core.jsonl import parse
-from pipeline.core.paths import PROGRAMS, REPO, Home
+from pipeline.core.paths import REPO, Home
+from pipeline.programs import PROGRAMS
 from pipeline.soak.plan import PLANS
 from pipeline.supervise import leftovers
 from tests.helpers import FOOTBALL_DATA, assert_contract

@@ -13,9 +13,9 @@ from pipeline.core.config import Config
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.ledger import Ledger
 from pipeline.core.timefmt import parse_iso
-from pipeline.execute.backoff import delay_s, next_try_at
-from pipeline.execute.controls import NOT_FOUND
-from pipeline.execute.engine import Executor
+from pipeline.programs.execute.backoff import delay_s, next_try_at
+from pipeline.programs.execute.controls import NOT_FOUND
+from pipeline.programs.execute.engine import Executor
 from tests.execute import at, config_doc, decision, ledger_events, match, odds_doc, of_type
 from tests.execute.test_execute import Quiet
 

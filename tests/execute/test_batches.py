@@ -14,8 +14,8 @@ from pipeline.core.filebus import atomic_write_json
 from pipeline.core.jsonl import parse
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
-from pipeline.execute import engine
-from pipeline.execute.engine import Executor
+from pipeline.programs.execute import engine
+from pipeline.programs.execute.engine import Executor
 from tests.execute import at, config, decision, match, odds_doc
 from tests.execute.test_execute import Quiet
 

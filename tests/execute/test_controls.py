@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.core.state import Book, replay
 from pipeline.core.timefmt import parse_iso
-from pipeline.execute import controls as c
+from pipeline.programs.execute import controls as c
 from tests.execute import KEY, T0, at, config, decision, match, odds_doc
 
 DID = f"s1|{KEY}|1X2"

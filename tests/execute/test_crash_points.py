@@ -22,7 +22,7 @@ from pipeline.core.jsonl import parse
 from pipeline.core.ledger import Ledger
 from pipeline.core.state import replay
 from pipeline.core.timefmt import parse_iso
-from pipeline.execute.engine import Executor
+from pipeline.programs.execute.engine import Executor
 from tests.execute import (KEY, at, config, config_doc, decision, decisions_doc, health, match,
                            odds_doc, of_type, poll, start_program, stop_program)
 from tests.execute.test_execute import Quiet, paper_records

@@ -14,7 +14,7 @@ from pipeline.core.filebus import atomic_write_bytes, atomic_write_json
 from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger
 from pipeline.core.timefmt import parse_iso
-from pipeline.execute.engine import Executor, order_of
+from pipeline.programs.execute.engine import Executor, order_of
 from tests.execute import (KEY, T0, at, config, config_doc, decision, decisions_doc, health,
                            ledger_events, log_lines, match, odds_doc, of_type, poll,
                            start_program, stop_program)

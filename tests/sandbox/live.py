@@ -9,11 +9,11 @@ import uvicorn
 
 from pipeline.core.config import SandboxConfig
 from pipeline.core.paths import Home
-from pipeline.sandbox.app import create_app
-from pipeline.sandbox.auth import Credentials, Sessions
-from pipeline.sandbox.market import Market
-from pipeline.sandbox.server import bets_path
-from pipeline.sandbox.store import BetStore
+from pipeline.programs.bookmaker.app import create_app
+from pipeline.programs.bookmaker.auth import Credentials, Sessions
+from pipeline.programs.bookmaker.market import Market
+from pipeline.programs.bookmaker.program import bets_path
+from pipeline.programs.bookmaker.store import BetStore
 from tests.helpers import free_port
 
 ACCOUNT = Credentials("tester", "pw-9f1c-never-shown")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, strategies as st
 
-from pipeline.sandbox import pools
+from pipeline.programs.bookmaker import pools
 
 L = 10_000
 

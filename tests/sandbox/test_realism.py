@@ -17,9 +17,9 @@ from pipeline.core.clock import FakeClock
 from pipeline.core.config import SandboxConfig
 from pipeline.core.matchkey import load_tables
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.sandbox.auth import COOKIE, ENV_PASSWORD, ENV_USER, Credentials
-from pipeline.sandbox.market import Market
-from pipeline.sandbox.server import bets_path
+from pipeline.programs.bookmaker.auth import COOKIE, ENV_PASSWORD, ENV_USER, Credentials
+from pipeline.programs.bookmaker.market import Market
+from pipeline.programs.bookmaker.program import bets_path
 from pipeline.sources.football_data import parse_file
 from tests.helpers import FOOTBALL_DATA, free_port
 from tests.sandbox.live import ACCOUNT, LiveServer, login, wait_for

@@ -18,9 +18,9 @@ from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home
 from pipeline.core.timefmt import parse_iso
-from pipeline.sandbox.market import Market
-from pipeline.sandbox.server import bets_path
-from pipeline.sandbox.store import BetStore
+from pipeline.programs.bookmaker.market import Market
+from pipeline.programs.bookmaker.program import bets_path
+from pipeline.programs.bookmaker.store import BetStore
 from pipeline.sources.football_data import load_folder
 from tests.helpers import FOOTBALL_DATA, assert_contract, free_port
 from tests.sandbox.live import LiveServer, login, wait_for

@@ -25,9 +25,9 @@ from pipeline.core.clock import FakeClock
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import REPO, Home
-from pipeline.dashboard.configedit import TOKEN_ENV
-from pipeline.notify.webhook import URL_ENV
-from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER
+from pipeline.programs.dashboard.configedit import TOKEN_ENV
+from pipeline.programs.notify.webhook import URL_ENV
+from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER
 from tests.e2e.test_pipeline import e2e_config, poll
 from tests.helpers import FOOTBALL_DATA, free_port
 from tests.security.scan import Secrets

@@ -22,7 +22,8 @@ import pytest
 from playwright.sync_api import expect
 
 from pipeline.core.filebus import read_json
-from pipeline.core.paths import PROGRAMS, REPO
+from pipeline.core.paths import REPO
+from pipeline.programs import PROGRAMS
 from tests.e2e.test_dashboard import browser  # noqa: F401 (the module's Chromium fixture)
 from tests.e2e.test_pipeline import poll
 from tests.security import run as pipeline_run

@@ -17,8 +17,8 @@ from pipeline.core.filebus import atomic_write_json, read_snapshot
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import REPO, Home
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.sandbox.market import prices_at, quote_of
-from pipeline.monitor import make_source
+from pipeline.programs.bookmaker.market import prices_at, quote_of
+from pipeline.programs.monitor.program import make_source
 from pipeline.sources.football_data import parse_file
 from pipeline.sources.replay import Replay, ReplaySource, load_fixtures, make_replay_source
 from tests.helpers import FOOTBALL_DATA, assert_contract

@@ -146,8 +146,8 @@ def test_take_profit_at_the_limit():
 
 def test_one_halt_rule_for_every_program():
     """track and execute halt by the very function decide uses (no second copy to drift)."""
-    import pipeline.execute.controls as controls
-    import pipeline.execute.engine as execute_engine
+    import pipeline.programs.execute.controls as controls
+    import pipeline.programs.execute.engine as execute_engine
     import pipeline.tracking as tracking
     assert tracking.halt_cause is rules.halt_cause
     assert controls.halt_cause is rules.halt_cause

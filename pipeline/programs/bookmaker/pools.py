@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from pipeline.sandbox.market import MIN_PRICE, SELECTIONS, MatchState
+from pipeline.programs.bookmaker.market import MIN_PRICE, SELECTIONS, MatchState
 
 TAKEN_MIN = 1.01  # a bet is never taken below this (the market's own floor is MIN_PRICE)
 

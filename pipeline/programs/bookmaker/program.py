@@ -20,11 +20,11 @@ from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.runtime import Runtime
 from pipeline.core.webserve import bind
-from pipeline.sandbox.app import create_app
-from pipeline.sandbox.auth import ENV_PASSWORD, ENV_USER, Sessions, missing_variables, \
+from pipeline.programs.bookmaker.app import create_app
+from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER, Sessions, missing_variables, \
     sandbox_account
-from pipeline.sandbox.market import Market
-from pipeline.sandbox.store import BetStore
+from pipeline.programs.bookmaker.market import Market
+from pipeline.programs.bookmaker.store import BetStore
 from pipeline.sources.football_data import FootballDataError, load_folder
 
 HOST = "127.0.0.1"

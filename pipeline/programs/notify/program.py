@@ -24,12 +24,13 @@ from pipeline.core.config import NotifyConfig
 from pipeline.core.filebus import BadFile, SnapshotWriter, read_snapshot
 from pipeline.core.health import read_health
 from pipeline.core.ledger import Ledger
-from pipeline.core.paths import PROGRAMS, Home
+from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
+from pipeline import programs as registry  # the program names only
 from pipeline.core.timefmt import iso
 from pipeline.core.watchloop import serve
-from pipeline.notify.messages import Item, batch, ledger_items, message_text, program_items
-from pipeline.notify.webhook import (Outcome, RateLimiter, Target, TargetError, backoff_s, post,
+from pipeline.programs.notify.messages import Item, batch, ledger_items, message_text, program_items
+from pipeline.programs.notify.webhook import (Outcome, RateLimiter, Target, TargetError, backoff_s, post,
                                      target_from)
 
 PROGRAM = "notify"
@@ -193,7 +194,7 @@ class Program:
             rt.log.info("notify.configured", target=self.notifier.target and self.notifier.target.label)
         self._read_ledger()
         self._audit()
-        health = {p: read_health(rt.home, p) for p in PROGRAMS if p != PROGRAM}
+        health = {p: read_health(rt.home, p) for p in registry.PROGRAMS if p != PROGRAM}
         self.notifier.collect(self.events, health)
         for outcome in self.notifier.flush():
             log = rt.log.info if outcome.ok else rt.log.warning
@@ -215,7 +216,7 @@ def main(home: Home | None = None) -> int:
         program = Program(rt)
         rt.log.info("notify.ready", target=program.notifier.target and program.notifier.target.label,
                     position=program.notifier.position["ledger_seq"])
-        paths = [rt.home.ledger, *(rt.home.health(p) for p in PROGRAMS if p != PROGRAM)]
+        paths = [rt.home.ledger, *(rt.home.health(p) for p in registry.PROGRAMS if p != PROGRAM)]
         serve(rt, paths, program.run_pass)
         return 0
     finally:

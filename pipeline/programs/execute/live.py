@@ -13,7 +13,7 @@ from typing import Mapping
 from pipeline.bookmakers.sandbox import SandboxBookmaker
 from pipeline.core.config import Config
 from pipeline.core.runtime import Runtime
-from pipeline.sandbox.auth import Credentials, missing_variables
+from pipeline.programs.bookmaker.auth import Credentials, missing_variables
 
 PROGRAM = "execute"
 RETRY_REAL_S = 2.0

@@ -13,9 +13,9 @@ from datetime import timedelta
 from pipeline.core.clock import Clock
 from pipeline.core.config import SandboxConfig
 from pipeline.core.timefmt import iso
-from pipeline.sandbox import pools
-from pipeline.sandbox.market import SELECTIONS, Market, MatchState, Rules
-from pipeline.sandbox.store import BET_FIELDS, BetRefused, BetStore
+from pipeline.programs.bookmaker import pools
+from pipeline.programs.bookmaker.market import SELECTIONS, Market, MatchState, Rules
+from pipeline.programs.bookmaker.store import BET_FIELDS, BetRefused, BetStore
 from pipeline.sources.football_data import Fixture
 
 MAX_REF = 200

@@ -13,9 +13,9 @@ from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.runtime import Runtime
 from pipeline.core.webserve import HOST, bind, serve
-from pipeline.dashboard.app import create_app
-from pipeline.dashboard.configedit import TOKEN_ENV
-from pipeline.dashboard.drillview import DrillModel
+from pipeline.programs.dashboard.app import create_app
+from pipeline.programs.dashboard.configedit import TOKEN_ENV
+from pipeline.programs.dashboard.drillview import DrillModel
 
 PROGRAM = "dashboard"
 

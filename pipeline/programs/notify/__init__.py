@@ -1,4 +1,4 @@
 """Chat notifications (`betpipe notify`): messages, webhook delivery, the program."""
-from pipeline.notify.program import main
+from pipeline.programs.notify.program import main
 
 __all__ = ["main"]

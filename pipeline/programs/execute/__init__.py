@@ -4,7 +4,7 @@
 def main(home=None) -> int:
     """`betpipe execute`. Imported on call: the controls and the engine (which track and decide
     import) stay free of the program's heavy imports (the browser bookmaker)."""
-    from pipeline.execute.program import main as run
+    from pipeline.programs.execute.program import main as run
 
     return run(home)
 

@@ -21,8 +21,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from pipeline.core.timefmt import iso
-from pipeline.sandbox.market import SELECTIONS, MatchState
-from pipeline.sandbox.pages import _e, _when, layout, table
+from pipeline.programs.bookmaker.market import SELECTIONS, MatchState
+from pipeline.programs.bookmaker.pages import _e, _when, layout, table
 
 LABELS = {"home": "Home (1)", "draw": "Draw (X)", "away": "Away (2)"}
 

@@ -1,6 +1,6 @@
 """Prometheus metrics (text exposition format 0.0.4) from the dashboard's gathered state.
 
-`families(state)` turns `pipeline.dashboard.state.gather()`'s dict into metric families;
+`families(state)` turns `pipeline.programs.dashboard.state.gather()`'s dict into metric families;
 `render(families)` writes them as text. Durations of the odds snapshot are simulated seconds
 (like `max_odds_age_s`) except `betpipe_scrape_duration_seconds`, which is real seconds.
 """

@@ -23,7 +23,7 @@ from pipeline.core.state import Book, SessionBook
 from pipeline.core.timefmt import iso
 from pipeline.core.watchloop import LastGood, serve
 from pipeline.core.state import absorb_new
-from pipeline.execute.inputs import check_odds
+from pipeline.programs.execute.inputs import check_odds
 from pipeline.strategies.ladder import with_targets
 from pipeline.strategies.rules import daily_profit, standing_halt
 from pipeline.tracking import figures, halt_cause, halt_event, results_body, settle

@@ -1,4 +1,4 @@
 """The operator's web view (`betpipe dashboard`): state, config edits, metrics, the drill app."""
-from pipeline.dashboard.server import main
+from pipeline.programs.dashboard.program import main
 
 __all__ = ["main"]

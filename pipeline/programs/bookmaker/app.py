@@ -24,12 +24,12 @@ from starlette.routing import Route
 from pipeline.core.clock import Clock
 from pipeline.core.config import SandboxConfig
 from pipeline.core.timefmt import iso
-from pipeline.sandbox import pages, slip
-from pipeline.sandbox.slip import NO_STORE, html as html_response
-from pipeline.sandbox.auth import COOKIE, Sessions, sandbox_account
-from pipeline.sandbox.book import Bookmaker
-from pipeline.sandbox.market import RESULT_AFTER, Market
-from pipeline.sandbox.store import BetRefused, BetStore
+from pipeline.programs.bookmaker import pages, slip
+from pipeline.programs.bookmaker.slip import NO_STORE, html as html_response
+from pipeline.programs.bookmaker.auth import COOKIE, Sessions, sandbox_account
+from pipeline.programs.bookmaker.book import Bookmaker
+from pipeline.programs.bookmaker.market import RESULT_AFTER, Market
+from pipeline.programs.bookmaker.store import BetRefused, BetStore
 
 RESULT_DAYS_DEFAULT, RESULT_DAYS_MAX = 3, 60
 

@@ -14,11 +14,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from pipeline.sandbox import slip_pages
-from pipeline.sandbox.auth import COOKIE, Sessions
-from pipeline.sandbox.book import Bookmaker
-from pipeline.sandbox.market import SELECTIONS
-from pipeline.sandbox.store import BetRefused
+from pipeline.programs.bookmaker import slip_pages
+from pipeline.programs.bookmaker.auth import COOKIE, Sessions
+from pipeline.programs.bookmaker.book import Bookmaker
+from pipeline.programs.bookmaker.market import SELECTIONS
+from pipeline.programs.bookmaker.store import BetRefused
 
 NO_STORE = {"Cache-Control": "no-store"}
 MAX_FORM_BYTES = 8192

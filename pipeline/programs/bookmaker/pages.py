@@ -15,7 +15,7 @@ from html import escape
 from urllib.parse import urlencode
 
 from pipeline.core.timefmt import iso
-from pipeline.sandbox.market import SELECTIONS, MatchState
+from pipeline.programs.bookmaker.market import SELECTIONS, MatchState
 
 NOT_ON_SALE = "\u2013"  # the dash shown instead of a price; never numeric text
 CREDIT = ('Data: <a href="https://www.football-data.co.uk/">football-data.co.uk</a> '

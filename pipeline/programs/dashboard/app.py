@@ -22,16 +22,16 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from pipeline import metrics
+from pipeline.programs.dashboard import metrics
 from pipeline.audit import Audit
 from pipeline.core.clock import Clock
 from pipeline.core.config import ConfigHolder
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.timefmt import iso
-from pipeline.dashboard import drillview
-from pipeline.dashboard.configedit import EditRefused, check_token, toggle_session
-from pipeline.dashboard.state import LedgerView, gather
+from pipeline.programs.dashboard import drillview
+from pipeline.programs.dashboard.configedit import EditRefused, check_token, toggle_session
+from pipeline.programs.dashboard.state import LedgerView, gather
 
 HERE = Path(__file__).parent
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",

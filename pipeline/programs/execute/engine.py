@@ -29,9 +29,9 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger
 from pipeline.core.state import Book, Intent, SessionBook, absorb_new
 from pipeline.core.timefmt import iso
-from pipeline.execute.backoff import Backoff
-from pipeline.execute.controls import NOT_FOUND, Ctx, first_refusal
-from pipeline.execute.parallel import InOrder
+from pipeline.programs.execute.backoff import Backoff
+from pipeline.programs.execute.controls import NOT_FOUND, Ctx, first_refusal
+from pipeline.programs.execute.parallel import InOrder
 from pipeline.strategies.rules import standing_halt
 from pipeline.tracking import halt_cause, halt_event
 

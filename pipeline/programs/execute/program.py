@@ -19,9 +19,9 @@ from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
 from pipeline.core.timefmt import iso
 from pipeline.core.watchloop import LastGood, serve
-from pipeline.execute import live
-from pipeline.execute.engine import Executor
-from pipeline.execute.inputs import check_decisions, check_odds
+from pipeline.programs.execute import live
+from pipeline.programs.execute.engine import Executor
+from pipeline.programs.execute.inputs import check_decisions, check_odds
 
 PROGRAM = "execute"
 

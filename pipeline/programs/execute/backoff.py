@@ -24,7 +24,7 @@ from pipeline.core.clock import Clock
 from pipeline.core.config import Config
 from pipeline.core.state import Book
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.execute.controls import NOT_FOUND
+from pipeline.programs.execute.controls import NOT_FOUND
 
 
 def delay_s(failures: int, base_s: float, max_s: float) -> float:

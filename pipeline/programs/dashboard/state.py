@@ -15,11 +15,12 @@ from pipeline.core.config import Config, ConfigHolder
 from pipeline.core.filebus import BadFile, read_snapshot
 from pipeline.core.health import liveness, read_health
 from pipeline.core.jsonl import JsonlFile
-from pipeline.core.paths import PROGRAMS, Home
+from pipeline.core.paths import Home
 from pipeline.core.state import Bet, Book, bankroll
+from pipeline import programs as registry  # the program names only
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.dashboard.configedit import TOKEN_ENV
-from pipeline.execute.inputs import check_decisions
+from pipeline.programs.dashboard.configedit import TOKEN_ENV
+from pipeline.programs.execute.inputs import check_decisions
 from pipeline.strategies.snapshot import check_snapshot
 
 MAX_ODDS_ROWS = 40
@@ -169,7 +170,7 @@ def program_rows(home: Home, now_real: datetime) -> dict[str, dict]:
     """Each program's process (running / stale / absent), health state, pid, beat age (real s),
     last error and counters, from its health file."""
     rows = {}
-    for name in PROGRAMS:
+    for name in registry.PROGRAMS:
         doc = read_health(home, name) or {}
         counters = doc.get("counters")
         counters = {k: v for k, v in counters.items() if type(v) in (int, float)} \

@@ -1,0 +1,1 @@
+"""The decide program (`betpipe decide`): odds-data + config + ledger -> data/decisions.json."""

@@ -1,0 +1,1 @@
+"""The monitor program (`betpipe monitor`): the odds source -> data/odds-data.json."""

@@ -1,0 +1,1 @@
+"""The track program (`betpipe track`): settlements, halts, reconciliation, data/results.json."""
