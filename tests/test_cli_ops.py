@@ -8,7 +8,7 @@ import subprocess
 
 from pipeline.core.clock import FakeClock
 from pipeline.core.ledger import Ledger
-from pipeline.cli_ops import EXPORT_COLUMNS
+from pipeline.cli.ops import EXPORT_COLUMNS
 from tests.execute import BETPIPE, at
 
 A, B = "2024-25_Southampton v Arsenal", "2024-25_Chelsea v Everton"

@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import orjson
 import pytest
 
-from pipeline.analysis import cli
+from pipeline.cli import analysis as cli
 from pipeline.analysis.drill import FACTORS
 from pipeline.analysis.fetch import BASE_URL, URL_ENV
 from pipeline.core.paths import REPO

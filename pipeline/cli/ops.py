@@ -9,7 +9,7 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.cli_status import _NullClock
+from pipeline.cli.status import _NullClock
 from pipeline.core.config import ConfigError, load_config
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home

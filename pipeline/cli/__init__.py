@@ -10,12 +10,12 @@ from pipeline.programs import PROGRAMS  # name -> "module:function" (what superv
 # "module:function" registrars of the operator's commands; each adds its subparsers with a
 # `run(args) -> int` default. One line per module, so the command families stay apart.
 REGISTRARS = [
-    "pipeline.cli_status:register",   # status
-    "pipeline.cli_home:register",     # key, init-home, clock, preflight
-    "pipeline.cli_sessions:register",  # sessions, bets, history, reset (issue 4)
-    "pipeline.cli_sources:register",  # sources parse (issue 3)
-    "pipeline.analysis.cli:register",  # backtest, drill, data fetch (issue 6)
-    "pipeline.cli_ops:register",      # export, reconcile (issue 5)
+    "pipeline.cli.status:register",   # status
+    "pipeline.cli.home:register",     # key, init-home, clock, preflight
+    "pipeline.cli.sessions:register",  # sessions, bets, history, reset (issue 4)
+    "pipeline.cli.sources:register",  # sources parse (issue 3)
+    "pipeline.cli.analysis:register",  # backtest, drill, data fetch (issue 6)
+    "pipeline.cli.ops:register",      # export, reconcile (issue 5)
 ]
 
 
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=f"run the {name} program (supervisord starts it)")
         p.set_defaults(program=name)
         if name == "decide":  # decide --once --odds FILE …: print, write nothing (issue 4)
-            _load("pipeline.cli_sessions:add_decide_once")(p)
+            _load("pipeline.cli.sessions:add_decide_once")(p)
     for target in REGISTRARS:
         _load(target)(sub)
     return parser
