@@ -28,8 +28,8 @@ from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import REPO, Home, football_data_dir
 from pipeline.programs.bookmaker.market import MatchState, quote_of
 from pipeline.programs.bookmaker.pages import odds_page
-from pipeline.sources.browser import Browser
-from pipeline.sources.football_data import load_folder
+from pipeline.browser.launch import Browser
+from pipeline.history.football_data import load_folder
 from pipeline.sources.sandbox import READ_ROWS_JS, SandboxSource, parse_rows
 
 # the same reading returned as objects (Playwright serialises them) instead of one JSON string

@@ -1,5 +1,5 @@
-"""A short soak (1 simulated day, `pipeline.soak`): the whole pipeline under supervisord on the
-replay source and the step clock, as a real `python -m pipeline.soak` subprocess.
+"""A short soak (1 simulated day, `pipeline.harness.soak`): the whole pipeline under supervisord on the
+replay source and the step clock, as a real `python -m pipeline.harness.soak` subprocess.
 
 Figures: real seconds per simulated day of stepping (and the 30-day projection against the
 15-minute goal), the start-up, steps, bets, and per program max RSS and RSS at the end. The raw limit measured in the same run:
@@ -15,7 +15,7 @@ from pathlib import Path
 import orjson
 
 from pipeline.core.paths import REPO
-from pipeline.soak.sample import sample_pid
+from pipeline.harness.soak.sample import sample_pid
 
 SIM_DAYS = 1
 
@@ -35,7 +35,7 @@ def bare_interpreter_rss_mb() -> float:
 
 
 def run(tmp: Path, args) -> dict:
-    out = subprocess.run([sys.executable, "-m", "pipeline.soak", "--sim-days", str(SIM_DAYS),
+    out = subprocess.run([sys.executable, "-m", "pipeline.harness.soak", "--sim-days", str(SIM_DAYS),
                           "--home", str(tmp / "home")], cwd=REPO, capture_output=True,
                          timeout=900)
     doc = orjson.loads(out.stdout)

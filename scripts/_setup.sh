@@ -26,7 +26,7 @@ setup_venv() {
 }
 
 find_chromium() {
-  "$PY" -c 'from pipeline.sources.browser import find_chromium; print(find_chromium() or "")' 2>/dev/null || true
+  "$PY" -c 'from pipeline.browser.launch import find_chromium; print(find_chromium() or "")' 2>/dev/null || true
 }
 
 setup_chromium() {

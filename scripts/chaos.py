@@ -4,7 +4,7 @@ included) SIGKILLed every few seconds (seeded). Then it checks and prints one JS
 - every killed program was back within --max-recovery real seconds (a new pid with a fresh beat
   in data/health: DESIGN, programs), with the measured max and p50;
 - no decision id has two BET_PLACED, seq strictly increases, every file parses and keeps its
-  contract (pipeline.tracking.invariants, and ../shared/tools/check-home.py);
+  contract (pipeline.harness.invariants, and ../shared/tools/check-home.py);
 - the bookmaker's accepted bets and the ledger's placed bets match one to one (paper: its record
   data/paper/bets.jsonl; live: the sandbox's GET /api/bets), after the executor was stopped
   cleanly with nothing in flight;
@@ -34,8 +34,8 @@ from pipeline.core.filebus import atomic_write_json  # noqa: E402
 from pipeline.core.paths import REPO, Home  # noqa: E402
 from pipeline.core.timefmt import iso, parse_iso  # noqa: E402
 from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER  # noqa: E402
-from pipeline.supervise import Pipeline, free_port, leftovers, quiesce  # noqa: E402
-from pipeline.tracking import invariants  # noqa: E402
+from pipeline.harness.supervise import Pipeline, free_port, leftovers, quiesce  # noqa: E402
+from pipeline.harness import invariants  # noqa: E402
 from pipeline.tracking.reconcile import (UNKNOWN_BET, HistoryUnavailable,  # noqa: E402
                                          paper_history, sandbox_history)
 

@@ -7,7 +7,7 @@ import jsonschema
 from referencing import Registry, Resource
 
 from pipeline.core.paths import REPO
-from pipeline.supervise import free_port  # noqa: F401  (tests take it from here)
+from pipeline.harness.supervise import free_port  # noqa: F401  (tests take it from here)
 
 SHARED = REPO.parent / "shared"
 CONTRACTS = SHARED / "contracts"

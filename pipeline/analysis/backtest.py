@@ -23,7 +23,7 @@ from pipeline.core.config import Config
 from pipeline.core.matchkey import KeyTables, load_tables
 from pipeline.core.state import Bet, Book, SessionBook
 from pipeline.core.timefmt import iso
-from pipeline.sources.football_data import PRICE_SOURCES, Fixture, FootballDataError, parse_file
+from pipeline.history.football_data import PRICE_SOURCES, Fixture, FootballDataError, parse_file
 from pipeline.strategies.engine import decide
 from pipeline.strategies.ladder import with_targets
 from pipeline.strategies.rules import can_halt

@@ -22,7 +22,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 
 from pipeline.core.matchkey import KeyTables
 from pipeline.analysis.backtest import FTR_SIDE, Backtest, BtMatch, load_matches
-from pipeline.sources.football_data import UK, Fixture, price
+from pipeline.history.football_data import UK, Fixture, price
 from pipeline.strategies.rules import pick
 
 # a source and its pre-match / closing counterpart (for drift)

@@ -24,7 +24,7 @@ import orjson
 
 from pipeline.core.filebus import fsync_dir
 from pipeline.core.matchkey import KeyTables, load_tables, season_of
-from pipeline.sources.football_data import FootballDataError, decode, parse_text
+from pipeline.history.football_data import FootballDataError, decode, parse_text
 
 BASE_URL = "https://www.football-data.co.uk"
 URL_ENV = "BETPIPE_DATA_URL"  # another base URL (a mirror; the tests' local server)

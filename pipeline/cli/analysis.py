@@ -7,7 +7,7 @@ import os
 import sys
 from contextlib import contextmanager
 
-from pipeline.sources.football_data import BACKTEST_SOURCES
+from pipeline.history.football_data import BACKTEST_SOURCES
 
 # every `betpipe` command builds this parser: the analysis modules load only when one runs
 FACTOR_NAMES = ("competition", "season", "month", "weekday", "selection", "role", "odds_band",
@@ -194,7 +194,7 @@ def _records_table(g):
     from rich.table import Table
 
     t = Table(title=", ".join(f"{k}={v}" for k, v in g.values.items()))
-    from pipeline.sources.football_data import UK
+    from pipeline.history.football_data import UK
 
     for col in ("kickoff (UK)", "match", "backed", "odds", "FTR", "stake", "profit"):
         t.add_column(col, justify="right" if col in ("odds", "stake", "profit") else "left")

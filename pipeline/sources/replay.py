@@ -22,12 +22,12 @@ from typing import Iterable, Sequence
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.programs.bookmaker.market import (LISTED_AFTER, LISTED_BEFORE, ON_SALE_BEFORE, RESULT_AFTER,
+from pipeline.history.football_data import Fixture, iter_files, load_folder
+from pipeline.history.prices import (LISTED_AFTER, LISTED_BEFORE, ON_SALE_BEFORE, RESULT_AFTER,
                                      Quote, prices_at, quote_of)
-from pipeline.sources.football_data import Fixture, iter_files, load_folder
 
 SELECTIONS = ("home", "draw", "away")
-# source.replay.odds -> (opening, closing) price sources of pipeline.sources.football_data
+# source.replay.odds -> (opening, closing) price sources of pipeline.history.football_data
 BOOKMAKER_ODDS = {"b365": ("b365", "b365-closing"), "avg": ("avg", "avg-closing"),
                   "max": ("max", "max-closing"), "pinnacle": ("pinnacle", "pinnacle-closing")}
 # every status event, as an offset from kickoff: listed (= on sale), suspended, result, delisted

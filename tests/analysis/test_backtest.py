@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.analysis.backtest import BacktestError, load_matches, run
 from pipeline.core.config import Config
-from pipeline.sources.football_data import BACKTEST_SOURCES
+from pipeline.history.football_data import BACKTEST_SOURCES
 from tests.analysis import reference
 from tests.helpers import FOOTBALL_DATA
 

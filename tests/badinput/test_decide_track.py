@@ -13,7 +13,7 @@ from pipeline.core.filebus import BadFile, atomic_write_json, read_snapshot
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 from pipeline.core.timefmt import parse_iso
-from pipeline.tracking.invariants import check_ledger, ledger_events
+from pipeline.harness.invariants import check_ledger, ledger_events
 from tests.badinput import corpus
 from tests.badinput.programs import Program, place_link, write_bytes
 from tests.execute import T0, match, odds_doc, poll

@@ -13,7 +13,7 @@ from pipeline.core.clock import FakeClock
 from pipeline.core.jsonl import parse
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import REPO
-from pipeline.tracking.invariants import check_ledger
+from pipeline.harness.invariants import check_ledger
 
 # appends one event as big as asked, under a file size limit; prints what happened as JSON
 APPEND = r"""

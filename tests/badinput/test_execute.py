@@ -16,7 +16,7 @@ from pipeline.core.filebus import atomic_write_json
 from pipeline.core.jsonl import parse
 from pipeline.core.paths import Home
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.tracking.invariants import check_ledger, ledger_events, unresolved
+from pipeline.harness.invariants import check_ledger, ledger_events, unresolved
 from tests.badinput import corpus
 from tests.badinput.programs import DEADLINE_S, Program, place_link, write_bytes
 from tests.execute import T0, decision, decisions_doc, match, odds_doc, poll

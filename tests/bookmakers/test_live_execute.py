@@ -18,8 +18,8 @@ from pipeline.core.matchkey import load_tables
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER
 from pipeline.programs.bookmaker.market import Market
-from pipeline.sources.browser import profile_processes
-from pipeline.sources.football_data import parse_file
+from pipeline.browser.launch import profile_processes
+from pipeline.history.football_data import parse_file
 from tests.execute import (BETPIPE, decisions_doc, health, ledger_events, log_lines, odds_doc,
                            of_type, poll, stop_program)
 from tests.helpers import FOOTBALL_DATA, assert_contract, free_port

@@ -20,8 +20,8 @@ from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home
 from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER, Credentials
 from pipeline.programs.bookmaker.market import Market
-from pipeline.sources.browser import profile_processes
-from pipeline.sources.football_data import parse_file
+from pipeline.browser.launch import profile_processes
+from pipeline.history.football_data import parse_file
 from tests.helpers import FOOTBALL_DATA, free_port
 from tests.sandbox.live import ACCOUNT, LiveServer, login
 

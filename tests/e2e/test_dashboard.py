@@ -17,7 +17,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.paths import REPO, Home
-from pipeline.sources.browser import ARGS, find_chromium
+from pipeline.browser.launch import ARGS, find_chromium
 from tests.dashboard.homes import EVIL, fill
 from tests.e2e.test_pipeline import e2e_config, poll
 from tests.helpers import assert_contract, free_port

@@ -13,8 +13,8 @@ import pytest
 from pipeline.core.jsonl import parse
 from pipeline.core.paths import REPO, Home
 from pipeline.programs import PROGRAMS
-from pipeline.soak.plan import PLANS
-from pipeline.supervise import leftovers
+from pipeline.harness.soak.plan import PLANS
+from pipeline.harness.supervise import leftovers
 from tests.helpers import FOOTBALL_DATA, assert_contract
 
 pytestmark = pytest.mark.e2e

@@ -16,7 +16,7 @@ import pytest
 from pipeline.core.clock import anchor
 from pipeline.core.filebus import BadFile, atomic_write_json, read_snapshot
 from pipeline.core.paths import Home
-from pipeline.sources.browser import find_chromium
+from pipeline.browser.launch import find_chromium
 from tests.helpers import assert_contract, contract_errors, free_port
 from tests.httpstub import Quiet, only, reply, serve
 from tests.monitor.test_monitor import (START, browser_main_pid, by_key,  # noqa: F401

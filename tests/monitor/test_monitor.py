@@ -21,8 +21,8 @@ from pipeline.core.clock import anchor
 from pipeline.core.filebus import atomic_write_json, read_snapshot
 from pipeline.core.paths import REPO, Home
 from pipeline.core.timefmt import parse_iso
-from pipeline.sources import browser
-from pipeline.sources.browser import find_chromium
+from pipeline.browser import launch as browser
+from pipeline.browser.launch import find_chromium
 from tests.helpers import assert_contract, free_port
 from tests.httpstub import Quiet, only, reply, serve
 

@@ -10,7 +10,7 @@ from pipeline.core.matchkey import load_tables
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.bookmaker.market import (LISTED_AFTER, LISTED_BEFORE, MIN_PRICE, POSTPONED_NOTICE,
                                      SUSPEND_BEFORE, Market, Quote, Rules, prices_at)
-from pipeline.sources.football_data import load_folder, parse_file, parse_text
+from pipeline.history.football_data import load_folder, parse_file, parse_text
 from tests.helpers import FOOTBALL_DATA
 
 TABLES = load_tables()

@@ -20,7 +20,7 @@ from pipeline.core.timefmt import iso, parse_iso
 from pipeline.programs.bookmaker.auth import COOKIE, ENV_PASSWORD, ENV_USER, Credentials
 from pipeline.programs.bookmaker.market import Market
 from pipeline.programs.bookmaker.program import bets_path
-from pipeline.sources.football_data import parse_file
+from pipeline.history.football_data import parse_file
 from tests.helpers import FOOTBALL_DATA, free_port
 from tests.sandbox.live import ACCOUNT, LiveServer, login, wait_for
 from tests.sandbox.test_server import OddsPage, get_ok, stop_program, write_home

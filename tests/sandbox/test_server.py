@@ -21,7 +21,7 @@ from pipeline.core.timefmt import parse_iso
 from pipeline.programs.bookmaker.market import Market
 from pipeline.programs.bookmaker.program import bets_path
 from pipeline.programs.bookmaker.store import BetStore
-from pipeline.sources.football_data import load_folder
+from pipeline.history.football_data import load_folder
 from tests.helpers import FOOTBALL_DATA, assert_contract, free_port
 from tests.sandbox.live import LiveServer, login, wait_for
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from pipeline.supervise import home_processes
+from pipeline.harness.supervise import home_processes
 
 LISTEN = "0A"  # the st column of /proc/net/tcp
 MAX_FILE_BYTES = 200 * 1024 * 1024
@@ -127,6 +127,6 @@ def listeners(pids: list[int]) -> list[tuple[int, str, int]]:
 
 
 def home_pids(home_root: Path) -> list[int]:
-    """Processes of a home (pipeline.supervise.home_processes: BETPIPE_HOME=<home> in their
+    """Processes of a home (pipeline.harness.supervise.home_processes: BETPIPE_HOME=<home> in their
     environment, or a browser profile under its data/ on their command line)."""
     return sorted(home_processes(home_root))

@@ -1,4 +1,4 @@
-"""The soak's measurements and figures (pipeline.soak.sample, .plan): pure functions on /proc
+"""The soak's measurements and figures (pipeline.harness.soak.sample, .plan): pure functions on /proc
 texts, a fake /proc tree, and this process's own /proc entry."""
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.core.config import Config
-from pipeline.soak import plan
-from pipeline.soak.sample import (browser_pids, fd_change, program_figures, rss_mb, sample_pid,
+from pipeline.harness.soak import plan
+from pipeline.harness.soak.sample import (browser_pids, fd_change, program_figures, rss_mb, sample_pid,
                                   slope)
 
 STATUS = "Name:\tbetpipe\nState:\tS (sleeping)\nVmRSS:\t   40960 kB\nThreads:\t7\n"

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 import pytest
 
 from pipeline.core.matchkey import load_tables
-from pipeline.sources.football_data import (PRICE_SOURCES, FootballDataError, decode,
+from pipeline.history.football_data import (PRICE_SOURCES, FootballDataError, decode,
                                             load_folder, parse_file, parse_text, price)
 from tests.helpers import FOOTBALL_DATA
 

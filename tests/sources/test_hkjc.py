@@ -16,7 +16,7 @@ from pipeline.core.filebus import atomic_write_json
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import REPO
 from pipeline.core.timefmt import parse_iso
-from pipeline.sources.browser import find_chromium
+from pipeline.browser.launch import find_chromium
 from pipeline.sources.hkjc import (STATUSES, ShapeError, had_odds, parse_odds_answers,
                                    parse_results)
 from tests.helpers import HKJC_DATA, assert_contract

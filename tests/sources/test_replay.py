@@ -19,7 +19,7 @@ from pipeline.core.paths import REPO, Home
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.programs.bookmaker.market import prices_at, quote_of
 from pipeline.programs.monitor.program import make_source
-from pipeline.sources.football_data import parse_file
+from pipeline.history.football_data import parse_file
 from pipeline.sources.replay import Replay, ReplaySource, load_fixtures, make_replay_source
 from tests.helpers import FOOTBALL_DATA, assert_contract
 from tests.monitor.test_monitor import wait_for

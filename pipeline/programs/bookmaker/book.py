@@ -16,7 +16,7 @@ from pipeline.core.timefmt import iso
 from pipeline.programs.bookmaker import pools
 from pipeline.programs.bookmaker.market import SELECTIONS, Market, MatchState, Rules
 from pipeline.programs.bookmaker.store import BET_FIELDS, BetRefused, BetStore
-from pipeline.sources.football_data import Fixture
+from pipeline.history.football_data import Fixture
 
 MAX_REF = 200
 

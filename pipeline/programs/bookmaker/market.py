@@ -25,50 +25,13 @@ from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
 from pipeline.core.timefmt import iso
-from pipeline.sources.football_data import Fixture
+from pipeline.history.football_data import Fixture
+from pipeline.history.prices import (LISTED_AFTER, LISTED_BEFORE, MIN_PRICE, ON_SALE_BEFORE,
+                                     RESULT_AFTER, Prices, Quote, prices_at, quote_of)
 
-LISTED_BEFORE = timedelta(days=7)
-LISTED_AFTER = timedelta(days=3)
-ON_SALE_BEFORE = timedelta(days=7)
-RESULT_AFTER = timedelta(minutes=110)
-MIN_PRICE = 1.02  # prices are never ≤ 1.01
 SUSPEND_BEFORE = timedelta(minutes=2)
 POSTPONED_NOTICE = timedelta(minutes=120)
 SELECTIONS = ("home", "draw", "away")
-
-Prices = tuple[float, float, float]
-
-
-@dataclass(frozen=True)
-class Quote:
-    """A fixture's pre-match and closing prices (closing = pre-match when the file has none)."""
-
-    opening: Prices
-    closing: Prices
-
-
-def quote_of(fixture: Fixture) -> Quote | None:
-    """B365 (closing B365C, else AvgC) where the row has them, else the average (closing AvgC)."""
-    pre = fixture.odds("b365")
-    if pre is not None:
-        close = fixture.odds("b365-closing") or fixture.odds("avg-closing")
-    else:
-        pre = fixture.odds("avg")
-        close = fixture.odds("avg-closing")
-    if pre is None:
-        return None
-    return Quote(pre, close or pre)
-
-
-def prices_at(quote: Quote, kickoff: datetime, now: datetime) -> Prices:
-    """Linear from the opening prices at kickoff - 7 days to the closing prices at kickoff."""
-    span = ON_SALE_BEFORE.total_seconds()
-    frac = (now - (kickoff - ON_SALE_BEFORE)).total_seconds() / span
-    frac = min(1.0, max(0.0, frac))
-    out = []
-    for o, c in zip(quote.opening, quote.closing):
-        out.append(max(MIN_PRICE, round(o + (c - o) * frac, 2)))
-    return out[0], out[1], out[2]
 
 
 def outcome(score: tuple[int, int]) -> str:

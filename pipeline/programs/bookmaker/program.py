@@ -25,7 +25,7 @@ from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER, Sessions, m
     sandbox_account
 from pipeline.programs.bookmaker.market import Market
 from pipeline.programs.bookmaker.store import BetStore
-from pipeline.sources.football_data import FootballDataError, load_folder
+from pipeline.history.football_data import FootballDataError, load_folder
 
 HOST = "127.0.0.1"
 RETRY_DATA_REAL_S = 5.0

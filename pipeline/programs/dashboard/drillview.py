@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 from pipeline.analysis.drill import FACTORS, DrillError, drill, records_for
 from pipeline.core.matchkey import KeyTables
-from pipeline.sources.football_data import BACKTEST_SOURCES
+from pipeline.history.football_data import BACKTEST_SOURCES
 
 SELECTIONS = ("favourite", "underdog", "home", "draw", "away")
 LEVELS = 3  # factor pickers on the form

@@ -28,7 +28,7 @@ from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
 from pipeline.core.timefmt import iso
-from pipeline.sources.browser import Browser, end_orphans
+from pipeline.browser.launch import Browser, end_orphans
 from pipeline.sources.sandbox import SandboxSource
 
 PROGRAM = "monitor"

@@ -1,14 +1,14 @@
 """The soak (scripts/soak --sim-days N): the real supervisord.conf on a temporary home with the
-replay source and the step clock (`pipeline.soak.plan`), sampled every few simulated hours.
+replay source and the step clock (`pipeline.harness.soak.plan`), sampled every few simulated hours.
 With `--speed S` the source is the sandbox bookmaker read by the monitor's Chromium on a clock
 S times real time instead, so that the browser's processes are sampled too.
 
-It starts supervisord as scripts/chaos does (`pipeline.supervise.Pipeline`: `betpipe clock
+It starts supervisord as scripts/chaos does (`pipeline.harness.supervise.Pipeline`: `betpipe clock
 anchor`, then supervisord, driven over its socket), waits until simulated time reaches start + N days,
-samples every program's RSS, open fds and threads (`pipeline.soak.sample`, the pids from
+samples every program's RSS, open fds and threads (`pipeline.harness.soak.sample`, the pids from
 supervisord's XML-RPC) and the home's browser processes, stops everything cleanly, then checks
-the ledger and the files (`pipeline.tracking.invariants`, ../shared/tools/check-home.py) and
-prints one JSON summary (`pipeline.soak.report`).
+the ledger and the files (`pipeline.harness.invariants`, ../shared/tools/check-home.py) and
+prints one JSON summary (`pipeline.harness.soak.report`).
 
 Exit 0 even when a goal is missed (the JSON says so); 1 when the pipeline broke: a program
 restarted more than once, the clock stalled, an invariant failed, a process was left behind.
@@ -35,10 +35,10 @@ from pipeline.core.health import read_health
 from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER
-from pipeline.soak import plan
-from pipeline.supervise import Pipeline, free_port, leftovers, quiesce
-from pipeline.soak.report import checks, summary
-from pipeline.soak.sample import browser_pids, sample_pid
+from pipeline.harness.soak import plan
+from pipeline.harness.supervise import Pipeline, free_port, leftovers, quiesce
+from pipeline.harness.soak.report import checks, summary
+from pipeline.harness.soak.sample import browser_pids, sample_pid
 from pipeline.tracking.reconcile import paper_history
 
 POLL_S = 0.25  # real seconds between looks at the clock and supervisord's pids

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from pipeline.core.health import read_health
 from pipeline.core.paths import Home
-from pipeline.soak.sample import program_figures
-from pipeline.tracking import invariants
+from pipeline.harness.soak.sample import program_figures
+from pipeline.harness import invariants
 
 GOAL_REAL_S_FOR_30_DAYS = 15 * 60
 GOAL_SLOPE_MB_PER_DAY = 1.0

@@ -1,6 +1,6 @@
 """A pool of browser pages for synchronous callers on several threads (live mode's placements).
 
-Playwright's sync API drives one thing at a time from one thread, and `sources.browser.Browser`
+Playwright's sync API drives one thing at a time from one thread, and `browser.launch.Browser`
 (one page, polled from the monitor's loop) is built on it. Placing bets on `max_concurrent`
 pages AT ONCE needs its async API instead: `PagePool` runs it on an event loop of its own thread,
 with one persistent context and `size` pages, and `call(fn, timeout)` runs `fn(page)` on a free
@@ -20,7 +20,7 @@ import threading
 from pathlib import Path
 from typing import Awaitable, Callable, TypeVar
 
-from pipeline.sources.browser import (ARGS, BrowserNotFound, end_orphans, forget_forms, locate,
+from pipeline.browser.launch import (ARGS, BrowserNotFound, end_orphans, forget_forms, locate,
                                       remove_singletons)
 
 T = TypeVar("T")

@@ -14,7 +14,7 @@ from supervisor.xmlrpc import SupervisorTransport
 
 from pipeline.core.filebus import read_json
 from pipeline.core.paths import REPO, Home
-from pipeline.tracking import invariants
+from pipeline.harness import invariants
 
 VENV = REPO / ".venv" / "bin"
 

@@ -6,7 +6,7 @@ context and one page open across polls, relaunches after a crash and closes clea
 launch it ends leftover browsers of its own profile directory, found by `--user-data-dir=` in
 their command line (never by process name), and removes a stale `SingletonLock`.
 
-    python -m pipeline.sources.browser     # prints the executable, or what was tried (exit 1)
+    python -m pipeline.browser.launch     # prints the executable, or what was tried (exit 1)
 """
 from __future__ import annotations
 
@@ -99,7 +99,7 @@ def configured_executable(home: Home | None = None) -> str | None:
 
 def find_chromium(configured: str | None = None) -> str | None:
     """The Chromium a program of this home would launch, None when there is none (scripts:
-    `python -c 'from pipeline.sources.browser import find_chromium; print(find_chromium())'`)."""
+    `python -c 'from pipeline.browser.launch import find_chromium; print(find_chromium())'`)."""
     return locate(configured or configured_executable())[0]
 
 

@@ -1,5 +1,0 @@
-import sys
-
-from pipeline.soak.run import main
-
-sys.exit(main())
