@@ -21,7 +21,7 @@ from benchmarks.common import odds_body, pct
 from pipeline.core.clock import FakeClock, real_now
 from pipeline.core.filebus import BadFile, atomic_write_json, read_snapshot
 from pipeline.core.ledger import Ledger
-from pipeline.programs.execute.inputs import check_odds
+from pipeline.core.files import check_odds
 
 
 def timed(fn, samples: int) -> list[float]:

@@ -26,7 +26,7 @@ from pipeline.core.state import replay
 from pipeline.programs.dashboard.app import templates
 from pipeline.programs.dashboard.state import LedgerView, gather
 from pipeline.programs.dashboard import metrics
-from pipeline.tracking import results_body
+from pipeline.strategies.settlement import results_body
 
 NOW = "2019-08-09T18:30:00Z"
 

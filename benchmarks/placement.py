@@ -32,7 +32,7 @@ from pipeline.core import clock as clockmod
 from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.paths import REPO, Home, football_data_dir
 from pipeline.core.timefmt import parse_iso
-from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER, Credentials
+from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER, Credentials
 from pipeline.harness.supervise import free_port
 
 START = "2019-08-09T18:30:00Z"

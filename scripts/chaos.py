@@ -33,10 +33,10 @@ from pipeline.core.clock import real_now  # noqa: E402
 from pipeline.core.filebus import atomic_write_json  # noqa: E402
 from pipeline.core.paths import REPO, Home  # noqa: E402
 from pipeline.core.timefmt import iso, parse_iso  # noqa: E402
-from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER  # noqa: E402
+from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER  # noqa: E402
 from pipeline.harness.supervise import Pipeline, free_port, leftovers, quiesce  # noqa: E402
 from pipeline.harness import invariants  # noqa: E402
-from pipeline.tracking.reconcile import (UNKNOWN_BET, HistoryUnavailable,  # noqa: E402
+from pipeline.bookmakers.reconcile import (UNKNOWN_BET, HistoryUnavailable,  # noqa: E402
                                          paper_history, sandbox_history)
 
 VENV = REPO / ".venv" / "bin"

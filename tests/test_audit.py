@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import orjson
 
-from pipeline.audit import Audit, changes
+from pipeline.core.audit import Audit, changes
 from pipeline.core.config import default_config
 
 

@@ -20,7 +20,7 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.execute.engine import Executor
 from pipeline.programs.track.program import Tracker
-from pipeline.tracking.reconcile import (UNKNOWN_BET, HistoryUnavailable, Hourly, check, compare,
+from pipeline.bookmakers.reconcile import (UNKNOWN_BET, HistoryUnavailable, Hourly, check, compare,
                                          history, paper_history, sandbox_history)
 from tests.execute import (BETPIPE, KEY, T0, at, config, config_doc, decision, health,
                            ledger_events, log_lines, match, odds_doc, of_type, poll,

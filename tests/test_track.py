@@ -12,7 +12,7 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.state import Bet, SessionBook, replay
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.track.program import Tracker
-from pipeline.tracking import figures, max_drawdown, settle
+from pipeline.strategies.settlement import figures, max_drawdown, settle
 from tests.execute import (KEY, T0, at, config, config_doc, health, ledger_events, match,
                            odds_doc, of_type, poll, start_program, stop_program)
 from tests.helpers import assert_contract

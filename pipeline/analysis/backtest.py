@@ -8,7 +8,7 @@ snapshot whose prices were seen "now" (= its kickoff), goes to `engine.decide(..
 with the `Book` built so far, and every decision is filled at its quoted price as a BET_PLACED
 (with the halts placements cause). Events are ledger-shaped (seq, ts, type, session, …) and folded
 by `Book.apply`, so staking, bankroll, limits and halts behave exactly as live. Bets still open at
-the end settle last. Figures come from `pipeline.tracking.figures`, as results.json's do.
+the end settle last. Figures come from `pipeline.strategies.settlement.figures`, as results.json's do.
 """
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from pipeline.history.football_data import PRICE_SOURCES, Fixture, FootballDataE
 from pipeline.strategies.engine import decide
 from pipeline.strategies.ladder import with_targets
 from pipeline.strategies.rules import can_halt
-from pipeline.tracking import figures, halt_cause, halt_event, settle, winner
+from pipeline.strategies.settlement import figures, halt_cause, halt_event, settle, winner
 
 SETTLE_AFTER = timedelta(minutes=110)
 FTR_SIDE = {"H": "home", "D": "draw", "A": "away"}

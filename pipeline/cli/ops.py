@@ -14,7 +14,7 @@ from pipeline.core.config import ConfigError, load_config
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 from pipeline.core.state import Bet, replay
-from pipeline.tracking.reconcile import HistoryUnavailable, check, history
+from pipeline.bookmakers.reconcile import HistoryUnavailable, check, history
 
 EXPORT_COLUMNS = ("placed_at", "session", "decision_id", "match_key", "selection", "odds", "stake",
                   "bet_ref", "outcome", "payout", "profit", "settled_at")

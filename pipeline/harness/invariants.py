@@ -6,7 +6,7 @@ checks after it has killed the pipeline's programs again and again.
   jsonschema and ../shared/contracts are at hand);
 - the ledger's `seq` strictly increases and no decision id has two BET_PLACED;
 - the bookmaker's accepted bets and the ledger's placed bets match one to one
-  (`pipeline.tracking.reconcile.compare`, nothing in flight).
+  (`pipeline.bookmakers.reconcile.compare`, nothing in flight).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import orjson
 
 from pipeline.core.jsonl import parse
 from pipeline.core.paths import REPO, Home
-from pipeline.tracking.reconcile import compare
+from pipeline.bookmakers.reconcile import compare
 
 CONTRACTS = REPO.parent / "shared" / "contracts"
 CHECK_HOME = REPO.parent / "shared" / "tools" / "check-home.py"

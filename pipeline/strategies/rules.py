@@ -8,10 +8,10 @@ from datetime import datetime, timedelta
 from typing import Callable, Mapping
 
 from pipeline.core.config import Limits, OddsBounds, Session, Window
+from pipeline.core.files import SIDES  # noqa: F401 (rules.SIDES: the selections)
 from pipeline.core.state import SessionBook
 from pipeline.core.timefmt import parse_iso
 
-SIDES = ("home", "draw", "away")
 RESULT_DEPENDENT = ("martingale", "fibonacci", "ladder")  # at most one open or in-flight bet
 
 

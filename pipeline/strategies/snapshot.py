@@ -16,8 +16,8 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from pipeline.core.config import Session
+from pipeline.core.files import SIDES, price_ok
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.strategies.rules import SIDES
 
 _KEY, _KICKOFF, _RANK = attrgetter("key"), attrgetter("kickoff"), attrgetter("rank")
 # what must not change for a match to be taken over from the previous snapshot (OddsIndex)
@@ -26,13 +26,6 @@ _TIMES: dict[str, tuple[datetime, str]] = {}  # timestamp text -> (instant, ISO 
 _TIMES_MAX = 50_000
 STATUSES = ("scheduled", "live", "finished", "postponed", "void")
 _STATUS_SET = frozenset(STATUSES)
-
-
-_NUMBERS = (float, int)  # by type: bool is not a price
-
-
-def price_ok(x) -> bool:
-    return type(x) in _NUMBERS and x > 1
 
 
 def check_snapshot(doc: dict) -> None:

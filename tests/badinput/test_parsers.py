@@ -18,7 +18,7 @@ from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home
 from pipeline.core.state import Book
 from pipeline.programs.decide.program import load_odds
-from pipeline.programs.execute.inputs import check_decisions, check_odds
+from pipeline.core.files import check_decisions, check_odds
 from pipeline.history.football_data import FootballDataError, parse_text, uk_kickoff
 from pipeline.sources.hkjc import had_odds, parse_odds_answers
 from pipeline.sources.replay import load_fixtures, quote

@@ -16,7 +16,7 @@ from pipeline.core import clock as clockmod
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.matchkey import load_tables
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER
+from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER
 from pipeline.programs.bookmaker.market import Market
 from pipeline.browser.launch import profile_processes
 from pipeline.history.football_data import parse_file

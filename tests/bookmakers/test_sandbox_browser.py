@@ -18,7 +18,7 @@ from pipeline.core.clock import FakeClock
 from pipeline.core.config import SandboxConfig
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home
-from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER, Credentials
+from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER, Credentials
 from pipeline.programs.bookmaker.market import Market
 from pipeline.browser.launch import profile_processes
 from pipeline.history.football_data import parse_file
@@ -117,7 +117,7 @@ import os, signal, sys
 from pathlib import Path
 from pipeline.bookmakers import UNREACHABLE, Order
 from pipeline.bookmakers.sandbox import SandboxBookmaker
-from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER, Credentials
+from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER, Credentials
 bm = SandboxBookmaker(sys.argv[1], Credentials.from_env(), Path(sys.argv[2]))
 p = bm.place(Order("crash#1", "crash", "s1", sys.argv[3], "1X2", "away", 1.3, 1.01, 10.0))
 print(p.bet_ref, flush=True)

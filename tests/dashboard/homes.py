@@ -11,7 +11,7 @@ from pipeline.core.filebus import SnapshotWriter, atomic_write_json
 from pipeline.core.health import Health
 from pipeline.core.ledger import Ledger
 from pipeline.core.state import replay
-from pipeline.tracking import results_body
+from pipeline.strategies.settlement import results_body
 from tests.execute import decision, match
 
 START = datetime(2019, 8, 9, 18, 40, tzinfo=timezone.utc)  # the files below are from 18:38-18:40

@@ -4,7 +4,7 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from pipeline.audit import Audit
+from pipeline.core.audit import Audit
 from pipeline.core.config import default_config, parse_config
 from pipeline.programs.dashboard.configedit import (EditRefused, check_token, parse_spans, set_enabled,
                                            set_enabled_text, toggle_session)

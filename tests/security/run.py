@@ -27,7 +27,7 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.paths import REPO, Home
 from pipeline.programs.dashboard.configedit import TOKEN_ENV
 from pipeline.programs.notify.webhook import URL_ENV
-from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER
+from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER
 from tests.e2e.test_pipeline import e2e_config, poll
 from tests.helpers import FOOTBALL_DATA, free_port
 from tests.security.scan import Secrets

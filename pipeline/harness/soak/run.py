@@ -34,12 +34,12 @@ from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.health import read_health
 from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.timefmt import parse_iso
-from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER
+from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER
 from pipeline.harness.soak import plan
 from pipeline.harness.supervise import Pipeline, free_port, leftovers, quiesce
 from pipeline.harness.soak.report import checks, summary
 from pipeline.harness.soak.sample import browser_pids, sample_pid
-from pipeline.tracking.reconcile import paper_history
+from pipeline.bookmakers.reconcile import paper_history
 
 POLL_S = 0.25  # real seconds between looks at the clock and supervisord's pids
 WEB_PROGRAMS = ("bookmaker", "dashboard")

@@ -5,48 +5,22 @@ The account comes from the environment: `BETPIPE_SANDBOX_USER` and `BETPIPE_SAND
 account (user `demo`, password `demo`) and says so in its log — never printing a password.
 A login sets an HttpOnly session cookie holding a random token; sessions live in the sandbox's
 memory only, so a restarted sandbox has logged everyone out (the executor then logs in again).
-Passwords are compared in constant time and never kept anywhere but the `Credentials` object,
-whose repr hides them.
+The account itself (`Credentials`, the two variables) is `pipeline.bookmakers.account`, shared
+with the browser bookmaker that logs in.
 """
 from __future__ import annotations
 
-import hmac
-import os
 import secrets
 import threading
-from dataclasses import dataclass, field
 from typing import Mapping
 
-ENV_USER = "BETPIPE_SANDBOX_USER"
-ENV_PASSWORD = "BETPIPE_SANDBOX_PASSWORD"
+from pipeline.bookmakers.account import (ENV_PASSWORD, ENV_USER, Credentials,  # noqa: F401
+                                        missing_variables)
+
 DEMO_USER = "demo"
 _DEMO_PASSWORD = "demo"
 COOKIE = "sandbox_session"
 MAX_SESSIONS = 1000  # the oldest session goes first beyond this
-
-
-@dataclass(frozen=True)
-class Credentials:
-    user: str
-    password: str = field(repr=False)
-
-    @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> "Credentials | None":
-        """The account named by the environment; None unless both variables are set."""
-        env = os.environ if env is None else env
-        user, password = env.get(ENV_USER, ""), env.get(ENV_PASSWORD, "")
-        return cls(user, password) if user and password else None
-
-    def matches(self, user: str, password: str) -> bool:
-        ok_user = hmac.compare_digest(user.encode(), self.user.encode())
-        ok_password = hmac.compare_digest(password.encode(), self.password.encode())
-        return ok_user and ok_password
-
-
-def missing_variables(env: Mapping[str, str] | None = None) -> list[str]:
-    """Which of the two account variables are unset or empty."""
-    env = os.environ if env is None else env
-    return [name for name in (ENV_USER, ENV_PASSWORD) if not env.get(name)]
 
 
 def sandbox_account(env: Mapping[str, str] | None = None) -> tuple[Credentials, bool]:

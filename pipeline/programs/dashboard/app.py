@@ -23,7 +23,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from pipeline.programs.dashboard import metrics
-from pipeline.audit import Audit
+from pipeline.core.audit import Audit
 from pipeline.core.clock import Clock
 from pipeline.core.config import ConfigHolder
 from pipeline.core.matchkey import load_tables

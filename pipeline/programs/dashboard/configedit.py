@@ -16,7 +16,7 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.audit import Audit
+from pipeline.core.audit import Audit
 from pipeline.core.config import ConfigError, parse_config
 from pipeline.core.filebus import atomic_write_bytes, dumps
 

@@ -20,7 +20,7 @@ from pipeline.core.state import Bet, Book, bankroll
 from pipeline import programs as registry  # the program names only
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.programs.dashboard.configedit import TOKEN_ENV
-from pipeline.programs.execute.inputs import check_decisions
+from pipeline.core.files import check_decisions
 from pipeline.strategies.snapshot import check_snapshot
 
 MAX_ODDS_ROWS = 40

@@ -15,7 +15,7 @@ from pipeline.core.config import Config, Session
 from pipeline.core.state import Book, SessionBook, free_bankroll
 from pipeline.core.timefmt import parse_iso
 from pipeline.strategies.rules import daily_profit, standing_halt
-from pipeline.tracking import halt_cause
+from pipeline.strategies.settlement import halt_cause
 
 MAX_ATTEMPTS = 3  # attempts the bookmaker answered (or may have)
 MAX_TRIES = 10  # every attempt, those lost before the bookmaker was called included

@@ -33,7 +33,7 @@ from pipeline.programs.execute.backoff import Backoff
 from pipeline.programs.execute.controls import NOT_FOUND, Ctx, first_refusal
 from pipeline.programs.execute.parallel import InOrder
 from pipeline.strategies.rules import standing_halt
-from pipeline.tracking import halt_cause, halt_event
+from pipeline.strategies.settlement import halt_cause, halt_event
 
 BATCH = 64  # decisions whose intents (and bookings, and outcomes) share one fsync each
 

@@ -10,10 +10,9 @@ from __future__ import annotations
 import os
 from typing import Mapping
 
+from pipeline.bookmakers.account import Credentials, bookmaker_url, missing_variables
 from pipeline.bookmakers.sandbox import SandboxBookmaker
-from pipeline.core.config import Config
 from pipeline.core.runtime import Runtime
-from pipeline.programs.bookmaker.auth import Credentials, missing_variables
 
 PROGRAM = "execute"
 RETRY_REAL_S = 2.0
@@ -27,10 +26,6 @@ def credentials_problem(env: Mapping[str, str] | None = None) -> str | None:
     return (f"mode 'live' needs the bookmaker's credentials in the environment, and {names} "
             f"{'is' if len(missing) == 1 else 'are'} not set: nothing is placed. Set them in "
             f"the environment execute starts in and restart it, or set mode 'paper'")
-
-
-def bookmaker_url(config: Config) -> str:
-    return (config.execute.url or f"http://127.0.0.1:{config.sandbox.port}").rstrip("/")
 
 
 def start_bookmaker(rt: Runtime) -> SandboxBookmaker | None:

@@ -21,7 +21,7 @@ from pipeline.core.timefmt import iso
 from pipeline.core.watchloop import LastGood, serve
 from pipeline.programs.execute import live
 from pipeline.programs.execute.engine import Executor
-from pipeline.programs.execute.inputs import check_decisions, check_odds
+from pipeline.core.files import check_decisions, check_odds
 
 PROGRAM = "execute"
 

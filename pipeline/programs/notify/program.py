@@ -8,7 +8,7 @@ position — the last ledger seq and the program statuses delivered — is saved
 `data/notify.json` right after each delivery, so a restart neither repeats nor skips (a crash
 between a webhook's 2xx and that save repeats one message at most). With no webhook configured,
 items are counted and the position moves on (notifications off: nothing to catch up on later).
-The same pass keeps the audit log (`pipeline.audit`) in step with the ledger and the config file.
+The same pass keeps the audit log (`pipeline.core.audit`) in step with the ledger and the config file.
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 
-from pipeline.audit import Audit, digest
+from pipeline.core.audit import Audit, digest
 from pipeline.core.clock import Clock
 from pipeline.core.config import NotifyConfig
 from pipeline.core.filebus import BadFile, SnapshotWriter, read_snapshot

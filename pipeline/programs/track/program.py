@@ -7,9 +7,9 @@ under the lock that each bet is still open, together with the SESSION_HALTED of 
 limits the new state trips (written once: not while the session's halt stands; a daily_loss
 halt stands for the rest of its UTC day). Halts that placements cause (max_bets,
 max_duration_h) are written by whichever program sees them first. `data/results.json` (sole
-writer) is rewritten when the ledger or the config changed. The math is in `pipeline.tracking`.
+writer) is rewritten when the ledger or the config changed. The math is in `pipeline.strategies.settlement`.
 At start and every simulated hour the bookmaker's whole bet history is reconciled with the
-ledger (`pipeline.tracking.reconcile`): an unknown bet halts every session, logs an error and
+ledger (`pipeline.bookmakers.reconcile`): an unknown bet halts every session, logs an error and
 degrades health; a BET_PLACED the bookmaker lacks logs an error and degrades health.
 """
 from __future__ import annotations
@@ -23,11 +23,11 @@ from pipeline.core.state import Book, SessionBook
 from pipeline.core.timefmt import iso
 from pipeline.core.watchloop import LastGood, serve
 from pipeline.core.state import absorb_new
-from pipeline.programs.execute.inputs import check_odds
+from pipeline.core.files import check_odds
 from pipeline.strategies.ladder import with_targets
 from pipeline.strategies.rules import daily_profit, standing_halt
-from pipeline.tracking import figures, halt_cause, halt_event, results_body, settle
-from pipeline.tracking.reconcile import Hourly, history
+from pipeline.strategies.settlement import figures, halt_cause, halt_event, results_body, settle
+from pipeline.bookmakers.reconcile import Hourly, history
 
 PROGRAM = "track"
 

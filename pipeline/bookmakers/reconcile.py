@@ -26,6 +26,7 @@ from typing import Callable
 
 import orjson
 
+from pipeline.bookmakers.account import bookmaker_url
 from pipeline.bookmakers.paper import record_path
 from pipeline.core.config import Config
 from pipeline.core.jsonl import JsonlFile
@@ -94,7 +95,6 @@ def history(home: Home, config: Config, mode: str | None = None) -> list[dict]:
     the site live mode places on (config `execute.url`, else the sandbox)."""
     if (mode or config.mode) == "paper":
         return paper_history(home)
-    from pipeline.programs.execute.live import bookmaker_url  # live mode only
 
     return sandbox_history(bookmaker_url(config))
 

@@ -1,17 +1,24 @@
-"""What execute (and track) accept from the files they watch: decisions.json's decisions and
-odds-data.json's keys and prices. A file that fails is refused whole; BadFile names the file, the
-JSON path and the reason, and the watcher keeps the last good version (core.watchloop.LastGood).
+"""What the programs accept from the contract files they read (execute, track, the dashboard):
+decisions.json's decisions and odds-data.json's keys and prices; below the programs, so every
+reader uses the same check (DESIGN: Layout, core/files.py). A file that fails is refused whole;
+BadFile names the file, the JSON path and the reason, and the watcher keeps the last good
+version (core.watchloop.LastGood).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
 from pipeline.core.filebus import BadFile
-from pipeline.strategies.rules import SIDES
-from pipeline.strategies.snapshot import price_ok
+
+SIDES = ("home", "draw", "away")  # the 1X2 selections of odds-data and decisions
+_NUMBERS = (float, int)  # by type: bool is not a price
 
 _DECISION_FIELDS = {"id": str, "session": str, "match_key": str, "selection": str,
                     "min_odds": (int, float), "stake": (int, float), "expires_at": str}
+
+
+def price_ok(x) -> bool:
+    return type(x) in _NUMBERS and x > 1
 
 
 def check_decisions(doc: dict | None, path: Path) -> list[dict]:
