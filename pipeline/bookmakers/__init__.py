@@ -21,7 +21,7 @@ from typing import Literal, Protocol, runtime_checkable
 
 PLACED, NOT_PLACED, UNKNOWN = "placed", "not_placed", "unknown"
 # reason prefix of a not_placed bet whose bookmaker could not be reached (nothing was sent):
-# the executor backs off and probes with `reachable()` (pipeline/execute/backoff.py)
+# the executor backs off and probes with `reachable()` (pipeline/programs/execute/backoff.py)
 UNREACHABLE = "unreachable"
 
 

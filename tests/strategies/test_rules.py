@@ -148,8 +148,8 @@ def test_one_halt_rule_for_every_program():
     """track and execute halt by the very function decide uses (no second copy to drift)."""
     import pipeline.programs.execute.controls as controls
     import pipeline.programs.execute.engine as execute_engine
-    import pipeline.strategies.settlement as tracking
-    assert tracking.halt_cause is rules.halt_cause
+    import pipeline.strategies.settlement as settlement
+    assert settlement.halt_cause is rules.halt_cause
     assert controls.halt_cause is rules.halt_cause
     assert execute_engine.halt_cause is rules.halt_cause
 
