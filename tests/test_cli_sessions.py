@@ -215,3 +215,27 @@ def test_decide_once_names_what_is_wrong(filled, tmp_path):
     assert str(bad) in r.stderr and "$.sessions[0].staking.stake" in r.stderr
     r = betpipe(filled, "decide", "--once", "--odds", str(tmp_path / "missing.json"))
     assert r.returncode == 2 and "missing.json" in r.stderr and "not found" in r.stderr
+
+
+def test_a_ledger_edited_by_hand_reads_the_same_and_each_line_skipped_is_named(filled):
+    before = [betpipe(filled, *cmd).stdout for cmd in (("sessions", "--json"), ("bets", "--json"))]
+    data = filled.ledger.read_bytes()
+    lines = data.split(b"\n")
+    # a BOM (an editor), a note as line 3, an object without seq as line 6, no final newline
+    edited = b"\xef\xbb\xbf" + b"\n".join(lines[:2] + [b'{"note": "looked at by hand"}']
+                                         + lines[2:4] + [b'{"type": "BET_PLACED"}'] + lines[4:])
+    filled.ledger.write_bytes(edited.removesuffix(b"\n"))
+    for cmd, out in zip((("sessions", "--json"), ("bets", "--json")), before):
+        r = betpipe(filled, *cmd)
+        assert r.returncode == 0, r.stderr
+        if cmd[0] == "sessions":  # the same figures, a moment later
+            strip = lambda doc: [{k: v for k, v in s.items() if "window" not in k}  # noqa: E731
+                                 for s in doc["sessions"]]
+            assert strip(orjson.loads(r.stdout)) == strip(orjson.loads(out))
+        else:
+            assert r.stdout == out
+        said = [orjson.loads(line) for line in r.stderr.splitlines()]
+        assert [(s["event"], s["file"], s["line"]) for s in said] == [
+            ("file.line_skipped", str(filled.ledger), 3),
+            ("file.line_skipped", str(filled.ledger), 6)]
+    assert filled.ledger.read_bytes() == edited.removesuffix(b"\n")  # readers write nothing

@@ -248,3 +248,53 @@ def test_the_notify_program_delivers_audits_and_resumes(home, recorder):
     assert [r["by"] for r in audit if r["kind"] == "config"] == ["file"]
     assert_contract("health", read_json(home.health("notify")))
     assert rec.url not in out and "abc" not in home.audit.read_text()
+
+
+def test_the_notify_program_skips_a_hand_written_line_and_a_bom_and_says_so_once(home, recorder):
+    rec = recorder()
+    config = default_config()
+    config["notify"] = {"per_minute": 600, "burst": 50, "program_grace_s": 0}
+    atomic_write_json(home.system_config, config)
+    clockmod.anchor(home.clock, start=START, speed=60)
+    ledger = Ledger(home.ledger, FakeClock("2019-08-09T18:31:00Z"))
+    ledger.append(*bet("fav-week", KEYS[0], "home", 2.0, 10.0, 0))
+    home.ledger.write_bytes(b"\xef\xbb\xbf" + home.ledger.read_bytes())  # saved by an editor
+    with open(home.ledger, "ab") as f:  # line 3, the last: parses, but is no event
+        f.write(b'{"note": "checked by hand"}\n')
+    env = {**os.environ, "BETPIPE_HOME": str(home.root), "BETPIPE_NOTIFY_URL": rec.url}
+    proc = subprocess.Popen([str(REPO / ".venv/bin/betpipe"), "notify"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        _wait(lambda: len(rec.delivered()) >= 1, 60, "the placed bet", proc)
+        ledger.append({"type": "BET_SETTLED", "session": "fav-week", "bet_ref": "P-0",
+                       "decision_id": f"fav-week|{KEYS[0]}|1X2", "outcome": "won",
+                       "payout": 20.0, "profit": 10.0})
+        with open(home.ledger, "ab") as f:  # line 5
+            f.write(b'{"seq": 9, "session": "fav-week"}\n')
+        ledger.append(*bet("fav-week", KEYS[1], "away", 3.0, 10.0, 1))
+        _wait(lambda: len(rec.delivered()) >= 3, 60, "the settlement and the second bet", proc)
+        _wait(lambda: read_json(home.notify_state)["ledger_seq"] == 5, 30, "the saved position",
+              proc)
+        passes = read_json(home.health("notify"))["counters"].get("passes", 0)
+        monitor = Health(home, "monitor", FakeClock("2019-08-09T18:31:00Z"))
+
+        def more_passes():  # another program's beats: passes on a ledger that has not changed
+            monitor.beat()
+            return read_json(home.health("notify"))["counters"].get("passes", 0) >= passes + 5
+        _wait(more_passes, 60, "five more passes", proc)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out = proc.communicate(timeout=30)[0]
+    assert proc.returncode == 0
+    lines = rec.delivered()
+    assert len(lines) == 3, lines
+    assert lines[0].startswith("🟢 bet placed · fav-week · Team0 v Other0")
+    assert lines[1].startswith("✅ won · fav-week") and lines[2].startswith("🟢 bet placed")
+    assert [e["seq"] for e in ledger.read()] == [1, 2, 3, 4, 5]  # the hand lines took no seq
+    logged = [orjson.loads(line) for line in out.splitlines() if line.startswith("{")]
+    skipped = [r for r in logged if r["event"] == "file.line_skipped"]
+    assert [(r["file"], r["line"]) for r in skipped] == [(str(home.ledger), 3),
+                                                         (str(home.ledger), 5)], out[-3000:]
+    assert [r for r in logged if r["level"] == "error" or r["event"] == "pass.failed"] == []
+    audit = [orjson.loads(line) for line in home.audit.read_text().splitlines()]
+    assert [r["ledger_seq"] for r in audit if r["kind"] == "bet"] == [1, 2, 3, 4, 5]

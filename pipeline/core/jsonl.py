@@ -1,11 +1,17 @@
 """Append-only JSON-lines files with fsync and torn-tail repair: the ledger, the paper
-bookmaker's record. Appends happen under a file lock (`FileMutex`), with one write + fsync; a
-torn last line (a crash mid-write) is ignored by readers and cut off by the next writer under
-the lock. An append that fails part-way (disk full, EFBIG, EIO) is cut back at once and raises
-AppendError naming the file: nothing of it stays. A line that does not parse before the last is
-corruption: BadFile naming the file and the byte, and no writer appends on top of it.
-Records are parsed once: what lies before the end of the last whole line never changes (appends
-only), so each read parses only the new tail. The records are shared: callers must not mutate them.
+bookmaker's record. Appends happen under a file lock (`FileMutex`), with one write + fsync.
+The last line is torn (a crash mid-write) when it does not parse as a complete record: readers
+ignore it and the next writer cuts it off under the lock. A last line that is a complete record
+but lacks its newline (an editor dropped it) counts: readers read it and the next writer adds the
+newline before its own lines, never cuts it. A line that parses but is no record (the file's
+`check` says why: a hand edit) is reported once — file, line number, reason — and skipped. A
+UTF-8 BOM at the start of the file (an editor) is tolerated. An append that fails part-way (disk
+full, EFBIG, EIO) is cut back at once and raises AppendError naming the file: nothing of it stays.
+A line that does not parse before the last is corruption: BadFile naming the file and the byte,
+and no writer appends on top of it.
+Records are parsed once: what lies before the end of the last newline-ended line never changes
+(appends only), so each read parses only the new tail (a last line without its newline is parsed
+again until it has one). The records are shared: callers must not mutate them.
 `transact(..., sync=False)` appends without the fsync and `sync()` makes every such append durable
 with one fsync: group commit, for a writer that needs durability only at a point of its choosing
 (before it acts on what it wrote).
@@ -14,6 +20,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -23,39 +30,64 @@ from typing import Callable, Iterable
 import orjson
 
 from pipeline.core.filebus import BadFile
+from pipeline.core.log import Logger
+
+
+BOM = b"\xef\xbb\xbf"
+# why a parsed line is no record of the file (None: it is one), given the record before it
+Check = Callable[[object, "dict | None"], "str | None"]
 
 
 @dataclass(frozen=True)
 class ReadResult:
-    records: list[dict]
-    good_bytes: int  # length of the prefix made of whole, parsable lines
+    records: list[dict]  # the last one may be `unended`
+    good_bytes: int  # length of the prefix made of whole, newline-ended lines (and a BOM)
     torn: bool  # a partial or unparsable last line follows the good prefix
+    lines: int = 0  # newline-ended lines in the good prefix
+    unended: bool = False  # the last record lacks its newline: it counts, a writer ends it
+    skipped: tuple = ()  # (line number, byte, reason) of lines that parse but are no record
 
 
-def parse(data: bytes, offset: int = 0) -> ReadResult:
-    """Records of a JSON-lines file's bytes. Only the last line may be torn; it is left out.
-    An unparsable line that is not the last is corruption, not a crash: ValueError (its byte
-    position counted from `offset`, where `data` starts in the file)."""
+def parse(data: bytes, offset: int = 0, *, line: int = 1, check: Check | None = None,
+          prev: dict | None = None) -> ReadResult:
+    """Records of a JSON-lines file's bytes (`data` starts at byte `offset`, line `line` of the
+    file; `prev` is the record before it). Only the last line may be torn; it is left out. A
+    line that parses but that `check` refuses is skipped (listed in `skipped`), or torn when it
+    lacks its newline; a record that lacks it counts (`unended`). An unparsable line that is
+    not the last is corruption, not a crash: ValueError (its byte position counted from the
+    start of the file)."""
     records: list[dict] = []
-    pos = 0
-    torn = False
+    skipped = []
+    pos = len(BOM) if offset == 0 and data.startswith(BOM) else 0
+    first, torn, unended = line, False, False
     while pos < len(data):
         end = data.find(b"\n", pos)
-        if end < 0:  # no newline: a write cut short
-            torn = True
-            break
-        line = data[pos:end]
-        if line.strip():
+        text = data[pos:] if end < 0 else data[pos:end]
+        if text.strip():
             try:
-                records.append(orjson.loads(line))
+                rec = orjson.loads(text)
             except orjson.JSONDecodeError:
-                if data[end + 1:].strip():
+                if end >= 0 and data[end + 1:].strip():
                     raise ValueError(f"line at byte {offset + pos} does not parse and is not "
                                      "the last")
                 torn = True
                 break
-        pos = end + 1
-    return ReadResult(records, pos, torn)
+            reason = check(rec, records[-1] if records else prev) if check else None
+            if reason is None:
+                records.append(rec)
+            elif end < 0:  # an unended line that is no record: torn
+                torn = True
+                break
+            else:
+                skipped.append((line, offset + pos, reason))
+        if end < 0:  # no newline: complete (it parsed) but unended, or just blank
+            if text.strip():
+                unended = True
+            else:
+                torn = True  # blanks a writer may cut
+            break
+        pos, line = end + 1, line + 1
+    return ReadResult(records, pos, torn, line - first, unended, tuple(skipped))
 
 
 class AppendError(OSError):
@@ -127,14 +159,35 @@ class FileMutex:
         self._thread.release()
 
 
+def _to_stderr(path: Path, line: int, reason: str) -> None:
+    Logger("betpipe", sys.stderr).warning("file.line_skipped", file=str(path), line=line,
+                                           reason=reason)
+
+
+_report: Callable[[Path, int, str], None] = _to_stderr
+_reported: set[tuple[str, int, int]] = set()  # (file, inode, byte) said once per process
+
+
+def report_to(fn: Callable[[Path, int, str], None]) -> Callable[[Path, int, str], None]:
+    """Where skipped lines are reported from now on, `fn(file, line number, reason)` (a
+    program's log; stderr until one is set); returns the one before."""
+    global _report
+    previous, _report = _report, fn
+    return previous
+
+
 class JsonlFile:
-    def __init__(self, path: Path, lock_timeout_s: float = 60):
+    """One JSON-lines file; `check(record, record before) -> reason | None` says which parsed
+    lines are records (default: every one)."""
+
+    def __init__(self, path: Path, lock_timeout_s: float = 60, check: Check | None = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = FileMutex(Path(str(self.path) + ".lock"), lock_timeout_s)
+        self.check = check
         self.repairs = 0
-        # (inode, end of the parsed prefix, its last bytes, its records)
-        self._cache: tuple[int, int, bytes, list[dict]] = (-1, 0, b"", [])
+        # (inode, end of the newline-ended prefix, its last bytes, its records, its lines)
+        self._cache: tuple[int, int, bytes, list[dict], int] = (-1, 0, b"", [], 0)
         self._unsynced = False  # appended with sync=False since the last fsync
 
     def read(self) -> list[dict]:
@@ -148,27 +201,35 @@ class JsonlFile:
         """The file's records, parsing only what follows the prefix parsed before (same file:
         inode, size and the prefix's last bytes unchanged); otherwise all of it."""
         st = os.fstat(f.fileno())
-        ino, end, mark, records = self._cache
+        ino, end, mark, records, lines = self._cache
         same = ino == st.st_ino and st.st_size >= end
         if not same or os.pread(f.fileno(), len(mark), end - len(mark)) != mark:
-            end, records = 0, []
+            end, records, lines = 0, [], 0
         f.seek(end)
         try:
-            tail = parse(f.read(), end)
+            tail = parse(f.read(), end, line=lines + 1, check=self.check,
+                         prev=records[-1] if records else None)
         except ValueError as e:  # corruption: every reader and writer says where, in which file
             raise BadFile(self.path, str(e)) from None
-        result = ReadResult(records + tail.records, end + tail.good_bytes, tail.torn)
-        self._remember(f, st.st_ino, result.good_bytes, result.records)
+        for line, byte, reason in tail.skipped:
+            if (str(self.path), st.st_ino, byte) not in _reported:
+                _reported.add((str(self.path), st.st_ino, byte))
+                _report(self.path, line, reason)
+        result = ReadResult(records + tail.records, end + tail.good_bytes, tail.torn,
+                            lines + tail.lines, tail.unended, tail.skipped)
+        ended = result.records[:-1] if result.unended else result.records  # parsed again
+        self._remember(f, st.st_ino, result.good_bytes, ended, result.lines)
         return result
 
-    def _remember(self, f, ino: int, end: int, records: list[dict]) -> None:
-        self._cache = (ino, end, os.pread(f.fileno(), min(end, 64), max(0, end - 64)), records)
+    def _remember(self, f, ino: int, end: int, records: list[dict], lines: int) -> None:
+        self._cache = (ino, end, os.pread(f.fileno(), min(end, 64), max(0, end - 64)), records,
+                       lines)
 
     def transact(self, decide: Callable[[list[dict]], Iterable[dict]], *,
                  sync: bool = True) -> list[dict]:
         """Under the lock: read every record, let `decide` say what to append, append it with
-        one write and (unless `sync` is False: see `sync()`) one fsync. Returns what was
-        appended."""
+        one write and (unless `sync` is False: see `sync()`) one fsync — after a newline when
+        the last record lacks one. Returns what was appended."""
         with self._lock:
             with open(self.path, "a+b") as f:
                 result = self._parse(f)
@@ -179,12 +240,14 @@ class JsonlFile:
                 if new:
                     end = f.seek(0, os.SEEK_END)
                     data = b"".join(orjson.dumps(r) + b"\n" for r in new)
+                    if result.unended:
+                        data = b"\n" + data
                     _append(f.fileno(), data, end, self.path)
                     if sync:
                         os.fsync(f.fileno())
                     self._unsynced = not sync
                     self._remember(f, os.fstat(f.fileno()).st_ino, end + len(data),
-                                   result.records + new)
+                                   result.records + new, result.lines + result.unended + len(new))
                 return new
 
     def sync(self) -> None:

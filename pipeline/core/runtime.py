@@ -11,6 +11,7 @@ import threading
 
 from reactivex.scheduler import EventLoopScheduler
 
+from pipeline.core import jsonl
 from pipeline.core.clock import Clock, ClockError, load_clock
 from pipeline.core.config import Config, ConfigHolder
 from pipeline.core.health import Health
@@ -25,6 +26,8 @@ class Runtime:
         self.program = program
         self.home = (home or Home.from_env()).ensure()
         self.log = Logger(program)
+        jsonl.report_to(lambda path, line, reason: self.log.warning(
+            "file.line_skipped", file=str(path), line=line, reason=reason))
         self.stopping = threading.Event()
         if clock is None:  # the first beat carries the home's time when its anchor is there
             try:

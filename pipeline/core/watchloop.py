@@ -53,9 +53,11 @@ def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | N
     The config is reloaded first whenever system-config.json is among the changed paths.
     `on_pass` returns a problem (health degraded) or None; an exception is logged and counted
     as a problem, never the end of the stream (a BadFile or AppendError — corrupt ledger, full
-    disk — is the problem itself, logged once per distinct reason, without a trace).
+    disk — is the problem itself, logged once per distinct reason, without a trace; any other
+    exception is logged with its trace once while the same one repeats).
     """
     busy = threading.Lock()
+    failed: list[str | None] = [None]  # the pass failure logged last, while it repeats
     config_path = rt.home.system_config.resolve()
     watch = FileWatch([*paths, config_path], rt.scheduler)
 
@@ -65,13 +67,16 @@ def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | N
                 return
             if config_path in changed:
                 rt.reload_config()
+            error = None
             try:
                 problem = on_pass(changed)
             except (BadFile, AppendError) as e:  # a corrupt ledger, a full disk: health says
                 problem = str(e)  # so (logged once by degrade), the next pass tries again
-            except Exception as e:
-                problem = f"pass failed: {type(e).__name__}: {e}"
-                rt.log.error("pass.failed", error=problem, trace=traceback.format_exc(limit=5))
+            except Exception as e:  # logged with its trace once while it repeats
+                problem = error = f"pass failed: {type(e).__name__}: {e}"
+                if error != failed[0]:
+                    rt.log.error("pass.failed", error=error, trace=traceback.format_exc(limit=5))
+            failed[0] = error
             rt.health.incr("passes")
             if problem:
                 if (rt.health.state, rt.health.last_error) != ("degraded", problem):

@@ -19,6 +19,7 @@ from pathlib import Path
 import orjson
 
 from pipeline.core.jsonl import parse
+from pipeline.core.ledger import read_events
 from pipeline.core.paths import REPO, Home
 from pipeline.bookmakers.reconcile import compare
 
@@ -125,8 +126,8 @@ def check_one_to_one(bets: list[dict], events: list[dict], mode: str) -> dict:
 
 
 def ledger_events(home: Home) -> list[dict]:
-    """The ledger as readers see it (a torn last line left out)."""
-    return parse(home.ledger.read_bytes()).records if home.ledger.exists() else []
+    """The ledger as readers see it (a torn last line and lines that are no event left out)."""
+    return read_events(home.ledger)
 
 
 def unresolved(home: Home) -> list[str]:

@@ -15,6 +15,7 @@ from pipeline.core.config import Config, ConfigHolder
 from pipeline.core.filebus import BadFile, read_snapshot
 from pipeline.core.health import liveness, read_health
 from pipeline.core.jsonl import JsonlFile
+from pipeline.core.ledger import not_an_event
 from pipeline.core.paths import Home
 from pipeline.core.state import Bet, Book, bankroll
 from pipeline import programs as registry  # the program names only
@@ -133,7 +134,7 @@ class LedgerView:
     last one (the ledger is append-only), keeping the Book and all-time counts per type."""
 
     def __init__(self, path):
-        self.file = JsonlFile(path)
+        self.file = JsonlFile(path, check=not_an_event)  # the ledger's events, as every reader
         self.reset()
 
     def reset(self) -> None:

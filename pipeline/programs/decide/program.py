@@ -28,8 +28,7 @@ from pipeline.core import clock as clockmod
 from pipeline.core.config import ConfigError, load_config
 from pipeline.core.filebus import (SCHEMA_VERSION, BadFile, FileWatch, SnapshotWriter,
                                   parse_snapshot, read_capped, read_snapshot)
-from pipeline.core.jsonl import parse
-from pipeline.core.ledger import Ledger
+from pipeline.core.ledger import Ledger, read_events
 from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
 from pipeline.core.state import Book, absorb_new, replay
@@ -245,12 +244,7 @@ def once_document(home: Home, odds_path: Path, config_path: Path, ledger_path: P
     index = load_odds(odds_path)
     if index is None:
         raise BadFile(odds_path, "file not found")
-    try:
-        events = parse(ledger_path.read_bytes()).records
-    except FileNotFoundError:
-        events = []
-    except ValueError as e:
-        raise BadFile(ledger_path, str(e)) from None
+    events = read_events(ledger_path)
     if now is None:
         try:
             now = clockmod.load_clock(home.clock).now()
