@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import warnings
 
 import orjson
 import pytest
@@ -22,6 +23,7 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.paths import REPO, Home
 from pipeline.core.state import free_bankroll, replay
 from pipeline.core.timefmt import parse_iso
+from pipeline.dashboard.app import create_app
 from pipeline.dashboard.state import gather
 from pipeline.execute.controls import (Ctx, DailyLoss, FreeBankroll, MatchExposure, MaxOpenBets,
                                        SessionExposure)
@@ -31,6 +33,10 @@ from pipeline.tracking import results_body
 from tests.core.test_replay_property import PROPERTY, ledgers
 from tests.execute import config_doc, decision, ledger_events, match, odds_doc
 from tests.helpers import assert_contract
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 BETPIPE = REPO / ".venv" / "bin" / "betpipe"
 NOW = parse_iso("2024-10-05T15:00:00Z")
@@ -108,6 +114,11 @@ def write_config(home: Home, doc: dict) -> Config:
     return Config.model_validate(doc)
 
 
+def dashboard(home: Home) -> TestClient:
+    """The real dashboard app on this home (its own clock: the home's step clock)."""
+    return TestClient(create_app(home, load_clock(home.clock)), base_url="http://127.0.0.1")
+
+
 def controls_ctx(home: Home, config: Config) -> Ctx:
     return Ctx(NOW, config, replay(ledger_events(home)), read_snapshot(home.odds))
 
@@ -180,6 +191,7 @@ def test_bets_open_and_in_flight_at_a_reset_keep_their_money_and_settle_into_the
     dash = {s["id"]: s for s in state["sessions"]}["s1"]
     assert (dash["profit"], dash["open"], state["total"]["profit"]) == (r["profit"], r["open"],
                                                                        r["profit"])
+    assert f"{r['profit_since']:+,.2f} since reset" in dashboard(home).get("/live").text
 
     # daily_loss sees the same -20: the control refuses, the halt rule names it
     daily = Config.model_validate(config_doc(limits={"daily_loss": 15}))
@@ -222,7 +234,7 @@ def test_a_session_renamed_away_keeps_its_figures_and_brings_no_bankroll(setup):
         old["bets"], 30.0, old["profit"], old["open"])
     assert sum(f["bankroll"] for f in results["sessions"].values()) == total["bankroll"]
     assert results["sessions"]["new"]["bankroll"] == 1000
-    state = gather(home)
+    state = dashboard(home).get("/api/state").json()
     assert state["total"]["bankroll"] == round(1500 + r["profit"], 2)
     dash = {s["id"]: s for s in state["sessions"]}["old"]
     assert (dash["in_config"], dash["bets"], dash["profit"], dash["bankroll"]) == (
