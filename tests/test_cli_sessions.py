@@ -164,7 +164,9 @@ def test_reset_appends_session_reset_and_refuses_an_unknown_session(filled):
     assert (last["type"], last["session"]) == ("SESSION_RESET", "flat")
     rows = {s["session"]: s for s in orjson.loads(betpipe(filled, "sessions", "--json").stdout)[
         "sessions"]}
-    assert rows["flat"]["halted"] is None and rows["flat"]["bets"] == 0
+    flat = rows["flat"]
+    assert flat["halted"] is None and flat["since_reset"]["bets"] == 0  # counts start again
+    assert (flat["bets"], flat["profit"], flat["bankroll"]) == (1, -10.0, 990.0)  # money stays
 
 
 def _files(home: Home) -> dict:

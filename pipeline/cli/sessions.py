@@ -19,10 +19,11 @@ from pipeline.core.config import Config, ConfigError, load_config
 from pipeline.core.filebus import BadFile, read_snapshot
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
-from pipeline.core.state import Book, SessionBook, bankroll, free_bankroll, replay
+from pipeline.core.state import Book, SessionBook, replay
 from pipeline.core.timefmt import iso
 from pipeline.strategies import ladder, rules, staking
 from pipeline.strategies.snapshot import OddsIndex
+from pipeline.strategies.settlement import figures, start_bankroll
 
 
 def register(sub) -> None:
@@ -102,11 +103,13 @@ def session_row(sid: str, cfg: Config | None, book: Book, events: list[dict],
     s = cfg.session(sid) if cfg else None
     sb = book.sessions.get(sid) or SessionBook(sid)
     pos = ladder.position(s, sb)
+    f = figures(sb, start_bankroll(cfg, sid))  # the figures of results.json
     row = {"session": sid, "in_config": s is not None, "enabled": bool(s and s.enabled),
            "plan": s.staking.plan if s else None, "halted": rules.standing_halt(sb, now),
            "halt_detail": None, "halting": None, "cycle": pos.cycle, "bet_in_cycle": pos.bet,
-           "bets": len(sb.bets), "open_bets": len(sb.open_bets), "in_flight": len(sb.in_flight),
-           "staked": sb.staked, "profit": sb.settled_profit, "bankroll": None,
+           "bets": f["bets"], "open_bets": f["open_bets"], "in_flight": f["in_flight"],
+           "staked": f["staked"], "profit": f["profit"], "since_reset": f["since_reset"],
+           "bankroll": None,
            "free_bankroll": None, "next_stake": None, "next_stake_note": None,
            "window": None, "window_opens_at": None, "matches_in_window": None, "notes": notes}
     if row["halted"]:
@@ -115,7 +118,7 @@ def session_row(sid: str, cfg: Config | None, book: Book, events: list[dict],
         return row
     if not row["halted"]:
         row["halting"] = rules.session_halt_cause(s, sb, now)
-    row["bankroll"], row["free_bankroll"] = bankroll(sb, s.bankroll), free_bankroll(sb, s.bankroll)
+    row["bankroll"], row["free_bankroll"] = f["bankroll"], f["free_bankroll"]
     res = staking.stake_for(s, sb, None, None)
     row["next_stake"], row["next_stake_note"] = res.stake, None if res.stake else res.reason
     w = s.window
@@ -187,6 +190,10 @@ def run_sessions(args) -> int:
                 window += f"; open now ({r['matches_in_window']} matches)"
             elif r["window_opens_at"]:
                 window += f"; opens {r['window_opens_at']}"
+        since = r["since_reset"]
+        if since["reset_seq"]:
+            remarks.append(f"{sid}: since its reset at seq {since['reset_seq']}: "
+                           f"{since['bets']} bet(s) placed, profit {_money(since['profit'], True)}")
         remarks += [f"{sid}: decide: {escape(n)}" for n in r["notes"]]
         on = "yes" if r["enabled"] else ("no" if r["in_config"] else "not in config")
         t.add_row(sid, on, r["plan"] or "-", halted, str(r["cycle"]), str(r["bet_in_cycle"]),

@@ -14,8 +14,9 @@ from pipeline.core.health import liveness, read_health
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 from pipeline.programs import PROGRAMS
-from pipeline.core.state import bankroll, replay
+from pipeline.core.state import replay
 from pipeline.core.timefmt import iso, parse_iso
+from pipeline.strategies.settlement import figures, start_bankroll
 
 
 def register(sub) -> None:
@@ -54,11 +55,12 @@ def collect(home: Home) -> dict:
     for sid in ids:
         sb = book.session(sid)
         scfg = cfg.session(sid) if cfg else None
+        f = figures(sb, start_bankroll(cfg, sid))  # as results.json counts them
         sessions[sid] = {
             "enabled": bool(scfg and scfg.enabled), "in_config": scfg is not None,
-            "bets": len(sb.bets), "open": len(sb.open_bets), "in_flight": len(sb.in_flight),
-            "staked": sb.staked, "profit": sb.settled_profit,
-            "bankroll": bankroll(sb, scfg.bankroll) if scfg else None, "halted": sb.halted,
+            "bets": f["bets"], "open": f["open_bets"], "in_flight": f["in_flight"],
+            "staked": f["staked"], "profit": f["profit"], "since_reset": f["since_reset"],
+            "bankroll": f["bankroll"] if scfg else None, "halted": sb.halted,
         }
     out["sessions"] = sessions
     out["ledger_seq"] = book.seq

@@ -59,7 +59,17 @@ class Bet:
 
 @dataclass
 class SessionBook:
-    """One session's figures since its last SESSION_RESET (counts for limits and halts).
+    """One session's figures since its last SESSION_RESET (counts for limits and halts), and
+    the money that no reset touches (DESIGN invariant 9).
+
+    Since the reset: `bets` (placed), `settled` (every settlement written since, whenever its
+    bet was placed: a bet open at the reset settles into the new period), `settled_profit`,
+    `day_profit`, `first_bet_at`, the staking folds. Never reset: the open bets (`open_bets`,
+    `open_count`, `open_stake` count the bets still open from before the reset too), the
+    intents in flight, and `lifetime_profit` (every settlement of the session), which
+    `bankroll` and `free_bankroll` add to the starting bankroll. `earlier` and `settled_before`
+    keep what earlier periods placed and settled, so `all_bets` / `all_settled` are the
+    session's whole ledger.
 
     The Book adds bets with `add_bet` and settlements with `add_settled`, which keep running
     figures beside the lists, so decide asks for them in O(1) (or O(open bets)) however long the
@@ -80,6 +90,9 @@ class SessionBook:
     targets_reached: int = 0
     target_seq: int = 0  # seq of the last TARGET_REACHED (a ladder cycle ended there)
     first_bet_at: str | None = None
+    earlier: list[Bet] = field(default_factory=list)  # placed before the reset, in ledger order
+    settled_before: list[Bet] = field(default_factory=list)  # settled before it, in order
+    profit_before: float = 0  # their profit: sum over settled_before, unrounded
     # running figures (see the class docstring), kept by add_bet / add_settled
     _staked: float = field(default=0, repr=False, compare=False)
     _profit: float = field(default=0, repr=False, compare=False)
@@ -130,10 +143,27 @@ class SessionBook:
         return round(sum(b.profit for b in self.settled), 2)
 
     @property
+    def lifetime_profit(self) -> float:
+        """Settled profit of every settlement of the session, resets or not."""
+        if self._settled_n == len(self.settled):
+            return round(self.profit_before + self._profit, 2)
+        return round(sum(b.profit for b in self.all_settled), 2)
+
+    @property
+    def all_bets(self) -> list[Bet]:
+        """Every bet the session placed, in ledger order (earlier periods first)."""
+        return self.earlier + self.bets if self.earlier else self.bets
+
+    @property
+    def all_settled(self) -> list[Bet]:
+        """Every settlement of the session, in settlement order."""
+        return self.settled_before + self.settled if self.settled_before else self.settled
+
+    @property
     def open_bets(self) -> list[Bet]:
         if self.has_running_figures():
             return list(self._open.values())
-        return [b for b in self.bets if b.open]
+        return [b for b in self.all_bets if b.open]
 
     @property
     def open_count(self) -> int:
@@ -162,7 +192,8 @@ class SessionBook:
         tied = self._open_sum
         if tied is None:
             tied = self._open_total()
-        profit, flying = self._profit, (self.in_flight_stake if self.in_flight else 0)
+        profit = self.profit_before + self._profit
+        flying = self.in_flight_stake if self.in_flight else 0
         slack = 0.02 + 1e-12 * (abs(start) + abs(profit) + abs(tied) + abs(flying))
         return start + profit - tied - flying - slack
 
@@ -292,8 +323,7 @@ class Book:
         bet.outcome, bet.payout, bet.profit = ev["outcome"], float(ev["payout"]), float(ev["profit"])
         bet.settled_at, bet.settled_seq = ev["ts"], ev["seq"]
         sb = self.sessions.get(bet.session) or self.session(bet.session)
-        if bet.seq > sb.reset_seq:  # placed since the session's last reset: it counts there
-            sb.add_settled(bet)
+        sb.add_settled(bet)  # in the period it settles in, even if placed before its reset
 
     def _on_target_reached(self, ev: dict) -> None:
         sb = self.session(ev["session"])
@@ -305,8 +335,14 @@ class Book:
 
     def _on_session_reset(self, ev: dict) -> None:
         old = self.session(ev["session"])
-        fresh = SessionBook(old.id, reset_seq=ev["seq"])
-        fresh.in_flight = old.in_flight  # bets in flight stay in flight across a reset
+        fresh = type(old)(old.id, reset_seq=ev["seq"])
+        # counts restart; the money stays: bets open or in flight at the reset stay so, and
+        # what earlier periods placed and settled stays in the session's lifetime figures
+        fresh.in_flight = old.in_flight
+        fresh.earlier, fresh.settled_before = old.all_bets, old.all_settled
+        fresh.profit_before = old.profit_before + sum(b.profit for b in old.settled)
+        fresh._open = {b.seq: b for b in old.open_bets}
+        fresh._open_sum = None
         self.sessions[old.id] = fresh
 
 
@@ -345,10 +381,12 @@ def absorb_new(book: Book, events: Iterable[dict]) -> None:
 
 
 def bankroll(sb: SessionBook, start: float) -> float:
-    """Current bankroll: starting bankroll + settled profit."""
-    return round(start + sb.settled_profit, 2)
+    """Current bankroll: starting bankroll + settled profit (all of it: a reset restarts the
+    limits, it gives back no money)."""
+    return round(start + sb.lifetime_profit, 2)
 
 
 def free_bankroll(sb: SessionBook, start: float) -> float:
-    """Starting bankroll + settled profit - open stakes - stakes in flight."""
-    return round(start + sb.settled_profit - sb.open_stake - sb.in_flight_stake, 2)
+    """Starting bankroll + settled profit - open stakes - stakes in flight (every open bet
+    and intent of the session, from before its last reset too)."""
+    return round(start + sb.lifetime_profit - sb.open_stake - sb.in_flight_stake, 2)

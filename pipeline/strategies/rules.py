@@ -157,7 +157,8 @@ def session_halt_cause(session: Session, sb: SessionBook, now: datetime) -> str 
 def bet_slots(session: Session, sb: SessionBook) -> tuple[int | None, str]:
     """How many more decisions the session's limits allow now (None = no limit), and the limit.
 
-    Counts placed and open bets since the last reset plus intents still in flight.
+    Counts bets placed since the last reset, every open bet (from before it too) and the
+    intents still in flight.
     """
     placed, open_n, flying = len(sb.bets), sb.open_count, len(sb.in_flight)
     caps: list[tuple[int, str]] = []

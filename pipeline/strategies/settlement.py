@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from pipeline.core.config import Config
-from pipeline.core.state import Bet, Book, SessionBook
+from pipeline.core.state import Bet, Book, SessionBook, bankroll, free_bankroll
 from pipeline.core.timefmt import parse_iso
 from pipeline.strategies import rules
 from pipeline.strategies.ladder import cycle
@@ -66,50 +66,66 @@ def max_drawdown(profits: Iterable[float]) -> float:
     return round(worst, 2)
 
 
-def figures(sb: SessionBook, start_bankroll: float, cycle_no: int = 1) -> dict:
-    """One session's numbers for results.json, since its last reset.
+def figures(sb: SessionBook, start: float, cycle_no: int = 1) -> dict:
+    """One session's numbers for results.json (and every other report): its whole ledger.
 
-    staked: stakes of placed bets that are not void (open, won or lost); roi = profit / staked;
-    hit_rate = won / settled non-void bets; equity: cumulative settled profit after each
-    settlement, in settlement order. Both ratios are 0 when their denominator is.
+    bets: every bet placed; staked: their stakes but void ones (open, won or lost); profit:
+    every settlement; roi = profit / staked; hit_rate = won / settled non-void bets; equity:
+    cumulative settled profit after each settlement, in settlement order; bankroll = start +
+    profit; free_bankroll = that - open and in-flight stakes (`core.state` defines both).
+    `since_reset` is what the limits count since the session's last SESSION_RESET (`reset_seq`
+    0: never reset): bets placed and the profit of the settlements written since. Both ratios
+    are 0 when their denominator is.
     """
-    staked = round(sum(b.stake for b in sb.bets if b.outcome != "void"), 2)
-    profit = round(sum(b.profit for b in sb.settled), 2)
-    decided = [b for b in sb.settled if b.outcome != "void"]
+    bets, settled = sb.all_bets, sb.all_settled
+    staked = round(sum(b.stake for b in bets if b.outcome != "void"), 2)
+    profit = sb.lifetime_profit
+    decided = [b for b in settled if b.outcome != "void"]
     won = sum(1 for b in decided if b.outcome == "won")
     equity, cum = [], 0.0
-    for b in sb.settled:
+    for b in settled:
         cum = round(cum + b.profit, 2)
         equity.append([b.settled_at, cum])
-    return {"bankroll": round(start_bankroll + profit, 2), "staked": staked, "profit": profit,
+    return {"bankroll": bankroll(sb, start), "staked": staked, "profit": profit,
             "roi": round(profit / staked, 6) if staked else 0.0,
             "hit_rate": round(won / len(decided), 6) if decided else 0.0,
-            "max_drawdown": max_drawdown(b.profit for b in sb.settled),
-            "bets": len(sb.bets), "open_bets": len(sb.open_bets), "cycle": cycle_no,
-            "halted": sb.halted, "equity": equity}
+            "max_drawdown": max_drawdown(b.profit for b in settled),
+            "bets": len(bets), "open_bets": len(sb.open_bets), "in_flight": len(sb.in_flight),
+            "free_bankroll": free_bankroll(sb, start), "cycle": cycle_no,
+            "halted": sb.halted, "equity": equity,
+            "since_reset": {"reset_seq": sb.reset_seq, "bets": len(sb.bets),
+                            "profit": sb.settled_profit}}
 
 
 def results_body(book: Book, config: Config | None) -> dict:
     """The body of results.json: figures per session (configured or seen in the ledger) and in
-    total (every session's bets, settlements merged in settlement order)."""
+    total (every session's bets, settlements merged in settlement order). A session the config
+    no longer has keeps its figures but brings no bankroll (`start_bankroll`)."""
     ids = [s.id for s in config.sessions] if config else []
     ids += [sid for sid in book.sessions if sid not in ids]
-    start = {sid: _start_bankroll(config, sid) for sid in ids}
+    start = {sid: start_bankroll(config, sid) for sid in ids}
     empty = SessionBook("")
     sessions = {sid: figures(sb := book.sessions.get(sid, empty), start[sid], cycle(config, sid, sb))
                 for sid in ids}
     total = SessionBook("total")
     for sid in ids:
         sb = book.sessions.get(sid, empty)
-        total.bets += sb.bets
-        total.settled += sb.settled
+        total.bets += sb.all_bets
+        total.settled += sb.all_settled
+        total.in_flight.update(sb.in_flight)
     total.bets.sort(key=lambda b: b.seq)
     total.settled.sort(key=lambda b: (parse_iso(b.settled_at), b.seq))
     total.halted = "halt" if config is not None and config.halt else None
-    return {"ledger_seq": book.seq, "sessions": sessions,
-            "total": figures(total, sum(start.values()))}
+    body = figures(total, sum(start.values()))
+    del body["since_reset"]
+    return {"ledger_seq": book.seq, "sessions": sessions, "total": body}
 
 
-def _start_bankroll(config: Config | None, session_id: str) -> float:
-    s = config.session(session_id) if config else None
-    return s.bankroll if s else DEFAULT_BANKROLL
+def start_bankroll(config: Config | None, session_id: str) -> float:
+    """The session's starting bankroll from the config; 0 for a session the config no longer
+    has (renamed or removed: its money was counted under its old id, DESIGN invariant 9), and
+    the default for every session when there is no config at all."""
+    if config is None:
+        return DEFAULT_BANKROLL
+    s = config.session(session_id)
+    return s.bankroll if s else 0.0

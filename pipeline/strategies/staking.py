@@ -230,7 +230,7 @@ class Purse:
         sb = self.sb
         tied = round(sb.open_stake + sb.in_flight_stake, 2)
         out = (f"stake {stake:.2f} exceeds free bankroll {self.free - reserved:.2f} = bankroll "
-               f"{self.session.bankroll:.2f} + settled profit {sb.settled_profit:.2f} - open and "
+               f"{self.session.bankroll:.2f} + settled profit {sb.lifetime_profit:.2f} - open and "
                f"in-flight stakes {tied:.2f}")
         if reserved:
             out += f" - stakes of this pass's decisions {reserved:.2f}"

@@ -36,15 +36,19 @@ class ScanningBook(Book):
 
 
 def definitions(sb: SessionBook, start: float, day: date) -> tuple:
-    """Each figure computed here from the lists, independently of core.state."""
-    open_bets = [b for b in sb.bets if b.outcome is None]
+    """Each figure computed here from the lists, independently of core.state: staked, profit
+    and today's profit since the last reset; the open bets and the free bankroll over every
+    period (invariant 9: a reset gives back no money and forgets no open bet)."""
+    open_bets = [b for b in sb.earlier + sb.bets if b.outcome is None]
     profit = round(sum(b.profit for b in sb.settled), 2)
+    lifetime = round(sum(b.profit for b in sb.settled_before + sb.settled), 2)
     open_stake = round(sum(b.stake for b in open_bets), 2)
     in_flight = sum(i.stake for i in sb.in_flight.values())
     today = round(sum(b.profit for b in sb.settled
                       if b.settled_at and parse_iso(b.settled_at).date() == day), 2)
     return (round(sum(b.stake for b in sb.bets), 2), profit, [b.seq for b in open_bets],
-            len(open_bets), open_stake, today, round(start + profit - open_stake - in_flight, 2))
+            len(open_bets), open_stake, today,
+            round(start + lifetime - open_stake - in_flight, 2))
 
 
 def figures(sb: SessionBook, start: float, day: date) -> tuple:

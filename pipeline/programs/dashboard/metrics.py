@@ -85,8 +85,8 @@ def families(state: dict) -> list[Family]:
     per_session = {
         "enabled": ("betpipe_session_enabled", "1 when the session is enabled in the config"),
         "bankroll": ("betpipe_session_bankroll", "starting bankroll + settled profit"),
-        "staked": ("betpipe_session_staked", "stakes placed since the last reset"),
-        "profit": ("betpipe_session_profit", "settled profit since the last reset"),
+        "staked": ("betpipe_session_staked", "stakes of every placed bet but void ones"),
+        "profit": ("betpipe_session_profit", "settled profit of every settlement"),
         "open": ("betpipe_session_open_bets", "placed bets not settled yet"),
         "in_flight": ("betpipe_session_in_flight", "intents without an outcome yet"),
     }
@@ -94,6 +94,10 @@ def families(state: dict) -> list[Family]:
         f = fam(name, "gauge", help_text)
         for s in state["sessions"]:
             f.add(s.get(key), session=s["id"])
+    since = fam("betpipe_session_profit_since_reset", "gauge",
+                "settled profit since the last reset (what stop_loss and take_profit see)")
+    for s in state["sessions"]:
+        since.add((s.get("since_reset") or {}).get("profit"), session=s["id"])
     halted = fam("betpipe_session_halted", "gauge", "1 while the session is halted")
     standing = fam("betpipe_standing_decisions", "gauge", "standing decisions per session")
     by_session: dict[str, int] = {s["id"]: 0 for s in state["sessions"]}

@@ -17,12 +17,13 @@ from pipeline.core.health import liveness, read_health
 from pipeline.core.jsonl import JsonlFile
 from pipeline.core.ledger import not_an_event
 from pipeline.core.paths import Home
-from pipeline.core.state import Bet, Book, bankroll
+from pipeline.core.state import Bet, Book
 from pipeline import programs as registry  # the program names only
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.programs.dashboard.configedit import TOKEN_ENV
 from pipeline.core.files import check_decisions
 from pipeline.strategies.snapshot import check_snapshot
+from pipeline.strategies.settlement import figures as session_figures, start_bankroll
 
 MAX_ODDS_ROWS = 40
 MAX_BET_ROWS = 25
@@ -219,10 +220,13 @@ def session_rows(view: LedgerView, cfg: Config | None, figures: dict) -> list[di
     for sid in ids:
         sb, scfg, f = book.session(sid), cfg.session(sid) if cfg else None, figures.get(sid, {})
         halt = view.halts.get(sid) if sb.halted else None
+        own = session_figures(sb, start_bankroll(cfg, sid))  # as results.json counts them
         rows.append({"id": sid, "in_config": scfg is not None, "enabled": bool(scfg and scfg.enabled),
-                     "bets": len(sb.bets), "open": len(sb.open_bets), "in_flight": len(sb.in_flight),
-                     "staked": sb.staked, "profit": sb.settled_profit,
-                     "bankroll": bankroll(sb, scfg.bankroll) if scfg else None,
+                     "bets": own["bets"], "open": own["open_bets"], "in_flight": own["in_flight"],
+                     "staked": own["staked"], "profit": own["profit"],
+                     "since_reset": own["since_reset"],
+                     "bankroll": own["bankroll"] if scfg else None,
+                     "free_bankroll": own["free_bankroll"] if scfg else None,
                      "halted": sb.halted,
                      "halt_detail": halt and (halt.get("detail") or halt.get("reason")),
                      "roi": f.get("roi"), "hit_rate": f.get("hit_rate"),

@@ -198,7 +198,8 @@ def match_exposure(book: Book, match_key: str) -> float:
 
 
 def session_exposure(sb: SessionBook) -> float:
-    """One session's open stake and stake in flight (since its last reset, like max_open_bets)."""
+    """One session's open stake and stake in flight (bets open from before its last reset
+    included, like max_open_bets: a reset gives back no exposure)."""
     return round(sb.open_stake + sum(i.stake for i in sb.in_flight.values()), 2)
 
 

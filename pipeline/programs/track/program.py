@@ -58,9 +58,8 @@ class Tracker:
             sb = self.book.sessions.get(s.id) or SessionBook(s.id)
             if standing_halt(sb, now):
                 continue
-            new = sum(b["profit"] for b in bodies if b["type"] == "BET_SETTLED"
-                      and b["session"] == s.id
-                      and self.book.by_bet_ref[b["bet_ref"]].seq > sb.reset_seq)
+            new = sum(b["profit"] for b in bodies  # each counts in the period it settles in
+                      if b["type"] == "BET_SETTLED" and b["session"] == s.id)
             today = round(daily_profit(sb, now) + new, 2) if s.limits.daily_loss else None
             cause = halt_cause(s.limits, settled_profit=round(sb.settled_profit + new, 2),
                                placed=len(sb.bets), first_bet_at=sb.first_bet_at, now=now,
