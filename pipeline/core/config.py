@@ -119,7 +119,8 @@ class ClockConfig(_Model):
 
 
 class HkjcFullTime(_Model):
-    """Which `results[]` entry of a matchResult answer is the full-time score (not documented)."""
+    """Which `results[]` entry of a matchResult answer is the full-time score. HKJC documents
+    none; (5, 1) is what public integrations in production read (README: HKJC results)."""
     stage_id: int
     result_type: int
 
@@ -129,7 +130,8 @@ class HkjcConfig(_Model):
     results_url: str = "https://bet.hkjc.com/en/football/results"
     graphql_url: str = "https://info.cld.hkjc.com/graphql/base/"
     results_every_s: float = Field(default=900, gt=0)  # results page while a result is due
-    fulltime: HkjcFullTime | None = None  # unset: results answers are refused, never guessed
+    # null: every results answer is refused; an answer without this entry is refused anyway
+    fulltime: HkjcFullTime | None = HkjcFullTime(stage_id=5, result_type=1)
 
 
 class ReplayConfig(_Model):
