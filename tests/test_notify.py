@@ -298,3 +298,45 @@ def test_the_notify_program_skips_a_hand_written_line_and_a_bom_and_says_so_once
     assert [r for r in logged if r["level"] == "error" or r["event"] == "pass.failed"] == []
     audit = [orjson.loads(line) for line in home.audit.read_text().splitlines()]
     assert [r["ledger_seq"] for r in audit if r["kind"] == "bet"] == [1, 2, 3, 4, 5]
+
+
+def test_an_overdue_bet_is_alerted_once_in_one_message_even_across_a_restart(home, recorder):
+    from pipeline.core.state import replay
+    from pipeline.strategies.overdue import overdue_bets
+
+    rec, clock = recorder(), FakeClock("2019-08-10T07:00:00Z")
+    events = placed_events(3)
+    book = replay(events)
+    late = overdue_bets(book, {}, clock.now(), 12)  # placed 18:31: overdue since 06:31
+    assert len(late) == 3
+    track = {"last_beat_real": iso(clock.real_now()), "state": "ok", "overdue": late[:2]}
+    first = notifier(home, rec.url, clock, events=["overdue"])
+    first.collect(events, {"track": track})
+    first.flush()
+    assert len(rec.received) == 1  # one message for both bets
+    lines = rec.delivered()
+    assert [line.split(" · ")[2] for line in lines] == ["Team0 v Other0 (2019-20)",
+                                                         "Team1 v Other1 (2019-20)"]
+    assert lines[0].startswith("⏰ bet overdue") and \
+        f"betpipe settle {late[0]['bet_ref']} --score H-A | --void" in lines[0]
+    first.collect(events, {"track": track})
+    assert first.flush() == []  # said once
+    again = notifier(home, rec.url, clock, events=["overdue"])  # a restart: the position says what was delivered
+    again.collect(events, {"track": {**track, "overdue": late}})
+    again.flush()
+    assert len(rec.received) == 2
+    assert [line.split(" · ")[2] for line in rec.delivered()[2:]] == ["Team2 v Other2 (2019-20)"]
+    assert again.position["overdue"] == [o["bet_ref"] for o in late]
+
+
+def test_overdue_alerts_can_be_turned_off(home, recorder):
+    from pipeline.core.state import replay
+    from pipeline.strategies.overdue import overdue_bets
+
+    rec, clock = recorder(), FakeClock("2019-08-10T07:00:00Z")
+    events = placed_events(1)
+    late = overdue_bets(replay(events), {}, clock.now(), 12)
+    n = notifier(home, rec.url, clock, events=["settled"])
+    n.collect(events, {"track": {"last_beat_real": iso(clock.real_now()), "state": "ok",
+                                 "overdue": late}})
+    assert n.flush() == [] and rec.received == []

@@ -10,11 +10,12 @@ from pipeline.core.clock import FakeClock
 from pipeline.core.filebus import atomic_write_json, read_snapshot
 from pipeline.core.ledger import Ledger
 from pipeline.core.state import Bet, SessionBook, replay
-from pipeline.core.timefmt import parse_iso
+from pipeline.core.timefmt import iso, parse_iso
 from pipeline.programs.track.program import Tracker
 from pipeline.strategies.settlement import figures, max_drawdown, settle
-from tests.execute import (KEY, T0, at, config, config_doc, health, ledger_events, match,
-                           odds_doc, of_type, poll, start_program, stop_program)
+from tests.execute import (KEY, KICKOFF, T0, at, config, config_doc, health, ledger_events,
+                           log_lines, match, odds_doc, of_type, poll, start_program,
+                           stop_program)
 from tests.helpers import assert_contract
 
 
@@ -252,3 +253,75 @@ def test_a_daily_loss_halt_is_written_with_the_settlement_and_holds_for_that_utc
     clock.set("2024-10-06T00:00:01Z")  # the next UTC day: the halt no longer stands
     out = tracker.run_pass(odds_doc(*[lost(k) for k in KEYS[:3]]), cfg)
     assert [e["type"] for e in out] == ["BET_SETTLED"]  # -10 on the new day: no halt
+
+
+# --------------------------------------------------------------------------- overdue bets
+
+def test_an_open_bet_without_a_result_turns_overdue_once_and_stays_open(home, clock, ledger):
+    """DESIGN operations: overdue `settle_overdue_h` after kickoff; reported once; never guessed."""
+    clock.set(T0)  # placed at 12:00; the listed match kicks off at 14:00
+    place(ledger, KEYS[0])
+    place(ledger, KEYS[1])  # its match has left odds-data: it counts from its placement
+    listed, gone = (replay(ledger_events(home)).placed[f"s1|{k}|1X2"].bet_ref for k in KEYS[:2])
+    kickoff = parse_iso(KICKOFF)
+    odds = odds_doc(match(KEYS[0], status="live", odds=None))
+    cfg = config(settle_overdue_h=12)
+    tracker = Tracker(home, ledger, clock)
+    clock.set(parse_iso(T0) + timedelta(hours=12, seconds=-1))
+    assert tracker.run_pass(odds, cfg) == [] and tracker.overdue == []
+    clock.advance(1)  # 12 h after the placement of the bet whose match is gone
+    tracker.run_pass(odds, cfg)
+    assert [o["bet_ref"] for o in tracker.newly_overdue] == [gone]
+    assert tracker.overdue[0]["kickoff"] is None
+    assert tracker.overdue[0]["overdue_since"] == iso(parse_iso(T0) + timedelta(hours=12))
+    clock.set(kickoff + timedelta(hours=12, seconds=-1))
+    tracker.run_pass(odds, cfg)
+    assert tracker.newly_overdue == [] and [o["bet_ref"] for o in tracker.overdue] == [gone]
+    clock.set(kickoff + timedelta(hours=12))
+    tracker.run_pass(odds, cfg)
+    assert [o["bet_ref"] for o in tracker.newly_overdue] == [listed]  # once: not `gone` again
+    assert [(o["bet_ref"], o["kickoff"], o["match_status"]) for o in tracker.overdue] == \
+        [(listed, KICKOFF, "live"), (gone, None, None)]
+    for _ in range(3):  # later passes: still overdue, reported no more
+        clock.advance(3600)
+        assert tracker.run_pass(odds, cfg) == [] and tracker.newly_overdue == []
+        assert len(tracker.overdue) == 2
+    assert of_type(ledger_events(home), "BET_SETTLED") == []  # never guessed
+    # the result comes after all: track settles it (source track); the other stays overdue
+    won = odds_doc(match(KEYS[0], status="finished", odds=None,
+                         result={"home_goals": 0, "away_goals": 1}))
+    (settled,) = tracker.run_pass(won, cfg)
+    assert (settled["bet_ref"], settled["outcome"], settled["source"]) == (listed, "won", "track")
+    assert [o["bet_ref"] for o in tracker.overdue] == [gone]
+
+
+def test_settle_overdue_h_is_a_config_key_with_default_12():
+    assert config().settle_overdue_h == 12
+    assert config(settle_overdue_h=2.5).settle_overdue_h == 2.5
+    with pytest.raises(ValueError):
+        config(settle_overdue_h=0)
+
+
+def test_the_track_program_reports_an_overdue_bet_once_in_log_and_health(home, tmp_path):
+    # the clock starts a day after kickoff; the match is still listed, live, without a result
+    clockmod.anchor(home.clock, start=parse_iso(KICKOFF) + timedelta(days=1), speed=1)
+    atomic_write_json(home.system_config, config_doc())
+    place(Ledger(home.ledger, FakeClock(T0)), KEY)
+    atomic_write_json(home.odds, odds_doc(match(status="live", odds=None), version=1))
+    log = tmp_path / "track.log"
+    proc = start_program("track", home, log)
+    try:
+        doc = poll(lambda: health(home, "track").get("overdue") and health(home, "track"), 20,
+                   "track's health listing the overdue bet", proc, log)
+        assert [(o["bet_ref"], o["kickoff"]) for o in doc["overdue"]] == [("P-1", KICKOFF)]
+        for v in range(2, 5):  # more passes
+            atomic_write_json(home.odds, odds_doc(match(status="live", odds=None), version=v))
+        poll(lambda: health(home, "track").get("odds_version") == 4, 20, "odds version 4", proc, log)
+        assert proc.poll() is None
+    finally:
+        assert stop_program(proc) == 0
+    said = [line for line in log_lines(log) if line.get("event") == "bet.overdue"]
+    assert [(line["bet_ref"], line["level"]) for line in said] == [("P-1", "warning")]
+    assert "betpipe settle P-1" in said[0]["hint"]
+    assert of_type(ledger_events(home), "BET_SETTLED") == []
+    assert_contract("health", health(home, "track"))

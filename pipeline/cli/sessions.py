@@ -24,6 +24,7 @@ from pipeline.core.timefmt import iso
 from pipeline.strategies import ladder, rules, staking
 from pipeline.strategies.snapshot import OddsIndex
 from pipeline.strategies.settlement import figures, start_bankroll
+from pipeline.strategies.overdue import overdue_bets
 
 
 def register(sub) -> None:
@@ -33,6 +34,8 @@ def register(sub) -> None:
     p = sub.add_parser("bets", help="placed bets (and bets in flight), oldest first")
     p.add_argument("--session", help="only this session's bets")
     p.add_argument("--open", action="store_true", help="only bets not settled yet")
+    p.add_argument("--overdue", action="store_true",
+                   help="only open bets with no result settle_overdue_h after kickoff")
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     p.set_defaults(run=run_bets)
     p = sub.add_parser("history", help="the ledger's events in order, readable")
@@ -224,9 +227,25 @@ def bet_rows(book: Book, session: str | None = None, open_only: bool = False) ->
     return sorted(rows, key=lambda r: r["seq"])
 
 
+def overdue_rows(home: Home, book: Book, rows: list[dict], now: datetime) -> list[dict]:
+    """The rows of overdue bets, each with its kickoff and the instant it became overdue."""
+    cfg, _ = _config(home)
+    odds = _snapshot(home.odds) or {}
+    matches = {m.get("key"): m for m in odds.get("matches") or [] if isinstance(m, dict)}
+    late = {o["bet_ref"]: o for o in overdue_bets(book, matches, now,
+                                                   (cfg or Config()).settle_overdue_h)}
+    return [{**r, "status": "overdue", "kickoff": late[r["bet_ref"]]["kickoff"],
+             "overdue_since": late[r["bet_ref"]]["overdue_since"]}
+            for r in rows if r["bet_ref"] in late]
+
+
 def run_bets(args) -> int:
     home = Home.from_env(args.home)
-    rows = bet_rows(replay(Ledger(home.ledger, _clock(home)).read()), args.session, args.open)
+    clock = _clock(home)
+    book = replay(Ledger(home.ledger, clock).read())
+    rows = bet_rows(book, args.session, args.open)
+    if args.overdue:
+        rows = overdue_rows(home, book, rows, clock.now())
     if args.json:
         for r in rows:
             print(orjson.dumps(r).decode())
@@ -234,13 +253,16 @@ def run_bets(args) -> int:
     t = Table("placed at", "session", "match", "pick", "odds", "stake", "status", "profit",
               "bet ref")
     for r in rows:
-        colour = {"won": "green", "lost": "red", "in flight": "yellow"}.get(r["status"], "")
+        colour = {"won": "green", "lost": "red", "in flight": "yellow",
+                  "overdue": "red"}.get(r["status"], "")
         status = f"[{colour}]{r['status']}[/]" if colour else r["status"]
         t.add_row(r["placed_at"], escape(r["session"]), escape(r["match_key"]), r["selection"],
                   f"{r['odds']:.2f}", f"{r['stake']:.2f}", status,
                   _money(r["profit"], True) if r["settled_at"] else "", escape(r["bet_ref"] or ""))
     _console().print(t)
-    print(f"{len(rows)} bet(s)")
+    print(f"{len(rows)} bet(s)" + (" overdue: no result a source will give? settle by hand: "
+                                   "betpipe settle BET_REF --score H-A | --void"
+                                   if args.overdue and rows else ""))
     return 0
 
 

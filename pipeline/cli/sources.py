@@ -16,7 +16,7 @@ from pathlib import Path
 import orjson
 
 from pipeline.core import clock as clockmod
-from pipeline.core.config import ConfigError, load_config
+from pipeline.core.config import ConfigError, HkjcConfig, load_config
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home
 from pipeline.core.timefmt import iso, parse_iso
@@ -36,7 +36,7 @@ def register(sub) -> None:
                                      "clock, else now)")
     parse.add_argument("--fulltime", metavar="STAGE,TYPE",
                        help="hkjc-results: the stageId,resultType of the full-time score "
-                            "(default: config source.hkjc.fulltime)")
+                            "(default: config source.hkjc.fulltime, itself 5,1)")
     parse.set_defaults(run=_parse)
 
 
@@ -67,7 +67,7 @@ def _fulltime(home: Home, text: str | None) -> tuple[int, int] | None:
     try:
         ft = load_config(home.system_config).source.hkjc.fulltime
     except ConfigError:
-        return None
+        ft = HkjcConfig().fulltime  # the default: stageId 5, resultType 1
     return (ft.stage_id, ft.result_type) if ft else None
 
 

@@ -1,5 +1,9 @@
-"""`betpipe status`: every program (running / stale / absent, health state, last error) and every
-session (bets, open, staked, profit, halted), from the home's files alone."""
+"""`betpipe status`: every program (running / stale / stopped / absent, health state, last error)
+and every session (bets, open, staked, profit, halted), from the home's files alone.
+
+A home that `scripts/stop` stopped (`stopped_at` in data/clock.json) is `stopped`, and so is every
+program of it that left a health file, however fresh its last beat; a program that closed cleanly
+(its last health says `stopped`) is `stopped` too, not stale."""
 from __future__ import annotations
 
 import sys
@@ -10,6 +14,7 @@ from rich.table import Table
 
 from pipeline.core.clock import ClockError, load_clock, real_now
 from pipeline.core.config import ConfigError, load_config
+from pipeline.core.filebus import read_json
 from pipeline.core.health import liveness, read_health
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
@@ -27,18 +32,34 @@ def register(sub) -> None:
     p.set_defaults(run=run)
 
 
+def _stopped_at(home: Home) -> str | None:
+    """The simulated instant the home was stopped at, None while it runs (or has no clock)."""
+    try:
+        doc = read_json(home.clock)
+    except (OSError, ValueError):
+        return None
+    at = doc.get("stopped_at") if isinstance(doc, dict) else None
+    return at if isinstance(at, str) else None
+
+
 def collect(home: Home) -> dict:
     now_real = real_now()
+    stopped_at = _stopped_at(home)
     programs = {}
     for name in PROGRAMS:
         doc = read_health(home, name)
         age = None
         if doc and doc.get("last_beat_real"):
             age = round((now_real - parse_iso(doc["last_beat_real"])).total_seconds(), 1)
-        programs[name] = {"liveness": liveness(doc, now_real), "state": doc and doc.get("state"),
+        alive, state = liveness(doc, now_real), doc and doc.get("state")
+        if doc and (stopped_at or doc.get("stopped")):
+            alive = state = "stopped"
+        programs[name] = {"liveness": alive, "state": state,
                           "pid": doc and doc.get("pid"), "beat_age_s": age,
                           "last_error": doc and doc.get("last_error")}
-    out: dict = {"home": str(home.root), "programs": programs, "config_error": None}
+    state = "stopped" if stopped_at else "running" if home.clock.exists() else "not started"
+    out: dict = {"home": str(home.root), "state": state,
+                 "stopped_at": stopped_at, "programs": programs, "config_error": None}
     try:
         cfg = load_config(home.system_config)
     except ConfigError as e:
@@ -85,6 +106,9 @@ def run(args) -> int:
         return 0
     console = Console(width=None if sys.stdout.isatty() else 150)
     console.print(f"[bold]betpipe[/] home {info['home']}   simulated now {info['sim_now'] or '-'}")
+    if info["stopped_at"]:
+        console.print(f"[red]stopped[/] at simulated {info['stopped_at']} (scripts/start resumes "
+                      "from there)")
     if info["config_error"]:
         console.print(f"[red]config error:[/] {info['config_error']}")
     t = Table("program", "process", "health", "pid", "beat age s", "last error")

@@ -3,7 +3,9 @@
 Every program reads simulated time from a `Clock`; this module is the only one that reads the
 wall clock. `data/clock.json` anchors a home's clock: sim = sim_start + (real - real_start) * speed;
 in step mode (`mode: "step"`) it holds the simulated time itself (`sim_now`), which only the
-replay source moves (`StepClock`, `set_sim_now`). Tests hand programs a `FakeClock` instead.
+replay source moves (`StepClock`, `set_sim_now`). Once `scripts/stop` recorded `stopped_at`, the
+home's clock stands still there (`StoppedClock`) for every reader until the next start anchors it
+again. Tests hand programs a `FakeClock` instead.
 """
 from __future__ import annotations
 
@@ -72,6 +74,19 @@ class FakeClock:
             self._now = parse_iso(when) if isinstance(when, str) else when
 
 
+class StoppedClock:
+    """A stopped home's clock (DESIGN: one clock): simulated time stands at `stopped_at`."""
+
+    def __init__(self, stopped_at: datetime, speed: float = 1.0):
+        self.stopped_at, self.speed = stopped_at, float(speed)
+
+    def now(self) -> datetime:
+        return self.stopped_at
+
+    def real_now(self) -> datetime:
+        return real_now()
+
+
 class ClockError(RuntimeError):
     pass
 
@@ -122,12 +137,15 @@ def _sim_now_of(doc: dict, path: Path) -> datetime:
         raise ClockError(f"{path}: invalid step clock (sim_now): {e}")
 
 
-def load_clock(path: Path) -> AnchoredClock | StepClock:
-    """The anchor `scripts/start` wrote; every program and the CLI read it."""
+def load_clock(path: Path) -> AnchoredClock | StepClock | StoppedClock:
+    """The anchor `scripts/start` wrote; every program and the CLI read it. A home stopped since
+    (`stopped_at`, any mode) gives a clock that stands still there until the next anchor."""
     from pipeline.core.filebus import read_json  # late: filebus imports clock users
 
     try:
         doc = read_json(path)
+        if doc.get("stopped_at"):
+            return StoppedClock(parse_iso(doc["stopped_at"]), doc.get("speed", 1.0))
         if doc.get("mode") == "step":
             return StepClock(path, doc)
         return AnchoredClock(parse_iso(doc["real_start"]), parse_iso(doc["sim_start"]), doc["speed"])

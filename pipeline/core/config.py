@@ -119,7 +119,8 @@ class ClockConfig(_Model):
 
 
 class HkjcFullTime(_Model):
-    """Which `results[]` entry of a matchResult answer is the full-time score (not documented)."""
+    """Which `results[]` entry of a matchResult answer is the full-time score. HKJC documents
+    none; (5, 1) is what public integrations in production read (README: HKJC results)."""
     stage_id: int
     result_type: int
 
@@ -129,7 +130,8 @@ class HkjcConfig(_Model):
     results_url: str = "https://bet.hkjc.com/en/football/results"
     graphql_url: str = "https://info.cld.hkjc.com/graphql/base/"
     results_every_s: float = Field(default=900, gt=0)  # results page while a result is due
-    fulltime: HkjcFullTime | None = None  # unset: results answers are refused, never guessed
+    # null: every results answer is refused; an answer without this entry is refused anyway
+    fulltime: HkjcFullTime | None = HkjcFullTime(stage_id=5, result_type=1)
 
 
 class ReplayConfig(_Model):
@@ -166,7 +168,7 @@ class DashboardConfig(_Model):
     refresh_s: float = Field(default=2.0, ge=0.2, le=3600)  # real seconds between page refreshes
 
 
-NotifyEvent = Literal["placed", "settled", "halted", "program"]
+NotifyEvent = Literal["placed", "settled", "halted", "program", "overdue"]
 
 
 class NotifyConfig(_Model):
@@ -175,7 +177,7 @@ class NotifyConfig(_Model):
     kind: Literal["discord", "telegram"] = "discord"
     url: str | None = None
     chat_id: str | None = None  # Telegram's chat; else $BETPIPE_TELEGRAM_CHAT
-    events: list[NotifyEvent] = ["placed", "settled", "halted", "program"]
+    events: list[NotifyEvent] = ["placed", "settled", "halted", "program", "overdue"]
     per_minute: float = Field(default=20, gt=0, le=600)  # messages, after a burst of `burst`
     burst: int = Field(default=5, ge=1, le=100)
     program_grace_s: float = Field(default=10, ge=0)  # real s a program is bad before an alert
@@ -206,6 +208,8 @@ class Config(_Model):
     mode: Literal["paper", "live"] = "paper"
     max_odds_age_s: float = Field(default=90, gt=0)
     halt: bool = False
+    # an open bet whose match has no result this many simulated hours after kickoff is overdue
+    settle_overdue_h: float = Field(default=12, gt=0)
     clock: ClockConfig = ClockConfig()
     source: SourceConfig = SourceConfig()
     sandbox: SandboxConfig = SandboxConfig()

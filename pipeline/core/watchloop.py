@@ -47,10 +47,13 @@ class LastGood:
         return self.value
 
 
-def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | None]) -> None:
+def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | None],
+          every_real_s: float | None = None) -> None:
     """Call `on_pass(changed_paths)` now and after every change, until a stop is asked for.
 
-    The config is reloaded first whenever system-config.json is among the changed paths.
+    The config is reloaded first whenever system-config.json is among the changed paths. With
+    `every_real_s`, a pass (with no changed path) also runs that often: for what only the clock
+    moves on (track: overdue bets).
     `on_pass` returns a problem (health degraded) or None; an exception is logged and counted
     as a problem, never the end of the stream (a BadFile or AppendError — corrupt ledger, full
     disk — is the problem itself, logged once per distinct reason, without a trace; any other
@@ -87,8 +90,9 @@ def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | N
     sub = watch.stream.subscribe(run, lambda e: rt.log.error("watch.failed", error=str(e)))
     watch.start()
     rt.scheduler.schedule(lambda *_: run(frozenset(watch.paths)))
-    while not rt.wait(1.0):
-        pass
+    while not rt.wait(every_real_s or 1.0):  # a stop wakes it at once
+        if every_real_s is not None:
+            rt.scheduler.schedule(lambda *_: run(frozenset()))
     sub.dispose()
     watch.stop()
     with busy:  # the pass in flight (a placement, an append) finishes first

@@ -12,10 +12,14 @@ single-match queries) map onto odds-data matches:
 - `updateAt` is kept as `source_updated_at` (information only: odds' age runs from `seen_at`).
 
 Results answers (the `matchResult` query of the results pages) carry `results[]` per match. No
-answer of it was ever captured and its stage/type codes are undocumented, so `parse_results`
-accepts only the documented shape and only the full-time entry named by config
-(`source.hkjc.fulltime`), and raises `ShapeError` naming the field for anything else.
-A wrong top-level shape raises `ShapeError` too; one bad match is skipped with a problem.
+answer of it was ever captured here and HKJC documents none of its codes; public integrations
+that run in production read the full-time score from the entry with stageId 5 and resultType 1
+(goals) once `payoutConfirmed` (README: HKJC results), so that is config `source.hkjc.fulltime`'s
+default. `parse_results` accepts only the documented shape and only that entry (the highest
+`sequence` when it was corrected), and raises `ShapeError` naming the field for anything else —
+also for an answer with result entries but none of the configured kind (the codes changed?
+never guessed), and for every answer while `fulltime` is null. A wrong top-level shape raises
+`ShapeError` too; one bad match is skipped with a problem.
 """
 from __future__ import annotations
 
@@ -29,7 +33,8 @@ from pipeline.sources.sandbox import parse_price
 SCHEDULED = ("PREEVENT",)
 LIVE = ("INPLAY", "KICKOFF", "FIRSTHALF", "HALFTIME", "SECONDHALF", "FULLTIMENOTCOMPLETED",
         "EXTRATIME", "ETFIRSTHALF", "ETHALFTIME", "ETSECONDHALF", "PENALTYSHOOTOUT")
-FINISHED = ("FULLTIME", "RESULT", "RESULTED", "FINALRESULT", "ENDED")
+FINISHED = ("MATCHENDED", "INPLAYMATCHENDED", "FULLTIME", "RESULT", "RESULTED", "FINALRESULT",
+            "ENDED")
 STATUSES = {**{s: "scheduled" for s in SCHEDULED}, **{s: "live" for s in LIVE},
             **{s: "finished" for s in FINISHED}, "POSTPONED": "postponed",
             "CANCELLED": "void", "VOID": "void"}
@@ -205,13 +210,16 @@ def parse_results(doc: Any, fulltime: tuple[int, int] | None, tables: KeyTables,
                   now: datetime) -> tuple[list[dict], list[str]]:
     """A `matchResult` answer → (odds-data matches with their final result, problems).
 
-    Strict: ShapeError naming the field for a missing or mistyped field, and for any entry while
+    Strict: ShapeError naming the field for a missing or mistyped field, for any entry while
     `fulltime` (config source.hkjc.fulltime: the (stageId, resultType) of the full-time score)
-    is not set. Only that entry, once payoutConfirmed, gives a result; other stages are ignored.
+    is None, and for an answer with entries of which none is that one. Only that entry, once
+    payoutConfirmed (of several, the highest `sequence`), gives a result; other stages are
+    ignored. A finished match without it gets no result, with a problem.
     """
     raws = answer_matches(doc)
     problems: list[str] = []
     out = []
+    entries_seen = fulltime_seen = 0
     for index, raw in enumerate(raws):
         where = f"data.matches[{index}]"
         match = parse_match(raw, index, tables, seen_at, now, problems)
@@ -221,7 +229,7 @@ def parse_results(doc: Any, fulltime: tuple[int, int] | None, tables: KeyTables,
         entries = raw.get("results")
         if not isinstance(entries, list):
             raise ShapeError(f"{where}.results", "missing or not a list")
-        final = None
+        final, final_seq = None, -1
         for j, entry in enumerate(entries):
             at = f"{where}.results[{j}]"
             if not isinstance(entry, dict):
@@ -232,11 +240,23 @@ def parse_results(doc: Any, fulltime: tuple[int, int] | None, tables: KeyTables,
                 raise ShapeError(f"{at}.stageId", "which stageId/resultType is the full-time "
                                  "score is not documented; set source.hkjc.fulltime "
                                  "{stage_id, result_type} once you know it")
+            entries_seen += 1
             if stage == tuple(fulltime):
-                final = values
-        if final is not None and final["payoutConfirmed"] and match["status"] != "void" \
-                and match["status"] != "postponed":
+                fulltime_seen += 1
+                seq = entry.get("sequence")
+                seq = seq if isinstance(seq, int) and not isinstance(seq, bool) else j
+                if values["payoutConfirmed"] and seq >= final_seq:
+                    final, final_seq = values, seq
+        if final is not None and match["status"] not in ("void", "postponed"):
             match["status"] = "finished"
             match["result"] = {"home_goals": final["homeResult"], "away_goals": final["awayResult"]}
+        elif match["status"] == "finished" and entries:
+            problems.append(f"{where}.results: no confirmed stageId {fulltime[0]} / resultType "
+                            f"{fulltime[1]} entry (source.hkjc.fulltime): no result taken")
         out.append(match)
+    if entries_seen and not fulltime_seen:
+        raise ShapeError("data.matches[].results", f"{entries_seen} result entries, none with "
+                         f"stageId {fulltime[0]} and resultType {fulltime[1]} (source.hkjc."
+                         "fulltime): which is the full-time score is unknown; refused, never "
+                         "guessed")
     return unique_keys(out, problems), problems

@@ -47,3 +47,37 @@ def test_fake_clock_moves_only_by_hand():
     assert c.now() == START
     c.advance(90)
     assert c.now() == START + timedelta(seconds=90)
+
+
+def _later_real_instant(after: datetime) -> datetime:
+    """Poll (no sleep) until the wall clock has moved past `after` by at least 5 ms."""
+    deadline = after + timedelta(seconds=30)
+    while (now := clockmod.real_now()) < after + timedelta(milliseconds=5):
+        assert now < deadline
+    return now
+
+
+def test_a_stopped_clock_stands_still_at_stopped_at_for_every_reader(home, capsys):
+    """Issue 15, defect 5: after scripts/stop, `clock now` ran on past stopped_at."""
+    from pipeline.cli import main
+
+    doc = clockmod.anchor(home.clock, start=START, speed=60)
+    stopped = clockmod.stop(home.clock)
+    at_stop = parse_iso(stopped["stopped_at"])
+    # the home stays stopped 7 real minutes (7 simulated hours at speed 60): the anchor's real
+    # start moves back, as the wall clock would have moved on
+    stopped["real_start"] = iso(parse_iso(doc["real_start"]) - timedelta(minutes=7))
+    atomic_write_json(home.clock, stopped)
+    first = clockmod.load_clock(home.clock).now()
+    _later_real_instant(clockmod.real_now())
+    second = clockmod.load_clock(home.clock).now()
+    assert first == second == at_stop
+    assert main(["--home", str(home.root), "clock", "now"]) == 0
+    assert capsys.readouterr().out.strip() == stopped["stopped_at"]
+    # the next start resumes there, and the clock runs again
+    again = clockmod.anchor(home.clock, start=START, speed=60)
+    assert parse_iso(again["sim_start"]) == at_stop and "stopped_at" not in again
+    running = clockmod.load_clock(home.clock)
+    t0 = running.now()
+    _later_real_instant(clockmod.real_now())
+    assert running.now() > t0 >= at_stop

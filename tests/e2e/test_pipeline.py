@@ -120,3 +120,6 @@ def test_scripts_start_a_pipeline_that_places_and_settles_a_bet(pipeline_home):
     assert processes_mentioning(str(home.root)) == []  # programs and browsers all gone
     clock = read_json(home.clock)
     assert clock.get("stopped_at"), clock
+    after = orjson.loads(run([str(REPO / ".venv/bin/betpipe"), "status", "--json"], home).stdout)
+    assert (after["state"], after["sim_now"]) == ("stopped", clock["stopped_at"])  # stands still
+    assert {p["liveness"] for p in after["programs"].values()} == {"stopped"}, after["programs"]

@@ -163,7 +163,7 @@ def entry(home: int, away: int, stage: int, kind: int = 1, confirmed: bool = Tru
             "resultType": kind, "payoutConfirmed": confirmed}
 
 
-FULLTIME = (5, 1)  # a test's choice: the real codes are not documented
+FULLTIME = (5, 1)  # what public integrations in production read (README: HKJC results)
 
 
 def test_results_of_the_documented_shape():
@@ -177,8 +177,8 @@ def test_results_of_the_documented_shape():
     pending, _ = parse_results(results_answer(entry(4, 1, 5, confirmed=False)), FULLTIME,
                                TABLES, SEEN, NOW)
     assert pending[0]["result"] is None
-    half, _ = parse_results(results_answer(entry(1, 0, 3)), FULLTIME, TABLES, SEEN, NOW)
-    assert half[0]["result"] is None
+    with pytest.raises(ShapeError):  # only another stage's entry: refused, never guessed
+        parse_results(results_answer(entry(1, 0, 3)), FULLTIME, TABLES, SEEN, NOW)
     # digits as strings are counts too; a void match stays void
     void, _ = parse_results(results_answer(entry("2", "2", 5), status="VOID"), FULLTIME,
                             TABLES, SEEN, NOW)
@@ -209,6 +209,54 @@ def test_results_of_unknown_shapes_are_refused_naming_the_field(doc, fulltime, f
     assert field in str(e.value)
 
 
+def test_the_full_time_entry_defaults_to_stage_5_goals_as_public_integrations_read_it():
+    from pipeline.core.config import Config
+
+    ft = Config().source.hkjc.fulltime
+    assert (ft.stage_id, ft.result_type) == (5, 1)
+    assert Config.model_validate({"source": {"hkjc": {"fulltime": None}}}).source.hkjc.fulltime \
+        is None
+
+
+@pytest.mark.parametrize("status", ["MATCHENDED", "INPLAYMATCHENDED"])
+def test_ended_statuses_map_to_finished_with_the_final_goals(status):
+    # half time (2), normal time (4), final (5); goals (1), corners (2)
+    doc = results_answer(entry(1, 0, 2), entry(2, 1, 4), entry(2, 2, 5), entry(6, 3, 5, kind=2),
+                         status=status)
+    (m,), problems = parse_results(doc, FULLTIME, TABLES, SEEN, NOW)
+    assert problems == [] and m["source_status"] == status
+    assert (m["status"], m["result"]) == ("finished", {"home_goals": 2, "away_goals": 2})
+    odds, _ = parse_odds_answers([results_answer(status=status)], TABLES, SEEN, NOW)
+    assert odds[0]["status"] == "finished" and odds[0]["odds"] is None
+
+
+def test_a_corrected_full_time_entry_counts_by_its_highest_confirmed_sequence():
+    doc = results_answer({**entry(1, 2, 5), "sequence": 1}, {**entry(1, 3, 5), "sequence": 3},
+                         {**entry(9, 9, 5, confirmed=False), "sequence": 4}, status="MATCHENDED")
+    (m,), _ = parse_results(doc, FULLTIME, TABLES, SEEN, NOW)
+    assert m["result"] == {"home_goals": 1, "away_goals": 3}
+
+
+def test_an_answer_without_the_full_time_entry_is_refused_never_guessed():
+    only_half = results_answer(entry(1, 0, 2), entry(3, 1, 4), status="MATCHENDED")
+    with pytest.raises(ShapeError) as e:
+        parse_results(only_half, FULLTIME, TABLES, SEEN, NOW)
+    assert "none with stageId 5 and resultType 1" in str(e.value)
+    # in an answer that has it, a finished match without it: no result, a problem
+    other = results_answer(entry(2, 0, 5), status="MATCHENDED")["data"]["matches"][0]
+    lacking = {**other, "id": "x2", "frontEndId": "FB1", "homeTeam": {"name_en": "Levante"},
+               "results": [entry(1, 0, 2)]}
+    matches, problems = parse_results({"data": {"matches": [other, lacking]}}, FULLTIME,
+                                      TABLES, SEEN, NOW)
+    assert {m["key"]: m["result"] for m in matches}[other_key(matches, "x2")] is None
+    assert problems == ["data.matches[1].results: no confirmed stageId 5 / resultType 1 entry "
+                        "(source.hkjc.fulltime): no result taken"]
+
+
+def other_key(matches: list[dict], source_id: str) -> str:
+    return next(m["key"] for m in matches if m["source_id"] == source_id)
+
+
 # --------------------------------------------------------------------------- the CLI
 
 def run_cli(capsys, home, *args: str) -> tuple[int, str, str]:
@@ -226,12 +274,15 @@ def test_cli_prints_the_matches_and_refuses_files_of_the_wrong_shape(home, tmp_p
         {LEVANTE: "scheduled", SAN_DIEGO: "live"}
     results = tmp_path / "results.json"
     results.write_bytes(orjson.dumps(results_answer(entry(4, 1, 5))))
-    code, out, err = run_cli(capsys, home, "--kind", "hkjc-results", str(results))  # no fulltime
-    assert code == 2 and "stageId" in err and "fulltime" in err
-    code, out, err = run_cli(capsys, home, "--kind", "hkjc-results", str(results),
-                             "--fulltime", "5,1")
+    code, out, err = run_cli(capsys, home, "--kind", "hkjc-results", str(results))  # default 5,1
     assert code == 0, err
     assert orjson.loads(out)[0]["result"] == {"home_goals": 4, "away_goals": 1}
+    code, out, err = run_cli(capsys, home, "--kind", "hkjc-results", str(results),
+                             "--fulltime", "4,1")  # an answer without that entry: refused
+    assert code == 2 and "stageId 4 and resultType 1" in err and "never guessed" in err
+    atomic_write_json(home.system_config, {"source": {"hkjc": {"fulltime": None}}})
+    code, out, err = run_cli(capsys, home, "--kind", "hkjc-results", str(results))  # set null
+    assert code == 2 and "stageId" in err and "fulltime" in err
     # the real command: a file of the wrong shape, named with its field, exit 2
     wrong = HKJC_DATA / "tournament-list.json"
     done = subprocess.run([str(BETPIPE), "sources", "parse", "--kind", "hkjc",

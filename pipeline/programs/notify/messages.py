@@ -21,6 +21,7 @@ class Item:
     text: str
     ledger_seq: int | None = None
     program: tuple[str, str] | None = None  # (program, status) this item reports
+    overdue: str | None = None  # the bet_ref of the overdue bet this item reports
 
 
 def match_label(ev: dict) -> str:
@@ -99,6 +100,21 @@ def program_items(health: dict[str, dict | None], notified: dict[str, str], now_
             if status == "ok" and before in BAD:
                 out.append(Item(f"💚 program {program} ok again (was {before})",
                                 program=(program, "ok")))
+    return out
+
+
+def overdue_items(track_health: dict | None, notified: set[str]) -> list[Item]:
+    """One alert line per bet track lists as overdue (its health `overdue`) not yet notified."""
+    out = []
+    for o in (track_health or {}).get("overdue") or []:
+        ref = o.get("bet_ref") if isinstance(o, dict) else None
+        if not ref or ref in notified:
+            continue
+        since = f"kickoff {o['kickoff']}" if o.get("kickoff") else f"placed {o.get('placed_at')}"
+        out.append(Item(f"⏰ bet overdue · {o.get('session', '?')} · {match_label(o)} · "
+                        f"{o.get('selection', '?')} @ {o.get('odds', '?')} · stake "
+                        f"{_money(o.get('stake'))} · no result since {since}: betpipe settle "
+                        f"{ref} --score H-A | --void", overdue=ref))
     return out
 
 

@@ -1,10 +1,11 @@
-"""The `notify` program: bet placed, bet settled, session halted, program degraded — to a chat.
+"""The `notify` program: bet placed, bet settled, session halted, program degraded, bet overdue
+(track's health lists it; one alert per bet) — to a chat.
 
 Every pass (on a change of the ledger, a health file or the config, and at least every 2 s):
 new ledger events and program-status changes become `Item`s in a queue; the queue's head goes
 out as one message (up to 10 lines) whenever the rate limit allows; a failed POST is retried with
 exponential backoff (a 429's `retry_after` is obeyed) and nothing is ever dropped. The read
-position — the last ledger seq and the program statuses delivered — is saved in
+position — the last ledger seq, the program statuses and the overdue bets delivered — is saved in
 `data/notify.json` right after each delivery, so a restart neither repeats nor skips (a crash
 between a webhook's 2xx and that save repeats one message at most). With no webhook configured,
 items are counted and the position moves on (notifications off: nothing to catch up on later).
@@ -29,7 +30,8 @@ from pipeline.core.runtime import Runtime
 from pipeline import programs as registry  # the program names only
 from pipeline.core.timefmt import iso
 from pipeline.core.watchloop import serve
-from pipeline.programs.notify.messages import Item, batch, ledger_items, message_text, program_items
+from pipeline.programs.notify.messages import (Item, batch, ledger_items, message_text, overdue_items,
+                                                program_items)
 from pipeline.programs.notify.webhook import (Outcome, RateLimiter, Target, TargetError, backoff_s, post,
                                      target_from)
 
@@ -42,7 +44,8 @@ def load_position(path: Path) -> dict:
         doc = read_snapshot(path) or {}
     except BadFile:
         doc = {}
-    return {"ledger_seq": int(doc.get("ledger_seq", 0)), "programs": dict(doc.get("programs", {}))}
+    return {"ledger_seq": int(doc.get("ledger_seq", 0)), "programs": dict(doc.get("programs", {})),
+            "overdue": [str(r) for r in doc.get("overdue") or []]}
 
 
 class Notifier:
@@ -55,6 +58,7 @@ class Notifier:
         self.position = load_position(home.notify_state)
         self.queued_seq = self.position["ledger_seq"]
         self.queued_programs = dict(self.position["programs"])
+        self.queued_overdue = set(self.position["overdue"])
         self.pending: list[Item] = []
         self.bad_since: dict = {}
         self.failures, self.retry_at = 0, None
@@ -73,12 +77,16 @@ class Notifier:
         if "program" in wanted:
             new += program_items(health, self.queued_programs, self.clock.real_now(),
                                  self.bad_since, self.cfg.program_grace_s)
+        if "overdue" in wanted:
+            new += overdue_items(health.get("track"), self.queued_overdue)
         moved = False
         for item in new:
             if item.ledger_seq is not None:
                 self.queued_seq = item.ledger_seq
             if item.program:
                 self.queued_programs[item.program[0]] = item.program[1]
+            if item.overdue:
+                self.queued_overdue.add(item.overdue)
             if item.text:
                 self.pending.append(item)
             elif self.pending:  # nothing to say: its position rides on the item before it
@@ -95,6 +103,8 @@ class Notifier:
                 self.position["ledger_seq"] = item.ledger_seq
             if item.program:
                 self.position["programs"][item.program[0]] = item.program[1]
+            if item.overdue:
+                self.position["overdue"].append(item.overdue)
         del self.pending[:len(items)]
         self.writer.write(self.position, written_at=iso(self.clock.now()))
 

@@ -11,6 +11,9 @@ writer) is rewritten when the ledger or the config changed. The math is in `pipe
 At start and every simulated hour the bookmaker's whole bet history is reconciled with the
 ledger (`pipeline.bookmakers.reconcile`): an unknown bet halts every session, logs an error and
 degrades health; a BET_PLACED the bookmaker lacks logs an error and degrades health.
+An open bet whose match has no result `settle_overdue_h` after kickoff is overdue
+(`pipeline.tracking.overdue`): logged once, listed in health (`overdue`) until it settles; it
+stays open until a result comes or an operator settles it (`betpipe settle`).
 """
 from __future__ import annotations
 
@@ -28,8 +31,10 @@ from pipeline.strategies.ladder import with_targets
 from pipeline.strategies.rules import daily_profit, standing_halt
 from pipeline.strategies.settlement import figures, halt_cause, halt_event, results_body, settle
 from pipeline.bookmakers.reconcile import Hourly, history
+from pipeline.strategies.overdue import overdue_bets
 
 PROGRAM = "track"
+OVERDUE_CHECK_REAL_S = 5.0  # a pass at least this often: bets turn overdue as the clock moves
 
 __all__ = ["main", "Tracker", "settle", "figures"]
 
@@ -42,6 +47,9 @@ class Tracker:
         self.book = Book()
         self.results = SnapshotWriter(home.results)
         self._written: tuple | None = None  # (ledger seq, config) of the last results.json
+        self.overdue: list[dict] = []  # the open bets overdue now (health `overdue`)
+        self.newly_overdue: list[dict] = []  # those the last pass found first (logged once)
+        self._reported: set[str] = set()  # bet_refs reported overdue by this process
 
     def absorb(self, events) -> None:
         absorb_new(self.book, events)
@@ -49,7 +57,8 @@ class Tracker:
     def due(self, matches: dict[str, dict], config: Config | None) -> list[dict]:
         """Settlements (in placement order) and the halts they or placements cause."""
         bets = sorted((b for b in self.book.placed.values() if b.open), key=lambda b: b.seq)
-        bodies = [s for s in (settle(b, matches.get(b.match_key)) for b in bets) if s]
+        bodies = [{**s, "source": "track"} for s in (settle(b, matches.get(b.match_key))
+                                                     for b in bets) if s]
         if config is None:
             return bodies
         bodies = with_targets(bodies, self.book, config)  # TARGET_REACHED with its settlement
@@ -83,8 +92,17 @@ class Tracker:
             halts = self.reconcile.run(config)
             self.absorb(self.ledger.read())
             out += halts
+        self.check_overdue(matches, config)
         self.write_results(config)
         return out
+
+    def check_overdue(self, matches: dict[str, dict], config: Config | None) -> list[dict]:
+        """The overdue bets now (`overdue`) and those not reported before (`newly_overdue`)."""
+        hours = (config or Config()).settle_overdue_h
+        self.overdue = overdue_bets(self.book, matches, self.clock.now(), hours)
+        self.newly_overdue = [o for o in self.overdue if o["bet_ref"] not in self._reported]
+        self._reported.update(o["bet_ref"] for o in self.newly_overdue)
+        return self.newly_overdue
 
     def problem(self) -> str | None:
         """A reconciliation discrepancy that stands (health degraded), else None."""
@@ -118,15 +136,24 @@ def main(home: Home | None = None) -> int:
                 rt.log.info(ev["type"].lower().replace("_", "."), session=ev["session"],
                             **{k: ev.get(k) for k in fields})
                 rt.health.incr("settled" if ev["type"] == "BET_SETTLED" else "halts")
+            for o in tracker.newly_overdue:
+                rt.log.warning("bet.overdue", bet_ref=o["bet_ref"], session=o["session"],
+                               match_key=o["match_key"], kickoff=o["kickoff"],
+                               overdue_since=o["overdue_since"],
+                               hint=f"betpipe settle {o['bet_ref']} --score H-A | --void")
             version = (odds.doc or {}).get("version")
+            beat = tracker.overdue != rt.health.info.get("overdue", [])
+            rt.health.info["overdue"] = tracker.overdue
             if version is not None and rt.health.info.get("odds_version") != version:
                 rt.health.info["odds_version"] = version
+                beat = True
+            if beat:
                 rt.health.beat()
             problems = [tracker.problem(),
                         odds.problem and f"{rt.home.odds.name}: {odds.problem}"]
             return "; ".join(p for p in problems if p) or None
 
-        serve(rt, [rt.home.odds, rt.home.ledger], on_pass)
+        serve(rt, [rt.home.odds, rt.home.ledger], on_pass, every_real_s=OVERDUE_CHECK_REAL_S)
         return 0
     finally:
         rt.close()
