@@ -204,6 +204,7 @@ class BrowserConfig(_Model):
 
 class Config(_Model):
     mode: Literal["paper", "live"] = "paper"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"  # lower lines are dropped
     max_odds_age_s: float = Field(default=90, gt=0)
     halt: bool = False
     clock: ClockConfig = ClockConfig()
