@@ -190,3 +190,50 @@ def test_once_per_reason_logs_each_new_reason_and_the_recovery_with_the_quiet_re
         {"level": "info", "event": "poll.failed.cleared", "reason": "refused", "poll": 8,
          "suppressed": 0},
     ]
+
+
+def test_a_pass_failing_the_same_way_every_time_is_logged_once_with_its_trace(home, capsys):
+    """The watch loop of notify, track and execute: a KeyError on every pass (a ledger line
+    without seq) used to log a traceback per pass, ~50 ms apart."""
+    from pipeline.core.watchloop import serve
+
+    clockmod.anchor(home.clock, start=clockmod.real_now(), speed=1)
+    atomic_write_json(home.system_config, {})
+    script = [KeyError("seq")] * 4 + [ValueError("BOM")] * 2 + [None] * 2
+    done = threading.Event()
+
+    def on_pass(_changed):
+        outcome = script.pop(0) if script else None
+        if not script:
+            done.set()
+        if outcome is not None:
+            raise outcome
+        return None
+
+    rt = Runtime("notify", home)
+    rt.install_signals = lambda: None
+    assert rt.start()
+    loop = threading.Thread(target=serve, args=(rt, [home.ledger], on_pass))
+    try:
+        loop.start()
+        for _ in range(2000):  # each append makes a pass; until the script is used up
+            with home.ledger.open("a") as f:
+                f.write("{}\n")
+            if done.wait(0.05):
+                break
+        assert done.is_set(), "the passes never ran"
+    finally:
+        rt.stopping.set()
+        loop.join(30)
+        rt.close()
+    lines = [orjson.loads(x) for x in capsys.readouterr().out.splitlines()]
+    said = [{k: v for k, v in x.items() if k in ("event", "reason", "suppressed")}
+            for x in lines if x["event"].startswith("pass.failed")]
+    assert said == [{"event": "pass.failed", "reason": "KeyError: 'seq'"},
+                    {"event": "pass.failed", "reason": "ValueError: BOM", "suppressed": 3},
+                    {"event": "pass.failed.cleared", "reason": "ValueError: BOM",
+                     "suppressed": 1}]
+    first = next(x for x in lines if x["event"] == "pass.failed")
+    assert "on_pass" in first["trace"] and "\n" not in first["trace"]
+    assert [x["event"] for x in lines if x["event"] in ("degraded", "recovered")] == \
+        ["degraded", "degraded", "recovered"]
