@@ -38,6 +38,7 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 from pipeline.bookmakers import UNREACHABLE, Order, Placement
 from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER, Credentials
 from pipeline.browser.pool import PagePool, PoolError
+from pipeline.core.log import OncePerReason
 
 # reason_code of the sandbox's refusal page -> whether trying again later may work
 REFUSALS = {"suspended": True, "price_changed": True, "logged_out": True, "over_limit": False,
@@ -134,6 +135,7 @@ class SandboxBookmaker:
     def __init__(self, url: str, credentials: Credentials, profile_dir: Path, *, pages: int = 1,
                  executable: str | None = None, log=None, timeout_s: float = 15.0):
         self.url, self.credentials, self.log = url.rstrip("/"), credentials, log
+        self._api_failed = OncePerReason(log, "lookup.api_failed", level="warning") if log else None
         self.concurrent = pages  # placements that may run at once (the executor's width)
         self.timeout_s = timeout_s
         self.pool = PagePool(profile_dir, pages, executable=executable, log=log,
@@ -292,10 +294,12 @@ class SandboxBookmaker:
         try:
             bets = self._api_bets(client_ref)
         except (OSError, ValueError, urllib.error.URLError) as e:
-            if self.log:
-                self.log.warning("lookup.api_failed", client_ref=client_ref,
-                                 error=f"{type(e).__name__}: {e}", fallback="history page")
+            if self._api_failed:  # once per error while the API stays down
+                self._api_failed.failed(f"{type(e).__name__}: {e}", client_ref=client_ref,
+                                        fallback="history page")
             return self.lookup_in_history(client_ref)
+        if self._api_failed:
+            self._api_failed.cleared()
         found = [b for b in bets if b.get("client_ref") == client_ref]
         return _placed(found[0]) if found else None
 

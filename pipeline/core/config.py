@@ -206,6 +206,7 @@ class BrowserConfig(_Model):
 
 class Config(_Model):
     mode: Literal["paper", "live"] = "paper"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"  # lower lines are dropped
     max_odds_age_s: float = Field(default=90, gt=0)
     halt: bool = False
     # an open bet whose match has no result this many simulated hours after kickoff is overdue

@@ -1,5 +1,8 @@
 """What every program shares: home, log, health, clock, config, one scheduler, clean shutdown.
 
+The log is the process's only output: stdlib logging and uncaught exceptions go through it as
+JSON lines too (`log.bridge`), at the config's `log_level` (applied on every config reload).
+
 A program is a thin loop around pure functions; `Runtime` gives it its surroundings. A program
 whose clock anchor or config is missing or invalid stays up in a failing state (health says why)
 and retries, rather than exiting into supervisord's FATAL.
@@ -15,7 +18,7 @@ from pipeline.core import jsonl
 from pipeline.core.clock import Clock, ClockError, load_clock
 from pipeline.core.config import Config, ConfigHolder
 from pipeline.core.health import Health
-from pipeline.core.log import Logger
+from pipeline.core.log import Logger, OncePerReason, bridge, unbridge
 from pipeline.core.paths import Home
 
 RETRY_REAL_S = 0.5
@@ -28,6 +31,7 @@ class Runtime:
         self.log = Logger(program)
         jsonl.report_to(lambda path, line, reason: self.log.warning(
             "file.line_skipped", file=str(path), line=line, reason=reason))
+        bridge(self.log)
         self.stopping = threading.Event()
         if clock is None:  # the first beat carries the home's time when its anchor is there
             try:
@@ -39,7 +43,8 @@ class Runtime:
         self.holder = ConfigHolder(self.home.system_config)
         self.scheduler = EventLoopScheduler()
         self._reported: str | None = None  # the fail/degrade reason in force
-        self._config_reported: str | None = None  # the config error in force
+        self._config_problem = OncePerReason(self.log, "config.invalid",
+                                             recovered="config.recovered")
 
     @property
     def config(self) -> Config:
@@ -87,19 +92,17 @@ class Runtime:
         changed = self.holder.reload()
         err = self.holder.error
         if err is not None:
-            if str(err) != self._config_reported:
-                self.log.error("config.invalid", file=err.file, path=err.json_path,
-                               reason=err.reason, running=self.holder.version or None)
-                self._config_reported = str(err)
+            self._config_problem.failed(str(err), file=err.file, path=err.json_path,
+                                        running=self.holder.version or None)
             self.health.set("failing" if self.holder.config is None else "degraded", str(err))
             return changed
-        if self._config_reported is not None:
-            self.log.info("config.recovered", config_version=self.holder.version)
-            self._config_reported = None
+        if self._config_problem.cleared(config_version=self.holder.version):
             if self._reported is None:
                 self.health.ok()
         if changed:
-            self.log.info("config.loaded", config_version=self.holder.version)
+            self.log.set_level(self.config.log_level)
+            self.log.info("config.loaded", config_version=self.holder.version,
+                          log_level=self.config.log_level)
         return changed
 
     def start(self) -> bool:
@@ -142,3 +145,4 @@ class Runtime:
             pass
         self.scheduler.dispose()
         self.log.info("stopped")
+        unbridge(self.log)

@@ -9,13 +9,12 @@ is finished before it returns.
 from __future__ import annotations
 
 import threading
-import traceback
 from pathlib import Path
 from typing import Callable
 
 from pipeline.core.filebus import BadFile, FileWatch, read_snapshot
 from pipeline.core.jsonl import AppendError
-from pipeline.core.log import Logger
+from pipeline.core.log import Logger, OncePerReason, exception_fields
 from pipeline.core.runtime import Runtime
 
 
@@ -57,10 +56,10 @@ def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | N
     `on_pass` returns a problem (health degraded) or None; an exception is logged and counted
     as a problem, never the end of the stream (a BadFile or AppendError — corrupt ledger, full
     disk — is the problem itself, logged once per distinct reason, without a trace; any other
-    exception is logged with its trace once while the same one repeats).
+    exception is logged with its trace, once per distinct error).
     """
     busy = threading.Lock()
-    failed: list[str | None] = [None]  # the pass failure logged last, while it repeats
+    failed = OncePerReason(rt.log, "pass.failed")  # the same exception on every pass: one line
     config_path = rt.home.system_config.resolve()
     watch = FileWatch([*paths, config_path], rt.scheduler)
 
@@ -70,16 +69,16 @@ def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | N
                 return
             if config_path in changed:
                 rt.reload_config()
-            error = None
             try:
                 problem = on_pass(changed)
             except (BadFile, AppendError) as e:  # a corrupt ledger, a full disk: health says
                 problem = str(e)  # so (logged once by degrade), the next pass tries again
-            except Exception as e:  # logged with its trace once while it repeats
-                problem = error = f"pass failed: {type(e).__name__}: {e}"
-                if error != failed[0]:
-                    rt.log.error("pass.failed", error=error, trace=traceback.format_exc(limit=5))
-            failed[0] = error
+            except Exception as e:
+                fields = exception_fields(e)
+                problem = f"pass failed: {fields['error']}"
+                failed.failed(fields.pop("error"), **fields)
+            else:
+                failed.cleared()
             rt.health.incr("passes")
             if problem:
                 if (rt.health.state, rt.health.last_error) != ("degraded", problem):

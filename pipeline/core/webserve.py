@@ -48,10 +48,16 @@ def bind(rt: Runtime, port: int, setting: str) -> socket.socket | None:
     return None
 
 
+def uvicorn_config(app) -> uvicorn.Config:
+    """No access log, and uvicorn's own records (warnings and up) through the program's JSON
+    log (`log_config=None`: uvicorn installs no plain-text handlers of its own)."""
+    return uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
+                          log_config=None)
+
+
 def serve(rt: Runtime, app, sock: socket.socket, tick: Callable[[], None]) -> None:
     """Serve `app` on `sock` until a stop is asked for; `tick()` runs every TICK_REAL_S."""
-    server = QuietServer(uvicorn.Config(app, log_level="warning", access_log=False,
-                                        lifespan="off"))
+    server = QuietServer(uvicorn_config(app))
 
     def watch() -> None:
         while not rt.wait(TICK_REAL_S):

@@ -145,6 +145,10 @@ def test_while_unreachable_nothing_is_placed_or_looked_up_and_it_places_once_whe
     assert len(of_type(ledger_events(home), "BET_PLACED")) == 1 and site.places == 2
     lines = [ev for _lvl, ev, _f in ex.log.lines]
     assert lines.count("bookmaker.unreachable") == 1 and lines.count("bookmaker.back") == 1
+    # ~24 failed probes: one line confirms the outage, the back line counts them all
+    assert lines.count("bookmaker.probe_failed") == 1
+    back = next(f for _lvl, ev, f in ex.log.lines if ev == "bookmaker.back")
+    assert back["probes_failed"] >= 120 / BASE - 2
 
 
 class Vanishing(Site):

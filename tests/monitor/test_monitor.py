@@ -261,8 +261,12 @@ def test_writes_keeps_last_good_degrades_recovers_and_stops_clean(home, pages, s
     assert_contract("health", degraded)
     assert home.odds.read_bytes() == last_good
     failed = program.events("poll.failed")
-    assert [f["failures"] for f in failed[:5]] == [1, 2, 3, 4, 5]
     assert any("zero match rows" in f["reason"] for f in failed)
+    # once per reason: a line only when the reason changes, counting up; the repeats are quiet
+    assert all(a["reason"] != b["reason"] and a["failures"] < b["failures"]
+               for a, b in zip(failed, failed[1:])), failed
+    assert "no table#matches" in failed[-1]["reason"]
+    assert failed[-1]["failures"] < degraded["failures"], (failed, degraded)
 
     # the page is back with a new price: the version advances again, health ok
     pages.set("good", odds_page(good_rows(liverpool_home="1.20")))

@@ -10,16 +10,13 @@ its password); the config's `sandbox.*` rules and terms are taken again whenever
 """
 from __future__ import annotations
 
-import contextlib
 import threading
 from pathlib import Path
-
-import uvicorn
 
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.runtime import Runtime
-from pipeline.core.webserve import bind
+from pipeline.core.webserve import QuietServer, bind, uvicorn_config
 from pipeline.programs.bookmaker.app import create_app
 from pipeline.programs.bookmaker.auth import ENV_PASSWORD, ENV_USER, Sessions, missing_variables, \
     sandbox_account
@@ -41,14 +38,6 @@ def missing_data_message(folder: Path) -> str:
             f"{folder}, and found none: put the repository beside ../shared (its "
             f"shared/data/football-data has them), run `betpipe data fetch`, or name a folder "
             f"in config sandbox.data")
-
-
-class _Server(uvicorn.Server):
-    """uvicorn without its own signal handlers: the Runtime's handlers stay in charge."""
-
-    @contextlib.contextmanager
-    def capture_signals(self):
-        yield
 
 
 def _load_market(rt: Runtime) -> Market | None:
@@ -93,8 +82,7 @@ def main(home: Home) -> int:
         app = create_app(market, store, rt.clock, log=rt.log, config=rt.config.sandbox,
                          sessions=Sessions(account))
         book = app.state.bookmaker
-        server = _Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                        lifespan="off"))
+        server = QuietServer(uvicorn_config(app))
 
         def watch() -> None:  # SIGTERM -> graceful stop; meanwhile keep health honest
             while not rt.wait(CONFIG_RELOAD_REAL_S):

@@ -19,7 +19,6 @@ import gc
 import sys
 import threading
 import time
-import traceback
 from pathlib import Path
 
 import orjson
@@ -29,6 +28,7 @@ from pipeline.core.config import ConfigError, load_config
 from pipeline.core.filebus import (SCHEMA_VERSION, BadFile, FileWatch, SnapshotWriter,
                                   parse_snapshot, read_capped, read_snapshot)
 from pipeline.core.ledger import Ledger, read_events
+from pipeline.core.log import OncePerReason, exception_fields
 from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
 from pipeline.core.state import Book, absorb_new, replay
@@ -73,6 +73,7 @@ class Decider:
         self.retired: OddsIndex | None = None  # the one before: freed after the write
         self.odds_error: str | None = None
         self.ledger_error: str | None = None
+        self.cycle_failed = OncePerReason(rt.log, "cycle.error")
         self.stale_problem: str | None = None
         self.last_body: dict | None = None
         self.previous = self._load_previous(home.decisions)
@@ -98,9 +99,12 @@ class Decider:
             try:
                 self._cycle(frozenset(paths))
             except Exception as e:  # never let one bad cycle end the subscription
-                self.rt.log.error("cycle.error", error=repr(e), trace=traceback.format_exc())
+                fields = exception_fields(e)
+                self.cycle_failed.failed(fields.pop("error"), **fields)  # once per error
                 self.rt.health.incr("errors")
                 self.rt.health.set("degraded", f"cycle error: {e!r}")
+            else:
+                self.cycle_failed.cleared()
             finally:
                 self.retired = None
                 gc.enable()

@@ -106,8 +106,10 @@ class Outage:
             return
         self.probes_failed += 1
         self.next_probe_at = now + timedelta(seconds=every_s)
-        self._log("info", "bookmaker.probe_failed", since=iso(self.down_since),
-                  probes_failed=self.probes_failed, next_try_at=iso(self.next_probe_at))
+        if self.probes_failed == 1:  # the outage confirmed; the next ones are counted in .back
+            self._log("info", "bookmaker.probe_failed", since=iso(self.down_since),
+                      probes_failed=self.probes_failed, next_try_at=iso(self.next_probe_at),
+                      every_s=every_s)
 
     def _log(self, level: str, event: str, **fields) -> None:
         if self.log is not None:

@@ -26,7 +26,7 @@ from pipeline.bookmakers import UNKNOWN, Bookmaker, Order, Placement
 from pipeline.core.clock import Clock
 from pipeline.core.config import Config
 from pipeline.core.ledger import Ledger
-from pipeline.core.log import Logger
+from pipeline.core.log import Logger, OncePerReason
 from pipeline.core.state import Book, Intent, SessionBook, absorb_new
 from pipeline.core.timefmt import iso
 from pipeline.programs.execute.backoff import Backoff
@@ -91,6 +91,7 @@ class Executor:
         self.parallel = InOrder(self._call, width) if width > 1 else None
         self._done: Counter = Counter()  # outcomes of parallel placements recorded this pass
         self.backoff = Backoff(bookmaker, clock, log)  # retries and outages (backoff.py)
+        self.lookup_failed = OncePerReason(log, "reconcile.failed")  # once per error
 
     def absorb(self, events: Iterable[dict]) -> None:
         absorb_new(self.book, events)
@@ -129,9 +130,10 @@ class Executor:
             found = self.bookmaker.lookup(ref)
         except Exception as e:  # unreachable: the intent stays unresolved, tried again later
             self.problem = f"cannot reconcile {ref}: {type(e).__name__}: {e}"
-            self.log.error("reconcile.failed", client_ref=ref, error=f"{type(e).__name__}: {e}")
+            self.lookup_failed.failed(f"{type(e).__name__}: {e}", client_ref=ref)
             self.backoff.outage.failed(self.clock.now(), self.problem)
             return None
+        self.lookup_failed.cleared(client_ref=ref)
         self.backoff.outage.answered(self.clock.now())
         if found is not None and found.ok:
             return found

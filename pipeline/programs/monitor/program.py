@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from pipeline.core.clock import StepClock
 from pipeline.core.filebus import SnapshotWriter
+from pipeline.core.log import OncePerReason
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
@@ -136,6 +137,7 @@ class Monitor:
         self.failures = 0
         self.version: int | None = None  # of the last snapshot written
         self.problems: frozenset[str] = frozenset()
+        self.poll_failed = OncePerReason(rt.log, "poll.failed", recovered="monitor.source_back")
         timeout_s = rt.config.source.timeout_s
         self.deadline_s = getattr(source, "timeouts_per_poll", 2) * timeout_s + 2
 
@@ -175,7 +177,7 @@ class Monitor:
         rt.log.info("odds.written", version=doc["version"], matches=len(matches),
                     problems=len(problems), ms=ms)
         if self.failures:
-            rt.log.info("monitor.source_back", failures=self.failures)
+            self.poll_failed.cleared(failures=self.failures)  # monitor.source_back
             self.failures = 0
             rt.recover()
         return True
@@ -185,7 +187,7 @@ class Monitor:
         self.failures += 1
         rt.health.incr("errors")
         reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
-        rt.log.error("poll.failed", failures=self.failures, reason=reason, hung=hung)
+        self.poll_failed.failed(reason, failures=self.failures, hung=hung)  # once per reason
         rt.health.info.update(failures=self.failures, last_failure=reason[:500])
         if hung:  # a page that never yields is broken for sure: say so at once
             rt.degrade(f"poll hung past its {self.deadline_s:g} s deadline: browser ended, a "

@@ -25,6 +25,7 @@ from pipeline.core.config import NotifyConfig
 from pipeline.core.filebus import BadFile, SnapshotWriter, read_snapshot
 from pipeline.core.health import read_health
 from pipeline.core.ledger import Ledger
+from pipeline.core.log import OncePerReason
 from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
 from pipeline import programs as registry  # the program names only
@@ -160,6 +161,8 @@ class Program:
         self.audited_seq, self.audited_sha = -1, None
         self.config_doc = None
         self.target_error: str | None = None
+        self.send_failed = OncePerReason(rt.log, "notify.failed", recovered="notify.back",
+                                         level="warning")
         self.notifier = Notifier(rt.home, rt.clock, rt.config.notify, self._target())
         self._cfg = rt.config.notify
 
@@ -207,10 +210,15 @@ class Program:
         health = {p: read_health(rt.home, p) for p in registry.PROGRAMS if p != PROGRAM}
         self.notifier.collect(self.events, health)
         for outcome in self.notifier.flush():
-            log = rt.log.info if outcome.ok else rt.log.warning
-            log("notify.sent" if outcome.ok else "notify.failed", status=outcome.status,
-                detail=outcome.detail or None, retry_after=outcome.retry_after,
-                waiting=len(self.notifier.pending))
+            waiting = len(self.notifier.pending)
+            if outcome.ok:
+                self.send_failed.cleared(waiting=waiting)
+                rt.log.info("notify.sent", status=outcome.status, detail=outcome.detail or None,
+                            retry_after=outcome.retry_after, waiting=waiting)
+            else:  # a webhook down for hours: one line per distinct failure, not per retry
+                self.send_failed.failed(f"{outcome.status}: {outcome.detail}",
+                                        status=outcome.status, retry_after=outcome.retry_after,
+                                        waiting=waiting)
         n = self.notifier
         rt.health.counters.update(n.counts)
         rt.health.info.update(webhook=n.target.label if n.target else None,
