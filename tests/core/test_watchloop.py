@@ -44,8 +44,9 @@ def test_a_pass_failing_again_and_again_is_logged_once_per_reason(home):
         rt.close()
         jsonl.report_to(reporter)
     logged = [orjson.loads(line) for line in rt.log.stream.getvalue().splitlines()]
-    failed = [r["error"] for r in logged if r["event"] == "pass.failed"]
-    assert failed == ["pass failed: KeyError: 'seq'", "pass failed: ValueError: another reason"]
-    assert all("Traceback" in r["trace"] for r in logged if r["event"] == "pass.failed")
-    assert [r["reason"] for r in logged if r["event"] == "degraded"] == failed
+    failed = [r["reason"] for r in logged if r["event"] == "pass.failed"]
+    assert failed == ["KeyError: 'seq'", "ValueError: another reason"]
+    assert all("on_pass" in r["trace"] for r in logged if r["event"] == "pass.failed")
+    assert [r["reason"] for r in logged if r["event"] == "degraded"] == \
+        [f"pass failed: {f}" for f in failed]
     assert [r["event"] for r in logged].count("recovered") == 1
