@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from pipeline.core.filebus import BadFile
-from pipeline.strategies.rules import SIDES
+from pipeline.strategies.markets import SIDES_1X2 as SIDES
 from pipeline.strategies.snapshot import price_ok
 
 _DECISION_FIELDS = {"id": str, "session": str, "match_key": str, "selection": str,

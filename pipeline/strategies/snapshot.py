@@ -17,7 +17,7 @@ from typing import Iterable
 
 from pipeline.core.config import Session
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.strategies.rules import SIDES
+from pipeline.strategies.markets import SIDES_1X2 as SIDES
 
 _KEY, _KICKOFF, _RANK = attrgetter("key"), attrgetter("kickoff"), attrgetter("rank")
 # what must not change for a match to be taken over from the previous snapshot (OddsIndex)
