@@ -242,8 +242,8 @@ def test_every_real_row_settles_as_worked_out_from_its_cells():
     assert {o for _, o in hand_outcomes} == set(markets.OUTCOMES)  # the rows have every case
     for key in hand:
         # payouts go to the cent: only a half win's half-cent can round, by at most 0.005
-        assert abs(Decimal(repr(round(code[key], 6))) - hand[key]) <= Decimal("0.005") * halves[key] \
-            + Decimal("0.000001"), key
+        gap = abs(Decimal(repr(round(code[key], 6))) - hand[key])
+        assert gap <= Decimal("0.005") * halves[key] + Decimal("0.000001"), key
     assert len(hand) == 4
 
 
