@@ -23,6 +23,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from pipeline.core.matchkey import KeyTables
 from pipeline.analysis.backtest import FTR_SIDE, Backtest, BtMatch, load_matches
 from pipeline.history.football_data import UK, Fixture, price
+from pipeline.strategies.markets import SIDES_1X2
 from pipeline.strategies.rules import pick
 
 # a source and its pre-match / closing counterpart (for drift)
@@ -196,7 +197,7 @@ def parse_where(text: str | None) -> dict[str, set[str]]:
 
 def _side_price(f: Fixture, source: str, side: str) -> float | None:
     prices = f.odds(source)
-    return prices[("home", "draw", "away").index(side)] if prices else None
+    return prices[SIDES_1X2.index(side)] if prices else None
 
 
 def _over25(f: Fixture, source: str) -> float | None:

@@ -10,7 +10,14 @@ from pathlib import Path
 
 from pipeline.core.filebus import BadFile
 
-SIDES = ("home", "draw", "away")  # the 1X2 selections of odds-data and decisions
+# the contract's markets and their sides (DESIGN: markets); strategies.markets builds on these
+MARKETS = ("1X2", "AH", "OU")
+MARKET_SIDES: dict[str, tuple[str, ...]] = {
+    "1X2": ("home", "draw", "away"),
+    "AH": ("home", "away"),
+    "OU": ("over", "under"),
+}
+SIDES = MARKET_SIDES["1X2"]  # the 1X2 selections of odds-data and decisions
 _NUMBERS = (float, int)  # by type: bool is not a price
 
 _DECISION_FIELDS = {"id": str, "session": str, "match_key": str, "selection": str,

@@ -13,6 +13,9 @@ matches through this module, so they agree on kickoffs, seasons, keys and prices
 - Prices: `Fixture.odds(source)` with a source name of `PRICE_SOURCES` (b365, b365-closing, avg,
   max, pinnacle, pinnacle-closing; avg and max fall back to the Bb* columns of older files), or
   with an explicit triple of column names. An empty, non-numeric, NaN or ≤ 1 cell gives None.
+- Asian handicap and over/under 2.5: `Fixture.handicap(source)` and `Fixture.totals(source)`
+  give odds-data's `handicap` / `totals` lists from DESIGN's backtest columns (markets): one
+  entry, or [] when the row's line or either price of the first valid set is bad or missing.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from typing import Iterable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from pipeline.core.matchkey import KeyTables, season_of
+from pipeline.strategies.markets import is_line
 
 UK = ZoneInfo("Europe/London")
 DEFAULT_KICKOFF_UK = time(15, 0)
@@ -42,6 +46,29 @@ PRICE_SOURCES: dict[str, tuple[Triple, ...]] = {
     "max-closing": (("MaxCH", "MaxCD", "MaxCA"),),
     "pinnacle": (("PSH", "PSD", "PSA"),),
     "pinnacle-closing": (("PSCH", "PSCD", "PSCA"),),
+}
+# source -> (AH line, home, away) column triples, tried in order (DESIGN: markets, backtest columns)
+HANDICAP_SOURCES: dict[str, tuple[Triple, ...]] = {
+    "b365": (("AHh", "B365AHH", "B365AHA"),),
+    "b365-closing": (("AHCh", "B365CAHH", "B365CAHA"),),
+    "pinnacle": (("AHh", "PAHH", "PAHA"),),
+    "pinnacle-closing": (("AHCh", "PCAHH", "PCAHA"),),
+    "avg": (("AHh", "AvgAHH", "AvgAHA"), ("BbAHh", "BbAvAHH", "BbAvAHA")),
+    "max": (("AHh", "MaxAHH", "MaxAHA"), ("BbAHh", "BbMxAHH", "BbMxAHA")),
+    "avg-closing": (("AHCh", "AvgCAHH", "AvgCAHA"),),
+    "max-closing": (("AHCh", "MaxCAHH", "MaxCAHA"),),
+}
+TOTALS_LINE = 2.5  # the one goals line football-data prices
+# source -> (over 2.5, under 2.5) column pairs, tried in order
+TOTALS_SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
+    "b365": (("B365>2.5", "B365<2.5"),),
+    "b365-closing": (("B365C>2.5", "B365C<2.5"),),
+    "pinnacle": (("P>2.5", "P<2.5"),),
+    "pinnacle-closing": (("PC>2.5", "PC<2.5"),),
+    "avg": (("Avg>2.5", "Avg<2.5"), ("BbAv>2.5", "BbAv<2.5")),
+    "max": (("Max>2.5", "Max<2.5"), ("BbMx>2.5", "BbMx<2.5")),
+    "avg-closing": (("AvgC>2.5", "AvgC<2.5"),),
+    "max-closing": (("MaxC>2.5", "MaxC<2.5"),),
 }
 # what `betpipe backtest --odds` offers (DESIGN: backtest semantics)
 BACKTEST_SOURCES = ("b365", "b365-closing", "avg", "max", "pinnacle", "pinnacle-closing")
@@ -62,6 +89,21 @@ def price(cell: str | None) -> float | None:
     if math.isnan(value) or math.isinf(value) or value <= 1:
         return None
     return value
+
+
+def line(cell: str | None) -> float | None:
+    """A handicap line from a cell: a finite multiple of 0.25 (-0 reads as 0), else None."""
+    try:
+        value = float(cell) + 0.0 if cell is not None else None
+    except ValueError:
+        return None
+    return value if is_line(value) else None
+
+
+def _sources(table: Mapping[str, tuple], source: str, what: str) -> tuple:
+    if source not in table:
+        raise KeyError(f"unknown {what} source {source!r}; known: {sorted(table)}")
+    return table[source]
 
 
 def _int(cell: str | None) -> int | None:
@@ -120,6 +162,25 @@ class Fixture:
             if h is not None and d is not None and a is not None:
                 return h, d, a
         return None
+
+    def handicap(self, source: str) -> list[dict[str, float]]:
+        """odds-data `handicap` from a source's columns: [{"line", "home", "away"}] from the
+        first column triple whose line and both prices are valid, else []."""
+        for line_col, home_col, away_col in _sources(HANDICAP_SOURCES, source, "handicap"):
+            ln = line(self.get(line_col))
+            h, a = price(self.get(home_col)), price(self.get(away_col))
+            if ln is not None and h is not None and a is not None:
+                return [{"line": ln, "home": h, "away": a}]
+        return []
+
+    def totals(self, source: str) -> list[dict[str, float]]:
+        """odds-data `totals` from a source's columns: [{"line": 2.5, "over", "under"}] from
+        the first column pair whose prices are both valid, else []."""
+        for over_col, under_col in _sources(TOTALS_SOURCES, source, "totals"):
+            o, u = price(self.get(over_col)), price(self.get(under_col))
+            if o is not None and u is not None:
+                return [{"line": TOTALS_LINE, "over": o, "under": u}]
+        return []
 
     @property
     def result(self) -> tuple[int, int] | None:

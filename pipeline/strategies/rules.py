@@ -11,6 +11,7 @@ from pipeline.core.config import Limits, OddsBounds, Session, Window
 from pipeline.core.files import SIDES  # noqa: F401 (rules.SIDES: the selections)
 from pipeline.core.state import SessionBook
 from pipeline.core.timefmt import parse_iso
+from pipeline.strategies.markets import SIDES_1X2
 
 RESULT_DEPENDENT = ("martingale", "fibonacci", "ladder")  # at most one open or in-flight bet
 
@@ -23,7 +24,7 @@ def picker(selection: str) -> Callable[[Mapping[str, float]], tuple[str, float]]
     favourite = the lower-priced of home and away (tie -> home);
     underdog = the higher-priced of home and away (tie -> away).
     """
-    if selection in SIDES:
+    if selection in SIDES_1X2:
         return lambda odds: (selection, float(odds[selection]))
     if selection == "favourite":
         return lambda o: ("home", float(o["home"])) if o["home"] <= o["away"] else (

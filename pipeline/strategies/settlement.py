@@ -13,7 +13,7 @@ from typing import Iterable
 from pipeline.core.config import Config
 from pipeline.core.state import Bet, Book, SessionBook, bankroll, free_bankroll
 from pipeline.core.timefmt import parse_iso
-from pipeline.strategies import rules
+from pipeline.strategies import markets, rules
 from pipeline.strategies.ladder import cycle
 
 VOID_STATUSES = ("postponed", "void")
@@ -22,30 +22,27 @@ DEFAULT_BANKROLL = 1000.0
 
 def winner(result: dict) -> str:
     """home | draw | away from {"home_goals", "away_goals"}."""
-    home, away = int(result["home_goals"]), int(result["away_goals"])
-    return "home" if home > away else "away" if away > home else "draw"
+    return markets.winner(int(result["home_goals"]), int(result["away_goals"]))
 
 
 def settle(bet: Bet, match: dict | None) -> dict | None:
     """The BET_SETTLED body for `bet` once its match is finished (with a result), postponed or
-    void; None while the match is still to be decided (or unknown to odds-data)."""
+    void; None while the match is still to be decided (or unknown to odds-data). The outcome,
+    payout and profit are `markets.settle`'s (a postponed or void match: `markets.void`)."""
     if match is None or bet.outcome is not None:
         return None
     status, result = match.get("status"), match.get("result")
     if status in VOID_STATUSES:  # the stake back: paid to the cent, profit 0
-        outcome, payout, paid = "void", bet.stake, round(bet.stake, 2)
+        s = markets.void(bet.odds, bet.stake)
     elif status == "finished" and result:
-        if winner(result) == bet.selection:
-            outcome = "won"
-            payout = paid = round(bet.stake * bet.odds, 2)
-        else:
-            outcome, payout, paid = "lost", 0.0, 0.0
+        s = markets.settle("1X2", bet.selection, None, bet.odds, bet.stake,
+                           int(result["home_goals"]), int(result["away_goals"]))
     else:
         return None
     return {"type": "BET_SETTLED", "session": bet.session, "decision_id": bet.decision_id,
             "bet_ref": bet.bet_ref, "client_ref": bet.client_ref, "match_key": bet.match_key,
             "selection": bet.selection, "odds": bet.odds, "stake": bet.stake,
-            "outcome": outcome, "payout": paid, "profit": round(payout - bet.stake, 2),
+            "outcome": s.outcome, "payout": s.payout, "profit": s.profit,
             "status": status, "result": result}
 
 

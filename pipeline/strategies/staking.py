@@ -15,6 +15,7 @@ from typing import Callable, Mapping
 from pipeline.core.config import Session, Staking
 from pipeline.core.state import SessionBook, bankroll, free_bankroll
 from pipeline.strategies.ladder import reaches_target
+from pipeline.strategies.markets import SIDES_1X2
 
 _EPS = 1e-9
 
@@ -52,7 +53,7 @@ def _percent(st: Staking, sb: SessionBook, start: float, odds, selection):
 
 def implied_probability(odds: Mapping[str, float], selection: str) -> float:
     """Margin-free implied probability: proportional normalisation of the 1X2 prices."""
-    inv = {k: 1.0 / float(odds[k]) for k in ("home", "draw", "away")}
+    inv = {k: 1.0 / float(odds[k]) for k in SIDES_1X2}
     return inv[selection] / sum(inv.values())
 
 

@@ -12,7 +12,7 @@ At start and every simulated hour the bookmaker's whole bet history is reconcile
 ledger (`pipeline.bookmakers.reconcile`): an unknown bet halts every session, logs an error and
 degrades health; a BET_PLACED the bookmaker lacks logs an error and degrades health.
 An open bet whose match has no result `settle_overdue_h` after kickoff is overdue
-(`pipeline.tracking.overdue`): logged once, listed in health (`overdue`) until it settles; it
+(`pipeline.strategies.overdue`): logged once, listed in health (`overdue`) until it settles; it
 stays open until a result comes or an operator settles it (`betpipe settle`).
 """
 from __future__ import annotations
