@@ -25,6 +25,7 @@ REGISTRARS = [
     "pipeline.cli_sources:register",  # sources parse (issue 3)
     "pipeline.analysis.cli:register",  # backtest, drill, data fetch (issue 6)
     "pipeline.cli_ops:register",      # export, reconcile (issue 5)
+    "pipeline.cli_implied:register",  # implied (issue 18)
 ]
 
 

@@ -1,17 +1,20 @@
 """implied.py against independent references: penaltyblog's `implied` module on random and real
 markets, hand-derived values (exact fractions), each method's defining equation solved backwards
-from the result."""
+from the result, and the CLI through a subprocess."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 import random
+import subprocess
 from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pipeline.core.paths import REPO
 from pipeline.strategies.implied import METHODS, additive, implied, multiplicative, shin
 from tests.helpers import FOOTBALL_DATA
 
@@ -244,3 +247,39 @@ def test_an_unknown_method_is_refused_naming_the_choices():
                                          r"additive, power, shin, odds_ratio"):
         implied([2.0, 2.0], "logarithmic")
 
+
+# --- the CLI ------------------------------------------------------------------------------------
+
+def betpipe(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(REPO / ".venv/bin/betpipe"), "implied", *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_prints_one_json_line_per_method():
+    odds = ["2.7", "2.3", "4.4"]
+    for method in METHODS:
+        run = betpipe("--method", method, *odds)
+        assert run.returncode == 0, run.stderr
+        assert run.stdout.count("\n") == 1 and run.stderr == ""
+        doc = json.loads(run.stdout)
+        assert set(doc) == {"method", "probabilities", "margin"} and doc["method"] == method
+        assert doc["margin"] == pytest.approx(1 / 2.7 + 1 / 2.3 + 1 / 4.4 - 1, abs=1e-15)
+        assert sum(doc["probabilities"]) == pytest.approx(1, abs=1e-9)
+        assert doc["probabilities"] == list(implied([2.7, 2.3, 4.4], method).probabilities)
+    shin_two = json.loads(betpipe("--method", "shin", "1.5", "2.6").stdout)
+    assert shin_two["probabilities"][0] == pytest.approx(25 / 39, abs=1e-12)  # by hand, above
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--method", "shin", "1.0", "2.0"], "odds[0] = 1.0: a decimal price must be a finite"),
+    (["--method", "power", "2.0", "abc"], "odds[1] = 'abc': not a number"),
+    (["--method", "power", "2.0", "nan"], "odds[1] = nan:"),
+    (["--method", "odds_ratio", "2.0"], "at least 2 prices, got 1"),
+    (["--method", "shin", "2.1", "2.1"], "shin needs a margin of 0 or more"),
+    (["--method", "logarithmic", "2.0", "2.0"], "invalid choice: 'logarithmic'"),
+    (["2.0", "2.0"], "--method"),
+])
+def test_cli_bad_input_exits_2_with_the_reason_on_stderr(args, message):
+    run = betpipe(*args)
+    assert run.returncode == 2 and run.stdout == ""
+    assert message in run.stderr
