@@ -17,6 +17,7 @@ REGISTRARS = [
     "pipeline.cli.analysis:register",  # backtest, drill, data fetch (issue 6)
     "pipeline.cli.ops:register",      # export, reconcile (issue 5)
     "pipeline.cli.settle:register",   # settle BET_REF --score H-A | --void (issue 15)
+    "pipeline.cli.implied:register",  # implied (issue 18)
 ]
 
 
