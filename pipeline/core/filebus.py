@@ -3,8 +3,8 @@
 Writers replace a snapshot atomically (temp file in an unwatched `.tmp` sibling directory, fsync,
 `os.replace`, fsync of the directory), so a reader never sees a partial file. Readers learn of
 changes through watchdog (created/moved for snapshots, modified/closed for the ledger), streamed
-with reactivex on one scheduler per process, throttled by `throttle_latest` (never drops the last
-update of a burst), with a periodic re-read as the safety net against lost inotify events.
+with reactivex on one scheduler per process, each file throttled by `throttle_latest` (never drops
+the last update of a burst), with a periodic re-read as the safety net against lost inotify events.
 """
 from __future__ import annotations
 
@@ -193,12 +193,18 @@ def throttle_latest(window_s: float, scheduler: SchedulerBase,
 
 def watch_stream(events: Observable, every: frozenset, scheduler: SchedulerBase, *,
                  window_s: float, resync_s: float) -> Observable:
-    """Changed-path sets: `events` (from any thread) throttled on `scheduler`, and every
-    `resync_s` all of `every`. The re-read goes around the throttle: it must not open a window
-    that would hold back the next real change (a write just after a re-read would wait up to
-    `window_s`: the decide hop's p99 did)."""
-    changes = events.pipe(ops.observe_on(scheduler),
-                          throttle_latest(window_s, scheduler, merge=lambda a, b: a | b))
+    """Changed-path sets: `events` (from any thread) on `scheduler`, each file throttled on its
+    own (`throttle_latest`: at once, then at most one per window, the last never dropped), and
+    every `resync_s` all of `every`. Neither a re-read nor another file's change opens a window
+    that holds back a file's next change: a write just after a re-read waited up to `window_s`
+    (the decide hop's p99 did), and so did execute's decisions.json, written by decide ~10 ms
+    after the odds-data write that had opened execute's window (the odds → BET_PLACED path)."""
+    changes = events.pipe(
+        ops.observe_on(scheduler),
+        ops.flat_map(lambda paths: reactivex.from_iterable(paths)),
+        ops.group_by(lambda path: path),
+        ops.flat_map(lambda one: one.pipe(throttle_latest(window_s, scheduler),
+                                          ops.map(lambda path: frozenset([path])))))
     resync = reactivex.interval(resync_s, scheduler=scheduler).pipe(ops.map(lambda _: every))
     return reactivex.merge(changes, resync)
 

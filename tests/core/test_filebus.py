@@ -55,13 +55,28 @@ def test_a_periodic_reread_does_not_hold_back_the_next_change():
     sched = TestScheduler()
     every = frozenset({"a", "b"})
     events = sched.create_hot_observable(on_next(305, frozenset({"a"})),
-                                         on_next(306, frozenset({"b"})),
-                                         on_next(310, frozenset({"a"})))
+                                         on_next(310, frozenset({"a"})),
+                                         on_next(320, frozenset({"a"})))
     results = sched.start(lambda: watch_stream(events, every, sched, window_s=50, resync_s=100),
                           disposed=390)
     got = [(m.time, m.value.value) for m in results.messages if m.value.kind == "N"]
     assert got == [(300, every), (305, frozenset({"a"})),  # the change at once
-                   (355, frozenset({"a", "b"}))]  # the burst behind it throttled and merged
+                   (355, frozenset({"a"}))]  # the burst behind it throttled, its last kept
+
+
+def test_each_file_has_its_own_throttle_window():
+    """A change of b is emitted at once although a's window is open (execute's decisions.json,
+    written just after the odds-data write that opened a window, waited for it: ~50 ms on the
+    odds -> BET_PLACED path); each file's bursts are still throttled, their last never lost."""
+    sched = TestScheduler()
+    a, b = frozenset({"a"}), frozenset({"b"})
+    events = sched.create_hot_observable(on_next(205, a), on_next(215, b), on_next(220, a),
+                                         on_next(225, b), on_next(230, b))
+    results = sched.start(lambda: watch_stream(events, frozenset(a | b), sched, window_s=50,
+                                               resync_s=1000), disposed=390)
+    got = [(m.time, m.value.value) for m in results.messages if m.value.kind == "N"]
+    assert got == [(205, a), (215, b),  # b at once, inside a's window
+                   (255, a), (265, b)]  # each burst's last, when its own window closes
 
 
 def test_snapshot_versions_increase_across_writer_restarts(tmp_path):
