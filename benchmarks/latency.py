@@ -253,7 +253,8 @@ def run(tmp: Path, args) -> dict:
     pipe, hops = pct(placed), pct(raws)
     ratio = round(pipe["p99_ms"] / hops["p99_ms"], 2) if hops["p99_ms"] else None
     return {
-        "matches": args.matches, "new_match_per_write": True, "paced_s": PACE_S,
+        "matches": args.matches, "matches_in_last_write": len(body["matches"]),
+        "new_match_per_write": True, "paced_s": PACE_S,
         "warmup": WARMUP, "cpus": os.cpu_count(), "load_avg_1m": [round(load_start, 2),
                                                                   round(os.getloadavg()[0], 2)],
         "odds_to_bet_placed": {**pipe, "lost": samples - len(placed)},
