@@ -16,7 +16,8 @@
   parses it and appends one JSON line with fsync under a filelock → this process sees the append
   (the same watcher): the pipeline's odds → decisions → ledger path with no pipeline logic.
 
-Samples alternate between the two (the same load for both), PACE_S apart, after WARMUP of each.
+Samples alternate between the two (the same load for both), PACE_S apart, after WARMUP of each;
+a raw sample starts once decide has read the pipeline sample's bet (its aftermath).
 goal_met: pipeline p99 <= 50 ms and <= 3 x raw_three_hops p99. `load_avg_1m`: the machine's
 load at start and end (these machines are shared).
 """
@@ -69,6 +70,20 @@ class Tail:
         end = data.rfind(b"\n") + 1
         self.pos += end
         return [orjson.loads(line) for line in data[:end].splitlines() if line.strip()]
+
+
+class Decided:
+    """The match keys of decisions.json as they appear ("decided", key) and leave it
+    ("dropped", key: decide has read that match's bet in the ledger)."""
+
+    def __init__(self):
+        self.keys: set = set()
+
+    def __call__(self, path: Path) -> list:
+        keys = {d["match_key"] for d in (read_snapshot(path) or {}).get("decisions", [])}
+        out = [("decided", k) for k in keys - self.keys] + [("dropped", k) for k in self.keys - keys]
+        self.keys = keys
+        return out
 
 
 class Arrivals(FileSystemEventHandler):
@@ -200,8 +215,7 @@ def run(tmp: Path, args) -> dict:
     pipe_seen = Arrivals({
         home.ledger.resolve(): lambda p: [("placed", e["match_key"]) for e in tail(p)
                                           if e.get("type") == "BET_PLACED"],
-        home.decisions.resolve(): lambda p: [("decided", d["match_key"]) for d in
-                                             (read_snapshot(p) or {}).get("decisions", [])]})
+        home.decisions.resolve(): Decided()})
     raw_seen = Arrivals({raw / "c" / "ledger.jsonl": lambda p: [e["version"] for e in raw_tail(p)]})
     procs: list[subprocess.Popen] = []
     obs = Observer()
@@ -226,6 +240,7 @@ def run(tmp: Path, args) -> dict:
             doc = writer.write(body, written_at=iso(now))
             t_placed = pipe_seen.wait(("placed", key), timeout)
             t_decided = pipe_seen.wait(("decided", key), 0)
+            pipe_seen.wait(("dropped", key), 10)  # the aftermath: decide has read the bet
             time.sleep(PACE_S)
             r0 = time.perf_counter()
             atomic_write_json(raw / "odds-data.json", doc)
