@@ -1,5 +1,6 @@
 """The program loop (`serve`): a pass that fails the same way on every change is logged once per
-reason, not once per pass (issue 15: notify logged a traceback every ~50 ms)."""
+reason, not once per pass (issue 15: notify logged a traceback every ~50 ms). LastGood: the last
+good snapshot stands; unchanged bytes are not parsed and checked again."""
 from __future__ import annotations
 
 import io
@@ -10,8 +11,9 @@ import orjson
 from pipeline.core import jsonl
 from pipeline.core.clock import FakeClock
 from pipeline.core.filebus import atomic_write_json
+from pipeline.core.log import Logger
 from pipeline.core.runtime import Runtime
-from pipeline.core.watchloop import serve
+from pipeline.core.watchloop import LastGood, serve
 from tests.execute import config_doc, poll
 
 
@@ -50,3 +52,45 @@ def test_a_pass_failing_again_and_again_is_logged_once_per_reason(home):
     assert [r["reason"] for r in logged if r["event"] == "degraded"] == \
         [f"pass failed: {f}" for f in failed]
     assert [r["event"] for r in logged].count("recovered") == 1
+
+
+def _watcher(tmp_path):
+    path, checked, out = tmp_path / "odds-data.json", [], io.StringIO()
+
+    def check(doc, _path):
+        checked.append(doc and doc["version"])
+        return doc and [m["key"] for m in doc["matches"]]
+
+    return path, checked, out, LastGood(path, Logger("execute", stream=out), check)
+
+
+def _errors(out: io.StringIO) -> list[dict]:
+    return [e for e in map(orjson.loads, out.getvalue().splitlines()) if e["level"] == "error"]
+
+
+def test_unchanged_bytes_are_not_checked_again_and_every_change_is(tmp_path):
+    path, checked, _, good = _watcher(tmp_path)
+    atomic_write_json(path, {"version": 1, "matches": [{"key": "a"}]})
+    assert good.load() == ["a"] and checked == [1]
+    assert good.load() == ["a"] and checked == [1]  # the same bytes: neither parsed nor checked
+    with open(path, "r+b") as f:  # an edit in place, same size: seen by its bytes
+        data = f.read()
+        f.seek(0)
+        f.write(data.replace(b'"a"', b'"b"'))
+    assert good.load() == ["b"] and checked == [1, 1]
+    atomic_write_json(path, {"version": 2, "matches": [{"key": "c"}]})
+    assert good.load() == ["c"] and checked == [1, 1, 2]
+
+
+def test_a_bad_file_keeps_the_last_good_value_and_is_logged_once_until_it_changes(tmp_path):
+    path, checked, out, good = _watcher(tmp_path)
+    assert good.load() is None  # no file yet
+    atomic_write_json(path, {"version": 1, "matches": [{"key": "a"}]})
+    assert good.load() == ["a"]
+    path.write_bytes(b'{"version": 2, "matc')  # torn
+    assert good.load() == ["a"] and good.load() == ["a"]
+    assert [e["reason"][:8] for e in _errors(out)] == ["not JSON"]
+    path.unlink()  # gone: the last good one stands
+    assert good.load() == ["a"]
+    atomic_write_json(path, {"version": 1, "matches": [{"key": "a"}]})  # the old bytes again
+    assert good.load() == ["a"] and good.problem is None and checked == [None, 1, None, 1]
