@@ -10,7 +10,8 @@
   before the write to the moment this process receives the inotify event (watchdog, IN_MODIFY
   of bet-record.jsonl) whose appended bytes hold that match's BET_PLACED — the append as a
   reader sees it (execute's group-commit fsync of it follows). `decided`: the same from the
-  write to decisions.json (IN_MOVED_TO) naming the match; `decided_to_placed` the rest.
+  write to decisions.json (IN_MOVED_TO) naming the match; `decided_to_placed` the rest (`unseen`:
+  samples where decide had replaced that decisions.json before this process read it).
 - raw_three_hops: the same odds file, written the same way by this process (A) → process B sees
   it (watchdog), reads and parses it, atomic-writes a small file → process C sees that, reads and
   parses it and appends one JSON line with fsync under a filelock → this process sees the append
@@ -240,7 +241,8 @@ def run(tmp: Path, args) -> dict:
             doc = writer.write(body, written_at=iso(now))
             t_placed = pipe_seen.wait(("placed", key), timeout)
             t_decided = pipe_seen.wait(("decided", key), 0)
-            pipe_seen.wait(("dropped", key), 10)  # the aftermath: decide has read the bet
+            if t_decided is not None:  # the aftermath: decide has read the bet
+                pipe_seen.wait(("dropped", key), 10)
             time.sleep(PACE_S)
             r0 = time.perf_counter()
             atomic_write_json(raw / "odds-data.json", doc)
@@ -273,7 +275,8 @@ def run(tmp: Path, args) -> dict:
         "warmup": WARMUP, "cpus": os.cpu_count(), "load_avg_1m": [round(load_start, 2),
                                                                   round(os.getloadavg()[0], 2)],
         "odds_to_bet_placed": {**pipe, "lost": samples - len(placed)},
-        "decided": pct(decided), "decided_to_placed": pct(rest),
+        "decided": {**pct(decided), "unseen": len(placed) - len(decided)},
+        "decided_to_placed": pct(rest),
         "raw_three_hops": {**hops, "lost": samples - len(raws)},
         "p99_vs_raw_p99": ratio,
         "bets_placed": len(bets), "exactly_one_bet_per_write": len(bets) == writes == len(set(bets)),
