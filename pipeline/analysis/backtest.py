@@ -206,9 +206,7 @@ class Backtest:
         limits), one BET_PLACED each (with the halts it causes); its bets wait for its result."""
         if not decisions:
             return
-        bets: list[Bet] = []
-        heapq.heappush(self.waiting, (m.settle_at, m.order, m, bets))
-        self.placed_on.append((m, bets))
+        bets = self.bets_list(m)
         apply, placed, halting = self.book.apply, self.book.placed, self._halting
         for d in decisions:
             self.seq = seq = self.seq + 1  # one event: what `append` does, without its loop
@@ -220,6 +218,14 @@ class Backtest:
             bets.append(placed[did])
             if sid in halting:
                 self.append(self.halts([sid], m.kickoff), ts)
+
+    def bets_list(self, m: BtMatch) -> list[Bet]:
+        """Where the match's new bets go: a new list waiting for its result (a CSV match is
+        decided once; the odds history's backtest keeps one list per match)."""
+        bets: list[Bet] = []
+        heapq.heappush(self.waiting, (m.settle_at, m.order, m, bets))
+        self.placed_on.append((m, bets))
+        return bets
 
     def finish(self) -> "Backtest":
         self.settle_until(None)

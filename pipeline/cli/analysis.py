@@ -56,11 +56,20 @@ def _bar(total: int, label: str, show: bool):
 # --------------------------------------------------------------------------- backtest
 
 def register_backtest(sub) -> None:
-    p = sub.add_parser("backtest", help="run the config's sessions over football-data CSVs")
-    p.add_argument("--data", nargs="+", required=True, metavar="CSV",
+    p = sub.add_parser("backtest", help="run the config's sessions over football-data CSVs "
+                       "or the recorded odds history")
+    p.add_argument("--data", nargs="+", metavar="CSV",
                    help="football-data.co.uk CSV files (ties in kickoff go in this order)")
+    p.add_argument("--history", metavar="DIR", help="an odds history folder (data/odds-history) "
+                   "instead of --data: the recorded prices, windows on")
+    p.add_argument("--from", dest="start", help="with --history: lines at or after this ISO "
+                   "instant")
+    p.add_argument("--to", dest="end", help="with --history: lines before this ISO instant")
+    p.add_argument("--results", nargs="+", metavar="CSV", default=[],
+                   help="with --history: football-data CSVs settling matches the history has "
+                        "no result for")
     p.add_argument("--config", required=True, help="a system-config.json with the sessions")
-    p.add_argument("--odds", required=True, choices=BACKTEST_SOURCES, help="the price columns")
+    p.add_argument("--odds", choices=BACKTEST_SOURCES, help="the price columns (with --data)")
     p.add_argument("--json", action="store_true", help="one JSON object keyed by session id")
     p.add_argument("--plot", metavar="FILE.svg", help="write the equity curves as an SVG")
     p.set_defaults(run=run_backtest)
@@ -92,8 +101,17 @@ def run_backtest(args) -> int:
             check_path(args.plot)
     except ValueError as e:
         return _fail(str(e))
+    if bool(args.data) == bool(args.history):
+        return _fail("give either --data CSV... (with --odds) or --history DIR")
+    if args.data and not args.odds:
+        return _fail("--data needs --odds SOURCE")
     try:
-        _, loaded, result = load_and_run(args.data, args.config, args.odds, not args.json)
+        if args.history:
+            title, result = _history_run(args)
+        else:
+            _, loaded, result = load_and_run(args.data, args.config, args.odds, not args.json)
+            title = (f"backtest: {len(loaded.matches)} matches with {args.odds} prices "
+                     f"({loaded.skipped} of {loaded.rows} rows without them)")
     except (ConfigError, bt.BacktestError) as e:
         return _fail(str(e))
     report = result.report()
@@ -105,9 +123,7 @@ def run_backtest(args) -> int:
     if args.json:
         _print_json(report)
         return 0
-    table = Table(title=f"backtest: {len(loaded.matches)} matches with {args.odds} prices "
-                        f"({loaded.skipped} of {loaded.rows} rows without them)",
-                  caption=CREDIT)
+    table = Table(title=title, caption=CREDIT)
     for col in ("session", "bets", "won", "hit rate", "staked", "profit", "ROI", "max drawdown",
                 "bankroll", "halted"):
         table.add_column(col, justify="left" if col in ("session", "halted") else "right")
@@ -119,6 +135,32 @@ def run_backtest(args) -> int:
     if args.plot:
         print(f"equity curves: {args.plot}")
     return 0
+
+
+def _history_run(args):
+    """(title, finished HistoryBacktest) of `backtest --history`."""
+    from pathlib import Path
+
+    from pipeline.analysis import histback
+    from pipeline.analysis.backtest import BacktestError
+    from pipeline.core.config import load_config
+    from pipeline.core.matchkey import load_tables
+    from pipeline.core.timefmt import iso, parse_iso
+
+    bounds = []
+    for name, text in (("--from", args.start), ("--to", args.end)):
+        try:
+            bounds.append(iso(parse_iso(text)) if text else None)
+        except ValueError:
+            raise BacktestError(f"{name} {text!r}: not an ISO instant (2019-08-17T00:00:00Z)")
+    config = load_config(Path(args.config))
+    lines = histback.load_history(Path(args.history), *bounds)
+    results = histback.load_results(args.results, load_tables()) if args.results else {}
+    result = histback.run_history(lines, config, results,
+                                  parse_iso(bounds[1]) if bounds[1] else None)
+    title = (f"backtest on the odds history {args.history}: {result.changes} price changes of "
+             f"{len(result.hmatches)} matches, windows on")
+    return title, result
 
 
 # --------------------------------------------------------------------------- drill

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from pipeline.cli.oddshistory import add_subcommands as add_odds_history
 from pipeline.core import clock as clockmod
 from pipeline.core.config import Config, ConfigError, load_config
 from pipeline.core.filebus import BadFile, read_snapshot
@@ -38,10 +39,12 @@ def register(sub) -> None:
                    help="only open bets with no result settle_overdue_h after kickoff")
     p.add_argument("--json", action="store_true", help="JSON lines instead of a table")
     p.set_defaults(run=run_bets)
-    p = sub.add_parser("history", help="the ledger's events in order, readable")
+    p = sub.add_parser("history", help="the ledger's events in order, readable; the odds "
+                       "history with days|matches|show KEY|export")
     p.add_argument("--session", help="only this session's events")
     p.add_argument("--json", action="store_true", help="the raw events as JSON lines")
     p.set_defaults(run=run_history)
+    add_odds_history(p)  # betpipe history days|matches|show|export (cli/oddshistory.py)
     p = sub.add_parser("reset", help="append SESSION_RESET: the session's counts start again")
     p.add_argument("session", help="the session id")
     p.set_defaults(run=run_reset)

@@ -256,3 +256,15 @@ class JsonlFile:
             with open(self.path, "rb") as f:
                 os.fsync(f.fileno())
             self._unsynced = False
+
+
+def append_bytes(fd: int, data: bytes, end: int, path: Path) -> None:
+    """`data` appended to an O_APPEND file whose length is `end`, with one unbuffered write;
+    cut back and AppendError when it fails part-way (another writer of the same rules: the
+    odds history)."""
+    _append(fd, data, end, path)
+
+
+def report_skipped(path: Path, line: int, reason: str) -> None:
+    """Report a line that parses but is no record, where skipped lines are reported."""
+    _report(path, line, reason)

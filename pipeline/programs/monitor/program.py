@@ -14,6 +14,10 @@ with the reason, slower retries) until a poll succeeds again. Navigation and ans
 `page.evaluate`) past its deadline, or when a stop is asked for, has its browser ended by the
 `PollGuard`, so the loop and SIGTERM are never blocked. `interval_s` is hot-reloaded. SIGTERM:
 the poll in flight finishes (or is cut by the guard), the browser closes, exit 0.
+
+Every poll first appends what changed to the odds history (`data/odds-history/`,
+pipeline.history.store; one fsync), then writes the snapshot: a history that cannot be written
+fails the poll (no snapshot a program could act on without its prices on record).
 """
 from __future__ import annotations
 
@@ -30,6 +34,7 @@ from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
 from pipeline.core.timefmt import iso
 from pipeline.browser.launch import Browser, end_orphans
+from pipeline.history.store import HistoryWriter, history_dir
 from pipeline.sources.sandbox import SandboxSource
 
 PROGRAM = "monitor"
@@ -132,8 +137,10 @@ class PollGuard:
 class Monitor:
     """One poll = fetch, write, count; failures tracked for backoff and the circuit."""
 
-    def __init__(self, rt: Runtime, source, writer: SnapshotWriter, guard: PollGuard | None = None):
+    def __init__(self, rt: Runtime, source, writer: SnapshotWriter, guard: PollGuard | None = None,
+                 history: HistoryWriter | None = None):
         self.rt, self.source, self.writer, self.guard = rt, source, writer, guard
+        self.history = history
         self.failures = 0
         self.version: int | None = None  # of the last snapshot written
         self.problems: frozenset[str] = frozenset()
@@ -166,6 +173,14 @@ class Monitor:
         finally:
             if self.guard:
                 self.guard.disarm()
+        if self.history is not None:
+            try:  # before the snapshot: no program acts on a price that is not on record
+                added = self.history.append(self.source.kind, matches, fetched_at)
+                rt.health.counters["history_lines"] = rt.health.counters.get("history_lines",
+                                                                             0) + added
+            except (OSError, ValueError) as e:
+                self._failed(RuntimeError(f"odds history not written: {e}"))
+                return False
         doc = self.writer.write({"source": self.source.kind, "fetched_at": fetched_at,
                                  "matches": matches}, written_at=iso(rt.clock.now()))
         self.version = doc["version"]
@@ -240,7 +255,8 @@ def main(home: Home) -> int:
         return 0
     # every health field up front: later polls change values only, never the dicts' size,
     # so the beat thread's copy of them never races an insertion
-    rt.health.counters.update(polls=0, errors=0, matches=0, problems=0, steps=0, late_steps=0)
+    rt.health.counters.update(polls=0, errors=0, matches=0, problems=0, steps=0, late_steps=0,
+                              history_lines=0)
     rt.health.info.update(odds_version=None, fetched_at=None, circuit="closed", failures=0,
                           last_failure=None, last_poll_ms=None, interval_real_s=None,
                           browser_launches=0, replay=None, last_step_wait_ms=None)
@@ -257,7 +273,8 @@ def main(home: Home) -> int:
     rt.log.info("monitor.source", kind=source.kind, url=getattr(source, "url", None),
                 mode=rt.config.mode, clock=type(rt.clock).__name__)
     guard = PollGuard(browser, rt.stopping, rt.log) if browser else None
-    monitor = Monitor(rt, source, SnapshotWriter(rt.home.odds), guard)
+    history = HistoryWriter(history_dir(rt.home.data))
+    monitor = Monitor(rt, source, SnapshotWriter(rt.home.odds), guard, history)
     try:
         if isinstance(rt.clock, StepClock):
             from pipeline.sources.replay_step import run_steps
@@ -266,6 +283,7 @@ def main(home: Home) -> int:
         else:
             _poll_loop(rt, monitor, browser)
     finally:
+        history.close()
         if guard:
             guard.close()
         if browser:

@@ -1,0 +1,76 @@
+"""`backtest --history` in process: a history recorded by stepping the real replay source
+through the first EPL 2019-20 weekend (as the monitor does, with the session's window edges as
+steps) backtests to the CSV backtest's bets at the closing column (the premise of
+tests/e2e/test_parity.py); with the results cut out of the history, `--results` CSVs settle the
+same bets; `--to` stops time."""
+from __future__ import annotations
+
+import subprocess
+
+import orjson
+import pytest
+
+from pipeline.analysis.backtest import load_matches, run
+from pipeline.analysis.histback import load_history, run_history
+from pipeline.core.config import Config
+from pipeline.core.matchkey import load_tables
+from pipeline.core.paths import REPO
+from pipeline.core.timefmt import iso, parse_iso
+from pipeline.history import store
+from pipeline.sources.replay import Replay, window_edges
+from pipeline.history.football_data import parse_file
+from tests.helpers import FOOTBALL_DATA
+
+SEASON = FOOTBALL_DATA / "E0_2019-20.csv"
+START, UNTIL = parse_iso("2019-08-09T18:00:00Z"), parse_iso("2019-08-11T20:00:00Z")
+CONFIG = {"max_odds_age_s": 60, "sessions": [
+    {"id": "fav", "selection": "favourite", "odds": {"max": 10},
+     "window": {"from_minutes": 1, "to_minutes": 0}, "staking": {"plan": "flat", "stake": 10}},
+    {"id": "dog-fib", "selection": "underdog", "odds": {"max": 10},
+     "window": {"from_minutes": 1, "to_minutes": 0}, "staking": {"plan": "fibonacci", "stake": 5}}]}
+pytestmark = pytest.mark.skipif(not SEASON.exists(), reason="no CSVs")
+
+
+def record(folder) -> None:
+    """The monitor's steps on the replay, without the programs: history lines only."""
+    config = Config.model_validate(CONFIG)
+    tables = load_tables()
+    replay = Replay(parse_file(SEASON, tables), tables, odds="b365", grid_s=604800, until=UNTIL)
+    w, now = store.HistoryWriter(folder), START
+    while now is not None:
+        matches, _ = replay.matches_at(now, iso(now))
+        w.append("replay", matches, iso(now))
+        now = replay.next_change(now, window_edges(config))
+    w.close()
+
+
+def bets(bt, sessions=("fav", "dog-fib")):
+    return sorted((sid, b.match_key, b.selection, b.odds, b.stake, b.profit)
+                  for sid in sessions for b, _ in bt.bets(sid))
+
+
+def test_the_history_backtests_to_the_closing_prices_and_results_can_come_from_csvs(tmp_path):
+    folder = tmp_path / "odds-history"
+    record(folder)
+    config = Config.model_validate(CONFIG)
+    expected = bets(run([m for m in load_matches([SEASON], "b365-closing").matches
+                         if m.kickoff < UNTIL], config))
+    assert len([b for b in expected if b[0] == "fav"]) == 10
+    assert bets(run_history(load_history(folder), config)) == expected
+    # results cut out: the CSV's FTR/score settles them; without it the bets stay open
+    no_results = [x for x in load_history(folder) if x["status"] != "finished"]
+    assert bets(run_history(no_results, config, {f.key: {"home_goals": f.result[0],
+                                                         "away_goals": f.result[1]}
+                                                 for f in parse_file(SEASON, load_tables())}
+                            )) == expected
+    open_bt = run_history(no_results, config)
+    assert len(open_bt.bets("fav")) == 10 and all(b.open for b, _ in open_bt.bets("fav"))
+    # the CLI: --results, --to (the first day only: Liverpool v Norwich, Friday 19:00)
+    cfg = tmp_path / "cfg.json"
+    cfg.write_bytes(orjson.dumps(CONFIG))
+    out = subprocess.run([str(REPO / ".venv/bin/betpipe"), "backtest", "--history", str(folder),
+                          "--config", str(cfg), "--to", "2019-08-10T00:00:00Z", "--json"],
+                         capture_output=True, text=True, timeout=60)
+    report = orjson.loads(out.stdout)
+    first = [b for b in expected if b[0] == "fav" and "Liverpool v Norwich" in b[1]]
+    assert report["fav"]["bets"] == 1 and report["fav"]["profit"] == first[0][5]
