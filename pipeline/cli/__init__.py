@@ -18,6 +18,7 @@ REGISTRARS = [
     "pipeline.cli.ops:register",      # export, reconcile (issue 5)
     "pipeline.cli.settle:register",   # settle BET_REF --score H-A | --void (issue 15)
     "pipeline.cli.implied:register",  # implied (issue 18)
+    "pipeline.cli.model:register",    # model predict (issue 18)
 ]
 
 
