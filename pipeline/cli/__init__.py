@@ -19,6 +19,7 @@ REGISTRARS = [
     "pipeline.cli.settle:register",   # settle BET_REF --score H-A | --void (issue 15)
     "pipeline.cli.implied:register",  # implied (issue 18)
     "pipeline.cli.model:register",    # model predict (issue 18)
+    "pipeline.cli.ctl:register",      # ctl ARGS: supervisorctl for this home (issue 20)
 ]
 
 

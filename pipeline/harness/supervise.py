@@ -82,12 +82,12 @@ class Pipeline:
 def quiesce(pipe: Pipeline, log) -> list[str]:
     """Stop the executor cleanly with no intent left in flight (it reconciles at start)."""
     for _ in range(5):
-        pipe.rpc.supervisor.stopProcess("execute", True)
+        pipe.rpc.supervisor.stopProcess("betpipe:execute", True)
         left = invariants.unresolved(pipe.home)
         if not left:
             return []
         log(f"{len(left)} intents in flight after stopping execute: starting it again")
-        pipe.rpc.supervisor.startProcess("execute", True)
+        pipe.rpc.supervisor.startProcess("betpipe:execute", True)
         deadline = time.monotonic() + 30
         while invariants.unresolved(pipe.home) and time.monotonic() < deadline:
             time.sleep(0.2)
