@@ -20,6 +20,7 @@ REGISTRARS = [
     "pipeline.cli.implied:register",  # implied (issue 18)
     "pipeline.cli.model:register",    # model predict (issue 18)
     "pipeline.cli.ctl:register",      # ctl ARGS: supervisorctl for this home (issue 20)
+    "pipeline.cli.config:register",   # config schema | check | new (issue 20)
 ]
 
 

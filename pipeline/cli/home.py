@@ -1,6 +1,7 @@
 """Home set-up commands used by scripts/start and scripts/stop, and `betpipe key`."""
 from __future__ import annotations
 
+import sys
 
 from pipeline.core import clock as clockmod
 from pipeline.core.config import ConfigError, default_config, load_config
@@ -33,10 +34,14 @@ def register_init(sub) -> None:
 
 
 def _init(args) -> int:
+    from pipeline.core.configschema import SCHEMA_NAME, write_schema
+
     home = Home.from_env(args.home).ensure()
+    if write_schema(home.config_dir):  # kept up to date: the schema follows the code
+        print(f"wrote the config schema to {home.config_dir / SCHEMA_NAME}", file=sys.stderr)
     if not home.system_config.exists():
-        atomic_write_json(home.system_config, default_config())
-        print(f"wrote the default config to {home.system_config}")
+        atomic_write_json(home.system_config, {"$schema": SCHEMA_NAME, **default_config()})
+        print(f"wrote the default config to {home.system_config}", file=sys.stderr)
     return 0
 
 

@@ -260,6 +260,9 @@ def parse_config(data: bytes, file: Path) -> Config:
         raise ConfigError(file, "$", f"not JSON: {e}") from None
     if not isinstance(doc, dict):
         raise ConfigError(file, "$", "the top level must be an object")
+    # "$schema" names the JSON Schema for editors (betpipe config schema); betpipe ignores it
+    if isinstance(doc.get("$schema"), str):
+        doc = {k: v for k, v in doc.items() if k != "$schema"}
     try:
         return Config.model_validate(doc)
     except ValidationError as e:
