@@ -31,6 +31,7 @@ from pipeline.strategies.overdue import overdue_bets
 def register(sub) -> None:
     p = sub.add_parser("sessions", help="each strategy session: state, cycle, money, window")
     p.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    p.add_argument("--category", help="only the sessions of this category (config `category`)")
     p.set_defaults(run=run_sessions)
     p = sub.add_parser("bets", help="placed bets (and bets in flight), oldest first")
     p.add_argument("--session", help="only this session's bets")
@@ -111,6 +112,7 @@ def session_row(sid: str, cfg: Config | None, book: Book, events: list[dict],
     pos = ladder.position(s, sb)
     f = figures(sb, start_bankroll(cfg, sid))  # the figures of results.json
     row = {"session": sid, "in_config": s is not None, "enabled": bool(s and s.enabled),
+           "category": s.category if s else None,
            "plan": s.staking.plan if s else None, "halted": rules.standing_halt(sb, now),
            "halt_detail": None, "halting": None, "cycle": pos.cycle, "bet_in_cycle": pos.bet,
            "bets": f["bets"], "open_bets": f["open_bets"], "in_flight": f["in_flight"],
@@ -137,7 +139,13 @@ def session_row(sid: str, cfg: Config | None, book: Book, events: list[dict],
     return row
 
 
-def collect(home: Home) -> dict:
+def in_category(cfg: Config | None, sid: str, category: str | None) -> bool:
+    """True without a category; else only a session of the config with that category."""
+    s = cfg.session(sid) if cfg and category is not None else None
+    return category is None or (s is not None and s.category == category)
+
+
+def collect(home: Home, category: str | None = None) -> dict:
     cfg, config_error = _config(home)
     clock = _clock(home)
     now = clock.now()
@@ -148,7 +156,7 @@ def collect(home: Home) -> dict:
     decided = _snapshot(home.decisions) or {}
     notes = decided.get("notes") or {}
     rows = [session_row(sid, cfg, book, events, index, notes.get(sid, []), now)
-            for sid in session_ids(cfg, book)]
+            for sid in session_ids(cfg, book) if in_category(cfg, sid, category)]
     return {"home": str(home.root), "now": iso(now), "config_error": config_error,
             "odds_version": odds and odds.get("version"), "ledger_seq": book.seq,
             "sessions": rows}
@@ -165,7 +173,7 @@ def _money(x: float | None, sign: bool = False) -> str:
 
 
 def run_sessions(args) -> int:
-    info = collect(Home.from_env(args.home))
+    info = collect(Home.from_env(args.home), getattr(args, "category", None))
     if args.json:
         print(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode())
         return 0

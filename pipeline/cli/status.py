@@ -27,6 +27,7 @@ from pipeline.strategies.settlement import figures, start_bankroll
 def register(sub) -> None:
     p = sub.add_parser("status", help="programs and sessions at a glance")
     p.add_argument("--json", action="store_true", help="one JSON object instead of tables")
+    p.add_argument("--category", help="only the sessions of this category (config `category`)")
     p.add_argument("--check", action="store_true",
                    help="print nothing; exit 0 only when every program is running")
     p.set_defaults(run=run)
@@ -42,7 +43,7 @@ def _stopped_at(home: Home) -> str | None:
     return at if isinstance(at, str) else None
 
 
-def collect(home: Home) -> dict:
+def collect(home: Home, category: str | None = None) -> dict:
     now_real = real_now()
     stopped_at = _stopped_at(home)
     programs = {}
@@ -76,9 +77,12 @@ def collect(home: Home) -> dict:
     for sid in ids:
         sb = book.session(sid)
         scfg = cfg.session(sid) if cfg else None
+        if category is not None and (scfg is None or scfg.category != category):
+            continue
         f = figures(sb, start_bankroll(cfg, sid))  # as results.json counts them
         sessions[sid] = {
             "enabled": bool(scfg and scfg.enabled), "in_config": scfg is not None,
+            "category": scfg.category if scfg else None,
             "bets": f["bets"], "open": f["open_bets"], "in_flight": f["in_flight"],
             "staked": f["staked"], "profit": f["profit"], "since_reset": f["since_reset"],
             "bankroll": f["bankroll"] if scfg else None, "halted": sb.halted,
@@ -97,7 +101,7 @@ class _NullClock:
 
 def run(args) -> int:
     home = Home.from_env(args.home)
-    info = collect(home)
+    info = collect(home, getattr(args, "category", None))
     all_running = all(p["liveness"] == "running" for p in info["programs"].values())
     if args.check:
         return 0 if all_running else 1

@@ -165,3 +165,18 @@ def test_open_bets_list_the_next_to_kick_off_first():
     assert [r["bet_ref"] for r in rows] == ["P-0", "P-4", "P-2", "P-3"]
     assert rows[0]["kickoff"] == "2019-08-10T11:30:00Z" and rows[-1]["kickoff"] is None
     assert [r["bet_ref"] for r in open_rows(placed, None)] == ["P-0", "P-2", "P-3", "P-4"]
+
+
+def test_state_filters_sessions_by_category(client, filled):
+    from pipeline.core.filebus import atomic_write_bytes
+    from pipeline.core.sessionedit import set_keys
+
+    path = filled.system_config
+    new, _ = set_keys(path.read_bytes(), path, "dog-late", ["category=late"])
+    atomic_write_bytes(path, new)
+    ids = lambda q: [s["id"] for s in client.get(f"/api/state{q}").json()["sessions"]]  # noqa: E731
+    assert ids("?category=late") == ["dog-late"]
+    assert ids("?category=football") == ["fav-week"]
+    assert ids("") == ["fav-week", "dog-late"]
+    assert ids("?category=none") == []
+    assert client.get("/?category=late").status_code == 200

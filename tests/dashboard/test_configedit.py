@@ -6,8 +6,9 @@ import pytest
 
 from pipeline.core.audit import Audit
 from pipeline.core.config import default_config, parse_config
-from pipeline.programs.dashboard.configedit import (EditRefused, check_token, parse_spans, set_enabled,
-                                           set_enabled_text, toggle_session)
+from pipeline.core.configedit import (EditRefused, parse_spans, set_enabled, set_enabled_text,
+                                      toggle_session)
+from pipeline.programs.dashboard.configedit import check_token
 
 HAND_WRITTEN = """{
   "mode": "paper",   "halt": false,

@@ -31,7 +31,7 @@ from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.timefmt import iso
 from pipeline.programs.dashboard import drillview
 from pipeline.programs.dashboard.configedit import EditRefused, check_token, toggle_session
-from pipeline.programs.dashboard.state import LedgerView, gather
+from pipeline.programs.dashboard.state import LedgerView, gather, in_category
 
 HERE = Path(__file__).parent
 HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff",
@@ -86,15 +86,15 @@ def create_app(home: Home, clock: Clock, *, drill: drillview.DrillModel | None =
         with lock:  # requests run in a thread pool; the ledger cache and the holder are shared
             return gather(home, clock, ledger, holder)
 
-    def index(_request: Request):
-        s = state()
+    def index(request: Request):
+        s = in_category(state(), request.query_params.get("category"))
         return page("index.html", s=s, refresh_ms=int((s["config"].get("refresh_s") or 2) * 1000))
 
     def live(_request: Request):
         return page("live.html", s=state())
 
-    def api_state(_request: Request):
-        return json_response(state())
+    def api_state(request: Request):
+        return json_response(in_category(state(), request.query_params.get("category")))
 
     def metrics_text(_request: Request):
         return Response(metrics.render(metrics.families(state())), media_type=metrics.CONTENT_TYPE,

@@ -222,6 +222,7 @@ def session_rows(view: LedgerView, cfg: Config | None, figures: dict) -> list[di
         halt = view.halts.get(sid) if sb.halted else None
         own = session_figures(sb, start_bankroll(cfg, sid))  # as results.json counts them
         rows.append({"id": sid, "in_config": scfg is not None, "enabled": bool(scfg and scfg.enabled),
+                     "category": scfg.category if scfg else None,
                      "bets": own["bets"], "open": own["open_bets"], "in_flight": own["in_flight"],
                      "staked": own["staked"], "profit": own["profit"],
                      "since_reset": own["since_reset"],
@@ -232,6 +233,13 @@ def session_rows(view: LedgerView, cfg: Config | None, figures: dict) -> list[di
                      "roi": f.get("roi"), "hit_rate": f.get("hit_rate"),
                      "max_drawdown": f.get("max_drawdown"), "equity": sparkline(f.get("equity", []))})
     return rows
+
+
+def in_category(state: dict, category: str | None) -> dict:
+    """The state with only the sessions of `category` (config `category`); all without one."""
+    if not category:
+        return state
+    return {**state, "sessions": [r for r in state["sessions"] if r["category"] == category]}
 
 
 def gather(home: Home, clock: Clock | None = None, ledger: LedgerView | None = None,
