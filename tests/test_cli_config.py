@@ -63,3 +63,13 @@ def test_new_writes_each_template_as_a_config_that_checks(tmp_path):
     assert again.returncode == 2 and "exists" in again.stderr
     unknown = betpipe("config", "new", "--template", "martian")
     assert unknown.returncode == 2 and "flat-favourite" in unknown.stderr
+
+
+def test_version_and_errors_of_clock_anchor_and_preflight_go_to_stderr(home):
+    v = betpipe("--version")
+    assert v.returncode == 0 and v.stdout.startswith("betpipe ")
+    home.system_config.write_text('{"mode": "dream"}')
+    for args in (("clock", "anchor"), ("preflight",)):
+        r = betpipe(*args, home=home)
+        assert r.returncode == 2 and r.stdout == "", args
+        assert "$.mode" in r.stderr, args

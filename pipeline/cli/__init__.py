@@ -30,9 +30,19 @@ def _load(target: str):
     return getattr(importlib.import_module(module), func)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("betpipe")
+    except PackageNotFoundError:
+        return "unknown"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="betpipe", description=__doc__)
     parser.add_argument("--home", help="the runtime home (default: $BETPIPE_HOME or the repo)")
+    parser.add_argument("--version", action="version", version=f"betpipe {_version()}")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in PROGRAMS:
         p = sub.add_parser(name, help=f"run the {name} program (supervisord starts it)")

@@ -63,7 +63,7 @@ def _clock(args) -> int:
     try:
         cfg = load_config(home.system_config)
     except ConfigError as e:
-        print(f"betpipe: cannot anchor the clock: {e}")
+        print(f"betpipe: cannot anchor the clock: {e}", file=sys.stderr)
         return 2
     start = cfg.clock.start or clockmod.real_now()  # a fresh home without clock.start starts now
     doc = clockmod.anchor(home.clock, start=start, speed=cfg.clock.speed, mode=cfg.clock.mode)
@@ -83,7 +83,7 @@ def _preflight(args) -> int:
     try:
         cfg = load_config(home.system_config)
     except ConfigError as e:
-        print(f"betpipe: the config is invalid: {e}")
+        print(f"betpipe: the config is invalid: {e}", file=sys.stderr)
         return 2
     if cfg.source.kind == "sandbox":
         folder = football_data_dir(home, cfg.sandbox.data)
@@ -96,7 +96,8 @@ def _preflight(args) -> int:
                   f"  Put the repository beside ../shared (it has shared/data/football-data),\n"
                   f"  or set sandbox.data in {home.system_config} to a folder of CSVs,\n"
                   f"  or run: betpipe data fetch --league E0 --seasons 2019-20 --for-sandbox\n"
-                  f"  (E0_2019-20.csv from https://www.football-data.co.uk/englandm.php).")
+                  f"  (E0_2019-20.csv from https://www.football-data.co.uk/englandm.php).",
+                  file=sys.stderr)
             return 2
     return 0
 
