@@ -12,14 +12,18 @@ values; the one definition every program and the backtest use.
 """
 from __future__ import annotations
 
-import math
 from typing import Mapping, NamedTuple, Protocol, Sequence
 
 from pipeline.core.files import MARKET_SIDES as SIDES, MARKETS  # noqa: F401 (the contract's)
+from pipeline.core.files import line_ok as is_line  # a multiple of 0.25 (not bool)
 
 SIDES_1X2 = SIDES["1X2"]
 LINE_STEP = 0.25
 OUTCOMES = ("won", "half_won", "void", "half_lost", "lost")
+# how staking plans and ladder cycles read an outcome (DESIGN: markets): half_won is a win,
+# half_lost a loss; void (in neither) changes nothing
+WINS = ("won", "half_won")
+LOSSES = ("lost", "half_lost")
 # outcome -> (w, v): the fractions of the stake that won and that came back void
 _FRACTIONS: dict[str, tuple[float, float]] = {
     "won": (1, 0), "half_won": (0.5, 0.5), "void": (0, 1), "half_lost": (0, 0.5), "lost": (0, 0)}
@@ -49,11 +53,6 @@ def check_selection(market: str, selection: str) -> None:
     if selection not in SIDES[market]:
         raise ValueError(f"selection {selection!r} is not one of {market}'s sides "
                          f"{SIDES[market]}")
-
-
-def is_line(x) -> bool:
-    """A number (not bool) that is a multiple of 0.25."""
-    return type(x) in (int, float) and math.isfinite(x) and (x * 4) == int(x * 4)
 
 
 def check_line(market: str, line) -> None:
