@@ -67,6 +67,20 @@ def lines_problem(m: dict) -> str | None:
     return None
 
 
+def price_of(match: dict, market: str, selection: str, line: float | None) -> float | None:
+    """The price on sale in an odds-data match for a market's side (and, AH and OU, a line):
+    None when the market, the line or the price is not there. Status is the caller's."""
+    if market == "1X2":
+        odds = match.get("odds")
+        price = odds.get(selection) if isinstance(odds, dict) else None
+    else:
+        entries = match.get("handicap" if market == "AH" else "totals")
+        entry = next((e for e in entries if isinstance(e, dict) and e.get("line") == line),
+                     None) if isinstance(entries, list) else None
+        price = entry.get(selection) if entry is not None else None
+    return float(price) if price_ok(price) else None
+
+
 def check_decisions(doc: dict | None, path: Path) -> list[dict]:
     """The decisions of a decisions.json document, in order; BadFile names what is wrong."""
     if doc is None:

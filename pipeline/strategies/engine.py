@@ -110,7 +110,8 @@ class Compiled:
             if len(self.reasons) >= self.MEMO:
                 self.reasons.clear()
             why = self.reasons[key] = (
-                f"{rules.odds_reason(selection, price, self.session.odds, line)}; {stake_reason}")
+                f"{rules.odds_reason(selection, price, self.session.odds, line, self.session.market)}; "
+                f"{stake_reason}")
         return why
 
 

@@ -67,6 +67,17 @@ def check_line(market: str, line) -> None:
         raise ValueError(f"market OU: line {line!r} is negative")
 
 
+def pick_label(market: str, selection: str, line: float | None) -> str:
+    """A bet's pick as people read it: "away" (1X2), "home -0.75" (AH, the side's own line:
+    the away side of home line -0.75 is +0.75), "over 2.5" (OU)."""
+    if market == "AH" and line is not None:
+        own = line if selection == "home" else -line
+        return f"{selection} {own + 0.0:+g}"
+    if market == "OU" and line is not None:
+        return f"{selection} {line:g}"
+    return selection
+
+
 # --------------------------------------------------------------------------- settlement
 
 def paid(outcome: str, odds: float, stake: float) -> Settlement:

@@ -95,12 +95,10 @@ def _bound(x: float | None) -> str:
     return "any" if x is None else f"{x:g}"
 
 
-def odds_reason(selection: str, price: float, bounds: OddsBounds,
-                line: float | None = None) -> str:
+def odds_reason(selection: str, price: float, bounds: OddsBounds, line: float | None = None,
+                market: str = "1X2") -> str:
     """'away 2.10 in [1.5, 2.2]'; with a line: 'home -0.75 1.92 in [1.5, 2.2]'."""
-    if line is not None:
-        selection = f"{selection} {line:+g}" if selection in ("home", "away") else (
-            f"{selection} {line:g}")
+    selection = markets.pick_label(market, selection, line)
     if bounds.min is None and bounds.max is None:
         return f"{selection} {price:.2f} (any odds)"
     return f"{selection} {price:.2f} in [{_bound(bounds.min)}, {_bound(bounds.max)}]"
