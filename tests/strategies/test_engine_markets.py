@@ -51,7 +51,8 @@ def test_ah_sessions_take_the_main_line_in_bounds_and_their_side(selection, line
     [d] = decisions_of(s)
     assert (d["market"], d["selection"], d["line"], d["odds"]) == ("AH", side, line, price)
     assert d["id"] == f"fav|{KEY}|AH"
-    assert f"{side} {line:+g} {price:.2f}" in d["reason"]
+    own = line if side == "home" else -line  # the reason shows the side's own line
+    assert f"{side} {own + 0.0:+g} {price:.2f}" in d["reason"]
 
 
 def test_ah_at_line_zero_the_favourite_is_the_lower_price_tie_home():
