@@ -45,9 +45,11 @@ class BtMatch:
     """A match the backtest can bet on: its fixture, the chosen source's prices, its result."""
 
     fixture: Fixture
-    odds: dict[str, float]        # {"home", "draw", "away"}
+    odds: dict[str, float] | None  # {"home", "draw", "away"}; None: no 1X2 prices
     result: dict[str, int]        # {"home_goals", "away_goals"}, agreeing with FTR
     order: int                    # file-then-row position across the files given
+    handicap: list = ()           # odds-data's AH entries (Fixture.handicap), when asked for
+    totals: list = ()             # odds-data's OU entries (Fixture.totals), when asked for
 
     @property
     def kickoff(self) -> datetime:
@@ -62,7 +64,7 @@ class BtMatch:
 class Loaded:
     matches: list[BtMatch]        # in kickoff order, ties file-then-row
     rows: int                     # every match row read
-    skipped: int                  # rows without the source's three prices
+    skipped: int                  # rows without the source's prices of any market asked for
 
 
 def result_of(f: Fixture) -> dict[str, int]:
@@ -82,12 +84,20 @@ def result_of(f: Fixture) -> dict[str, int]:
     return result
 
 
-def load_matches(paths: Sequence[str | Path], source: str,
-                 tables: KeyTables | None = None) -> Loaded:
-    """The matches of `paths` that have `source`'s prices, in the backtest's order."""
+def markets_of(config: Config) -> tuple[str, ...]:
+    """The markets the config's sessions bet on (the ones `load_matches` needs prices of)."""
+    return tuple(dict.fromkeys(s.market for s in config.sessions)) or ("1X2",)
+
+
+def load_matches(paths: Sequence[str | Path], source: str, tables: KeyTables | None = None,
+                 markets: Sequence[str] = ("1X2",)) -> Loaded:
+    """The matches of `paths` that have `source`'s prices of at least one of `markets`, in
+    the backtest's order. A match without one market's columns (DESIGN's table: 1X2, AH, OU
+    2.5) carries none of it and is skipped for that market only."""
     if source not in PRICE_SOURCES:
         raise BacktestError(f"unknown odds source {source!r}; known: {', '.join(PRICE_SOURCES)}")
     tables = tables or load_tables()
+    want_1x2, want_ah, want_ou = ("1X2" in markets), ("AH" in markets), ("OU" in markets)
     out: list[BtMatch] = []
     rows = skipped = 0
     for path in paths:
@@ -103,12 +113,15 @@ def load_matches(paths: Sequence[str | Path], source: str,
                                 else f"{path}: {msg}") from None
         for f in fixtures:
             rows += 1
-            prices = f.odds(source)
-            if prices is None:
+            prices = f.odds(source) if want_1x2 else None
+            handicap = f.handicap(source) if want_ah else []
+            totals = f.totals(source) if want_ou else []
+            if prices is None and not handicap and not totals:
                 skipped += 1
                 continue
-            odds = {"home": prices[0], "draw": prices[1], "away": prices[2]}
-            out.append(BtMatch(f, odds, result_of(f), len(out)))
+            odds = ({"home": prices[0], "draw": prices[1], "away": prices[2]}
+                    if prices is not None else None)
+            out.append(BtMatch(f, odds, result_of(f), len(out), handicap, totals))
     out.sort(key=lambda m: (m.kickoff, m.order))
     return Loaded(out, rows, skipped)
 
@@ -116,10 +129,14 @@ def load_matches(paths: Sequence[str | Path], source: str,
 def snapshot(m: BtMatch) -> dict:
     """The match alone as an odds-data document at its kickoff, its prices seen just then."""
     f, now = m.fixture, iso(m.kickoff)
-    return {"fetched_at": now, "matches": [{
-        "key": f.key, "season": f.season, "competition": f.competition, "home": f.home,
-        "away": f.away, "kickoff": now, "status": "scheduled", "odds": m.odds, "seen_at": now,
-        "result": None}]}
+    match = {"key": f.key, "season": f.season, "competition": f.competition, "home": f.home,
+             "away": f.away, "kickoff": now, "status": "scheduled", "odds": m.odds,
+             "seen_at": now, "result": None}
+    if m.handicap:
+        match["handicap"] = m.handicap
+    if m.totals:
+        match["totals"] = m.totals
+    return {"fetched_at": now, "matches": [match]}
 
 
 class Backtest:
@@ -213,8 +230,9 @@ class Backtest:
             did, sid = d["id"], d["session"]
             apply({"type": "BET_PLACED", "session": sid, "decision_id": did,
                    "client_ref": did + "#1", "bet_ref": f"bt-{seq}", "odds": d["odds"],
-                   "stake": d["stake"], "match_key": d["match_key"], "selection": d["selection"],
-                   "placed_at": ts, "seq": seq, "ts": ts})
+                   "stake": d["stake"], "match_key": d["match_key"], "market": d["market"],
+                   "selection": d["selection"], "line": d.get("line"), "placed_at": ts,
+                   "seq": seq, "ts": ts})
             bets.append(placed[did])
             if sid in halting:
                 self.append(self.halts([sid], m.kickoff), ts)

@@ -33,10 +33,11 @@ class Order:
     session: str
     match_key: str
     market: str
-    selection: str  # home | draw | away
+    selection: str  # 1X2: home | draw | away; AH: home | away; OU: over | under
     odds: float  # the price the executor saw
     min_odds: float  # the lowest price it accepts
     stake: float
+    line: float | None = None  # AH (the home line) and OU; None for 1X2
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from pathlib import Path
 from pipeline.bookmakers import Order, Placement
 from pipeline.core.clock import Clock
 from pipeline.core.filebus import BadFile, read_snapshot
+from pipeline.core.files import price_of
 from pipeline.core.jsonl import JsonlFile
 from pipeline.core.paths import Home
 from pipeline.core.timefmt import iso
@@ -71,10 +72,12 @@ class PaperBookmaker:
         match = matches.get(order.match_key)
         if match is None:
             return None, "unknown_match"
-        odds = match.get("odds")
-        if match.get("status") != ON_SALE or not odds or odds.get(order.selection) is None:
+        if match.get("status") != ON_SALE:
             return None, "suspended"
-        return float(odds[order.selection]), None
+        price = price_of(match, order.market, order.selection, order.line)
+        if price is None:  # an AH/OU line no longer offered: the decision moves to the new one
+            return None, "suspended" if order.market == "1X2" else "line_changed"
+        return price, None
 
     def _matches(self) -> dict[str, dict]:
         """odds-data's matches by key, parsed again only when the file changed (atomic writes
@@ -116,6 +119,7 @@ class PaperBookmaker:
                             "decision_id": order.decision_id, "session": order.session,
                             "match_key": order.match_key, "market": order.market,
                             "selection": order.selection, "odds": price, "stake": order.stake,
+                            **({} if order.line is None else {"line": order.line}),
                             "placed_at": iso(self.clock.now())})
                 outcome.append(_placement(new[-1]))
             return new

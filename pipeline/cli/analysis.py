@@ -83,7 +83,7 @@ def load_and_run(data: list[str], config_path: str, odds: str, show_progress: bo
     from pipeline.core.config import load_config
 
     config = load_config(Path(config_path))
-    loaded = bt.load_matches(data, odds)
+    loaded = bt.load_matches(data, odds, markets=bt.markets_of(config))
     with _bar(len(loaded.matches), "backtest",
               show_progress and len(loaded.matches) >= LONG_RUN) as progress:
         return config, loaded, bt.run(loaded.matches, config, progress)

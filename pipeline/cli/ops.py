@@ -16,8 +16,8 @@ from pipeline.core.paths import Home
 from pipeline.core.state import Bet, replay
 from pipeline.bookmakers.reconcile import HistoryUnavailable, check, history
 
-EXPORT_COLUMNS = ("placed_at", "session", "decision_id", "match_key", "selection", "odds", "stake",
-                  "bet_ref", "outcome", "payout", "profit", "settled_at")
+EXPORT_COLUMNS = ("placed_at", "session", "decision_id", "match_key", "market", "selection", "line",
+                  "odds", "stake", "bet_ref", "outcome", "payout", "profit", "settled_at")
 
 
 def register(sub) -> None:
@@ -42,7 +42,8 @@ def export_rows(events: list[dict], session: str | None = None) -> list[dict]:
 def _row(b: Bet) -> dict:
     settled = b.outcome is not None
     return {"placed_at": b.placed_at, "session": b.session, "decision_id": b.decision_id,
-            "match_key": b.match_key, "selection": b.selection, "odds": f"{b.odds:g}",
+            "match_key": b.match_key, "market": b.market, "selection": b.selection,
+            "line": "" if b.line is None else f"{b.line:g}", "odds": f"{b.odds:g}",
             "stake": f"{b.stake:.2f}", "bet_ref": b.bet_ref, "outcome": b.outcome or "",
             "payout": f"{b.payout:.2f}" if settled else "",
             "profit": f"{b.profit:.2f}" if settled else "", "settled_at": b.settled_at or ""}

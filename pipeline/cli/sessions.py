@@ -26,6 +26,7 @@ from pipeline.strategies import ladder, rules, staking
 from pipeline.strategies.snapshot import OddsIndex
 from pipeline.strategies.settlement import figures, start_bankroll
 from pipeline.strategies.overdue import overdue_bets
+from pipeline.strategies.markets import pick_label
 
 
 def register(sub) -> None:
@@ -225,13 +226,14 @@ def run_sessions(args) -> int:
 def bet_rows(book: Book, session: str | None = None, open_only: bool = False) -> list[dict]:
     """Placed bets, then intents still in flight, each in ledger order."""
     rows = [{"seq": b.seq, "session": b.session, "decision_id": b.decision_id,
-             "match_key": b.match_key, "selection": b.selection, "odds": b.odds,
+             "match_key": b.match_key, "market": b.market, "selection": b.selection,
+             "line": b.line, "odds": b.odds,
              "stake": b.stake, "status": b.outcome or "open", "profit": b.profit,
              "bet_ref": b.bet_ref, "placed_at": b.placed_at, "settled_at": b.settled_at}
             for b in book.placed.values()]
     rows += [{"seq": i.seq, "session": i.session, "decision_id": i.decision_id,
-              "match_key": i.match_key, "selection": i.selection, "odds": i.odds,
-              "stake": i.stake, "status": "in flight", "profit": 0.0, "bet_ref": None,
+              "match_key": i.match_key, "market": i.market, "selection": i.selection,
+              "line": i.line, "odds": i.odds, "stake": i.stake, "status": "in flight", "profit": 0.0, "bet_ref": None,
               "placed_at": i.ts, "settled_at": None} for i in book.unresolved.values()]
     rows = [r for r in rows if (session is None or r["session"] == session)
             and (not open_only or r["status"] in ("open", "in flight"))]
@@ -261,13 +263,14 @@ def run_bets(args) -> int:
         for r in rows:
             print(orjson.dumps(r).decode())
         return 0
-    t = Table("placed at", "session", "match", "pick", "odds", "stake", "status", "profit",
-              "bet ref")
+    t = Table("placed at", "session", "match", "market", "pick", "odds", "stake", "status",
+              "profit", "bet ref")
     for r in rows:
-        colour = {"won": "green", "lost": "red", "in flight": "yellow",
-                  "overdue": "red"}.get(r["status"], "")
+        colour = {"won": "green", "half_won": "green", "lost": "red", "half_lost": "red",
+                  "in flight": "yellow", "overdue": "red"}.get(r["status"], "")
         status = f"[{colour}]{r['status']}[/]" if colour else r["status"]
-        t.add_row(r["placed_at"], escape(r["session"]), escape(r["match_key"]), r["selection"],
+        t.add_row(r["placed_at"], escape(r["session"]), escape(r["match_key"]), r["market"],
+                  pick_label(r["market"], r["selection"], r["line"]),
                   f"{r['odds']:.2f}", f"{r['stake']:.2f}", status,
                   _money(r["profit"], True) if r["settled_at"] else "", escape(r["bet_ref"] or ""))
     _console().print(t)

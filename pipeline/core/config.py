@@ -11,13 +11,20 @@ from typing import Annotated, Literal
 
 import orjson
 from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
-                      field_validator, model_validator)
+                      ValidationInfo, field_validator, model_validator)
 
 from pipeline.core.filebus import BadFile, read_capped
 
 MAX_CONFIG_BYTES = 4 * 2**20  # a config file bigger than this is refused unread
 Plan = Literal["flat", "percent", "kelly", "martingale", "fibonacci", "ladder"]
-Selection = Literal["home", "draw", "away", "favourite", "underdog"]
+Selection = Literal["home", "draw", "away", "favourite", "underdog", "over", "under"]
+# markets (DESIGN: markets → session keys): the selections a session of each market may name
+Market = Literal["1X2", "AH", "OU"]
+MARKET_SELECTIONS: dict[str, tuple[str, ...]] = {
+    "1X2": ("home", "draw", "away", "favourite", "underdog"),
+    "AH": ("home", "away", "favourite", "underdog"),
+    "OU": ("over", "under"),
+}
 
 
 class _Model(BaseModel):
@@ -40,6 +47,18 @@ IsoTime = Annotated[datetime, BeforeValidator(_iso_text), Field(strict=False)]
 class OddsBounds(_Model):
     min: float | None = Field(default=None, gt=1)
     max: float | None = Field(default=None, gt=1)
+
+    @model_validator(mode="after")
+    def _ordered(self):
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min} is greater than max {self.max}")
+        return self
+
+
+class LineBounds(_Model):
+    """A session's `line: {"min", "max"}`: inclusive bounds on the AH home line or OU goals."""
+    min: float | None = None
+    max: float | None = None
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -101,13 +120,32 @@ class Session(_Model):
     enabled: bool = True
     category: str = "football"
     competitions: list[str] | None = None
+    market: Market = "1X2"
     selection: Selection
+    line: LineBounds | None = None
     odds: OddsBounds = OddsBounds()
     window: Window = Window()
     slippage: float = Field(default=0.02, ge=0, lt=1)
     staking: Staking
     bankroll: float = Field(default=1000, gt=0)
     limits: Limits = Limits()
+
+    @field_validator("selection")
+    @classmethod
+    def _selection_fits_market(cls, selection: str, info: ValidationInfo) -> str:
+        market = info.data.get("market", "1X2")
+        if selection not in MARKET_SELECTIONS.get(market, ()):
+            raise ValueError(f"selection {selection!r} does not fit market {market!r} "
+                             f"(one of {', '.join(MARKET_SELECTIONS[market])})")
+        return selection
+
+    @field_validator("line")
+    @classmethod
+    def _line_needs_market(cls, line: LineBounds | None, info: ValidationInfo):
+        market = info.data.get("market", "1X2")
+        if line is not None and market == "1X2":
+            raise ValueError("market '1X2' has no line; line bounds are for AH and OU")
+        return line
 
 
 class ClockConfig(_Model):

@@ -28,6 +28,59 @@ def price_ok(x) -> bool:
     return type(x) in _NUMBERS and x > 1
 
 
+def line_ok(x) -> bool:
+    """A number (not bool) that is a finite multiple of 0.25."""
+    return type(x) in _NUMBERS and x == x and abs(x) != float("inf") and (x * 4) == int(x * 4)
+
+
+# odds-data's AH and OU lists: field -> the two sides each entry prices
+LINE_MARKETS = {"handicap": MARKET_SIDES["AH"], "totals": MARKET_SIDES["OU"]}
+
+
+def lines_problem(m: dict) -> str | None:
+    """'.handicap[1].line: reason' of the first thing wrong with a match's `handicap` or
+    `totals` (absent or null = not offered), else None. Per the schema: a list of objects,
+    lines multiples of 0.25 (totals not negative), sorted ascending, one entry per line,
+    both prices > 1."""
+    for name, sides in LINE_MARKETS.items():
+        entries = m.get(name)
+        if entries is None:
+            continue
+        if type(entries) is not list:
+            return f".{name}: not a list"
+        last = None
+        for j, e in enumerate(entries):
+            where = f".{name}[{j}]"
+            if type(e) is not dict:
+                return f"{where}: not an object"
+            ln = e.get("line")
+            if not line_ok(ln) or (name == "totals" and ln < 0):
+                return f"{where}.line: {ln!r} is not a multiple of 0.25" + (
+                    " >= 0" if name == "totals" else "")
+            if last is not None and ln <= last:
+                return (f"{where}.line: {ln!r} " + ("appears twice" if ln == last else
+                        f"comes after {last!r} (lines are sorted ascending)"))
+            last = ln
+            for side in sides:
+                if not price_ok(e.get(side)):
+                    return f"{where}.{side}: {e.get(side)!r} is not a price > 1"
+    return None
+
+
+def price_of(match: dict, market: str, selection: str, line: float | None) -> float | None:
+    """The price on sale in an odds-data match for a market's side (and, AH and OU, a line):
+    None when the market, the line or the price is not there. Status is the caller's."""
+    if market == "1X2":
+        odds = match.get("odds")
+        price = odds.get(selection) if isinstance(odds, dict) else None
+    else:
+        entries = match.get("handicap" if market == "AH" else "totals")
+        entry = next((e for e in entries if isinstance(e, dict) and e.get("line") == line),
+                     None) if isinstance(entries, list) else None
+        price = entry.get(selection) if entry is not None else None
+    return float(price) if price_ok(price) else None
+
+
 def check_decisions(doc: dict | None, path: Path) -> list[dict]:
     """The decisions of a decisions.json document, in order; BadFile names what is wrong."""
     if doc is None:
@@ -41,8 +94,17 @@ def check_decisions(doc: dict | None, path: Path) -> list[dict]:
         for key, kind in _DECISION_FIELDS.items():
             if not isinstance(d.get(key), kind) or isinstance(d.get(key), bool):
                 raise BadFile(path, f"decisions[{i}].{key}: missing or of the wrong type")
-        if d["selection"] not in SIDES:
-            raise BadFile(path, f"decisions[{i}].selection: {d['selection']!r} is not one of {SIDES}")
+        market = d.get("market", "1X2")
+        if market not in MARKET_SIDES:
+            raise BadFile(path, f"decisions[{i}].market: {market!r} is not one of {MARKETS}")
+        if d["selection"] not in MARKET_SIDES[market]:
+            raise BadFile(path, f"decisions[{i}].selection: {d['selection']!r} is not one of "
+                                f"{MARKET_SIDES[market]}")
+        ln = d.get("line")
+        if market == "1X2" and ln is not None:
+            raise BadFile(path, f"decisions[{i}].line: market 1X2 has no line")
+        if market != "1X2" and not line_ok(ln):
+            raise BadFile(path, f"decisions[{i}].line: {ln!r} is not a multiple of 0.25")
     return items
 
 
@@ -58,6 +120,9 @@ def check_odds(doc: dict | None, path: Path) -> dict | None:
         if m["key"] in keys:
             raise BadFile(path, f"$.matches[{i}].key: {m['key']!r} appears twice")
         keys.add(m["key"])
+        problem = lines_problem(m)
+        if problem:
+            raise BadFile(path, f"$.matches[{i}]{problem}")
         odds = m.get("odds")
         if odds is None:
             continue

@@ -32,6 +32,8 @@ class Intent:
     mode: str
     ts: str
     seq: int
+    market: str = "1X2"  # 1X2 | AH | OU
+    line: float | None = None  # AH (the home line) and OU
 
 
 @dataclass(slots=True)
@@ -46,11 +48,13 @@ class Bet:
     stake: float
     placed_at: str
     seq: int
-    outcome: str | None = None  # won | lost | void once settled
+    outcome: str | None = None  # won | half_won | void | half_lost | lost once settled
     payout: float = 0.0
     profit: float = 0.0
     settled_at: str | None = None
     settled_seq: int = 0  # seq of its BET_SETTLED
+    market: str = "1X2"  # 1X2 | AH | OU
+    line: float | None = None  # AH (the home line) and OU
 
     @property
     def open(self) -> bool:
@@ -272,7 +276,8 @@ class Book:
     def _on_bet_intended(self, ev: dict) -> None:
         intent = Intent(ev["decision_id"], ev["session"], ev["client_ref"], int(ev["attempt"]),
                         ev["match_key"], ev["selection"], float(ev["odds"]), float(ev["stake"]),
-                        ev.get("mode", "paper"), ev["ts"], ev["seq"])
+                        ev.get("mode", "paper"), ev["ts"], ev["seq"], ev.get("market", "1X2"),
+                        ev.get("line"))
         self.intents[intent.client_ref] = intent
         self.unresolved[intent.client_ref] = intent
         self.flying.setdefault(intent.decision_id, {})[intent.client_ref] = intent
@@ -299,7 +304,9 @@ class Book:
         bet = Bet(did, sid, ev["client_ref"], str(ev["bet_ref"]),
                   ev.get("match_key") or (intent.match_key if intent else ""),
                   ev.get("selection") or (intent.selection if intent else ""),
-                  float(ev["odds"]), float(ev["stake"]), ev["ts"], ev["seq"])
+                  float(ev["odds"]), float(ev["stake"]), ev["ts"], ev["seq"],
+                  market=ev.get("market") or (intent.market if intent else "1X2"),
+                  line=ev["line"] if "line" in ev else (intent.line if intent else None))
         self.placed[did] = bet
         self.by_bet_ref[bet.bet_ref] = bet
         sb = self.sessions.get(sid) or self.session(sid)

@@ -25,8 +25,7 @@ from pipeline.strategies.snapshot import OddsIndex, check_snapshot
 __all__ = ["MARKET", "Outcome", "OddsIndex", "check_snapshot", "decide", "decision_id",
            "min_odds", "next_change"]
 
-MARKET = "1X2"
-_SUFFIX = "|" + MARKET
+MARKET = "1X2"  # the default market
 _JUST_AFTER = timedelta(microseconds=1)
 
 
@@ -73,12 +72,13 @@ class Compiled:
     bounds, id prefix, window end, whether any limit can halt it, and memos of the min_odds and
     reason strings of the prices it has met."""
     __slots__ = ("session", "pick", "lo", "hi", "prefix", "to", "can_halt", "capped", "floors",
-                 "reasons", "stakes", "hot")
+                 "reasons", "stakes", "hot", "suffix")
     MEMO = 4096  # entries per memo before it starts afresh (bounded memory in a 24/7 program)
 
     def __init__(self, session: Session):
         self.session = session
-        self.pick = rules.picker(session.selection)
+        self.pick = rules.market_picker(session)  # match -> (side, price, line, prices)
+        self.suffix = "|" + session.market
         self.lo, self.hi = rules.bounds(session.odds)
         self.prefix = session.id + "|"
         self.to = timedelta(minutes=session.window.to_minutes)
@@ -89,7 +89,7 @@ class Compiled:
                        or session.staking.plan in rules.RESULT_DEPENDENT)
         self.floors: dict[float, float] = {}  # price -> min_odds
         self.stakes = staking.StakePlan(session)
-        self.reasons: dict[tuple, str] = {}  # (selection, price, stake reason) -> reason
+        self.reasons: dict[tuple, str] = {}  # (selection, price, reason, line) -> reason
         # what _session reads for every match, in one tuple
         self.hot = (self.pick, self.lo, self.hi, session.id, self.prefix, self.to, self.floors,
                     self.reasons)
@@ -102,14 +102,16 @@ class Compiled:
             floor = self.floors[price] = min_odds(price, self.session)
         return floor
 
-    def reason(self, selection: str, price: float, stake_reason: str) -> str:
-        key = (selection, price, stake_reason)
+    def reason(self, selection: str, price: float, stake_reason: str,
+               line: float | None = None) -> str:
+        key = (selection, price, stake_reason, line)
         why = self.reasons.get(key)
         if why is None:
             if len(self.reasons) >= self.MEMO:
                 self.reasons.clear()
             why = self.reasons[key] = (
-                f"{rules.odds_reason(selection, price, self.session.odds)}; {stake_reason}")
+                f"{rules.odds_reason(selection, price, self.session.odds, line, self.session.market)}; "
+                f"{stake_reason}")
         return why
 
 
@@ -162,12 +164,16 @@ def _session(c: Compiled, sb: SessionBook, blocked: tuple, index: OddsIndex, sta
     purse: staking.Purse | None = None  # made for the first match that passes the filters
     reserved = 0.0
     pick, lo, hi, sid, prefix, to, floors, reasons = c.hot
+    suffix, market = c.suffix, session.market
     placed, flying, final = blocked
     for m in matches:
-        selection, price = pick(m.odds)
+        choice = pick(m)
+        if choice is None:  # no price of the session's market, or no line in its bounds
+            continue
+        selection, price, line, prices = choice
         if not lo <= price <= hi:
             continue
-        did = prefix + m.key + _SUFFIX
+        did = prefix + m.key + suffix
         if did in placed or did in flying or did in final:
             continue
         if stale and m.key in stale:
@@ -179,7 +185,7 @@ def _session(c: Compiled, sb: SessionBook, blocked: tuple, index: OddsIndex, sta
             continue
         if purse is None:
             purse = staking.Purse(session, sb, c.stakes)
-        res = purse.stake(m.odds, selection, reserved)
+        res = purse.stake(prices, selection, reserved)
         stake = res.stake
         if stake is None:
             counts[res.reason] = counts.get(res.reason, 0) + 1
@@ -187,16 +193,19 @@ def _session(c: Compiled, sb: SessionBook, blocked: tuple, index: OddsIndex, sta
         reserved += stake
         n += 1
         prev = previous.get(did) if previous else None
-        made.append({
-            "id": did, "session": sid, "match_key": m.key, "market": MARKET,
+        d = {
+            "id": did, "session": sid, "match_key": m.key, "market": market,
             "selection": selection, "odds": price, "odds_at": m.seen_iso,
             "min_odds": floors.get(price) or c.floor(price), "stake": stake,
-            "reason": (reasons.get((selection, price, res.reason))
-                       or c.reason(selection, price, res.reason)),
+            "reason": (reasons.get((selection, price, res.reason, line))
+                       or c.reason(selection, price, res.reason, line)),
             "created_at": (prev and prev.get("created_at")) or now_iso,
             # the window's end: kickoff - to_minutes
             "expires_at": index.iso(m.kickoff - to) if to else m.kickoff_iso,
-        })
+        }
+        if line is not None:
+            d["line"] = line
+        made.append(d)
     if not (stale_n or counts):
         return None
     notes = []

@@ -1,11 +1,11 @@
 """Ladder cycles (DESIGN: staking plans → ladder), pure: where a session stands in its cycle, and
 the TARGET_REACHED events the tracker appends with the settlements that end a cycle.
 
-A ladder cycle starts with `stake`; each win lets the whole return ride; a win whose return
-reaches `target` ends the cycle with TARGET_REACHED (written in the same ledger append as that
-settlement), and so does a loss. Cycle number = lost ladder bets + TARGET_REACHED events + 1
-(since the session's last SESSION_RESET); the bet number in the cycle counts the bets placed
-since the cycle began. Sessions of other plans are always in cycle 1.
+A ladder cycle starts with `stake`; each win (half_won too) lets the whole return ride; a win
+whose return reaches `target` ends the cycle with TARGET_REACHED (written in the same ledger
+append as that settlement), and so does a loss (half_lost too). Cycle number = lost ladder bets
++ TARGET_REACHED events + 1 (since the session's last SESSION_RESET); the bet number in the
+cycle counts the bets placed since the cycle began. Sessions of other plans are always in cycle 1.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from typing import Iterable
 
 from pipeline.core.config import Config, Session, Staking
 from pipeline.core.state import Book, SessionBook
+from pipeline.strategies.markets import LOSSES, WINS
 
 _EPS = 1e-9
 
@@ -28,7 +29,7 @@ def position(session: Session | None, sb: SessionBook) -> Position:
     """The session's cycle and bet number in it, from its ledger-derived book."""
     if session is None or session.staking.plan != "ladder":
         return Position(1, len(sb.bets))
-    lost = [b for b in sb.settled if b.outcome == "lost"]
+    lost = [b for b in sb.settled if b.outcome in LOSSES]
     began = max([b.settled_seq for b in lost] + [sb.target_seq, sb.reset_seq])
     return Position(len(lost) + sb.targets_reached + 1, sum(1 for b in sb.bets if b.seq > began))
 
@@ -40,7 +41,7 @@ def cycle(config: Config | None, session_id: str, sb: SessionBook) -> int:
 
 def reaches_target(staking: Staking, outcome: str, payout: float) -> bool:
     """A ladder win whose return (stake x odds, the payout) is at least the target."""
-    return (staking.plan == "ladder" and staking.target is not None and outcome == "won"
+    return (staking.plan == "ladder" and staking.target is not None and outcome in WINS
             and payout >= staking.target - _EPS)
 
 
@@ -59,7 +60,7 @@ def with_targets(bodies: Iterable[dict], book: Book, config: Config | None) -> l
         if session.staking.plan != "ladder":
             continue
         sb = book.sessions.get(sid) or SessionBook(sid)
-        if body["outcome"] == "lost":
+        if body["outcome"] in LOSSES:
             ended[sid] = ended.get(sid, 0) + 1
         elif reaches_target(session.staking, body["outcome"], float(body["payout"])):
             out.append({"type": "TARGET_REACHED", "session": sid,

@@ -12,14 +12,18 @@ values; the one definition every program and the backtest use.
 """
 from __future__ import annotations
 
-import math
 from typing import Mapping, NamedTuple, Protocol, Sequence
 
 from pipeline.core.files import MARKET_SIDES as SIDES, MARKETS  # noqa: F401 (the contract's)
+from pipeline.core.files import line_ok as is_line  # a multiple of 0.25 (not bool)
 
 SIDES_1X2 = SIDES["1X2"]
 LINE_STEP = 0.25
 OUTCOMES = ("won", "half_won", "void", "half_lost", "lost")
+# how staking plans and ladder cycles read an outcome (DESIGN: markets): half_won is a win,
+# half_lost a loss; void (in neither) changes nothing
+WINS = ("won", "half_won")
+LOSSES = ("lost", "half_lost")
 # outcome -> (w, v): the fractions of the stake that won and that came back void
 _FRACTIONS: dict[str, tuple[float, float]] = {
     "won": (1, 0), "half_won": (0.5, 0.5), "void": (0, 1), "half_lost": (0, 0.5), "lost": (0, 0)}
@@ -51,11 +55,6 @@ def check_selection(market: str, selection: str) -> None:
                          f"{SIDES[market]}")
 
 
-def is_line(x) -> bool:
-    """A number (not bool) that is a multiple of 0.25."""
-    return type(x) in (int, float) and math.isfinite(x) and (x * 4) == int(x * 4)
-
-
 def check_line(market: str, line) -> None:
     """1X2 has no line; AH and OU need a multiple of 0.25 (OU: not negative)."""
     if market == "1X2":
@@ -66,6 +65,17 @@ def check_line(market: str, line) -> None:
         raise ValueError(f"market {market}: line {line!r} is not a multiple of {LINE_STEP}")
     if market == "OU" and line < 0:
         raise ValueError(f"market OU: line {line!r} is negative")
+
+
+def pick_label(market: str, selection: str, line: float | None) -> str:
+    """A bet's pick as people read it: "away" (1X2), "home -0.75" (AH, the side's own line:
+    the away side of home line -0.75 is +0.75), "over 2.5" (OU)."""
+    if market == "AH" and line is not None:
+        own = line if selection == "home" else -line
+        return f"{selection} {own + 0.0:+g}"
+    if market == "OU" and line is not None:
+        return f"{selection} {line:g}"
+    return selection
 
 
 # --------------------------------------------------------------------------- settlement

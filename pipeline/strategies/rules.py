@@ -11,6 +11,7 @@ from pipeline.core.config import Limits, OddsBounds, Session, Window
 from pipeline.core.files import SIDES  # noqa: F401 (rules.SIDES: the selections)
 from pipeline.core.state import SessionBook
 from pipeline.core.timefmt import parse_iso
+from pipeline.strategies import markets
 from pipeline.strategies.markets import SIDES_1X2
 
 RESULT_DEPENDENT = ("martingale", "fibonacci", "ladder")  # at most one open or in-flight bet
@@ -39,6 +40,47 @@ def pick(selection: str, odds: Mapping[str, float]) -> tuple[str, float]:
     return picker(selection)(odds)
 
 
+# (selection, price, line, the prices of the chosen line or the 1X2 odds) a session backs on a
+# match, or None when the match offers it nothing (no price of its market, no line in bounds)
+Choice = tuple[str, float, "float | None", Mapping[str, float]]
+MARKET_FIELD = {"1X2": "odds", "AH": "handicap", "OU": "totals"}  # odds-data's field per market
+
+
+def market_picker(session: Session) -> Callable[[object], Choice | None]:
+    """The choice of a session as a function of an indexed match (its `odds`, `handicap`,
+    `totals`) (DESIGN: markets → session keys). 1X2: `picker` on the 1X2 odds. AH and OU: the
+    main line inside the session's `line` bounds (`markets.main_line`), then the side: AH home |
+    away | favourite | underdog (`markets.ah_pick`), OU over | under."""
+    market, selection = session.market, session.selection
+    if market == "1X2":
+        base = picker(selection)
+
+        def one_x_two(m):
+            odds = m.odds
+            if not odds:
+                return None
+            side, price = base(odds)
+            return side, price, None, odds
+        return one_x_two
+    field_ = MARKET_FIELD[market]
+    side_a, side_b = markets.SIDES[market]
+    bounds = session.line
+
+    def by_line(m):
+        entries = getattr(m, field_)
+        if not entries:
+            return None
+        entry = markets.main_line(entries, side_a, side_b, bounds)
+        if entry is None:
+            return None
+        if market == "AH":
+            side, price = markets.ah_pick(selection, entry)
+        else:
+            side, price = selection, float(entry[selection])
+        return side, price, entry["line"], entry
+    return by_line
+
+
 def bounds(b: OddsBounds) -> tuple[float, float]:
     """(lowest, highest) acceptable price, both inclusive; a missing bound does not limit."""
     return (-math.inf if b.min is None else b.min), (math.inf if b.max is None else b.max)
@@ -53,8 +95,10 @@ def _bound(x: float | None) -> str:
     return "any" if x is None else f"{x:g}"
 
 
-def odds_reason(selection: str, price: float, bounds: OddsBounds) -> str:
-    """'away 2.10 in [1.5, 2.2]'."""
+def odds_reason(selection: str, price: float, bounds: OddsBounds, line: float | None = None,
+                market: str = "1X2") -> str:
+    """'away 2.10 in [1.5, 2.2]'; with a line: 'home -0.75 1.92 in [1.5, 2.2]'."""
+    selection = markets.pick_label(market, selection, line)
     if bounds.min is None and bounds.max is None:
         return f"{selection} {price:.2f} (any odds)"
     return f"{selection} {price:.2f} in [{_bound(bounds.min)}, {_bound(bounds.max)}]"

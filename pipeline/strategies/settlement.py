@@ -35,15 +35,18 @@ def settle(bet: Bet, match: dict | None) -> dict | None:
     if status in VOID_STATUSES:  # the stake back: paid to the cent, profit 0
         s = markets.void(bet.odds, bet.stake)
     elif status == "finished" and result:
-        s = markets.settle("1X2", bet.selection, None, bet.odds, bet.stake,
+        s = markets.settle(bet.market, bet.selection, bet.line, bet.odds, bet.stake,
                            int(result["home_goals"]), int(result["away_goals"]))
     else:
         return None
-    return {"type": "BET_SETTLED", "session": bet.session, "decision_id": bet.decision_id,
+    body = {"type": "BET_SETTLED", "session": bet.session, "decision_id": bet.decision_id,
             "bet_ref": bet.bet_ref, "client_ref": bet.client_ref, "match_key": bet.match_key,
-            "selection": bet.selection, "odds": bet.odds, "stake": bet.stake,
-            "outcome": s.outcome, "payout": s.payout, "profit": s.profit,
+            "market": bet.market, "selection": bet.selection, "odds": bet.odds,
+            "stake": bet.stake, "outcome": s.outcome, "payout": s.payout, "profit": s.profit,
             "status": status, "result": result}
+    if bet.line is not None:
+        body["line"] = bet.line
+    return body
 
 
 halt_cause = rules.halt_cause  # the one halt rule of decide, execute and track
@@ -66,8 +69,9 @@ def max_drawdown(profits: Iterable[float]) -> float:
 def figures(sb: SessionBook, start: float, cycle_no: int = 1) -> dict:
     """One session's numbers for results.json (and every other report): its whole ledger.
 
-    bets: every bet placed; staked: their stakes but void ones (open, won or lost); profit:
-    every settlement; roi = profit / staked; hit_rate = won / settled non-void bets; equity:
+    bets: every bet placed; staked: their stakes but void ones (open or settled otherwise);
+    profit: every settlement; roi = profit / staked; hit_rate = (won + half_won) / settled
+    non-void bets (DESIGN: markets); equity:
     cumulative settled profit after each settlement, in settlement order; bankroll = start +
     profit; free_bankroll = that - open and in-flight stakes (`core.state` defines both).
     `since_reset` is what the limits count since the session's last SESSION_RESET (`reset_seq`
@@ -78,7 +82,7 @@ def figures(sb: SessionBook, start: float, cycle_no: int = 1) -> dict:
     staked = round(sum(b.stake for b in bets if b.outcome != "void"), 2)
     profit = sb.lifetime_profit
     decided = [b for b in settled if b.outcome != "void"]
-    won = sum(1 for b in decided if b.outcome == "won")
+    won = sum(1 for b in decided if b.outcome in markets.WINS)
     equity, cum = [], 0.0
     for b in settled:
         cum = round(cum + b.profit, 2)

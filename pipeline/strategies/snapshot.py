@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from pipeline.core.config import Session
-from pipeline.core.files import SIDES, price_ok
+from pipeline.core.files import SIDES, lines_problem, price_ok
 from pipeline.core.timefmt import iso, parse_iso
 
 _KEY, _KICKOFF, _RANK = attrgetter("key"), attrgetter("kickoff"), attrgetter("rank")
@@ -67,6 +67,9 @@ def _match_problem(m, times: dict[str, tuple[datetime, str]]) -> str | None:
         except ValueError as e:
             return f".{ts}: {e}"
         times[text] = (dt, iso(dt))
+    problem = lines_problem(m)
+    if problem:
+        return problem
     odds = m.get("odds")
     if odds is None:
         return None
@@ -88,6 +91,8 @@ def _fine(m, times: dict) -> bool:
             and m.get("status") in _STATUS_SET and type(kickoff) is str and kickoff in times
             and (seen is None or (type(seen) is str and seen in times))):
         return False
+    if (m.get("handicap") or m.get("totals")) and lines_problem(m):
+        return False
     if odds is None:
         return True
     if type(odds) is not dict:
@@ -98,15 +103,25 @@ def _fine(m, times: dict) -> bool:
             and (type(a) is float or type(a) is int) and a > 1)
 
 
-class Match:
-    """A match a session can bet on. `seen_iso` is `seen_at` as decisions carry it."""
-    __slots__ = ("key", "competition", "kickoff", "kickoff_iso", "odds", "seen_at", "seen_iso",
-                 "rank")
+def betable(m: dict) -> bool:
+    """A match a session may bet on: scheduled, with a price of some market on sale (1X2
+    `odds`, AH `handicap` or OU `totals`). Pre-match only: live prices are never bet on."""
+    return m.get("status") == "scheduled" and bool(
+        m.get("odds") or m.get("handicap") or m.get("totals"))
 
-    def __init__(self, key, competition, kickoff, kickoff_iso, odds, seen_at, seen_iso):
+
+class Match:
+    """A match a session can bet on. `seen_iso` is `seen_at` as decisions carry it; `odds`
+    (1X2), `handicap` and `totals` are odds-data's (None or [] when not offered)."""
+    __slots__ = ("key", "competition", "kickoff", "kickoff_iso", "odds", "seen_at", "seen_iso",
+                 "rank", "handicap", "totals")
+
+    def __init__(self, key, competition, kickoff, kickoff_iso, odds, seen_at, seen_iso,
+                 handicap=None, totals=None):
         self.key, self.competition, self.kickoff = key, competition, kickoff
         self.kickoff_iso = kickoff_iso
         self.odds, self.seen_at, self.seen_iso = odds, seen_at, seen_iso
+        self.handicap, self.totals = handicap, totals
         self.rank = 0  # its place in the index's (kickoff, key) order: merges compare ints
 
 
@@ -180,12 +195,12 @@ class OddsIndex:
             if check and first.setdefault(m["key"], i) != i:
                 raise ValueError(f"$.matches[{i}].key: {m['key']!r} appears twice "
                                  f"(first at $.matches[{first[m['key']]}])")
-            if m.get("status") == "scheduled" and m.get("odds"):
+            if betable(m):
                 kickoff, seen = m["kickoff"], m.get("seen_at") or fetched
                 kickoff = times.get(kickoff) or ts(kickoff)
                 seen = times.get(seen) or ts(seen)
-                append(Match(m["key"], m["competition"], kickoff[0], kickoff[1], m["odds"],
-                             seen[0], seen[1]))
+                append(Match(m["key"], m["competition"], kickoff[0], kickoff[1], m.get("odds"),
+                             seen[0], seen[1], m.get("handicap"), m.get("totals")))
                 at.append(matches[-1])
             else:
                 at.append(None)
@@ -233,18 +248,22 @@ class OddsIndex:
                         seen_at = known_at
                 else:
                     seen_at = known_at
-                if odds != pm.get("odds"):
+                hc, tot = m.get("handicap"), m.get("totals")
+                lines_moved = hc != pm.get("handicap") or tot != pm.get("totals")
+                if odds != pm.get("odds") or lines_moved:
                     if odds is not None and (type(odds) is not dict
                                              or not all(price_ok(odds.get(s)) for s in SIDES)):
                         return False
-                    if (match is None) != (odds is None or pm["status"] != "scheduled"):
+                    if lines_moved and lines_problem(m):
+                        return False
+                    if (match is None) == betable(m):
                         return False  # betable now and not before, or the other way round
                 if match is not None:
-                    updates.append((match, odds, seen_at))
+                    updates.append((match, odds, seen_at, hc, tot))
         except (ValueError, TypeError, KeyError):  # the full build names the problem
             return False
-        for match, odds, seen_at in updates:
-            match.odds = odds
+        for match, odds, seen_at, hc, tot in updates:
+            match.odds, match.handicap, match.totals = odds, hc, tot
             match.seen_at, match.seen_iso = seen_at
         self._at, self.all, self.by_competition = prev._at, prev.all, prev.by_competition
         self.seen_times = sorted({m.seen_at for m in self.all.matches})

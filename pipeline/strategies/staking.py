@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 from pipeline.core.config import Session, Staking
 from pipeline.core.state import SessionBook, bankroll, free_bankroll
 from pipeline.strategies.ladder import reaches_target
-from pipeline.strategies.markets import SIDES_1X2
+from pipeline.strategies.markets import LOSSES, SIDES, SIDES_1X2, WINS
 
 _EPS = 1e-9
 
@@ -52,8 +52,10 @@ def _percent(st: Staking, sb: SessionBook, start: float, odds, selection):
 
 
 def implied_probability(odds: Mapping[str, float], selection: str) -> float:
-    """Margin-free implied probability: proportional normalisation of the 1X2 prices."""
-    inv = {k: 1.0 / float(odds[k]) for k in SIDES_1X2}
+    """Margin-free implied probability: proportional normalisation of the prices of the
+    selection's market — the 1X2 odds, or the two sides of the AH or OU line bet on."""
+    sides = (SIDES_1X2 if "draw" in odds else SIDES["OU"] if "over" in odds else SIDES["AH"])
+    inv = {k: 1.0 / float(odds[k]) for k in sides}
     return inv[selection] / sum(inv.values())
 
 
@@ -89,9 +91,9 @@ def fold(sb: SessionBook, key: tuple, step: Callable, init):
 
 def _martingale(st: Staking, sb: SessionBook, start: float, odds, selection):
     def step(k: int, bet) -> int:
-        if bet.outcome == "won":
+        if bet.outcome in WINS:
             return 0
-        if bet.outcome == "lost":
+        if bet.outcome in LOSSES:
             k += 1
             if st.max_steps is not None and k >= st.max_steps:
                 return 0
@@ -109,9 +111,9 @@ def fib(i: int) -> int:
 
 def _fibonacci(st: Staking, sb: SessionBook, start: float, odds, selection):
     def step(i: int, bet) -> int:
-        if bet.outcome == "won":
+        if bet.outcome in WINS:
             return max(1, i - 2)
-        if bet.outcome == "lost":
+        if bet.outcome in LOSSES:
             i += 1
             if st.max_steps is not None and i > st.max_steps:
                 return 1
@@ -122,11 +124,11 @@ def _fibonacci(st: Staking, sb: SessionBook, start: float, odds, selection):
 
 def _ladder(st: Staking, sb: SessionBook, start: float, odds, selection):
     def step(state: tuple, bet) -> tuple:
-        if bet.outcome == "won":
+        if bet.outcome in WINS:
             if reaches_target(st, bet.outcome, bet.payout):
                 return st.stake, 1  # the cycle ends: TARGET_REACHED
             return bet.payout, state[1] + 1  # the whole return rides
-        if bet.outcome == "lost":
+        if bet.outcome in LOSSES:
             return st.stake, 1
         return state
     amount, n = fold(sb, ("ladder", st.stake, st.target), step, (st.stake, 1))

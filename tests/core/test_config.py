@@ -73,3 +73,41 @@ def test_a_config_removed_then_restored_as_it_was_clears_the_error(tmp_path):
     assert holder.config.sessions[0].id == "fav"  # the last good config runs on
     write(f, {"sessions": [SESSION]})  # the same bytes as before it went
     assert holder.reload() is False and holder.error is None and holder.version == 1
+
+
+# -- markets (DESIGN: markets → session keys) -------------------------------------------------
+
+@pytest.mark.parametrize("doc, path, reason", [
+    ({**SESSION, "market": "OU", "selection": "favourite"}, "$.sessions[0].selection",
+     "does not fit market 'OU'"),
+    ({**SESSION, "market": "AH", "selection": "draw"}, "$.sessions[0].selection",
+     "does not fit market 'AH'"),
+    ({**SESSION, "selection": "over"}, "$.sessions[0].selection", "does not fit market '1X2'"),
+    ({**SESSION, "market": "BTTS"}, "$.sessions[0].market", "'1X2', 'AH' or 'OU'"),
+    ({**SESSION, "line": {"min": -1}}, "$.sessions[0].line", "1X2' has no line"),
+    ({**SESSION, "market": "AH", "line": {"min": 0, "max": -1}}, "$.sessions[0].line",
+     "greater than max"),
+    ({**SESSION, "market": "OU", "selection": "over", "line": {"mni": 2}},
+     "$.sessions[0].line.mni", "unknown key"),
+])
+def test_a_selection_or_line_that_does_not_fit_the_market_is_refused(tmp_path, doc, path, reason):
+    f = tmp_path / "system-config.json"
+    write(f, {"sessions": [doc]})
+    with pytest.raises(ConfigError) as err:
+        load_config(f)
+    assert err.value.json_path == path
+    assert reason in err.value.reason
+
+
+@pytest.mark.parametrize("market, selections", [
+    ("AH", ("home", "away", "favourite", "underdog")), ("OU", ("over", "under")),
+    ("1X2", ("home", "draw", "away", "favourite", "underdog"))])
+def test_each_market_takes_its_selections_and_line_bounds(market, selections):
+    for sel in selections:
+        doc = {**SESSION, "market": market, "selection": sel}
+        if market != "1X2":
+            doc["line"] = {"min": -1.0, "max": 0}
+        s = Config.model_validate({"sessions": [doc]}).sessions[0]
+        assert (s.market, s.selection) == (market, sel)
+        assert s.line is None if market == "1X2" else (s.line.min, s.line.max) == (-1.0, 0)
+    assert Config.model_validate({"sessions": [SESSION]}).sessions[0].market == "1X2"

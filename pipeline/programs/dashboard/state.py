@@ -22,6 +22,7 @@ from pipeline import programs as registry  # the program names only
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.programs.dashboard.configedit import TOKEN_ENV
 from pipeline.core.files import check_decisions
+from pipeline.strategies.markets import pick_label
 from pipeline.strategies.snapshot import check_snapshot
 from pipeline.strategies.settlement import figures as session_figures, start_bankroll
 
@@ -95,7 +96,9 @@ def odds_rows(doc: dict | None, now: datetime | None) -> list[dict]:
 
 def bet_row(b: Bet, kickoff: str | None = None) -> dict:
     return {"session": b.session, "match": match_label(b.match_key), "match_key": b.match_key,
-            "selection": b.selection, "odds": b.odds, "stake": b.stake, "bet_ref": b.bet_ref,
+            "selection": b.selection, "market": b.market, "line": b.line,
+            "pick": pick_label(b.market, b.selection, b.line),
+            "odds": b.odds, "stake": b.stake, "bet_ref": b.bet_ref,
             "placed_at": b.placed_at, "kickoff": kickoff, "outcome": b.outcome,
             "profit": b.profit, "settled_at": b.settled_at}
 

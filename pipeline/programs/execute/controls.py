@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from pipeline.bookmakers import UNREACHABLE
 from pipeline.core.config import Config, Session
+from pipeline.core.files import price_of
 from pipeline.core.state import Book, SessionBook, free_bankroll
 from pipeline.core.timefmt import parse_iso
 from pipeline.strategies.rules import daily_profit, standing_halt
@@ -52,9 +53,9 @@ class Ctx:
         return self.matches.get(decision["match_key"])
 
     def price(self, decision: dict) -> float | None:
-        odds = (self.match(decision) or {}).get("odds") or {}
-        price = odds.get(decision["selection"])
-        return float(price) if price is not None else None
+        """The current price of the decision's market, side and line (None: not on sale)."""
+        return price_of(self.match(decision) or {}, decision.get("market", "1X2"),
+                        decision["selection"], decision.get("line"))
 
 
 class KillSwitch:

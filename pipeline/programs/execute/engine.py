@@ -57,13 +57,20 @@ def intent_body(d: dict, ctx: Ctx, attempt: int, mode: str) -> dict:
             "client_ref": f"{d['id']}#{attempt}", "attempt": attempt,
             "match_key": d["match_key"], "market": d.get("market", "1X2"),
             "selection": d["selection"], "odds": ctx.price(d), "min_odds": float(d["min_odds"]),
-            "stake": float(d["stake"]), "mode": mode}
+            "stake": float(d["stake"]), "mode": mode, **_line(d)}
+
+
+def _line(d) -> dict:
+    """{"line": …} for an AH or OU decision or intent, else {} (1X2 events carry none)."""
+    line = d.get("line") if isinstance(d, dict) else d.line
+    return {} if line is None else {"line": line}
 
 
 def order_of(intent: dict) -> Order:
     return Order(intent["client_ref"], intent["decision_id"], intent["session"],
                  intent["match_key"], intent["market"], intent["selection"],
-                 float(intent["odds"]), float(intent["min_odds"]), float(intent["stake"]))
+                 float(intent["odds"]), float(intent["min_odds"]), float(intent["stake"]),
+                 intent.get("line"))
 
 
 def outcome_body(intent: Intent, p: Placement) -> dict:
@@ -72,8 +79,8 @@ def outcome_body(intent: Intent, p: Placement) -> dict:
             "client_ref": intent.client_ref}
     if p.ok:
         return {"type": "BET_PLACED", **base, "bet_ref": p.bet_ref, "odds": p.odds,
-                "stake": p.stake, "match_key": intent.match_key, "selection": intent.selection,
-                "placed_at": p.placed_at}
+                "stake": p.stake, "match_key": intent.match_key, "market": intent.market,
+                "selection": intent.selection, **_line(intent), "placed_at": p.placed_at}
     assert p.status != UNKNOWN, "an unknown effect is reconciled, never written as failed"
     return {"type": "BET_FAILED", **base, "reason": p.reason, "retryable": p.retryable}
 
