@@ -23,7 +23,9 @@ from pipeline.core.config import Config
 from pipeline.core.matchkey import KeyTables, load_tables
 from pipeline.core.state import Bet, Book, SessionBook
 from pipeline.core.timefmt import iso
-from pipeline.history.football_data import PRICE_SOURCES, Fixture, FootballDataError, parse_file
+from pipeline.history.football_data import (PRICE_SOURCES, Fixture, FootballDataError,
+                                            closing_source, parse_file)
+from pipeline.strategies import clv
 from pipeline.strategies.engine import decide
 from pipeline.strategies.ladder import with_targets
 from pipeline.strategies.rules import can_halt
@@ -33,7 +35,8 @@ SETTLE_AFTER = timedelta(minutes=110)
 FTR_SIDE = {"H": "home", "D": "draw", "A": "away"}
 # what the report shows per session, in this order (DESIGN + the bankroll and halt at the end)
 FIGURES = ("bets", "won", "staked", "profit", "roi", "hit_rate", "max_drawdown", "bankroll",
-           "halted")
+           "halted", "clv_bets", "clv_mean", "ev_close_mean")
+DEFAULT = "default"  # --closing not given: the --odds source's own closing columns
 
 
 class BacktestError(ValueError):
@@ -50,6 +53,7 @@ class BtMatch:
     order: int                    # file-then-row position across the files given
     handicap: list = ()           # odds-data's AH entries (Fixture.handicap), when asked for
     totals: list = ()             # odds-data's OU entries (Fixture.totals), when asked for
+    closing: dict | None = None   # the closing state ({"odds", "handicap", "totals"}), if any
 
     @property
     def kickoff(self) -> datetime:
@@ -84,18 +88,34 @@ def result_of(f: Fixture) -> dict[str, int]:
     return result
 
 
+def closing_state(f: Fixture, source: str | None) -> dict | None:
+    """The row's closing state from `source`'s columns (1X2, AH, OU 2.5), None without one."""
+    if source is None:
+        return None
+    prices = f.odds(source)
+    state = {"odds": {"home": prices[0], "draw": prices[1], "away": prices[2]} if prices else None,
+             "handicap": f.handicap(source), "totals": f.totals(source)}
+    return state if any(state.values()) else None
+
+
 def markets_of(config: Config) -> tuple[str, ...]:
     """The markets the config's sessions bet on (the ones `load_matches` needs prices of)."""
     return tuple(dict.fromkeys(s.market for s in config.sessions)) or ("1X2",)
 
 
 def load_matches(paths: Sequence[str | Path], source: str, tables: KeyTables | None = None,
-                 markets: Sequence[str] = ("1X2",)) -> Loaded:
+                 markets: Sequence[str] = ("1X2",), closing: str | None = DEFAULT) -> Loaded:
     """The matches of `paths` that have `source`'s prices of at least one of `markets`, in
     the backtest's order. A match without one market's columns (DESIGN's table: 1X2, AH, OU
-    2.5) carries none of it and is skipped for that market only."""
+    2.5) carries none of it and is skipped for that market only. Each match has its closing
+    state from `closing`'s columns (DEFAULT: `source`'s own closing columns; None: no close)."""
     if source not in PRICE_SOURCES:
         raise BacktestError(f"unknown odds source {source!r}; known: {', '.join(PRICE_SOURCES)}")
+    if closing == DEFAULT:
+        closing = closing_source(source)
+    if closing is not None and closing not in PRICE_SOURCES:
+        raise BacktestError(f"unknown closing source {closing!r}; known: "
+                            f"{', '.join(PRICE_SOURCES)}")
     tables = tables or load_tables()
     want_1x2, want_ah, want_ou = ("1X2" in markets), ("AH" in markets), ("OU" in markets)
     out: list[BtMatch] = []
@@ -121,7 +141,8 @@ def load_matches(paths: Sequence[str | Path], source: str, tables: KeyTables | N
                 continue
             odds = ({"home": prices[0], "draw": prices[1], "away": prices[2]}
                     if prices is not None else None)
-            out.append(BtMatch(f, odds, result_of(f), len(out), handicap, totals))
+            out.append(BtMatch(f, odds, result_of(f), len(out), handicap, totals,
+                               closing_state(f, closing)))
     out.sort(key=lambda m: (m.kickoff, m.order))
     return Loaded(out, rows, skipped)
 
@@ -151,6 +172,7 @@ class Backtest:
         self.waiting: list[tuple[datetime, int, BtMatch, list[Bet]]] = []
         self.placed_on: list[tuple[BtMatch, list[Bet]]] = []  # each match bet on, its bets
         self._match_of: tuple[int, dict[str, BtMatch]] = (0, {})  # (len(placed_on), ref -> match)
+        self._closes: tuple[int, dict] = (-1, {})  # (seq, ref -> Clv | None)
         self.matches = 0
         self._sessions = {s.id: s for s in config.sessions}
         # sessions that can halt (halt_cause is None without these limits) / halt with time
@@ -266,11 +288,24 @@ class Backtest:
             self._match_of = (len(self.placed_on), out)
         return out
 
+    def closes(self) -> dict[str, clv.Clv | None]:
+        """bet_ref -> the bet's closing-line value against its match's closing state."""
+        n, out = self._closes
+        if n != self.seq:
+            out = {}
+            for m, bets in self.placed_on:
+                for b in bets:
+                    market, line = clv.bet_market(b)
+                    out[b.bet_ref] = clv.of_bet(b.odds, b.selection, m.closing, market, line)
+            self._closes = (self.seq, out)
+        return out
+
     def figures(self, session_id: str) -> dict:
-        """bets, won, staked, profit, roi, hit_rate, max_drawdown, bankroll, halted, equity."""
+        """bets, won, staked, profit, roi, hit_rate, max_drawdown, bankroll, halted, equity,
+        clv_bets, clv_mean, ev_close_mean."""
         s = self.config.session(session_id)
         sb = self.session_book(session_id)
-        out = figures(sb, s.bankroll if s else 1000.0)
+        out = figures(sb, s.bankroll if s else 1000.0, closes=self.closes())
         out["won"] = sum(1 for b in sb.settled if b.outcome == "won")
         return out
 

@@ -33,6 +33,7 @@ from pipeline.core.state import Bet
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.history import store
 from pipeline.history.football_data import FootballDataError, parse_file
+from pipeline.strategies import clv
 from pipeline.strategies.engine import decide
 
 FIELDS = ("key", "season", "competition", "home", "away", "kickoff", "status", "odds",
@@ -51,6 +52,7 @@ class HMatch:
     result: dict | None       # the recorded (or --results) full-time result
     settle_at: datetime | None  # when it came out
     order: int                # (kickoff, key) rank
+    closing: dict | None = None  # the closing state (pipeline.strategies.clv.closing_state)
 
 
 def load_results(paths: Sequence[str | Path], tables: KeyTables) -> dict[str, dict]:
@@ -80,11 +82,13 @@ def load_history(directory: Path, start: str | None = None,
 
 
 def matches_of(lines: list[dict], results: dict[str, dict]) -> dict[str, HMatch]:
-    """Each match's kickoff (last recorded), result and when it came out."""
+    """Each match's kickoff (last recorded), result, when it came out and its closing state."""
     seen: dict[str, dict] = {}
     out_at: dict[str, tuple[str, dict]] = {}
+    of_key: dict[str, list[dict]] = {}
     for r in lines:
         seen[r["key"]] = r
+        of_key.setdefault(r["key"], []).append(r)
         if r["key"] not in out_at and r["status"] == "finished" and r.get("result"):
             out_at[r["key"]] = (r["t"], r["result"])
     ranked = sorted(seen.values(), key=lambda r: (r["kickoff"], r["key"]))
@@ -98,7 +102,8 @@ def matches_of(lines: list[dict], results: dict[str, dict]) -> dict[str, HMatch]
             result, settle_at = results[r["key"]], kickoff + SETTLE_AFTER
         else:
             result = settle_at = None
-        out[r["key"]] = HMatch(r["key"], kickoff, result, settle_at, i)
+        out[r["key"]] = HMatch(r["key"], kickoff, result, settle_at, i,
+                               clv.closing_state(of_key[r["key"]], r["kickoff"]))
     return out
 
 

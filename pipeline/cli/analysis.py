@@ -7,7 +7,7 @@ import os
 import sys
 from contextlib import contextmanager
 
-from pipeline.history.football_data import BACKTEST_SOURCES
+from pipeline.history.football_data import BACKTEST_SOURCES, PRICE_SOURCES
 
 # every `betpipe` command builds this parser: the analysis modules load only when one runs
 FACTOR_NAMES = ("competition", "season", "month", "weekday", "selection", "role", "odds_band",
@@ -70,20 +70,26 @@ def register_backtest(sub) -> None:
                         "no result for")
     p.add_argument("--config", required=True, help="a system-config.json with the sessions")
     p.add_argument("--odds", choices=BACKTEST_SOURCES, help="the price columns (with --data)")
+    p.add_argument("--closing", choices=sorted(PRICE_SOURCES), metavar="SOURCE",
+                   help="with --data: the closing prices bets are compared with (CLV; default "
+                        "the --odds bookmaker's closing columns, none when --odds is closing)")
     p.add_argument("--json", action="store_true", help="one JSON object keyed by session id")
     p.add_argument("--plot", metavar="FILE.svg", help="write the equity curves as an SVG")
     p.set_defaults(run=run_backtest)
 
 
-def load_and_run(data: list[str], config_path: str, odds: str, show_progress: bool = False):
-    """(config, loaded matches, finished Backtest); ConfigError / BacktestError when unusable."""
+def load_and_run(data: list[str], config_path: str, odds: str, show_progress: bool = False,
+                 closing: str | None = None):
+    """(config, loaded matches, finished Backtest); ConfigError / BacktestError when unusable.
+    `closing`: the closing source (None: `odds`'s own closing columns)."""
     from pathlib import Path
 
     from pipeline.analysis import backtest as bt
     from pipeline.core.config import load_config
 
     config = load_config(Path(config_path))
-    loaded = bt.load_matches(data, odds, markets=bt.markets_of(config))
+    loaded = bt.load_matches(data, odds, markets=bt.markets_of(config),
+                             closing=closing or bt.DEFAULT)
     with _bar(len(loaded.matches), "backtest",
               show_progress and len(loaded.matches) >= LONG_RUN) as progress:
         return config, loaded, bt.run(loaded.matches, config, progress)
@@ -105,13 +111,19 @@ def run_backtest(args) -> int:
         return _fail("give either --data CSV... (with --odds) or --history DIR")
     if args.data and not args.odds:
         return _fail("--data needs --odds SOURCE")
+    if args.history and args.closing:
+        return _fail("--closing is for --data: a history's close is its last price before "
+                     "kickoff")
     try:
         if args.history:
             title, result = _history_run(args)
         else:
-            _, loaded, result = load_and_run(args.data, args.config, args.odds, not args.json)
+            _, loaded, result = load_and_run(args.data, args.config, args.odds, not args.json,
+                                             args.closing)
+            closing = args.closing or bt.closing_source(args.odds)
             title = (f"backtest: {len(loaded.matches)} matches with {args.odds} prices "
-                     f"({loaded.skipped} of {loaded.rows} rows without them)")
+                     f"({loaded.skipped} of {loaded.rows} rows without them), CLV against "
+                     f"{closing or 'nothing (the prices are closing)'}")
     except (ConfigError, bt.BacktestError) as e:
         return _fail(str(e))
     report = result.report()
@@ -125,16 +137,21 @@ def run_backtest(args) -> int:
         return 0
     table = Table(title=title, caption=CREDIT)
     for col in ("session", "bets", "won", "hit rate", "staked", "profit", "ROI", "max drawdown",
-                "bankroll", "halted"):
+                "bankroll", "halted", "CLV bets", "CLV", "EV at close"):
         table.add_column(col, justify="left" if col in ("session", "halted") else "right")
     for sid, f in report.items():
         table.add_row(sid, str(f["bets"]), str(f["won"]), f"{f['hit_rate']:.1%}",
                       f"{f['staked']:,.2f}", f"{f['profit']:,.2f}", f"{f['roi']:.2%}",
-                      f"{f['max_drawdown']:,.2f}", f"{f['bankroll']:,.2f}", f["halted"] or "")
+                      f"{f['max_drawdown']:,.2f}", f"{f['bankroll']:,.2f}", f["halted"] or "",
+                      str(f["clv_bets"]), _pct(f["clv_mean"]), _pct(f["ev_close_mean"]))
     _console().print(table)
     if args.plot:
         print(f"equity curves: {args.plot}")
     return 0
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:+.2%}"
 
 
 def _history_run(args):

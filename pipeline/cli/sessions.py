@@ -105,19 +105,29 @@ def _halt_detail(events: list[dict], sb: SessionBook) -> str | None:
     return ev.get("detail") if ev else None
 
 
+def closes_of(home: Home) -> dict[str, dict]:
+    """bet_ref -> {closing, clv, ev_close}: the closing lines track took (results.json)."""
+    doc = _snapshot(home.results) or {}
+    closes = doc.get("closes")
+    return closes if isinstance(closes, dict) else {}
+
+
 def session_row(sid: str, cfg: Config | None, book: Book, events: list[dict],
-                index: OddsIndex | None, notes: list[str], now: datetime) -> dict:
+                index: OddsIndex | None, notes: list[str], now: datetime,
+                closes: dict | None = None) -> dict:
     """One session's line of `betpipe sessions`."""
     s = cfg.session(sid) if cfg else None
     sb = book.sessions.get(sid) or SessionBook(sid)
     pos = ladder.position(s, sb)
-    f = figures(sb, start_bankroll(cfg, sid))  # the figures of results.json
+    f = figures(sb, start_bankroll(cfg, sid), closes=closes)  # the figures of results.json
     row = {"session": sid, "in_config": s is not None, "enabled": bool(s and s.enabled),
            "category": s.category if s else None,
            "plan": s.staking.plan if s else None, "halted": rules.standing_halt(sb, now),
            "halt_detail": None, "halting": None, "cycle": pos.cycle, "bet_in_cycle": pos.bet,
            "bets": f["bets"], "open_bets": f["open_bets"], "in_flight": f["in_flight"],
            "staked": f["staked"], "profit": f["profit"], "since_reset": f["since_reset"],
+           "clv_bets": f["clv_bets"], "clv_mean": f["clv_mean"],
+           "ev_close_mean": f["ev_close_mean"],
            "bankroll": None,
            "free_bankroll": None, "next_stake": None, "next_stake_note": None,
            "window": None, "window_opens_at": None, "matches_in_window": None, "notes": notes}
@@ -156,7 +166,8 @@ def collect(home: Home, category: str | None = None) -> dict:
     index = OddsIndex(odds) if odds and isinstance(odds.get("matches"), list) else None
     decided = _snapshot(home.decisions) or {}
     notes = decided.get("notes") or {}
-    rows = [session_row(sid, cfg, book, events, index, notes.get(sid, []), now)
+    closes = closes_of(home)
+    rows = [session_row(sid, cfg, book, events, index, notes.get(sid, []), now, closes)
             for sid in session_ids(cfg, book) if in_category(cfg, sid, category)]
     return {"home": str(home.root), "now": iso(now), "config_error": config_error,
             "odds_version": odds and odds.get("version"), "ledger_seq": book.seq,
@@ -184,7 +195,7 @@ def run_sessions(args) -> int:
     if info["config_error"]:
         con.print(f"[red]config error:[/] {escape(info['config_error'])}")
     t = Table("session", "on", "plan", "halted", "cycle", "bet", "bankroll", "free", "staked",
-              "profit", "open", "next stake", "window")
+              "profit", "open", "CLV", "next stake", "window")
     remarks: list[str] = []  # long messages, one line each below the table
     for r in info["sessions"]:
         sid = escape(r["session"])
@@ -213,31 +224,50 @@ def run_sessions(args) -> int:
         on = "yes" if r["enabled"] else ("no" if r["in_config"] else "not in config")
         t.add_row(sid, on, r["plan"] or "-", halted, str(r["cycle"]), str(r["bet_in_cycle"]),
                   _money(r["bankroll"]), _money(r["free_bankroll"]), _money(r["staked"]),
-                  _money(r["profit"], True), f"{r['open_bets']}+{r['in_flight']}", stake, window)
+                  _money(r["profit"], True), f"{r['open_bets']}+{r['in_flight']}",
+                  _clv(r["clv_mean"], r["clv_bets"]), stake, window)
     con.print(t)
-    con.print("open: open bets + bets in flight; bet: bets placed in the current cycle")
+    con.print("open: open bets + bets in flight; bet: bets placed in the current cycle; "
+              "CLV: mean closing-line value (bets with a closing price)")
     for line in remarks:
         con.print(line, soft_wrap=True)
     return 0
 
 
+def _clv(mean: float | None, n: int | None = None) -> str:
+    if mean is None:
+        return "-"
+    return f"{mean:+.2%}" + (f" ({n})" if n is not None else "")
+
+
 # --------------------------------------------------------------------------- bets
 
-def bet_rows(book: Book, session: str | None = None, open_only: bool = False) -> list[dict]:
-    """Placed bets, then intents still in flight, each in ledger order."""
+def bet_rows(book: Book, session: str | None = None, open_only: bool = False,
+             closes: dict | None = None) -> list[dict]:
+    """Placed bets (each with its closing line, once track took it), then intents still in
+    flight, each in ledger order."""
+    closes = closes or {}
     rows = [{"seq": b.seq, "session": b.session, "decision_id": b.decision_id,
              "match_key": b.match_key, "market": b.market, "selection": b.selection,
              "line": b.line, "odds": b.odds,
              "stake": b.stake, "status": b.outcome or "open", "profit": b.profit,
-             "bet_ref": b.bet_ref, "placed_at": b.placed_at, "settled_at": b.settled_at}
+             "bet_ref": b.bet_ref, "placed_at": b.placed_at, "settled_at": b.settled_at,
+             **_close_fields(closes.get(b.bet_ref))}
             for b in book.placed.values()]
     rows += [{"seq": i.seq, "session": i.session, "decision_id": i.decision_id,
               "match_key": i.match_key, "market": i.market, "selection": i.selection,
               "line": i.line, "odds": i.odds, "stake": i.stake, "status": "in flight", "profit": 0.0, "bet_ref": None,
-              "placed_at": i.ts, "settled_at": None} for i in book.unresolved.values()]
+              "placed_at": i.ts, "settled_at": None, **_close_fields(None)}
+             for i in book.unresolved.values()]
     rows = [r for r in rows if (session is None or r["session"] == session)
             and (not open_only or r["status"] in ("open", "in flight"))]
     return sorted(rows, key=lambda r: r["seq"])
+
+
+def _close_fields(close: dict | None) -> dict:
+    close = close or {}
+    return {"closing": close.get("closing"), "clv": close.get("clv"),
+            "ev_close": close.get("ev_close")}
 
 
 def overdue_rows(home: Home, book: Book, rows: list[dict], now: datetime) -> list[dict]:
@@ -256,22 +286,23 @@ def run_bets(args) -> int:
     home = Home.from_env(args.home)
     clock = _clock(home)
     book = replay(Ledger(home.ledger, clock).read())
-    rows = bet_rows(book, args.session, args.open)
+    rows = bet_rows(book, args.session, args.open, closes_of(home))
     if args.overdue:
         rows = overdue_rows(home, book, rows, clock.now())
     if args.json:
         for r in rows:
             print(orjson.dumps(r).decode())
         return 0
-    t = Table("placed at", "session", "match", "market", "pick", "odds", "stake", "status",
-              "profit", "bet ref")
+    t = Table("placed at", "session", "match", "market", "pick", "odds", "close", "CLV", "stake",
+              "status", "profit", "bet ref")
     for r in rows:
         colour = {"won": "green", "half_won": "green", "lost": "red", "half_lost": "red",
                   "in flight": "yellow", "overdue": "red"}.get(r["status"], "")
         status = f"[{colour}]{r['status']}[/]" if colour else r["status"]
         t.add_row(r["placed_at"], escape(r["session"]), escape(r["match_key"]), r["market"],
                   pick_label(r["market"], r["selection"], r["line"]),
-                  f"{r['odds']:.2f}", f"{r['stake']:.2f}", status,
+                  f"{r['odds']:.2f}", _money(r["closing"]), _clv(r["clv"]),
+                  f"{r['stake']:.2f}", status,
                   _money(r["profit"], True) if r["settled_at"] else "", escape(r["bet_ref"] or ""))
     _console().print(t)
     print(f"{len(rows)} bet(s)" + (" overdue: no result a source will give? settle by hand: "

@@ -71,7 +71,18 @@ TOTALS_SOURCES: dict[str, tuple[tuple[str, str], ...]] = {
     "max-closing": (("MaxC>2.5", "MaxC<2.5"),),
 }
 # what `betpipe backtest --odds` offers (DESIGN: backtest semantics)
-BACKTEST_SOURCES = ("b365", "b365-closing", "avg", "max", "pinnacle", "pinnacle-closing")
+BACKTEST_SOURCES = ("b365", "b365-closing", "avg", "max", "pinnacle", "pinnacle-closing",
+                    "avg-closing", "max-closing")
+CLOSING = "-closing"
+
+
+def closing_source(source: str) -> str | None:
+    """The closing columns that go with `source` (DESIGN: closing line): b365 -> b365-closing;
+    None when `source` is itself closing (or has no closing columns)."""
+    if source.endswith(CLOSING):
+        return None
+    closing = source + CLOSING
+    return closing if closing in PRICE_SOURCES else None
 
 
 class FootballDataError(ValueError):

@@ -8,12 +8,12 @@ reads a file or a clock.
 """
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Mapping
 
 from pipeline.core.config import Config
 from pipeline.core.state import Bet, Book, SessionBook, bankroll, free_bankroll
 from pipeline.core.timefmt import parse_iso
-from pipeline.strategies import markets, rules
+from pipeline.strategies import clv, markets, rules
 from pipeline.strategies.ladder import cycle
 
 VOID_STATUSES = ("postponed", "void")
@@ -66,7 +66,8 @@ def max_drawdown(profits: Iterable[float]) -> float:
     return round(worst, 2)
 
 
-def figures(sb: SessionBook, start: float, cycle_no: int = 1) -> dict:
+def figures(sb: SessionBook, start: float, cycle_no: int = 1,
+            closes: Mapping[str, object] | None = None) -> dict:
     """One session's numbers for results.json (and every other report): its whole ledger.
 
     bets: every bet placed; staked: their stakes but void ones (open or settled otherwise);
@@ -76,7 +77,8 @@ def figures(sb: SessionBook, start: float, cycle_no: int = 1) -> dict:
     profit; free_bankroll = that - open and in-flight stakes (`core.state` defines both).
     `since_reset` is what the limits count since the session's last SESSION_RESET (`reset_seq`
     0: never reset): bets placed and the profit of the settlements written since. Both ratios
-    are 0 when their denominator is.
+    are 0 when their denominator is. `closes` (bet_ref -> `clv.Clv` or None: no closing
+    price) gives `clv_bets`, `clv_mean`, `ev_close_mean` over the bets found in it.
     """
     bets, settled = sb.all_bets, sb.all_settled
     staked = round(sum(b.stake for b in bets if b.outcome != "void"), 2)
@@ -95,18 +97,23 @@ def figures(sb: SessionBook, start: float, cycle_no: int = 1) -> dict:
             "free_bankroll": free_bankroll(sb, start), "cycle": cycle_no,
             "halted": sb.halted, "equity": equity,
             "since_reset": {"reset_seq": sb.reset_seq, "bets": len(sb.bets),
-                            "profit": sb.settled_profit}}
+                            "profit": sb.settled_profit},
+            **clv.summary((closes or {}).get(b.bet_ref) for b in bets)}
 
 
-def results_body(book: Book, config: Config | None) -> dict:
+def results_body(book: Book, config: Config | None,
+                 closes: Mapping[str, "clv.Clv | None"] | None = None) -> dict:
     """The body of results.json: figures per session (configured or seen in the ledger) and in
     total (every session's bets, settlements merged in settlement order). A session the config
-    no longer has keeps its figures but brings no bankroll (`start_bankroll`)."""
+    no longer has keeps its figures but brings no bankroll (`start_bankroll`). `closes`: each
+    bet's closing line taken so far (bet_ref -> Clv, None: none); those with a price are listed
+    in `closes` (bet_ref -> {closing, clv, ev_close}) for the per-bet reports."""
     ids = [s.id for s in config.sessions] if config else []
     ids += [sid for sid in book.sessions if sid not in ids]
     start = {sid: start_bankroll(config, sid) for sid in ids}
     empty = SessionBook("")
-    sessions = {sid: figures(sb := book.sessions.get(sid, empty), start[sid], cycle(config, sid, sb))
+    sessions = {sid: figures(sb := book.sessions.get(sid, empty), start[sid],
+                             cycle(config, sid, sb), closes)
                 for sid in ids}
     total = SessionBook("total")
     for sid in ids:
@@ -117,9 +124,12 @@ def results_body(book: Book, config: Config | None) -> dict:
     total.bets.sort(key=lambda b: b.seq)
     total.settled.sort(key=lambda b: (parse_iso(b.settled_at), b.seq))
     total.halted = "halt" if config is not None and config.halt else None
-    body = figures(total, sum(start.values()))
+    body = figures(total, sum(start.values()), closes=closes)
     del body["since_reset"]
-    return {"ledger_seq": book.seq, "sessions": sessions, "total": body}
+    out = {"ledger_seq": book.seq, "sessions": sessions, "total": body}
+    if closes is not None:
+        out["closes"] = {ref: c.to_json() for ref, c in closes.items() if c is not None}
+    return out
 
 
 def start_bankroll(config: Config | None, session_id: str) -> float:

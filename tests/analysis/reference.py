@@ -21,6 +21,8 @@ COLUMNS = {  # DESIGN: backtest semantics
     "max": [("MaxH", "MaxD", "MaxA"), ("BbMxH", "BbMxD", "BbMxA")],
     "pinnacle": [("PSH", "PSD", "PSA")],
     "pinnacle-closing": [("PSCH", "PSCD", "PSCA")],
+    "avg-closing": [("AvgCH", "AvgCD", "AvgCA")],
+    "max-closing": [("MaxCH", "MaxCD", "MaxCA")],
 }
 RESULT_DEPENDENT = {"martingale", "fibonacci", "ladder"}
 

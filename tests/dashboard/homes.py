@@ -11,6 +11,7 @@ from pipeline.core.filebus import SnapshotWriter, atomic_write_json
 from pipeline.core.health import Health
 from pipeline.core.ledger import Ledger
 from pipeline.core.state import replay
+from pipeline.strategies import clv
 from pipeline.strategies.settlement import results_body
 from tests.execute import decision, match
 
@@ -18,6 +19,9 @@ START = datetime(2019, 8, 9, 18, 40, tzinfo=timezone.utc)  # the files below are
 EVIL = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
 LIV = "2019-20_Liverpool v Norwich"
 WHU = f"2019-20_{EVIL} v Manchester City"
+
+
+CLOSE = {"home": 1.10, "draw": 9.0, "away": 21.0}  # Liverpool v Norwich's close (P-1 @ 1.14)
 
 
 def bet(session, key, selection, odds, stake, n):
@@ -51,7 +55,8 @@ def fill(home, *, speed=60.0) -> None:
                    "decision_id": f"fav-week|{LIV}|1X2", "bet_ref": "P-1", "outcome": "won",
                    "payout": 11.4, "profit": 1.4})
     book = replay(ledger.read())
-    SnapshotWriter(home.results).write(results_body(book, load_config(home.system_config)),
+    closes = {"P-1": clv.of_bet(1.14, "home", {"odds": CLOSE}), "P-2": None}  # P-2: not closed
+    SnapshotWriter(home.results).write(results_body(book, load_config(home.system_config), closes),
                                        written_at="2019-08-09T18:40:00Z")
     for program in ("monitor", "decide"):
         Health(home, program, clock).beat()

@@ -180,3 +180,21 @@ def test_state_filters_sessions_by_category(client, filled):
     assert ids("") == ["fav-week", "dog-late"]
     assert ids("?category=none") == []
     assert client.get("/?category=late").status_code == 200
+
+
+def test_clv_column_and_equity_vs_clv_view_show_results_json_figures(client):
+    from tests.dashboard.homes import CLOSE
+
+    p = (1 / CLOSE["home"]) / sum(1 / x for x in CLOSE.values())
+    clv, ev = 1.14 / 1.10 - 1, 1.14 * p - 1  # P-1: 1.14 against a close of 1.10
+    s = client.get("/api/state").json()
+    settled = s["settled_bets"][0]
+    assert (settled["closing"], settled["clv"]) == (1.10, pytest.approx(clv, abs=1e-6))
+    fav = next(x for x in s["sessions"] if x["id"] == "fav-week")
+    assert fav["clv_bets"] == 1  # P-2's match has not closed
+    assert (fav["clv_mean"], fav["ev_close_mean"]) == (pytest.approx(clv, abs=1e-6),
+                                                      pytest.approx(ev, abs=1e-6))
+    html = client.get("/").text
+    assert 'id="equity-vs-clv"' in html
+    assert html.count(f"{clv * 100:.1f}%") >= 3  # sessions' CLV, equity vs CLV, the settled bet
+    assert f"{ev * 100:.1f}%" in html

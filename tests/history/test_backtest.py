@@ -74,3 +74,34 @@ def test_the_history_backtests_to_the_closing_prices_and_results_can_come_from_c
     report = orjson.loads(out.stdout)
     first = [b for b in expected if b[0] == "fav" and "Liverpool v Norwich" in b[1]]
     assert report["fav"]["bets"] == 1 and report["fav"]["profit"] == first[0][5]
+
+
+def test_history_backtest_clv_against_the_last_price_before_kickoff(tmp_path):
+    """A session betting early (at the first sight of a price) gets each bet's close from the
+    history's last 1X2 price before kickoff, read here from the day files with json."""
+    import gzip
+
+    folder = tmp_path / "odds-history"
+    record(folder)
+    early = {"max_odds_age_s": 60, "sessions": [
+        {"id": "early", "selection": "underdog", "odds": {"max": 10},
+         "window": {"to_minutes": 60}, "staking": {"plan": "flat", "stake": 10}}]}
+    bt = run_history(load_history(folder), Config.model_validate(early))
+    lines = []
+    for f in sorted(folder.iterdir()):
+        raw = gzip.decompress(f.read_bytes()) if f.suffix == ".gz" else f.read_bytes()
+        lines += [orjson.loads(x) for x in raw.splitlines() if x.strip()]
+    lines.sort(key=lambda r: parse_iso(r["t"]))
+    clvs, evs = [], []
+    for b, _ in bt.bets("early"):
+        of = [r for r in lines if r["key"] == b.match_key and r["odds"]
+              and parse_iso(r["t"]) < parse_iso(r["kickoff"])]
+        close = of[-1]["odds"]
+        p = (1 / close[b.selection]) / sum(1 / x for x in close.values())
+        clvs.append(b.odds / close[b.selection] - 1)
+        evs.append(b.odds * p - 1)
+    assert len(clvs) >= 10 and any(abs(c) > 0.01 for c in clvs)  # early prices moved
+    got = bt.report()["early"]
+    assert got["clv_bets"] == len(clvs)
+    assert got["clv_mean"] == pytest.approx(sum(clvs) / len(clvs), abs=2e-6)
+    assert got["ev_close_mean"] == pytest.approx(sum(evs) / len(evs), abs=2e-6)

@@ -94,13 +94,15 @@ def odds_rows(doc: dict | None, now: datetime | None) -> list[dict]:
             for m in (upcoming + done)[:MAX_ODDS_ROWS]]
 
 
-def bet_row(b: Bet, kickoff: str | None = None) -> dict:
+def bet_row(b: Bet, kickoff: str | None = None, close: dict | None = None) -> dict:
+    """A bet's row; `close` its closing line from results.json (`closes`), once track took it."""
     return {"session": b.session, "match": match_label(b.match_key), "match_key": b.match_key,
             "selection": b.selection, "market": b.market, "line": b.line,
             "pick": pick_label(b.market, b.selection, b.line),
             "odds": b.odds, "stake": b.stake, "bet_ref": b.bet_ref,
             "placed_at": b.placed_at, "kickoff": kickoff, "outcome": b.outcome,
-            "profit": b.profit, "settled_at": b.settled_at}
+            "profit": b.profit, "settled_at": b.settled_at,
+            "closing": (close or {}).get("closing"), "clv": (close or {}).get("clv")}
 
 
 def open_rows(placed: list[Bet], odds: dict | None) -> list[dict]:
@@ -234,6 +236,8 @@ def session_rows(view: LedgerView, cfg: Config | None, figures: dict) -> list[di
                      "halted": sb.halted,
                      "halt_detail": halt and (halt.get("detail") or halt.get("reason")),
                      "roi": f.get("roi"), "hit_rate": f.get("hit_rate"),
+                     "clv_bets": f.get("clv_bets"), "clv_mean": f.get("clv_mean"),
+                     "ev_close_mean": f.get("ev_close_mean"),
                      "max_drawdown": f.get("max_drawdown"), "equity": sparkline(f.get("equity", []))})
     return rows
 
@@ -266,6 +270,8 @@ def gather(home: Home, clock: Clock | None = None, ledger: LedgerView | None = N
     settled = sorted((b for b in placed if not b.open), key=lambda b: (b.settled_at or "", b.seq),
                      reverse=True)
     problems = [e for e in (odds_err, decisions_err, results_err, view.problem) if e]
+    closes = (results or {}).get("closes")
+    closes = closes if isinstance(closes, dict) else {}
     return {
         "home": str(home.root), "sim_now": iso(now) if now else None, "speed": speed,
         "real_now": iso(real_now()), "config": config, "writes": bool(os.environ.get(TOKEN_ENV)),
@@ -277,7 +283,8 @@ def gather(home: Home, clock: Clock | None = None, ledger: LedgerView | None = N
                       for d in (decisions or {}).get("decisions", [])],
         "open_bets": open_rows(placed, odds)[:MAX_BET_ROWS],
         "open_count": sum(1 for b in placed if b.open),
-        "settled_bets": [bet_row(b) for b in settled[:MAX_BET_ROWS]],
+        "settled_bets": [bet_row(b, close=closes.get(b.bet_ref))
+                         for b in settled[:MAX_BET_ROWS]],
         "settled_count": len(settled),
         "total": (results or {}).get("total"),
         "file_problems": problems,

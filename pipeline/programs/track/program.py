@@ -11,6 +11,9 @@ writer) is rewritten when the ledger or the config changed. The math is in `pipe
 At start and every simulated hour the bookmaker's whole bet history is reconciled with the
 ledger (`pipeline.bookmakers.reconcile`): an unknown bet halts every session, logs an error and
 degrades health; a BET_PLACED the bookmaker lacks logs an error and degrades health.
+Once a bet's match has kicked off, its closing line is taken from the odds history
+(`pipeline.history.closing`, remembered) and results.json carries each session's `clv_bets`,
+`clv_mean`, `ev_close_mean` and each bet's close (`closes`).
 An open bet whose match has no result `settle_overdue_h` after kickoff is overdue
 (`pipeline.strategies.overdue`): logged once, listed in health (`overdue`) until it settles; it
 stays open until a result comes or an operator settles it (`betpipe settle`).
@@ -27,6 +30,8 @@ from pipeline.core.timefmt import iso
 from pipeline.core.watchloop import LastGood, serve
 from pipeline.core.state import absorb_new
 from pipeline.core.files import check_odds
+from pipeline.history.closing import Closes
+from pipeline.history.store import history_dir
 from pipeline.strategies.ladder import with_targets
 from pipeline.strategies.rules import daily_profit, standing_halt
 from pipeline.strategies.settlement import figures, halt_cause, halt_event, results_body, settle
@@ -46,7 +51,8 @@ class Tracker:
         self.ledger, self.clock, self.reconcile = ledger, clock, reconcile
         self.book = Book()
         self.results = SnapshotWriter(home.results)
-        self._written: tuple | None = None  # (ledger seq, config) of the last results.json
+        self._written: tuple | None = None  # (ledger seq, config, closes) of the last results.json
+        self.closes = Closes(history_dir(home.data))  # each bet's closing line, once kicked off
         self.overdue: list[dict] = []  # the open bets overdue now (health `overdue`)
         self.newly_overdue: list[dict] = []  # those the last pass found first (logged once)
         self._reported: set[str] = set()  # bet_refs reported overdue by this process
@@ -93,6 +99,9 @@ class Tracker:
             self.absorb(self.ledger.read())
             out += halts
         self.check_overdue(matches, config)
+        self.closes.update(self.book.placed.values(),
+                           {k: m["kickoff"] for k, m in matches.items() if m.get("kickoff")},
+                           self.clock.now())
         self.write_results(config)
         return out
 
@@ -113,10 +122,12 @@ class Tracker:
                                        for sid, sb in self.book.sessions.items()})
 
     def write_results(self, config: Config | None) -> dict | None:
-        if self._written == (self.book.seq, config):
+        written = (self.book.seq, config, len(self.closes.taken))
+        if self._written == written:
             return None
-        doc = self.results.write(results_body(self.book, config), written_at=iso(self.clock.now()))
-        self._written = (self.book.seq, config)
+        doc = self.results.write(results_body(self.book, config, self.closes.taken),
+                                 written_at=iso(self.clock.now()))
+        self._written = written
         return doc
 
 
