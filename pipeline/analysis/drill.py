@@ -10,7 +10,10 @@ Factors (FACTORS): competition, season, month, weekday (UK local), selection (ho
 away: the home/away factor), role (favourite | underdog | draw: the backed side), odds_band (the
 backed price), drift (the backed side's closing price against its pre-match price, where the
 file has both: "n/a" otherwise), ou25_band (the over 2.5 goals price of the same bookmaker or
-market aggregate, "n/a" where the file has none).
+market aggregate, "n/a" where the file has none), clv_band (the bet's closing-line value,
+pipeline.strategies.clv, against the backtest's closing source: the `--odds` bookmaker's closing
+columns; bands [lo, hi), "n/a" without a close), drift_close (the backed side's price drift from
+the price taken to the close, close / odds − 1; bands (lo, hi] as drift's, "n/a" without a close).
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from typing import Callable, Iterable, Mapping, Sequence
 from pipeline.core.matchkey import KeyTables
 from pipeline.analysis.backtest import FTR_SIDE, Backtest, BtMatch, load_matches
 from pipeline.history.football_data import UK, Fixture, price
+from pipeline.strategies import clv
 from pipeline.strategies.markets import SIDES_1X2
 from pipeline.strategies.rules import pick
 
@@ -41,6 +45,9 @@ ODDS_BANDS = (1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 6.0, 10.0)
 DRIFT_BANDS = (-0.10, -0.05, -0.01, 0.01, 0.05, 0.10)  # closing / pre-match - 1
 DRIFT_LABELS = ("<-10%", "-10..-5%", "-5..-1%", "-1..+1%", "+1..+5%", "+5..+10%", ">+10%")
 OU_BANDS = (1.0, 1.6, 1.8, 2.0, 2.2, 2.5)
+CLV_BANDS = (-0.10, -0.05, -0.02, 0.0, 0.02, 0.05, 0.10)  # [lo, hi)
+CLV_LABELS = ("<-10%", "-10..-5%", "-5..-2%", "-2..0%", "0..+2%", "+2..+5%", "+5..+10%",
+              ">=+10%")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -66,6 +73,8 @@ class Record:
     stake: float
     outcome: str                 # won | lost
     profit: float
+    close: float | None = None   # the backed side's closing price (the backtest's close)
+    clv: float | None = None     # odds / close - 1
 
     def to_json(self) -> dict:
         return {**{k: getattr(self, k) for k in self.__dataclass_fields__},
@@ -86,6 +95,20 @@ def _drift(r: Record) -> tuple[int, str]:
     return i, DRIFT_LABELS[i]
 
 
+def _clv_band(r: Record) -> tuple[int, str]:
+    if r.clv is None:
+        return len(CLV_LABELS), "n/a"
+    i = bisect.bisect_right(CLV_BANDS, r.clv)
+    return i, CLV_LABELS[i]
+
+
+def _drift_close(r: Record) -> tuple[int, str]:
+    if r.close is None:
+        return len(DRIFT_LABELS), "n/a"
+    i = bisect.bisect_left(DRIFT_BANDS, r.close / r.odds - 1)
+    return i, DRIFT_LABELS[i]
+
+
 def _local(r: Record) -> datetime:
     return r.kickoff.astimezone(UK)
 
@@ -101,6 +124,8 @@ FACTORS: dict[str, Callable[[Record], tuple]] = {
     "odds_band": lambda r: _band(r.odds, ODDS_BANDS),
     "drift": _drift,
     "ou25_band": lambda r: _band(r.over25, OU_BANDS) if r.over25 else (99, "n/a"),
+    "clv_band": _clv_band,
+    "drift_close": _drift_close,
 }
 
 
@@ -214,10 +239,11 @@ def record_of(m: BtMatch, source: str, selection: str, stake: float, profit: flo
     role = "draw" if selection == "draw" else "favourite" if selection == fav else "underdog"
     pre_src, close_src = PRE_CLOSE.get(source, (source, source))
     won = FTR_SIDE[f.ftr] == selection
+    c = clv.of_bet(m.odds[selection], selection, m.closing)
     return Record(f.id, f.key, f.competition, f.season, f.kickoff, f.home, f.away, selection,
                   role, m.odds[selection], _side_price(f, close_src, selection),
                   _side_price(f, pre_src, selection), _over25(f, source), f.ftr, stake,
-                  "won" if won else "lost", profit)
+                  "won" if won else "lost", profit, c and c.closing, c and c.clv)
 
 
 def records_for(data_paths: Sequence[str | Path], odds_source: str, selection: str = "favourite",

@@ -11,7 +11,7 @@ from pipeline.history.football_data import BACKTEST_SOURCES, PRICE_SOURCES
 
 # every `betpipe` command builds this parser: the analysis modules load only when one runs
 FACTOR_NAMES = ("competition", "season", "month", "weekday", "selection", "role", "odds_band",
-                "drift", "ou25_band")  # pipeline.analysis.drill.FACTORS
+                "drift", "ou25_band", "clv_band", "drift_close")  # analysis.drill.FACTORS
 DATA_URL, URL_ENV = "https://www.football-data.co.uk", "BETPIPE_DATA_URL"  # analysis.fetch's
 CREDIT = "data: football-data.co.uk"
 LONG_RUN = 2000  # matches: show a progress bar from here on

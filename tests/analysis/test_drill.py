@@ -136,3 +136,34 @@ def test_where_and_factor_errors():
         drill([], ["bogus"])
     assert set(FACTORS) >= {"competition", "season", "month", "weekday", "selection", "role",
                             "odds_band", "drift", "ou25_band"}
+
+
+def test_clv_band_and_drift_to_the_close_from_the_rows():
+    """The favourite at Pinnacle's pre-match price against Pinnacle's close: clv = odds / close
+    - 1 in [lo, hi) bands, drift_close = close / odds - 1 in (lo, hi] bands, profit per band."""
+    clv_edges = (-0.10, -0.05, -0.02, 0.0, 0.02, 0.05, 0.10)
+    clv_labels = ("<-10%", "-10..-5%", "-5..-2%", "-2..0%", "0..+2%", "+2..+5%", "+5..+10%",
+                  ">=+10%")
+    d_edges = (-0.10, -0.05, -0.01, 0.01, 0.05, 0.10)
+    d_labels = ("<-10%", "-10..-5%", "-5..-1%", "-1..+1%", "+1..+5%", "+5..+10%", ">+10%")
+    want_clv: dict = defaultdict(lambda: [0, 0.0])
+    want_drift: dict = defaultdict(int)
+    for r in reference.read_rows(E0_19):
+        side = "H" if float(r["PSH"]) <= float(r["PSA"]) else "A"
+        odds, close = float(r[f"PS{side}"]), float(r[f"PSC{side}"])
+        c = round(odds / close - 1, 6)
+        g = want_clv[clv_labels[sum(c >= e for e in clv_edges)]]
+        g[0] += 1
+        g[1] += round(odds - 1, 2) if r["FTR"] == side else -1.0
+        want_drift[d_labels[sum(close / odds - 1 > e for e in d_edges)]] += 1
+    records = records_for([E0_19], "pinnacle", "favourite")
+    groups = drill(records, ["clv_band"])
+    assert {g.values["clv_band"]: [g.count, g.profit] for g in groups} == \
+        {k: [n, pytest.approx(p, abs=0.006)] for k, (n, p) in want_clv.items()}
+    assert [g.values["clv_band"] for g in groups] == [x for x in clv_labels if x in want_clv]
+    assert len(groups) >= 4  # the bands are used
+    groups = drill(records, ["drift_close"])
+    assert {g.values["drift_close"]: g.count for g in groups} == dict(want_drift)
+    # closing prices as --odds: no close to compare with
+    none = drill(records_for([E0_19], "pinnacle-closing", "favourite"), ["clv_band", "drift_close"])
+    assert [(tuple(g.values.values()), g.count) for g in none] == [(("n/a", "n/a"), 380)]
