@@ -38,6 +38,12 @@ HELP: dict[str, dict[str, str]] = {
         "staking": "how much to stake on each bet",
         "bankroll": "the session's starting bankroll",
         "limits": "caps on stakes, open bets, exposure and losses; a breached limit halts the session",
+        "market": "the market bet: 1X2, AH (Asian handicap) or OU (total goals over/under)",
+        "line": "AH and OU only: inclusive bounds on the AH home line or the OU goals line",
+    },
+    "LineBounds": {
+        "min": "the lowest line taken (a multiple of 0.25); null: no lower bound",
+        "max": "the highest line taken (a multiple of 0.25); null: no upper bound",
     },
     "OddsBounds": {
         "min": "the lowest price taken (> 1); null: no lower bound",

@@ -188,7 +188,7 @@ def test_preflight_fetches_the_sandbox_season_when_there_is_none(site, tmp_path)
     cfg_path.write_bytes(orjson.dumps(cfg))
     r = betpipe("preflight", "--fetch", env=env)  # nothing listens on port 9
     assert r.returncode == 2
-    assert "betpipe data fetch --league E0 --seasons 2019-20 --for-sandbox" in r.stdout
+    assert "betpipe data fetch --league E0 --seasons 2019-20 --for-sandbox" in r.stderr
     assert "E0_2019-20.csv: failed" in r.stderr
     r = betpipe("preflight", "--fetch", env={**env, "BETPIPE_DATA_URL": site.url})
     assert r.returncode == 0, r.stdout + r.stderr
