@@ -242,6 +242,17 @@ class BrowserConfig(_Model):
     executable: str | None = None  # else $BETPIPE_CHROMIUM, Playwright's own, the system's
 
 
+class ModelConfig(_Model):
+    """The `model` program (issue 18; DESIGN: "Probabilities, models and value"): a Dixon–Coles
+    fit, refitted at most once per `refit_h` simulated hours, with time decay `xi` per day, on
+    the results finished before now of the CSVs in `data` (relative to the home; default the
+    sandbox's folder) and the results the monitor recorded. Disabled: the program idles."""
+    enabled: bool = False
+    refit_h: float = Field(default=12, gt=0)  # < max_probability_age_h's default 24
+    xi: float = Field(default=0.0018, ge=0, le=1)
+    data: str | None = None
+
+
 class Config(_Model):
     mode: Literal["paper", "live"] = "paper"
     log_level: Literal["debug", "info", "warning", "error"] = "info"  # lower lines are dropped
@@ -256,6 +267,7 @@ class Config(_Model):
     notify: NotifyConfig = NotifyConfig()
     execute: ExecuteConfig = ExecuteConfig()
     browser: BrowserConfig = BrowserConfig()
+    model: ModelConfig = ModelConfig()  # the model program (issue 18)
     sessions: list[Session] = []
 
     @field_validator("sessions")
