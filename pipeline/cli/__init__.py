@@ -18,7 +18,6 @@ REGISTRARS = [
     "pipeline.cli.ops:register",      # export, reconcile (issue 5)
     "pipeline.cli.settle:register",   # settle BET_REF --score H-A | --void (issue 15)
     "pipeline.cli.implied:register",  # implied (issue 18)
-    "pipeline.cli.model:register",    # model predict (issue 18)
     "pipeline.cli.ctl:register",      # ctl ARGS: supervisorctl for this home (issue 20)
     "pipeline.cli.config:register",   # config schema | check | new (issue 20)
     "pipeline.cli.session:register",  # session add | set | enable | disable | remove (issue 20)
@@ -49,6 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.set_defaults(program=name)
         if name == "decide":  # decide --once --odds FILE …: print, write nothing (issue 4)
             _load("pipeline.cli.sessions:add_decide_once")(p)
+        if name == "model":  # model predict …: a command beside the program (issue 18)
+            _load("pipeline.cli.model:add_predict")(p)
     for target in REGISTRARS:
         _load(target)(sub)
     return parser
@@ -87,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
         _early_beat(home, fast[1])
         return _load(PROGRAMS[fast[1]])(home) or 0
     args = build_parser().parse_args(argv)
-    if getattr(args, "program", None) and not getattr(args, "once", False):
+    if (getattr(args, "program", None) and not getattr(args, "once", False)
+            and not getattr(args, "model_command", None)):  # `model predict` runs, not the program
         from pipeline.core.paths import Home
 
         return _load(PROGRAMS[args.program])(Home.from_env(args.home)) or 0

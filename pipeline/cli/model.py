@@ -16,7 +16,7 @@ from pipeline.core.timefmt import iso, parse_iso
 
 
 def add_predict(p) -> None:
-    """`predict` under the `model` parser."""
+    """`predict` under the `model` program's parser (`betpipe model` alone starts the program)."""
     sub = p.add_subparsers(dest="model_command")
     q = sub.add_parser("predict", help="probabilities.json for CSV matches in the week after --at")
     q.add_argument("--data", nargs="+", required=True, metavar="CSV",
@@ -26,12 +26,6 @@ def add_predict(p) -> None:
                    help="time decay per day (default 0.0018)")
     q.add_argument("--json", action="store_true", help="print the document as JSON")
     q.set_defaults(run=_predict)
-
-
-def register(sub) -> None:
-    p = sub.add_parser("model", help="the probability model (predict)")
-    p.set_defaults(run=lambda args: (p.print_usage(sys.stderr), 2)[1])
-    add_predict(p)
 
 
 def _predict(args) -> int:

@@ -17,11 +17,11 @@ from pipeline.core.filebus import BadFile, read_capped
 
 MAX_CONFIG_BYTES = 4 * 2**20  # a config file bigger than this is refused unread
 Plan = Literal["flat", "percent", "kelly", "martingale", "fibonacci", "ladder"]
-Selection = Literal["home", "draw", "away", "favourite", "underdog", "over", "under"]
+Selection = Literal["home", "draw", "away", "favourite", "underdog", "over", "under", "value"]
 # markets (DESIGN: markets → session keys): the selections a session of each market may name
 Market = Literal["1X2", "AH", "OU"]
 MARKET_SELECTIONS: dict[str, tuple[str, ...]] = {
-    "1X2": ("home", "draw", "away", "favourite", "underdog"),
+    "1X2": ("home", "draw", "away", "favourite", "underdog", "value"),  # value: issue 18
     "AH": ("home", "away", "favourite", "underdog"),
     "OU": ("over", "under"),
 }
@@ -115,6 +115,38 @@ class Limits(_Model):
     max_duration_h: float | None = Field(default=None, gt=0)
 
 
+# ---- value sessions (issue 18; DESIGN: "Probabilities, models and value")
+# margin removal methods: the names of strategies/implied.METHODS (tests/core/test_config ties them)
+ImpliedMethod = Literal["multiplicative", "additive", "power", "shin", "odds_ratio"]
+
+
+class Probability(_Model):
+    """Where a session's probabilities come from: `{"from": "market", "method": M}` (the
+    margin-free price itself), `{"from": "model"}` (data/probabilities.json) or, in CSV
+    backtests only, `{"from": "reference", "odds": SOURCE, "method": M}` (another bookmaker's
+    columns of the same file)."""
+    model_config = ConfigDict(populate_by_name=True)
+    source: Literal["market", "model", "reference"] = Field(alias="from")
+    method: ImpliedMethod = "multiplicative"
+    odds: str | None = Field(default=None, min_length=1)
+
+    @model_validator(mode="after")
+    def _reference_odds(self):
+        if self.source == "reference" and self.odds is None:
+            raise ValueError("from 'reference' needs 'odds' (the reference source, e.g. pinnacle)")
+        if self.source != "reference" and self.odds is not None:
+            raise ValueError(f"'odds' is only for from 'reference' (not {self.source!r})")
+        return self
+
+
+def _check_value_session(session) -> None:
+    """selection 'value' needs a probability source."""
+    if session.probability is not None and session.market != "1X2":
+        raise ValueError("'probability' is for market '1X2' sessions (AH and OU value: not yet)")
+    if session.selection == "value" and session.probability is None:
+        raise ValueError("selection 'value' needs 'probability' (e.g. {\"from\": \"model\"})")
+
+
 class Session(_Model):
     id: str = Field(min_length=1, max_length=80, pattern=r"^[^|\s][^|]*$")
     enabled: bool = True
@@ -129,6 +161,15 @@ class Session(_Model):
     staking: Staking
     bankroll: float = Field(default=1000, gt=0)
     limits: Limits = Limits()
+    # value sessions (issue 18)
+    probability: Probability | None = None
+    min_edge: float = Field(default=0.02, ge=-1)
+    max_probability_age_h: float = Field(default=24, gt=0)
+
+    @model_validator(mode="after")
+    def _value(self):
+        _check_value_session(self)
+        return self
 
     @field_validator("selection")
     @classmethod
@@ -242,6 +283,17 @@ class BrowserConfig(_Model):
     executable: str | None = None  # else $BETPIPE_CHROMIUM, Playwright's own, the system's
 
 
+class ModelConfig(_Model):
+    """The `model` program (issue 18; DESIGN: "Probabilities, models and value"): a Dixon–Coles
+    fit, refitted at most once per `refit_h` simulated hours, with time decay `xi` per day, on
+    the results finished before now of the CSVs in `data` (relative to the home; default the
+    sandbox's folder) and the results the monitor recorded. Disabled: the program idles."""
+    enabled: bool = False
+    refit_h: float = Field(default=12, gt=0)  # < max_probability_age_h's default 24
+    xi: float = Field(default=0.0018, ge=0, le=1)
+    data: str | None = None
+
+
 class Config(_Model):
     mode: Literal["paper", "live"] = "paper"
     log_level: Literal["debug", "info", "warning", "error"] = "info"  # lower lines are dropped
@@ -256,6 +308,7 @@ class Config(_Model):
     notify: NotifyConfig = NotifyConfig()
     execute: ExecuteConfig = ExecuteConfig()
     browser: BrowserConfig = BrowserConfig()
+    model: ModelConfig = ModelConfig()  # the model program (issue 18)
     sessions: list[Session] = []
 
     @field_validator("sessions")

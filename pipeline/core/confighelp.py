@@ -24,6 +24,7 @@ HELP: dict[str, dict[str, str]] = {
         "execute": "how bets are placed: concurrency, timeouts, retry backoff",
         "browser": "the Chromium the browser programs start",
         "sessions": "the betting sessions: each a rule, a staking plan, a bankroll and limits",
+        "model": "the model program: Dixon-Coles probabilities -> data/probabilities.json",
     },
     "Session": {
         "id": "unique name of the session (no '|'); appears in decisions, the ledger and reports",
@@ -31,19 +32,37 @@ HELP: dict[str, dict[str, str]] = {
         "category": "a free label to group sessions: betpipe sessions/status --category, "
                     "betpipe session enable --category",
         "competitions": "HKJC tournament codes to bet on (e.g. [\"EPL\"]); null: every competition",
-        "selection": "which side to back: home, draw, away, favourite (shortest price) or underdog",
+        "selection": "which side to back: home, draw, away, favourite (shortest price), underdog "
+                     "or value (the largest edge p x odds - 1, needs probability)",
         "odds": "bounds on the price taken",
         "window": "when before kickoff a bet may be placed",
         "slippage": "the share a price may fall between decision and placement and still be taken",
         "staking": "how much to stake on each bet",
         "bankroll": "the session's starting bankroll",
         "limits": "caps on stakes, open bets, exposure and losses; a breached limit halts the session",
-        "market": "the market bet: 1X2, AH (Asian handicap) or OU (total goals over/under)",
-        "line": "AH and OU only: inclusive bounds on the AH home line or the OU goals line",
+        "market": "the market bet on: 1X2, AH (Asian handicap) or OU (total goals)",
+        "line": "bounds on the handicap or total line (AH, OU); the main line inside them is bet",
+        "probability": "where p comes from: {from: market, method}, {from: model} or, in CSV "
+                       "backtests only, {from: reference, odds, method}",
+        "min_edge": "selection value: the least edge p x odds - 1 bet on",
+        "max_probability_age_h": "a model probability fitted this many hours before the odds "
+                                 "makes no bet",
     },
     "LineBounds": {
-        "min": "the lowest line taken (a multiple of 0.25); null: no lower bound",
-        "max": "the highest line taken (a multiple of 0.25); null: no upper bound",
+        "min": "the lowest line taken; null: no lower bound",
+        "max": "the highest line taken; null: no upper bound",
+    },
+    "Probability": {
+        "from": "market (the margin-free price), model (data/probabilities.json) or reference "
+                "(another bookmaker's columns of the CSV; backtests only)",
+        "method": "margin removal: multiplicative, additive, power, shin or odds_ratio",
+        "odds": "from reference: the reference source's columns (e.g. pinnacle)",
+    },
+    "ModelConfig": {
+        "enabled": "true: the model program fits and writes data/probabilities.json",
+        "refit_h": "simulated hours between refits (at most one refit per this interval)",
+        "xi": "time decay of the fit's weights, per day",
+        "data": "folder of football-data CSVs to train on; null: the sandbox's folder",
     },
     "OddsBounds": {
         "min": "the lowest price taken (> 1); null: no lower bound",

@@ -1,8 +1,8 @@
-"""What the programs accept from the contract files they read (execute, track, the dashboard):
-decisions.json's decisions and odds-data.json's keys and prices; below the programs, so every
-reader uses the same check (DESIGN: Layout, core/files.py). A file that fails is refused whole;
-BadFile names the file, the JSON path and the reason, and the watcher keeps the last good
-version (core.watchloop.LastGood).
+"""What the programs accept from the contract files they read (execute, track, the dashboard,
+decide): decisions.json's decisions, odds-data.json's keys and prices, probabilities.json; below
+the programs, so every reader uses the same check (DESIGN: Layout, core/files.py). A file that
+fails is refused whole; BadFile names the file, the JSON path and the reason, and the watcher
+keeps the last good version (core.watchloop.LastGood).
 """
 from __future__ import annotations
 
@@ -132,4 +132,49 @@ def check_odds(doc: dict | None, path: Path) -> dict | None:
             if not price_ok(odds.get(side)):
                 raise BadFile(path, f"$.matches[{i}].odds.{side}: {odds.get(side)!r} "
                                     "is not a price > 1")
+    return doc
+
+
+def _probability_ok(x) -> bool:
+    return type(x) in _NUMBERS and 0 <= x <= 1
+
+
+def check_probabilities(doc: dict | None, path: Path) -> dict | None:
+    """The probabilities.json document (DESIGN: "Probabilities, models and value") if its model
+    says when it was fitted and every match has a unique key and 1X2 probabilities in [0, 1]
+    and/or goal parameters > 0; BadFile names the first JSON path that is wrong."""
+    if doc is None:
+        return None
+    model = doc.get("model")
+    if not isinstance(model, dict):
+        raise BadFile(path, "$.model: missing or not an object")
+    for name in ("name", "fitted_at", "trained_until"):
+        if not isinstance(model.get(name), str):
+            raise BadFile(path, f"$.model.{name}: missing or not a string")
+    if not isinstance(doc.get("matches"), list):
+        raise BadFile(path, "$.matches: missing or not a list")
+    keys: set = set()
+    for i, m in enumerate(doc["matches"]):
+        if not isinstance(m, dict) or not isinstance(m.get("key"), str):
+            raise BadFile(path, f"$.matches[{i}]: not an object with a key")
+        if m["key"] in keys:
+            raise BadFile(path, f"$.matches[{i}].key: {m['key']!r} appears twice")
+        keys.add(m["key"])
+        p, goals = m.get("1X2"), m.get("goals")
+        if p is None and goals is None:
+            raise BadFile(path, f"$.matches[{i}]: neither 1X2 nor goals")
+        if p is not None:
+            if not isinstance(p, dict):
+                raise BadFile(path, f"$.matches[{i}].1X2: not an object")
+            for side in SIDES:
+                if not _probability_ok(p.get(side)):
+                    raise BadFile(path, f"$.matches[{i}].1X2.{side}: {p.get(side)!r} is not a "
+                                        "probability in [0, 1]")
+        if goals is not None:
+            if not isinstance(goals, dict):
+                raise BadFile(path, f"$.matches[{i}].goals: not an object")
+            for side in ("home", "away"):
+                g = goals.get(side)
+                if not (type(g) in _NUMBERS and g > 0):
+                    raise BadFile(path, f"$.matches[{i}].goals.{side}: {g!r} is not a number > 0")
     return doc

@@ -39,6 +39,10 @@ class Home:
         return self.data / "decisions.json"
 
     @property
+    def probabilities(self) -> Path:
+        return self.data / "probabilities.json"
+
+    @property
     def ledger(self) -> Path:
         return self.data / "bet-record.jsonl"
 

@@ -77,13 +77,17 @@ def document(rows: list[Row], at: datetime, xi: float = dc.DEFAULT_XI, *,
             unpriced += 1
         else:
             matches.append(e)
-    trained = [f.trained_until for f in fits.values()]
     return {"version": version, "written_at": iso(written_at or at),
-            "model": {"name": dc.NAME, "fitted_at": iso(at),
-                      "trained_until": iso(max(trained) if trained else at), "xi": xi,
-                      "fits": {c: {"matches": f.matches, "teams": len(f.teams),
-                                   "trained_until": iso(f.trained_until),
-                                   "home": f.home, "rho": f.rho}
-                               for c, f in fits.items()},
-                      "unpriced": unpriced},
-            "matches": matches}
+            "model": model_info(fits, at, xi, unpriced), "matches": matches}
+
+
+def model_info(fits: dict[str, dc.Fit], at: datetime, xi: float, unpriced: int) -> dict:
+    """probabilities.json's `model`: name, fitted_at, trained_until, xi, per-competition fits
+    and how many matches were left out for an unseen team."""
+    trained = [f.trained_until for f in fits.values()]
+    return {"name": dc.NAME, "fitted_at": iso(at),
+            "trained_until": iso(max(trained) if trained else at), "xi": xi,
+            "fits": {c: {"matches": f.matches, "teams": len(f.teams),
+                         "trained_until": iso(f.trained_until), "home": f.home, "rho": f.rho}
+                     for c, f in fits.items()},
+            "unpriced": unpriced}

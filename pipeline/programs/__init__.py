@@ -12,4 +12,5 @@ PROGRAMS = {
     "track": "pipeline.programs.track.program:main",
     "dashboard": "pipeline.programs.dashboard.program:main",
     "notify": "pipeline.programs.notify.program:main",
+    "model": "pipeline.programs.model.program:main",
 }

@@ -21,9 +21,10 @@ from pipeline.core.state import Book, NotStanding, SessionBook
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.strategies import rules, staking
 from pipeline.strategies.snapshot import OddsIndex, check_snapshot
+from pipeline.strategies.value import NO_TABLES, Tables, pick_value, probabilities, session_problem
 
-__all__ = ["MARKET", "Outcome", "OddsIndex", "check_snapshot", "decide", "decision_id",
-           "min_odds", "next_change"]
+__all__ = ["MARKET", "Outcome", "OddsIndex", "Tables", "check_snapshot", "decide",
+           "decision_id", "min_odds", "next_change"]
 
 MARKET = "1X2"  # the default market
 _JUST_AFTER = timedelta(microseconds=1)
@@ -77,7 +78,9 @@ class Compiled:
 
     def __init__(self, session: Session):
         self.session = session
-        self.pick = rules.market_picker(session)  # match -> (side, price, line, prices)
+        # match -> (side, price, line, prices); value sessions pick per match from their
+        # probabilities (strategies/value)
+        self.pick = None if session.selection == "value" else rules.market_picker(session)
         self.suffix = "|" + session.market
         self.lo, self.hi = rules.bounds(session.odds)
         self.prefix = session.id + "|"
@@ -151,13 +154,19 @@ def _blocked_parts(blocked) -> tuple:
 
 def _session(c: Compiled, sb: SessionBook, blocked: tuple, index: OddsIndex, stale: set[str],
              now: datetime | None, previous: dict[str, dict], max_age: float, now_iso: str,
-             made: list[dict]) -> list[str] | None:
+             made: list[dict], tables: Tables = NO_TABLES) -> list[str] | None:
     """One session's decisions, appended to `made`; returns its notes (None: none).
     `blocked`: `_blocked_parts` of the decision ids that do not stand."""
     session = c.session
     matches = index.select(session, now)
     if not matches:
         return None  # nothing in its competitions and window: no stake, bankroll or limit asked
+    if session.probability is not None:  # a probability session (strategies/value)
+        problem = session_problem(session.probability, tables)
+        if problem:
+            return [problem]
+        return _probability_session(c, sb, blocked, matches, stale, previous, max_age, now_iso,
+                                    made, tables, index)
     counts: dict[str, int] = {}
     stale_n = n = 0  # n: decisions made
     slots, limit = rules.bet_slots(session, sb) if c.capped else (None, "")
@@ -206,6 +215,10 @@ def _session(c: Compiled, sb: SessionBook, blocked: tuple, index: OddsIndex, sta
         if line is not None:
             d["line"] = line
         made.append(d)
+    return _session_notes(stale_n, counts, max_age)
+
+
+def _session_notes(stale_n: int, counts: dict[str, int], max_age: float) -> list[str] | None:
     if not (stale_n or counts):
         return None
     notes = []
@@ -215,11 +228,76 @@ def _session(c: Compiled, sb: SessionBook, blocked: tuple, index: OddsIndex, sta
     return notes + _notes(counts)
 
 
+def _probability_session(c: Compiled, sb: SessionBook, blocked: tuple, matches, stale,
+                         previous, max_age: float, now_iso: str, made: list[dict],
+                         tables: Tables, index: OddsIndex) -> list[str] | None:
+    """`_session` for a session with `probability`: p per match (strategies/value), the value
+    pick or the session's own side, kelly on p."""
+    session = c.session
+    source, value = session.probability, session.selection == "value"
+    counts: dict[str, int] = {}
+    stale_n = n = 0
+    slots, limit = rules.bet_slots(session, sb) if c.capped else (None, "")
+    purse: staking.Purse | None = None
+    reserved = 0.0
+    placed, flying, final = blocked
+    boost = 1 + session.staking.edge if source.source == "market" else 1.0
+    no_value = f"no side priced inside the odds bounds with edge >= {session.min_edge:g}"
+    for m in matches:
+        if not m.odds:
+            continue
+        did = c.prefix + m.key + c.suffix
+        if did in placed or did in flying or did in final:
+            continue
+        if stale and m.key in stale:
+            stale_n += 1
+            continue
+        p3, why = probabilities(session, m.key, m.odds, m.seen_at, tables)
+        if p3 is None:
+            counts[why] = counts.get(why, 0) + 1
+            continue
+        if value:
+            got = pick_value(m.odds, p3, c.lo, c.hi, session.min_edge)
+            if got is None:
+                counts[no_value] = counts.get(no_value, 0) + 1
+                continue
+            selection, price, p, edge = got
+        else:
+            selection, price = c.pick(m)[:2]  # a 1X2 session (config): m.odds are there
+            if not c.lo <= price <= c.hi:
+                continue
+            p = p3[("home", "draw", "away").index(selection)]
+            edge = p * price - 1
+        if slots is not None and n >= slots:
+            why = f"limit reached: {limit}"
+            counts[why] = counts.get(why, 0) + 1
+            continue
+        if purse is None:
+            purse = staking.Purse(session, sb, c.stakes)
+        res = purse.stake(m.odds, selection, reserved, p=p * boost)
+        if res.stake is None:
+            counts[res.reason] = counts.get(res.reason, 0) + 1
+            continue
+        reserved += res.stake
+        n += 1
+        prev = previous.get(did) if previous else None
+        made.append({
+            "id": did, "session": session.id, "match_key": m.key, "market": MARKET,
+            "selection": selection, "odds": price, "odds_at": m.seen_iso,
+            "min_odds": c.floor(price), "stake": res.stake,
+            "reason": (f"{selection} at {price:.2f}: p {p:.4f} ({source.source}), edge "
+                       f"{edge:+.4f}; {res.reason}"),
+            "created_at": (prev and prev.get("created_at")) or now_iso,
+            "expires_at": index.iso(m.kickoff - c.to) if c.to else m.kickoff_iso,
+        })
+    return _session_notes(stale_n, counts, max_age)
+
+
 # --------------------------------------------------------------------------- every session
 
 def decide(snapshot: dict | OddsIndex, config: Config, book: Book, now: datetime,
            previous: dict[str, dict] | None = None, *, windows: bool = True,
-           with_next_change: bool = True) -> Outcome:
+           with_next_change: bool = True, tables: Tables = NO_TABLES) -> Outcome:
     """The standing decisions for this odds snapshot, config, ledger state and time.
 
     `snapshot` is an odds-data document (used as it is: check it first with check_snapshot) or
@@ -229,6 +307,8 @@ def decide(snapshot: dict | OddsIndex, config: Config, book: Book, now: datetime
     pre-match). Sessions come in config order, matches by kickoff then key.
     `with_next_change=False` leaves `next_change` to the caller, once its decisions are out:
     `next_change(index, config, book, now, outcome.active)` (the decide program).
+    `tables`: the probabilities of sessions with `probability` from model or reference
+    (strategies/value; the decide program's probabilities.json, the backtest's).
     """
     index = snapshot if isinstance(snapshot, OddsIndex) else OddsIndex(snapshot, check=False)
     previous = previous or {}
@@ -259,7 +339,8 @@ def decide(snapshot: dict | OddsIndex, config: Config, book: Book, now: datetime
             notes[sid] = [f"halting: {cause}"]
             continue
         active.append(session)
-        why = _session(c, sb, blocked, index, stale, at, previous, max_age, now_iso, decisions)
+        why = _session(c, sb, blocked, index, stale, at, previous, max_age, now_iso, decisions,
+                       tables)
         if why:
             notes[sid] = why
     nxt = next_change(index, config, book, now, active) if windows and with_next_change else None

@@ -59,9 +59,12 @@ def implied_probability(odds: Mapping[str, float], selection: str) -> float:
     return inv[selection] / sum(inv.values())
 
 
-def _kelly(st: Staking, sb: SessionBook, start: float, odds, selection):
+def _kelly(st: Staking, sb: SessionBook, start: float, odds, selection, p: float | None = None):
+    """f = (p × odds − 1) / (odds − 1) of the bankroll, times `fraction`. p: the session's
+    probability (strategies/value), else the margin-free price × (1 + edge)."""
     price = float(odds[selection])
-    p = implied_probability(odds, selection) * (1 + st.edge)
+    if p is None:
+        p = implied_probability(odds, selection) * (1 + st.edge)
     f = (p * price - 1) / (price - 1)
     if f <= 0:
         return None, f"kelly stake <= 0 (p {p:.3f} at {price:.2f}, edge {st.edge:g})"
@@ -204,7 +207,8 @@ class Purse:
                                                  None, None))
 
     def stake(self, odds: Mapping[str, float] | None, selection: str | None,
-              reserved: float = 0.0) -> StakeResult:
+              reserved: float = 0.0, p: float | None = None) -> StakeResult:
+        """`p`: the session's probability of `selection` (kelly stakes with it)."""
         res = self._fixed
         if res is None:
             if self.plan is None:
@@ -212,8 +216,9 @@ class Purse:
                                          "implemented")
             if odds is None:
                 return StakeResult(None, f"{self.session.staking.plan}: depends on the odds")
-            res = self.stakes.finish(*self.plan(self.session.staking, self.sb,
-                                                self.session.bankroll, odds, selection))
+            args = (self.session.staking, self.sb, self.session.bankroll, odds, selection)
+            res = self.stakes.finish(*(self.plan(*args) if p is None or self.plan is not _kelly
+                                       else _kelly(*args, p)))
         if res.stake is None or (res.stake <= self._floor and not reserved):
             return res  # no stake, or one the free bankroll surely covers
         free = round(self.free - reserved, 2) if reserved else self.free  # free: to the cent

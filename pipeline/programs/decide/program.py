@@ -8,7 +8,9 @@ torn or invalid file is logged once and skipped: the last good snapshot stands) 
 run the pure engine and write decisions.json when its content changed — which is at least once
 per odds version processed. A cycle where no input changed (the periodic re-read) does nothing
 unless the engine said time alone changes the outcome by now (a window opening or closing, odds
-turning stale).
+turning stale). data/probabilities.json (the model program's) is read when it changed and
+checked (core/files); a missing, torn or invalid file gives `from: model` sessions no bet and a
+note saying why (strategies/value), until a good one is written.
 
 `betpipe decide --once --odds FILE [--config FILE] [--ledger FILE] [--now ISO]` (`run_once`)
 prints the decisions.json document the program would write, and writes nothing.
@@ -33,7 +35,8 @@ from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
 from pipeline.core.state import Book, absorb_new, replay
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.strategies.engine import OddsIndex, Outcome, decide, next_change
+from pipeline.core.files import check_probabilities
+from pipeline.strategies.engine import OddsIndex, Outcome, Tables, decide, next_change
 
 PROGRAM = "decide"
 
@@ -59,13 +62,31 @@ def load_odds(path: Path, data: bytes | None = None,
         raise BadFile(path, str(e)) from None
 
 
+def load_tables_of(path: Path, data: bytes | None = None) -> Tables:
+    """The probabilities of probabilities.json (`data`: its bytes, else read now); a missing,
+    torn or invalid file gives no table and the problem as the sessions' note."""
+    try:
+        if data is None:
+            data = read_capped(path)
+        doc = check_probabilities(parse_snapshot(data, path), path)
+    except FileNotFoundError:
+        return Tables.of_document(None)
+    except BadFile as e:
+        return Tables(problem=f"{path.name}: {e.reason}")
+    return Tables.of_document(doc)
+
+
 class Decider:
     def __init__(self, rt: Runtime):
         self.rt, home = rt, rt.home
         self.odds_path = home.odds.resolve()
         self.config_path = home.system_config.resolve()
         self.ledger_path = home.ledger.resolve()
-        self.paths = frozenset([self.odds_path, self.config_path, self.ledger_path])
+        self.prob_path = home.probabilities.resolve()
+        self.paths = frozenset([self.odds_path, self.config_path, self.ledger_path,
+                                self.prob_path])
+        self.tables = load_tables_of(self.prob_path)
+        self.prob_bytes: bytes | None = None
         self.writer = SnapshotWriter(home.decisions)
         self.ledger = Ledger(home.ledger, rt.clock)
         self.book = Book()
@@ -120,13 +141,16 @@ class Decider:
             changed |= self._read_ledger()  # parses only the appended tail
         if self.odds_path in paths:
             changed |= self._read_odds()
+        if self.prob_path in paths:
+            changed |= self._read_probabilities()
         now = rt.clock.now()
         due = self.next_change is not None and now >= self.next_change
         if self.index is None or not (changed or due):
             self._update_health()
             return  # nothing new to decide on: the last decisions stand
         out = decide(self.index, rt.config, self.book, now, self.previous,
-                     with_next_change=False)  # worked out below, after the write
+                     with_next_change=False,  # worked out below, after the write
+                     tables=self.tables)
         rt.health.incr("decides")
         odds_version = self.index.version
         body = body_of(out, odds_version, rt.holder.version)
@@ -198,6 +222,23 @@ class Decider:
         self.retired, self.index = self.index, index
         return True
 
+    def _read_probabilities(self) -> bool:
+        """True when probabilities.json's bytes changed (a new table or a new problem)."""
+        try:
+            data = read_capped(self.prob_path)
+        except FileNotFoundError:
+            data = None
+        except BadFile as e:
+            data = str(e).encode()
+        if data == self.prob_bytes:
+            return False
+        self.prob_bytes = data
+        self.tables = load_tables_of(self.prob_path, data)
+        if self.tables.problem and self.tables.model is None and data is not None:
+            self.rt.log.error("probabilities.invalid", file=str(self.prob_path),
+                              reason=self.tables.problem)
+        return True
+
     def _update_health(self) -> None:
         """Degraded while the config, the odds file or the ledger has a problem, or odds are
         stale (status shows it); else ok."""
@@ -220,8 +261,8 @@ def main(home: Home) -> int:
         rt.close()
         return 0
     decider = Decider(rt)
-    watch = FileWatch([home.odds, home.system_config, home.ledger], rt.scheduler,
-                      window_s=0.05, resync_s=2)
+    watch = FileWatch([home.odds, home.system_config, home.ledger, home.probabilities],
+                      rt.scheduler, window_s=0.05, resync_s=2)
     sub = watch.stream.subscribe(
         decider.on_paths, lambda e: rt.log.error("watch.error", error=repr(e)))
     watch.start()
@@ -259,7 +300,8 @@ def once_document(home: Home, odds_path: Path, config_path: Path, ledger_path: P
     except BadFile:
         last = {}
     previous = {d["id"]: d for d in last.get("decisions", []) if isinstance(d, dict) and "id" in d}
-    out = decide(index, config, replay(events), now, previous)
+    out = decide(index, config, replay(events), now, previous,
+                 tables=load_tables_of(home.probabilities))
     return {"version": int(last.get("version", 0)) + 1, "written_at": iso(now),
             "schema_version": SCHEMA_VERSION,
             **body_of(out, index.version, int(last.get("config_version") or 1))}
