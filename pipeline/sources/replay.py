@@ -5,7 +5,10 @@ The sandbox bookmaker's rules, with its pricing (`pipeline.programs.bookmaker.ma
 move linearly from the pre-match towards the closing columns; it is suspended (live, no prices)
 at kickoff, finished with the full-time score at kickoff + 110 minutes, and delisted 3 days after
 kickoff. `source.replay.odds` picks the columns: "sandbox" (B365, else the average, as the
-sandbox does) or a bookmaker's opening → closing pair (b365, avg, max, pinnacle).
+sandbox does) or a bookmaker's opening → closing pair (b365, avg, max, pinnacle). Asian handicap
+and over/under 2.5 (`handicap`, `totals`) come from the same bookmaker's columns on the same path
+(`pipeline.history.prices.line_at`: a line that moved between pre-match and closing changes once,
+half-way through the sale).
 
 `Replay.matches_at(now)` is the odds-data snapshot at any instant (pure). `Replay.next_change`
 is the first later instant at which that snapshot differs — a status event, a session's window
@@ -24,7 +27,8 @@ from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.history.football_data import Fixture, iter_files, load_folder
 from pipeline.history.prices import (LISTED_AFTER, LISTED_BEFORE, ON_SALE_BEFORE, RESULT_AFTER,
-                                     Quote, prices_at, quote_of)
+                                     LineQuote, Quote, line_at, line_quote, line_quotes_of,
+                                     prices_at, quote_of)
 
 SELECTIONS = ("home", "draw", "away")
 # source.replay.odds -> (opening, closing) price sources of pipeline.history.football_data
@@ -45,6 +49,16 @@ def quote(fixture: Fixture, odds: str = "sandbox") -> Quote | None:
     if pre is None:
         return None
     return Quote(pre, fixture.odds(closing) or pre)
+
+
+def line_quotes(fixture: Fixture,
+                odds: str = "sandbox") -> tuple[LineQuote | None, LineQuote | None]:
+    """(AH, OU) opening and closing entries of a fixture, from the same columns as `quote`."""
+    if odds == "sandbox":
+        return line_quotes_of(fixture)
+    opening, closing = BOOKMAKER_ODDS[odds]
+    return line_quote(fixture, "AH", opening, (closing,)), \
+        line_quote(fixture, "OU", opening, (closing,))
 
 
 def load_fixtures(home: Home, replay_cfg, sandbox_data: str | None,
@@ -81,6 +95,7 @@ class Replay:
                                                         key=lambda f: (f.kickoff, f.file, f.row)))
         self.kickoffs = [f.kickoff for f in self.fixtures]
         self.quotes = [quote(f, odds) for f in self.fixtures]
+        self.line_quotes = [line_quotes(f, odds) for f in self.fixtures]
         self.names = [(tables.team(f.home), tables.team(f.away)) for f in self.fixtures]
         self.grid_s, self.until = float(grid_s), until
         self._price_cache: dict[int, tuple[datetime, datetime, datetime | None]] = {}
@@ -103,6 +118,17 @@ class Replay:
             return None
         return prices_at(q, kickoff, now)
 
+    def offer(self, i: int, now: datetime) -> tuple | None:
+        """On sale: (1X2 prices or None, AH entry or None, OU entry or None); None when not on
+        sale or nothing is priced."""
+        kickoff = self.kickoffs[i]
+        if not (kickoff - ON_SALE_BEFORE <= now < kickoff):
+            return None
+        ah, ou = self.line_quotes[i]
+        out = (self.prices(i, now), ah and line_at(ah, kickoff, now),
+               ou and line_at(ou, kickoff, now))
+        return out if any(out) else None
+
     def matches_at(self, now: datetime, seen_at: str) -> tuple[list[dict], list[str]]:
         """The odds-data matches at `now`, by kickoff; (matches, problems)."""
         matches, problems, keys = [], [], set()
@@ -113,10 +139,15 @@ class Replay:
                 continue
             keys.add(f.key)
             odds = result = None
+            lines: dict[str, list] = {}
             if now < kickoff:
                 status = "scheduled"
-                prices = self.prices(i, now)
+                prices, ah, ou = self.offer(i, now) or (None, None, None)
                 odds = dict(zip(SELECTIONS, prices)) if prices else None
+                if ah:
+                    lines["handicap"] = [{"line": ah[0], "home": ah[1], "away": ah[2]}]
+                if ou:
+                    lines["totals"] = [{"line": ou[0], "over": ou[1], "under": ou[2]}]
             elif now < kickoff + RESULT_AFTER:
                 status = "live"
             else:
@@ -128,7 +159,7 @@ class Replay:
             home, away = self.names[i]
             matches.append({"key": f.key, "season": f.season, "competition": f.competition,
                             "home": home, "away": away, "kickoff": iso(kickoff), "status": status,
-                            "odds": odds, "seen_at": seen_at, "result": result,
+                            "odds": odds, **lines, "seen_at": seen_at, "result": result,
                             "source_ref": f.id})
         return matches, problems
 
@@ -162,20 +193,21 @@ class Replay:
 
     def _price_change(self, i: int, after: datetime) -> datetime | None:
         """First grid instant in (after, kickoff) where fixture i's prices differ from theirs at
-        `after`. Each price is monotone in time, so "differs" is too: a binary search."""
+        `after`. Each price is monotone in time and a line changes at most once, so "differs"
+        is too: a binary search."""
         cached = self._price_cache.get(i)
         if cached and cached[0] <= after < cached[1]:
             return cached[2]
-        kickoff, base = self.kickoffs[i], self.prices(i, after)
+        kickoff, base = self.kickoffs[i], self.offer(i, after)
         if base is None:
             return None
         lo = math.floor(after.timestamp() / self.grid_s) + 1
         hi = math.ceil(kickoff.timestamp() / self.grid_s) - 1
         found = None
-        if lo <= hi and self.prices(i, self._grid(hi)) != base:
+        if lo <= hi and self.offer(i, self._grid(hi)) != base:
             while lo < hi:
                 mid = (lo + hi) // 2
-                if self.prices(i, self._grid(mid)) != base:
+                if self.offer(i, self._grid(mid)) != base:
                     hi = mid
                 else:
                     lo = mid + 1
