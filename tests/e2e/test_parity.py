@@ -2,7 +2,10 @@
 track) stepping through real EPL fixtures on the step clock place and settle exactly the bets
 `betpipe backtest` computes: same matches, selections, odds, stakes and profit, for flat, percent
 and kelly sessions and for the result-dependent plans (martingale, fibonacci, ladder with its
-TARGET_REACHED), which bet one at a time.
+TARGET_REACHED), which bet one at a time, and for an Asian handicap and an over/under 2.5
+session (the replay's AH/OU entry at kickoff - 1 min is the closing columns' AHCh, B365CAHH/A and
+B365C>2.5/<2.5: a line that moved changed half-way through the week, and the prices round to
+the closing ones like 1X2's).
 
 Why these settings make live and backtest comparable (README: backtest, parity):
 - the sessions' window is the last minute before kickoff, so the live bets are made at kickoff
@@ -47,6 +50,10 @@ SESSIONS = [
      "staking": {"plan": "fibonacci", "stake": 5}, "bankroll": 1000},
     {"id": "fav-ladder", "selection": "favourite", "odds": {"max": 10}, "window": LAST_MINUTE,
      "staking": {"plan": "ladder", "stake": 10, "target": 20}, "bankroll": 1000},
+    {"id": "ah-dog", "market": "AH", "selection": "underdog", "window": LAST_MINUTE,
+     "staking": {"plan": "flat", "stake": 10}, "bankroll": 1000},
+    {"id": "ou-over-percent", "market": "OU", "selection": "over", "window": LAST_MINUTE,
+     "staking": {"plan": "percent", "percent": 5}, "bankroll": 500},
 ]
 SESSION_IDS = [s["id"] for s in SESSIONS]
 CONFIG = {
@@ -68,21 +75,24 @@ def live_bets(home) -> list[tuple]:
     for e in events:
         if e["type"] == "BET_PLACED":
             intent = intents[e["client_ref"]]
-            out.append((e["session"], intent["match_key"], intent["selection"], e["odds"],
-                        e["stake"], settled[e["bet_ref"]]["profit"]))
+            out.append((e["session"], intent["match_key"], intent.get("market", "1X2"),
+                        intent.get("line"), intent["selection"], e["odds"], e["stake"],
+                        settled[e["bet_ref"]]["profit"]))
     return sorted(out)
 
 
 def backtest_bets() -> tuple[list[tuple], int]:
     """The backtest's bets, and how many ladder cycles reached their target."""
     until = parse_iso(UNTIL)
-    matches = [m for m in load_matches([SEASON], "b365-closing").matches if m.kickoff < until]
+    matches = [m for m in load_matches([SEASON], "b365-closing",
+                                       markets=("1X2", "AH", "OU")).matches
+               if m.kickoff < until]
     by_kickoff: dict = {}
     for m in sorted(matches, key=lambda m: m.order):
         by_kickoff.setdefault(m.kickoff, []).append(m.fixture.key)
     assert all(keys == sorted(keys) for keys in by_kickoff.values())  # the premise (see above)
     bt = run(matches, Config.model_validate(CONFIG))
-    bets = sorted((sid, b.match_key, b.selection, b.odds, b.stake, b.profit)
+    bets = sorted((sid, b.match_key, b.market, b.line, b.selection, b.odds, b.stake, b.profit)
                   for sid in SESSION_IDS for b, _ in bt.bets(sid))
     return bets, bt.session_book("fav-ladder").targets_reached
 
@@ -95,10 +105,15 @@ def test_the_ledgers_bets_equal_the_backtests(home, tmp_path):
     assert {b[0] for b in live} == set(SESSION_IDS)
     bets = {sid: [b for b in live if b[0] == sid] for sid in SESSION_IDS}
     assert len(bets["fav-flat"]) == 20  # every match of the two weekends
+    assert len(bets["ah-dog"]) == len(bets["ou-over-percent"]) == 20
+    assert {b[3] for b in bets["ou-over-percent"]} == {2.5}
+    assert len({b[3] for b in bets["ah-dog"]}) > 3  # several home lines
+    assert len({b[6] for b in bets["ou-over-percent"]}) > 3  # the stakes followed the bankroll
+    assert {b[7] for b in bets["ah-dog"]} - {-10.0, 0.0, -5.0}  # some won or half-won
     for sid in ("dog-percent", "fav-kelly"):
-        assert len({b[4] for b in bets[sid]}) > 3, sid  # the stakes followed the bankroll
+        assert len({b[6] for b in bets[sid]}) > 3, sid  # the stakes followed the bankroll
     for sid in ("dog-martingale", "dog-fibonacci", "fav-ladder"):
-        assert len({b[4] for b in bets[sid]}) > 2, sid  # the stakes followed the results ...
+        assert len({b[6] for b in bets[sid]}) > 2, sid  # the stakes followed the results ...
         assert len(bets[sid]) < 20, sid  # ... and each bet waited for the last one's result
     # the ladder's cycles ended where the backtest's did: TARGET_REACHED written by track
     events = [orjson.loads(line) for line in home.ledger.read_bytes().splitlines()]
