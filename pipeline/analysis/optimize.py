@@ -233,8 +233,8 @@ class Search:
 
     def trial(self, trial, fold: Fold) -> tuple[float | None, dict]:
         params = {d.key: d.suggest(trial) for d in self.dims}
-        trial.set_user_attr("pid", os.getpid())
-        return self.score(params, fold.train, {"fold": fold.name, "trial": trial.number})
+        value, fig = self.score(params, fold.train, {"fold": fold.name, "trial": trial.number})
+        return value, {**fig, "pid": os.getpid()}
 
 
 def _trace(tag: dict, seasons: Sequence[str], matches: Sequence[bt.BtMatch]) -> None:

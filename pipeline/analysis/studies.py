@@ -61,8 +61,7 @@ def run_fold(search: op.Search, fold: op.Fold, storage, name: str, trials: int,
             study.tell(trial, state=TrialState.PRUNED)
             break
         value, fig = search.trial(trial, fold)
-        for k, v in fig.items():
-            trial.set_user_attr(k, v)
+        trial.set_user_attr("figures", fig)  # one journal append (each is fsynced)
         if value is None:
             study.tell(trial, state=TrialState.PRUNED)
         else:
@@ -108,7 +107,7 @@ def best(storage, name: str) -> tuple[dict[str, Any], float, dict] | None:
     if not done:
         return None
     t = max(done, key=lambda t: (t.value, -t.number))  # ties: the earliest trial
-    return t.params, t.value, dict(t.user_attrs)
+    return t.params, t.value, dict(t.user_attrs.get("figures", {}))
 
 
 def report(search: op.Search, specs: Sequence[tuple[op.Fold, str]], storage) -> dict:

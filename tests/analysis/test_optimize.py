@@ -119,7 +119,7 @@ def test_seed_repeats_and_an_invalid_combination_is_pruned_not_a_crash(tmp_path,
                               storage=storage_for(str(tmp_path / "a.journal"), tmp_path, "opt"))
     trials = study.get_trials()
     assert len(trials) == 12
-    invalid = [t for t in trials if str(t.user_attrs.get("reason", "")).startswith("invalid")]
+    invalid = [t for t in trials if str(t.user_attrs["figures"].get("reason", "")).startswith("invalid")]
     assert all(t.params["odds.min"] > t.params["odds.max"] for t in invalid)
     assert all(t.state.name == "PRUNED" for t in invalid)
     # the same run again on the same storage: the study is full, the same answer
@@ -149,7 +149,7 @@ def test_two_worker_processes_share_one_journal_study_and_run_each_trial_once(tm
     numbers = [x["trial"] for x in lines]
     assert sorted(numbers) == list(range(n))  # every trial backtested exactly once
     assert len({x["pid"] for x in lines}) == 2  # by both workers
-    assert {t.user_attrs["pid"] for t in ran} == {x["pid"] for x in lines}
+    assert {t.user_attrs["figures"]["pid"] for t in ran} == {x["pid"] for x in lines}
 
 
 def test_bad_space_names_the_file_and_key(tmp_path, inputs, capsys):
