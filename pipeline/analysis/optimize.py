@@ -139,13 +139,15 @@ class Data:
 
     @classmethod
     def load(cls, paths: Sequence[str | Path], odds: str, config: Config,
-             session_id: str) -> "Data":
+             session_id: str, markets: Sequence[str] = ()) -> "Data":
+        """`markets`: more than the session's own (a SPACE over `market`)."""
         base = config.session(session_id)
         if base is None:
             raise OptimizeError(f"no session {session_id!r} in the config (sessions: "
                                 f"{', '.join(s.id for s in config.sessions) or 'none'})")
         out = cls(config.model_copy(update={"sessions": []}), base)
-        for m in bt.load_matches(paths, odds).matches:
+        need = tuple(dict.fromkeys((base.market, *markets)))
+        for m in bt.load_matches(paths, odds, markets=need).matches:
             out.seasons.setdefault(m.fixture.season, []).append(m)
         out.seasons = dict(sorted(out.seasons.items()))
         return out

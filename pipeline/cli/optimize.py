@@ -55,7 +55,10 @@ def _inputs(args):
     except orjson.JSONDecodeError as e:
         raise op.OptimizeError(f"{args.space}: $: not JSON: {e}") from None
     config = load_config(Path(args.config))
-    data = op.Data.load(args.data, args.odds, config, args.session)
+    market = space_doc.get("market") if isinstance(space_doc, dict) else None
+    more = [c for c in (market or {}).get("choices", []) if isinstance(c, str)] if isinstance(
+        market, dict) else []
+    data = op.Data.load(args.data, args.odds, config, args.session, more)
     dims = op.parse_space(space_doc, args.space, data.base)
     search = op.Search(data, dims, args.objective, args.min_bets)
     the_folds = op.folds(list(data.seasons), args.folds == "season", args.train)
