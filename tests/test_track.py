@@ -7,6 +7,7 @@ import pytest
 
 from pipeline.core import clock as clockmod
 from pipeline.core.clock import FakeClock
+from pipeline.core.config import Config
 from pipeline.core.filebus import atomic_write_json, read_snapshot
 from pipeline.core.ledger import Ledger
 from pipeline.core.state import Bet, SessionBook, replay
@@ -325,3 +326,28 @@ def test_the_track_program_reports_an_overdue_bet_once_in_log_and_health(home, t
     assert "betpipe settle P-1" in said[0]["hint"]
     assert of_type(ledger_events(home), "BET_SETTLED") == []
     assert_contract("health", health(home, "track"))
+
+
+def test_a_review_halt_is_written_with_the_settlement_that_brings_its_bets_in(home, clock, ledger):
+    # review after 3 settled non-void bets, min_roi -0.3: lost, void, won at 2.0, lost
+    for key in KEYS[:4]:
+        place(ledger, key, odds=2.0)
+    doc = config_doc()
+    doc["sessions"][0]["review"] = {"after_bets": 3, "min_roi": -0.3}
+    cfg = Config.model_validate(doc)
+    tracker = Tracker(home, ledger, clock)
+    away = lambda k: match(k, status="finished", odds=None, result={"home_goals": 0, "away_goals": 1})  # noqa: E731
+    assert [e["type"] for e in settle_pass(tracker, odds_doc(home_win(KEYS[0])), cfg, clock)] == [
+        "BET_SETTLED"]  # 1 bet, roi -1: not due yet
+    void = match(KEYS[1], status="postponed", odds=None)
+    assert [e["type"] for e in settle_pass(tracker, odds_doc(void), cfg, clock)] == [
+        "BET_SETTLED"]  # void: not counted
+    assert [e["type"] for e in settle_pass(tracker, odds_doc(away(KEYS[2])), cfg, clock)] == [
+        "BET_SETTLED"]  # 2 bets, -10 + 10 = 0
+    out = settle_pass(tracker, odds_doc(home_win(KEYS[3])), cfg, clock)
+    # 3 settled non-void bets: profit -10, staked 30, roi -0.333 < -0.3
+    assert [(e["type"], e.get("reason")) for e in out] == [("BET_SETTLED", None),
+                                                         ("SESSION_HALTED", "review")]
+    assert "3 settled bets" in out[1]["detail"]
+    assert_contract("bet-record-event", out[1])
+    assert read_snapshot(home.results)["sessions"]["s1"]["halted"] == "review"

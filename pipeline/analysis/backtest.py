@@ -28,7 +28,7 @@ from pipeline.history.football_data import (PRICE_SOURCES, Fixture, FootballData
 from pipeline.strategies import clv
 from pipeline.strategies.engine import decide
 from pipeline.strategies.ladder import with_targets
-from pipeline.strategies.rules import can_halt
+from pipeline.strategies.rules import can_halt, review_figures
 from pipeline.strategies.settlement import figures, halt_cause, halt_event, settle, winner
 
 SETTLE_AFTER = timedelta(minutes=110)
@@ -176,7 +176,7 @@ class Backtest:
         self.matches = 0
         self._sessions = {s.id: s for s in config.sessions}
         # sessions that can halt (halt_cause is None without these limits) / halt with time
-        self._halting = {s.id for s in config.sessions if can_halt(s.limits, daily=False)}
+        self._halting = {s.id for s in config.sessions if can_halt(s.limits, daily=False, review=s.review)}
         self._timed = [s.id for s in config.sessions if s.limits.max_duration_h is not None]
         self._ladders = any(s.staking.plan == "ladder" for s in config.sessions)
 
@@ -198,7 +198,8 @@ class Backtest:
             if sid not in self._halting or sb is None or sb.halted:
                 continue
             cause = halt_cause(s.limits, settled_profit=sb.settled_profit, placed=len(sb.bets),
-                               first_bet_at=sb.first_bet_at, now=now)
+                               first_bet_at=sb.first_bet_at, now=now, review=s.review,
+                               reviewed=review_figures(sb) if s.review else None)
             if cause:
                 out.append(halt_event(sid, cause))
         return out

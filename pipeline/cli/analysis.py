@@ -196,6 +196,9 @@ def register_drill(sub) -> None:
     p.add_argument("--session", help="drill this session's backtest bets instead (with --config)")
     p.add_argument("--config", help="the system-config.json holding --session")
     p.add_argument("--records", action="store_true", help="list each group's match records")
+    p.add_argument("--promote", metavar="F=LABEL,…", help="write this group as a new session, "
+                   "disabled, into the home's system-config.json (with --as)")
+    p.add_argument("--as", dest="as_id", metavar="SESSION_ID", help="the promoted session's id")
     p.add_argument("--json", action="store_true")
     p.set_defaults(run=run_drill)
 
@@ -224,7 +227,11 @@ def run_drill(args) -> int:
     try:
         by = dr.check_factors(args.by.split(","))
         where = dr.parse_where(args.where)
+        if bool(args.promote) != bool(args.as_id):
+            raise dr.DrillError("--promote GROUP and --as SESSION_ID go together")
         groups = dr.drill(_records(args), by, where)
+        if args.promote:
+            return _promote(args, by, groups)
     except (ConfigError, bt.BacktestError, dr.DrillError) as e:
         return _fail(str(e))
     what = f"session {args.session}" if args.session else f"matches, 1 unit on the {args.selection}"
@@ -246,6 +253,48 @@ def run_drill(args) -> int:
     if args.records:
         for g in groups:
             console.print(_records_table(g))
+    return 0
+
+
+def _promote(args, by, groups) -> int:
+    """Write the group as a disabled session through the hand edit's validation, atomic write
+    and audit record (core/sessionedit, configedit)."""
+    from pathlib import Path
+
+    from pipeline.analysis import promote as pr
+    from pipeline.core import clock as clockmod
+    from pipeline.core.audit import Audit
+    from pipeline.core.config import load_config
+    from pipeline.core.configedit import EditRefused, write_edit
+    from pipeline.core.paths import Home
+    from pipeline.core.sessionedit import add
+    from pipeline.core.timefmt import iso
+
+    group = pr.find_group(groups, pr.parse_group(args.promote, by))
+    base = None
+    if args.session:
+        base = load_config(Path(args.config)).session(args.session).model_dump(
+            mode="json", exclude_defaults=True)
+    session = pr.session_for(group.values, args.as_id, base, args.selection)
+    home = Home.from_env(args.home)
+    path = home.system_config
+    try:
+        ts = iso(clockmod.load_clock(home.clock).now())
+    except clockmod.ClockError:
+        ts = iso(clockmod.real_now())
+    try:
+        record = write_edit(path, Audit(home.audit), lambda data: add(data, path, session), ts,
+                            by="cli")
+    except EditRefused as e:
+        return _fail(f"drill --promote: {e.reason}")
+    except FileNotFoundError:
+        return _fail(f"drill --promote: {path}: file not found (betpipe init-home)")
+    if args.json:
+        _print_json({"promoted": session, "group": group.to_json(), "config": str(path)})
+    else:
+        print(f"{path}: + session {args.as_id} (disabled): {session}; the group: "
+              f"{group.count} bets, ROI {group.roi:.2%}"
+              + ("" if record else " (nothing changed)"))
     return 0
 
 

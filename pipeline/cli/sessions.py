@@ -123,7 +123,7 @@ def session_row(sid: str, cfg: Config | None, book: Book, events: list[dict],
     row = {"session": sid, "in_config": s is not None, "enabled": bool(s and s.enabled),
            "category": s.category if s else None,
            "plan": s.staking.plan if s else None, "halted": rules.standing_halt(sb, now),
-           "halt_detail": None, "halting": None, "cycle": pos.cycle, "bet_in_cycle": pos.bet,
+           "halt_detail": None, "halting": None, "review": None, "cycle": pos.cycle, "bet_in_cycle": pos.bet,
            "bets": f["bets"], "open_bets": f["open_bets"], "in_flight": f["in_flight"],
            "staked": f["staked"], "profit": f["profit"], "since_reset": f["since_reset"],
            "clv_bets": f["clv_bets"], "clv_mean": f["clv_mean"],
@@ -137,6 +137,7 @@ def session_row(sid: str, cfg: Config | None, book: Book, events: list[dict],
         return row
     if not row["halted"]:
         row["halting"] = rules.session_halt_cause(s, sb, now)
+    row["review"] = rules.review_state(s, sb)
     row["bankroll"], row["free_bankroll"] = f["bankroll"], f["free_bankroll"]
     res = staking.stake_for(s, sb, None, None)
     row["next_stake"], row["next_stake_note"] = res.stake, None if res.stake else res.reason
@@ -205,6 +206,8 @@ def run_sessions(args) -> int:
         if r["halting"]:
             halted = "[yellow]halting[/]"
             remarks.append(f"{sid}: halting: {escape(r['halting'])}")
+        if r.get("review"):
+            remarks.append(f"{sid}: {escape(r['review'])}")
         stake = _money(r["next_stake"])
         if r["next_stake_note"]:
             stake = "[red]can't[/]" if "exceeds free bankroll" in r["next_stake_note"] else "-"

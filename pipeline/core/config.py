@@ -147,6 +147,13 @@ def _check_value_session(session) -> None:
         raise ValueError("selection 'value' needs 'probability' (e.g. {\"from\": \"model\"})")
 
 
+class Review(_Model):
+    """`review` (DESIGN: research): once a session has `after_bets` settled non-void bets since
+    its reset and their ROI (profit / staked) is below `min_roi`, it halts with reason review."""
+    after_bets: int = Field(ge=1)
+    min_roi: float = Field(ge=-1)
+
+
 class Session(_Model):
     id: str = Field(min_length=1, max_length=80, pattern=r"^[^|\s][^|]*$")
     enabled: bool = True
@@ -161,6 +168,7 @@ class Session(_Model):
     staking: Staking
     bankroll: float = Field(default=1000, gt=0)
     limits: Limits = Limits()
+    review: Review | None = None
     # value sessions (issue 18)
     probability: Probability | None = None
     min_edge: float = Field(default=0.02, ge=-1)

@@ -40,6 +40,7 @@ HELP: dict[str, dict[str, str]] = {
         "staking": "how much to stake on each bet",
         "bankroll": "the session's starting bankroll",
         "limits": "caps on stakes, open bets, exposure and losses; a breached limit halts the session",
+        "review": "halt the session (reason review) when its results fall short; null: never",
         "market": "the market bet on: 1X2, AH (Asian handicap) or OU (total goals)",
         "line": "bounds on the handicap or total line (AH, OU); the main line inside them is bet",
         "probability": "where p comes from: {from: market, method}, {from: model} or, in CSV "
@@ -63,6 +64,10 @@ HELP: dict[str, dict[str, str]] = {
         "refit_h": "simulated hours between refits (at most one refit per this interval)",
         "xi": "time decay of the fit's weights, per day",
         "data": "folder of football-data CSVs to train on; null: the sandbox's folder",
+    },
+    "Review": {
+        "after_bets": "settled non-void bets since the reset before the review applies",
+        "min_roi": "the ROI (profit / staked) below which the session halts, e.g. -0.05",
     },
     "OddsBounds": {
         "min": "the lowest price taken (> 1); null: no lower bound",

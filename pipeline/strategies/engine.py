@@ -86,7 +86,7 @@ class Compiled:
         self.prefix = session.id + "|"
         self.to = timedelta(minutes=session.window.to_minutes)
         lim = session.limits
-        self.can_halt = rules.can_halt(lim, daily=True)
+        self.can_halt = rules.can_halt(lim, daily=True, review=session.review)
         # whether bet_slots can be anything but "no limit"
         self.capped = (lim.max_bets is not None or lim.max_open_bets is not None
                        or session.staking.plan in rules.RESULT_DEPENDENT)

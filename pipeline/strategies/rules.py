@@ -7,7 +7,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Callable, Mapping
 
-from pipeline.core.config import Limits, OddsBounds, Session, Window
+from pipeline.core.config import Limits, OddsBounds, Review, Session, Window
 from pipeline.core.files import SIDES  # noqa: F401 (rules.SIDES: the selections)
 from pipeline.core.state import SessionBook
 from pipeline.core.timefmt import parse_iso
@@ -162,16 +162,71 @@ def daily_profit(sb: SessionBook, now: datetime) -> float:
 HALT_LIMITS = ("stop_loss", "take_profit", "max_bets", "max_duration_h")  # what halt_cause reads
 
 
-def can_halt(limits: Limits, *, daily: bool) -> bool:
+def can_halt(limits: Limits, *, daily: bool, review: Review | None = None) -> bool:
     """Whether any limit `halt_cause` reads is set (with `daily`: daily_loss too, which it
-    reads only when given today's profit): without one it can never halt the session."""
-    return (any(getattr(limits, k) is not None for k in HALT_LIMITS)
+    reads only when given today's profit), or a `review`: without one it can never halt the
+    session."""
+    return (review is not None or any(getattr(limits, k) is not None for k in HALT_LIMITS)
             or (daily and limits.daily_loss is not None))
+
+
+_REVIEW = ("review",)  # the SessionBook memo key of review_figures' fold
+
+
+def review_figures(sb: SessionBook, extra: tuple | list = ()) -> tuple[int, float, float]:
+    """(bets, staked, profit) of the session's settled non-void bets since its reset, what a
+    `review` reads; `extra`: BET_SETTLED bodies of this session not yet in the book (track
+    checks halts with the settlements it is about to write). The fold over `sb.settled` is
+    kept in `sb.memo` and continued, so a long backtest pays only for new settlements."""
+    settled = sb.settled
+    running = sb.has_running_figures()
+    n, (bets, staked, profit) = sb.memo.get(_REVIEW, (0, (0, 0.0, 0.0))) if running else (
+        0, (0, 0.0, 0.0))
+    if n > len(settled):
+        n, bets, staked, profit = 0, 0, 0.0, 0.0
+    for b in settled[n:]:
+        if b.outcome != "void":
+            bets, staked, profit = bets + 1, staked + b.stake, profit + b.profit
+    if running:
+        sb.memo[_REVIEW] = (len(settled), (bets, staked, profit))
+    for ev in extra:
+        if ev.get("outcome") != "void":
+            bets, staked, profit = bets + 1, staked + ev["stake"], profit + ev["profit"]
+    return bets, round(staked, 2), round(profit, 2)
+
+
+def review_cause(review: Review | None,
+                 reviewed: tuple[int, float, float] | None) -> tuple[str, str] | None:
+    """("review", detail) when the review's bets are in and their ROI is below min_roi."""
+    if review is None or reviewed is None:
+        return None
+    bets, staked, profit = reviewed
+    if bets < review.after_bets or not staked:
+        return None
+    roi = profit / staked
+    if roi < review.min_roi:
+        return "review", (f"{bets} settled bets since the reset, roi {roi:.4f} < "
+                          f"min_roi {review.min_roi:g}")
+    return None
+
+
+def review_state(session: Session, sb: SessionBook) -> str | None:
+    """'review: 32/50 bets, roi -0.0300 >= -0.05' (None without a review): what `betpipe
+    sessions` and the dashboard show."""
+    r = session.review
+    if r is None:
+        return None
+    bets, staked, profit = review_figures(sb)
+    roi = profit / staked if staked else 0.0
+    cmp = "<" if roi < r.min_roi else ">="
+    due = "" if bets < r.after_bets else " (due)"
+    return f"review: {bets}/{r.after_bets} bets{due}, roi {roi:.4f} {cmp} {r.min_roi:g}"
 
 
 def halt_cause(limits: Limits | None, *, settled_profit: float, placed: int,
                first_bet_at: str | None, now: datetime,
-               today_profit: float | None = None) -> tuple[str, str] | None:
+               today_profit: float | None = None, review: Review | None = None,
+               reviewed: tuple[int, float, float] | None = None) -> tuple[str, str] | None:
     """(reason, detail) when a session's limits halt it now, else None: the one halt rule that
     decide, execute and track all use (DESIGN: halts). The reason is the limit's name, as
     SESSION_HALTED carries it.
@@ -179,6 +234,7 @@ def halt_cause(limits: Limits | None, *, settled_profit: float, placed: int,
     Counts run since the session's last SESSION_RESET (the caller's SessionBook starts there).
     `daily_loss` is checked only when the caller passes `today_profit` (the settled profit of
     now's UTC day): the executor enforces it as a control, decide reports it.
+    `review` (the session's) is checked on `reviewed`, `review_figures` of its book.
     """
     if limits is None:
         return None
@@ -192,6 +248,9 @@ def halt_cause(limits: Limits | None, *, settled_profit: float, placed: int,
         if parse_iso(first_bet_at) + timedelta(hours=limits.max_duration_h) <= now:
             return ("max_duration_h",
                     f"first bet at {first_bet_at}, max_duration_h {limits.max_duration_h:g}")
+    reviewing = review_cause(review, reviewed)
+    if reviewing:
+        return reviewing
     if (limits.daily_loss is not None and today_profit is not None
             and today_profit <= -limits.daily_loss):
         return "daily_loss", f"settled profit today {today_profit:.2f} <= -{limits.daily_loss:g}"
@@ -203,7 +262,9 @@ def session_halt_cause(session: Session, sb: SessionBook, now: datetime) -> str 
     line: "stop_loss: settled profit -312.50 <= -300"."""
     cause = halt_cause(session.limits, settled_profit=sb.settled_profit, placed=len(sb.bets),
                        first_bet_at=sb.first_bet_at, now=now,
-                       today_profit=daily_profit(sb, now) if session.limits.daily_loss else None)
+                       today_profit=daily_profit(sb, now) if session.limits.daily_loss else None,
+                       review=session.review,
+                       reviewed=review_figures(sb) if session.review else None)
     return f"{cause[0]}: {cause[1]}" if cause else None
 
 

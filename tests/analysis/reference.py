@@ -198,6 +198,11 @@ class Session:
             self.halted = True
         if "take_profit" in self.lim and round(self.profit, 2) >= self.lim["take_profit"]:
             self.halted = True
+        review = self.cfg.get("review")  # CSV bets are never void: every settled bet counts
+        if review and len(self.settled) >= review["after_bets"]:
+            staked = sum(b["stake"] for b in self.settled)
+            if sum(b["profit"] for b in self.settled) / staked < review["min_roi"]:
+                self.halted = True
 
     def figures(self) -> dict:
         staked = sum(b["stake"] for b in self.bets)

@@ -165,3 +165,34 @@ def test_a_result_is_out_exactly_110_minutes_after_kickoff(tmp_path):
     _, got = project([path], "b365", cfg)
     assert [(b[0], b[4]) for b in got["m"]] == [("A", 3.0), ("C", 6.0)]
     assert_same([path], "b365", cfg)
+
+
+def test_a_review_halts_at_the_bet_the_rows_say():
+    """review after 30 settled bets: the first results instant with >= 30 settled and their ROI
+    below min_roi halts the session; no bet is placed on a match kicking off at or after it."""
+    files = [FOOTBALL_DATA / "E0_2019-20.csv"]
+    review = {"after_bets": 30, "min_roi": 0.0}
+    cfg = [{"id": "dog", "selection": "underdog", "staking": {"plan": "flat", "stake": 10},
+            "review": review}]
+    # by hand from the rows: every match is bet (no bounds); results come out at kickoff + 110
+    ms = reference.matches(files, "b365")
+    settled, halt_at = [], None
+    for m in sorted(ms, key=lambda m: (m["settle"], m["order"])):
+        side = reference.side_for("underdog", m["p"])
+        settled.append(round(10 * m["p"][side], 2) - 10 if m["ftr"] == side else -10.0)
+        nxt = ms.index(m) + 1
+        if nxt < len(ms) and ms[nxt]["settle"] == m["settle"]:
+            continue  # the rest of this instant's results first
+        if len(settled) >= 30 and sum(settled) / (10 * len(settled)) < 0:
+            halt_at = m["settle"]
+            break
+    assert halt_at is not None
+    want_bets = sum(1 for m in ms if m["ko"] < halt_at)
+    assert 30 <= want_bets < len(ms)
+    got, _ = project(files, "b365", cfg)
+    assert got["dog"]["halted"] == "review"
+    assert got["dog"]["bets"] == want_bets
+    assert assert_same(files, "b365", cfg) == want_bets
+    # the same session without a review bets on every match
+    no_review = [{k: v for k, v in cfg[0].items() if k != "review"}]
+    assert project(files, "b365", no_review)[0]["dog"]["bets"] == len(ms)

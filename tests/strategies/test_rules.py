@@ -189,3 +189,27 @@ def test_bet_slots_count_open_bets_and_intents_in_flight():
     n, why = rules.bet_slots(session(limits={"max_bets": 4, "max_open_bets": 5}), sb)
     assert n == 1 and "max_bets 4" in why
     assert rules.bet_slots(session(staking={"plan": "martingale", "stake": 1}), sb)[0] == 0
+
+
+def test_review_counts_settled_non_void_bets_since_the_reset():
+    now = parse_iso("2024-10-05T18:00:00Z")
+    events = (_placed(1) + [_settled(1, "lost", -10.0)] + _placed(2) + [_settled(2, "void", 0.0)]
+              + _placed(3) + [_settled(3, "won", 10.0)] + _placed(4) + [_settled(4, "lost", -10.0)])
+    sb = replay(events).sessions["s"]
+    # 3 non-void bets, staked 30, profit -10: roi -0.333
+    assert rules.review_figures(sb) == (3, 30.0, -10.0)
+    s = session(review={"after_bets": 3, "min_roi": -0.3})
+    assert rules.session_halt_cause(s, sb, now).startswith("review: 3 settled bets")
+    assert rules.review_state(s, sb) == "review: 3/3 bets (due), roi -0.3333 < -0.3"
+    assert rules.session_halt_cause(session(review={"after_bets": 4, "min_roi": -0.3}), sb,
+                                    now) is None  # not enough bets yet
+    assert rules.session_halt_cause(session(review={"after_bets": 3, "min_roi": -0.34}), sb,
+                                    now) is None  # roi above min_roi
+    assert rules.review_state(session(review={"after_bets": 50, "min_roi": -0.5}), sb) == (
+        "review: 3/50 bets, roi -0.3333 >= -0.5")
+    assert rules.review_state(session(), sb) is None
+    assert rules.can_halt(session().limits, daily=False, review=s.review)
+    reset = replay(events + [{"seq": 100, "ts": "2024-10-05T17:00:00Z", "type": "SESSION_RESET",
+                              "session": "s"}]).sessions["s"]
+    assert rules.review_figures(reset) == (0, 0.0, 0.0)
+    assert rules.session_halt_cause(s, reset, now) is None

@@ -24,6 +24,7 @@ from pipeline.programs.dashboard.configedit import TOKEN_ENV
 from pipeline.core.files import check_decisions
 from pipeline.strategies.markets import pick_label
 from pipeline.strategies.snapshot import check_snapshot
+from pipeline.strategies.rules import review_state
 from pipeline.strategies.settlement import figures as session_figures, start_bankroll
 
 MAX_ODDS_ROWS = 40
@@ -235,6 +236,7 @@ def session_rows(view: LedgerView, cfg: Config | None, figures: dict) -> list[di
                      "free_bankroll": own["free_bankroll"] if scfg else None,
                      "halted": sb.halted,
                      "halt_detail": halt and (halt.get("detail") or halt.get("reason")),
+                     "review": review_state(scfg, sb) if scfg else None,
                      "roi": f.get("roi"), "hit_rate": f.get("hit_rate"),
                      "clv_bets": f.get("clv_bets"), "clv_mean": f.get("clv_mean"),
                      "ev_close_mean": f.get("ev_close_mean"),

@@ -15,7 +15,7 @@ from pipeline.core.config import Config, Session
 from pipeline.core.files import price_of
 from pipeline.core.state import Book, SessionBook, free_bankroll
 from pipeline.core.timefmt import parse_iso
-from pipeline.strategies.rules import daily_profit, standing_halt
+from pipeline.strategies.rules import daily_profit, review_figures, standing_halt
 from pipeline.strategies.settlement import halt_cause
 
 MAX_ATTEMPTS = 3  # attempts the bookmaker answered (or may have)
@@ -99,7 +99,8 @@ class SessionHalted:
         s = ctx.session_cfg(d)
         cause = halt_cause(s.limits if s else None, settled_profit=sb.settled_profit,
                            placed=len(sb.bets) + len(sb.in_flight), first_bet_at=sb.first_bet_at,
-                           now=ctx.now)
+                           now=ctx.now, review=s.review if s else None,
+                           reviewed=review_figures(sb) if s and s.review else None)
         return f"halt cause {cause[0]} (counting bets in flight)" if cause else None
 
 

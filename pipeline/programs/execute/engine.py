@@ -32,7 +32,7 @@ from pipeline.core.timefmt import iso
 from pipeline.programs.execute.backoff import Backoff
 from pipeline.programs.execute.controls import NOT_FOUND, Ctx, first_refusal
 from pipeline.programs.execute.parallel import InOrder
-from pipeline.strategies.rules import standing_halt
+from pipeline.strategies.rules import review_figures, standing_halt
 from pipeline.strategies.settlement import halt_cause, halt_event
 
 BATCH = 64  # decisions whose intents (and bookings, and outcomes) share one fsync each
@@ -159,7 +159,8 @@ class Executor:
             placed = len(sb.bets) + ((extra or {}).get(s.id, 0))
             cause = halt_cause(s.limits, settled_profit=sb.settled_profit, placed=placed,
                                first_bet_at=sb.first_bet_at or (iso(now) if placed else None),
-                               now=now)
+                               now=now, review=s.review,
+                               reviewed=review_figures(sb) if s.review else None)
             if cause:
                 out.append(halt_event(s.id, cause))
         return out

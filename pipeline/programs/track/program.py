@@ -33,7 +33,7 @@ from pipeline.core.files import check_odds
 from pipeline.history.closing import Closes
 from pipeline.history.store import history_dir
 from pipeline.strategies.ladder import with_targets
-from pipeline.strategies.rules import daily_profit, standing_halt
+from pipeline.strategies.rules import daily_profit, review_figures, standing_halt
 from pipeline.strategies.settlement import figures, halt_cause, halt_event, results_body, settle
 from pipeline.bookmakers.reconcile import Hourly, history
 from pipeline.strategies.overdue import overdue_bets
@@ -76,9 +76,11 @@ class Tracker:
             new = sum(b["profit"] for b in bodies  # each counts in the period it settles in
                       if b["type"] == "BET_SETTLED" and b["session"] == s.id)
             today = round(daily_profit(sb, now) + new, 2) if s.limits.daily_loss else None
+            mine = [b for b in bodies if b["type"] == "BET_SETTLED" and b["session"] == s.id]
             cause = halt_cause(s.limits, settled_profit=round(sb.settled_profit + new, 2),
                                placed=len(sb.bets), first_bet_at=sb.first_bet_at, now=now,
-                               today_profit=today)
+                               today_profit=today, review=s.review,
+                               reviewed=review_figures(sb, mine) if s.review else None)
             if cause:
                 bodies.append(halt_event(s.id, cause))
         return bodies
