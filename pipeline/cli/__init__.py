@@ -21,6 +21,7 @@ REGISTRARS = [
     "pipeline.cli.ctl:register",      # ctl ARGS: supervisorctl for this home (issue 20)
     "pipeline.cli.config:register",   # config schema | check | new (issue 20)
     "pipeline.cli.session:register",  # session add | set | enable | disable | remove (issue 20)
+    "pipeline.cli.ledger:register",   # ledger archive --before DATE (issue 15)
 ]
 
 

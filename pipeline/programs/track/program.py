@@ -77,7 +77,7 @@ class Tracker:
                       if b["type"] == "BET_SETTLED" and b["session"] == s.id)
             today = round(daily_profit(sb, now) + new, 2) if s.limits.daily_loss else None
             cause = halt_cause(s.limits, settled_profit=round(sb.settled_profit + new, 2),
-                               placed=len(sb.bets), first_bet_at=sb.first_bet_at, now=now,
+                               placed=sb.bets_placed, first_bet_at=sb.first_bet_at, now=now,
                                today_profit=today)
             if cause:
                 bodies.append(halt_event(s.id, cause))
