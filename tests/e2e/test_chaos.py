@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from collections import Counter
+from datetime import timedelta
 
 import orjson
 import pytest
@@ -55,8 +56,8 @@ def test_a_short_chaos_run_loses_and_doubles_nothing(tmp_path):
     check = subprocess.run(check_home, capture_output=True, text=True, timeout=300)
     assert check.returncode == 0, check.stdout
 
-    # archived (what settled before the simulated clock's last day), the home still holds
-    last_day = (parse_iso(events[-1]["ts"]).date()).isoformat()
+    # archived (everything settled by the end), the home still holds
+    last_day = (parse_iso(events[-1]["ts"]).date() + timedelta(days=1)).isoformat()
     out = subprocess.run([str(REPO / ".venv" / "bin" / "betpipe"), "--home", str(home.root),
                           "ledger", "archive", "--before", last_day, "--json"],
                          capture_output=True, text=True, timeout=120)
