@@ -139,6 +139,7 @@ def summary(args, home: Home, kills: list[dict], bets: list[dict], left: list[st
     one_to_one = invariants.check_one_to_one(bets, events, args.mode)
     files = invariants.check_files(home)
     tool = invariants.check_home_tool(home)
+    history = invariants.check_history(home)  # data/archive/ too: what check-home cannot see
     halts = [e for e in events if e["type"] == "SESSION_HALTED"
              and str(e.get("reason", "")).startswith(UNKNOWN_BET)]
     checks = {
@@ -148,6 +149,7 @@ def summary(args, home: Home, kills: list[dict], bets: list[dict], left: list[st
         "files_parse_and_keep_contracts": not files["problems"] and not tool.get("problems"),
         "killed_programs_back_in_time": not slow and len(kills) > 0,
         "no_reconcile_halts": not halts,
+        "every_bet_settled_once_after_placement": not history["problems"],
         "no_processes_left": not leftover,
         "bets_placed": one_to_one["ledger_placed"] > 0,
         "ran_to_the_end": error is None,
@@ -167,7 +169,8 @@ def summary(args, home: Home, kills: list[dict], bets: list[dict], left: list[st
         "ledger_events": ledger["events"],
         "load_avg_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
         "problems": ([error] if error else []) + ledger["problems"] + one_to_one["problems"]
-        + files["problems"] + tool.get("problems", []) + [f"in flight at the end: {r}" for r in left]
+        + files["problems"] + tool.get("problems", []) + history["problems"]
+        + [f"in flight at the end: {r}" for r in left]
         + [f"reconcile halt: {e['reason']}" for e in halts[:5]]
         + [f"left running: {p}" for p in leftover[:5]],
         "files_checked": files["files"],

@@ -1,20 +1,23 @@
 """The tracker: settlement math, halts written once with their cause, results.json, the program."""
 from __future__ import annotations
 
+import subprocess
 from datetime import timedelta
 
+import orjson
 import pytest
 
 from pipeline.core import clock as clockmod
 from pipeline.core.clock import FakeClock
 from pipeline.core.config import Config
+from pipeline.core.archive import history_events
 from pipeline.core.filebus import atomic_write_json, read_snapshot
 from pipeline.core.ledger import Ledger
 from pipeline.core.state import Bet, SessionBook, replay
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.programs.track.program import Tracker
 from pipeline.strategies.settlement import figures, max_drawdown, settle
-from tests.execute import (KEY, KICKOFF, T0, at, config, config_doc, health, ledger_events,
+from tests.execute import (BETPIPE, KEY, KICKOFF, T0, at, config, config_doc, health, ledger_events,
                            log_lines, match, odds_doc, of_type, poll, start_program,
                            stop_program)
 from tests.helpers import assert_contract
@@ -351,3 +354,51 @@ def test_a_review_halt_is_written_with_the_settlement_that_brings_its_bets_in(ho
     assert "3 settled bets" in out[1]["detail"]
     assert_contract("bet-record-event", out[1])
     assert read_snapshot(home.results)["sessions"]["s1"]["halted"] == "review"
+def test_the_track_program_follows_the_ledger_through_an_archive_without_counting_twice(
+        home, tmp_path):
+    """A running `betpipe track` settles bet A; `betpipe ledger archive` moves A (settled before
+    the date) into data/archive/ behind a CHECKPOINT and keeps the open bet B; track notices the
+    new ledger, keeps A's money in results.json, settles B once and never A again (its result
+    is still in odds-data)."""
+    key_a, key_b = "2024-25_Southampton v Arsenal", "2024-25_Everton v Chelsea"
+    clockmod.anchor(home.clock, start=parse_iso(T0), speed=1)
+    atomic_write_json(home.system_config, config_doc(bankroll=500))
+    before = Ledger(home.ledger, FakeClock(T0))
+    place(before, key_a, odds=2.5, stake=10)  # seq 1, 2
+    place(before, key_b, odds=3.0, stake=4)  # seq 3, 4
+    a_won = match(key_a, status="finished", odds=None, result={"home_goals": 0, "away_goals": 1})
+    atomic_write_json(home.odds, odds_doc(a_won, match(key_b), version=1))
+    log = tmp_path / "track.log"
+    proc = start_program("track", home, log)
+
+    def s1(field):
+        return (read_snapshot(home.results) or {}).get("sessions", {}).get("s1", {}).get(field)
+    try:
+        poll(lambda: s1("open_bets") == 1 and s1("profit") == 15.0, 20, "A settled", proc, log)
+        out = subprocess.run([BETPIPE, "--home", str(home.root), "ledger", "archive", "--before",
+                              "2024-10-06", "--json"], capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        report = orjson.loads(out.stdout)
+        assert (report["archived"], report["kept"], report["checkpoint"]) == (3, 2, 6)
+        assert [e["seq"] for e in ledger_events(home)] == [3, 4, 6]
+        # track re-read the new ledger: results.json at the checkpoint's seq, the money kept
+        poll(lambda: (read_snapshot(home.results) or {}).get("ledger_seq") == 6, 20,
+             "results.json after the archive", proc, log)
+        assert (s1("profit"), s1("bets"), s1("open_bets")) == (15.0, 2, 1)
+        b_lost = match(key_b, status="finished", odds=None, result={"home_goals": 2, "away_goals": 0})
+        atomic_write_json(home.odds, odds_doc(a_won, b_lost, version=2))
+        poll(lambda: s1("open_bets") == 0, 20, "B settled", proc, log)
+        assert proc.poll() is None
+    finally:
+        assert stop_program(proc) == 0
+    # A: 10 @ 2.5 won -> +15; B: 4 @ 3.0 lost -> -4; worked out here from the bets above
+    assert [(e["seq"], e["type"]) for e in ledger_events(home)][-1] == (7, "BET_SETTLED")
+    settled = of_type(history_events(home.ledger), "BET_SETTLED")
+    assert sorted((e["decision_id"], e["profit"]) for e in settled) == [
+        (f"s1|{key_b}|1X2", -4.0), (f"s1|{key_a}|1X2", 15.0)]
+    doc = read_snapshot(home.results)
+    assert_contract("results", doc)
+    fig = doc["sessions"]["s1"]
+    assert (fig["profit"], fig["bankroll"], fig["staked"], fig["bets"]) == (11.0, 511.0, 14.0, 2)
+    assert [p for _, p in fig["equity"]] == [15.0, 11.0] and fig["max_drawdown"] == 4.0
+    assert doc["total"]["profit"] == 11.0

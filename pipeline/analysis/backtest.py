@@ -197,7 +197,7 @@ class Backtest:
             s, sb = self._sessions.get(sid), self.book.sessions.get(sid)
             if sid not in self._halting or sb is None or sb.halted:
                 continue
-            cause = halt_cause(s.limits, settled_profit=sb.settled_profit, placed=len(sb.bets),
+            cause = halt_cause(s.limits, settled_profit=sb.settled_profit, placed=sb.bets_placed,
                                first_bet_at=sb.first_bet_at, now=now, review=s.review,
                                reviewed=review_figures(sb) if s.review else None)
             if cause:

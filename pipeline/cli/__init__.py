@@ -22,6 +22,7 @@ REGISTRARS = [
     "pipeline.cli.config:register",   # config schema | check | new (issue 20)
     "pipeline.cli.session:register",  # session add | set | enable | disable | remove (issue 20)
     "pipeline.cli.optimize:register",  # optimize (issue 19)
+    "pipeline.cli.ledger:register",   # ledger archive --before DATE (issue 15)
 ]
 
 

@@ -11,6 +11,7 @@ import orjson
 
 from pipeline.cli.status import _NullClock
 from pipeline.core.config import ConfigError, load_config
+from pipeline.core.archive import history_events
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 from pipeline.core.state import Bet, replay
@@ -59,7 +60,7 @@ def to_csv(rows: list[dict]) -> str:
 
 def _export(args) -> int:
     home = Home.from_env(args.home)
-    text = to_csv(export_rows(Ledger(home.ledger, _NullClock()).read(), args.session))
+    text = to_csv(export_rows(history_events(home.ledger), args.session))  # archives too
     if args.out:
         Path(args.out).write_text(text)
         print(f"wrote {text.count(chr(10)) - 1} bets to {args.out}", file=sys.stderr)

@@ -18,6 +18,7 @@ from pipeline.cli.oddshistory import add_subcommands as add_odds_history
 from pipeline.core import clock as clockmod
 from pipeline.core.config import Config, ConfigError, load_config
 from pipeline.core.filebus import BadFile, read_snapshot
+from pipeline.core.archive import history_events
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 from pipeline.core.state import Book, SessionBook, replay
@@ -345,7 +346,7 @@ def describe(ev: dict) -> str:
 
 def run_history(args) -> int:
     home = Home.from_env(args.home)
-    events = [e for e in Ledger(home.ledger, _clock(home)).read()
+    events = [e for e in history_events(home.ledger)  # archived events too, checkpoints not
               if args.session is None or e.get("session") == args.session]
     for ev in events:
         if args.json:

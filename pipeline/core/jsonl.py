@@ -29,7 +29,7 @@ from typing import Callable, Iterable
 
 import orjson
 
-from pipeline.core.filebus import BadFile
+from pipeline.core.filebus import BadFile, atomic_write_bytes
 from pipeline.core.log import Logger
 
 
@@ -249,6 +249,25 @@ class JsonlFile:
                     self._remember(f, os.fstat(f.fileno()).st_ino, end + len(data),
                                    result.records + new, result.lines + result.unended + len(new))
                 return new
+
+    def rewrite(self, decide: Callable[[list[dict]], list[dict] | None]) -> list[dict] | None:
+        """Under the lock: read every record, let `decide` say which records the file holds
+        instead (None: leave it as it is), and put them in a new file that replaces this one
+        atomically (temp file, fsync, os.replace, directory fsync): a reader sees the old file
+        or the new one, never a mix; a follower sees a new inode and reads it from the start.
+        Returns the new records."""
+        with self._lock:
+            try:
+                with open(self.path, "rb") as f:
+                    records = self._parse(f).records
+            except FileNotFoundError:
+                records = []
+            new = decide(records)
+            if new is None:
+                return None
+            atomic_write_bytes(self.path, b"".join(orjson.dumps(r) + b"\n" for r in new))
+            self._cache, self._unsynced = (-1, 0, b"", [], 0), False
+            return new
 
     def sync(self) -> None:
         """One fsync for every append made with sync=False since the last one."""

@@ -25,7 +25,7 @@ from pipeline.core.timefmt import iso
 
 SCHEMA_VERSION = 1
 EVENT_TYPES = ("BET_INTENDED", "BET_PLACED", "BET_FAILED", "BET_REFUSED", "BET_SETTLED",
-               "TARGET_REACHED", "SESSION_HALTED", "SESSION_RESET")
+               "TARGET_REACHED", "SESSION_HALTED", "SESSION_RESET", "CHECKPOINT")
 
 
 def not_an_event(rec: object, prev: dict | None) -> str | None:
@@ -92,6 +92,23 @@ class Ledger:
             return out
 
         return self._file.transact(stamped, sync=sync)
+
+    def rewrite(self, decide: Callable[[list[dict]], tuple[list[dict], dict] | None]
+                ) -> list[dict] | None:
+        """Under the lock: `decide(events)` returns the events to keep and one event body to
+        append after them (a CHECKPOINT: pipeline.core.archive), or None to leave the ledger;
+        the body gets the next seq (never one used before), `ts` and `schema_version`, and the
+        new ledger replaces the old one atomically (`JsonlFile.rewrite`). Returns it."""
+        def fn(events: list[dict]) -> list[dict] | None:
+            out = decide(events)
+            if out is None:
+                return None
+            kept, body = out
+            ev = {"seq": (events[-1]["seq"] if events else 0) + 1, "ts": iso(self.clock.now()),
+                  "schema_version": SCHEMA_VERSION, **body}
+            return [*kept, ev]
+
+        return self._file.rewrite(fn)
 
     def sync(self) -> None:
         """Make the appends written with sync=False durable: one fsync for all of them."""

@@ -13,52 +13,12 @@ from datetime import date
 from operator import attrgetter
 from typing import Iterable
 
+from pipeline.core.bets import Bet, Intent  # noqa: F401 (defined there, used from here)
+from pipeline.core.checkpoint import CHECKPOINT, Carried, Life, merge
 from pipeline.core.timefmt import parse_iso
 
 
 _STAKE = attrgetter("stake")
-
-
-@dataclass(slots=True)
-class Intent:
-    decision_id: str
-    session: str
-    client_ref: str
-    attempt: int
-    match_key: str
-    selection: str
-    odds: float
-    stake: float
-    mode: str
-    ts: str
-    seq: int
-    market: str = "1X2"  # 1X2 | AH | OU
-    line: float | None = None  # AH (the home line) and OU
-
-
-@dataclass(slots=True)
-class Bet:
-    decision_id: str
-    session: str
-    client_ref: str
-    bet_ref: str
-    match_key: str
-    selection: str
-    odds: float
-    stake: float
-    placed_at: str
-    seq: int
-    outcome: str | None = None  # won | half_won | void | half_lost | lost once settled
-    payout: float = 0.0
-    profit: float = 0.0
-    settled_at: str | None = None
-    settled_seq: int = 0  # seq of its BET_SETTLED
-    market: str = "1X2"  # 1X2 | AH | OU
-    line: float | None = None  # AH (the home line) and OU
-
-    @property
-    def open(self) -> bool:
-        return self.outcome is None
 
 
 @dataclass
@@ -67,22 +27,17 @@ class SessionBook:
     the money that no reset touches (DESIGN invariant 9).
 
     Since the reset: `bets` (placed), `settled` (every settlement written since, whenever its
-    bet was placed: a bet open at the reset settles into the new period), `settled_profit`,
-    `day_profit`, `first_bet_at`, the staking folds. Never reset: the open bets (`open_bets`,
-    `open_count`, `open_stake` count the bets still open from before the reset too), the
-    intents in flight, and `lifetime_profit` (every settlement of the session), which
-    `bankroll` and `free_bankroll` add to the starting bankroll. `earlier` and `settled_before`
-    keep what earlier periods placed and settled, so `all_bets` / `all_settled` are the
-    session's whole ledger.
+    bet was placed), `settled_profit`, `day_profit`, `first_bet_at`, the staking folds. Never
+    reset: the open bets (from before the reset too), the intents in flight, and
+    `lifetime_profit`, which `bankroll` and `free_bankroll` add to the starting bankroll.
+    `earlier` and `settled_before` keep what earlier periods placed and settled; `carried` what
+    a CHECKPOINT carries of archived events (pipeline.core.checkpoint), in front of the lists.
 
-    The Book adds bets with `add_bet` and settlements with `add_settled`, which keep running
-    figures beside the lists, so decide asks for them in O(1) (or O(open bets)) however long the
-    ledger is: staked (a running sum in placement order), settled profit (in settlement order,
-    what `sum` over the list gives, bit for bit), the open bets (by seq, in placement order) and
-    their stake (a running sum while bets only open, summed afresh after one settles) and
-    settled profit per UTC day (folded lazily, on the first question about a day). A book whose
-    lists were filled directly (a test, results.json's total) has no running figures: its
-    properties scan the lists, as their definitions say.
+    `add_bet` / `add_settled` keep running figures beside the lists, so decide asks for them in
+    O(1) (or O(open bets)): staked (in placement order), settled profit (in settlement order,
+    bit for bit what `sum` over the list gives), the open bets (by seq) and their stake, and
+    settled profit per UTC day (folded lazily). A book whose lists were filled directly (a
+    test, results.json's total) has no running figures: its properties scan the lists.
     """
     id: str
     reset_seq: int = 0
@@ -97,10 +52,11 @@ class SessionBook:
     earlier: list[Bet] = field(default_factory=list)  # placed before the reset, in ledger order
     settled_before: list[Bet] = field(default_factory=list)  # settled before it, in order
     profit_before: float = 0  # their profit: sum over settled_before, unrounded
+    carried: Carried | None = None  # what a CHECKPOINT carries of archived events (checkpoint.py)
     # running figures (see the class docstring), kept by add_bet / add_settled
     _staked: float = field(default=0, repr=False, compare=False)
     _profit: float = field(default=0, repr=False, compare=False)
-    _profit2: float = field(default=0, repr=False, compare=False)  # round(_profit, 2)
+    _profit2: float | None = field(default=None, repr=False, compare=False)  # rounded
     _open: dict[int, Bet] = field(default_factory=dict, repr=False, compare=False)
     _open_sum: float | None = field(default=0, repr=False, compare=False)  # None: sum afresh
     _placed_n: int = field(default=0, repr=False, compare=False)  # bets added by add_bet
@@ -133,25 +89,39 @@ class SessionBook:
         return self._placed_n == len(self.bets) and self._settled_n == len(self.settled)
 
     @property
+    def period(self):
+        """The archived part of this period (checkpoint.Period), None when there is none."""
+        return self.carried.period if self.carried is not None else None
+
+    @property
+    def bets_placed(self) -> int:
+        """Bets placed since the reset, archived ones included (`bets` lists the others)."""
+        p = self.period
+        return len(self.bets) + p.bets if p is not None else len(self.bets)
+
+    @property
     def staked(self) -> float:
+        extra = self.period.staked if self.period is not None else 0
         if self._placed_n == len(self.bets):
-            return round(self._staked, 2)
-        return round(sum(b.stake for b in self.bets), 2)
+            return round(extra + self._staked, 2)
+        return round(extra + sum(b.stake for b in self.bets), 2)
 
     @property
     def settled_profit(self) -> float:
-        if self._settled_n == len(self.settled):
-            if self._profit2 is None:
-                self._profit2 = round(self._profit, 2)
-            return self._profit2
-        return round(sum(b.profit for b in self.settled), 2)
+        archived = self.period.profit if self.period is not None else 0
+        if self._settled_n != len(self.settled):
+            return round(archived + sum(b.profit for b in self.settled), 2)
+        if self._profit2 is None:
+            self._profit2 = round(self._profit + archived, 2)
+        return self._profit2
 
     @property
     def lifetime_profit(self) -> float:
         """Settled profit of every settlement of the session, resets or not."""
+        archived = self.carried.life.profit if self.carried is not None else 0
         if self._settled_n == len(self.settled):
-            return round(self.profit_before + self._profit, 2)
-        return round(sum(b.profit for b in self.all_settled), 2)
+            return round(archived + self.profit_before + self._profit, 2)
+        return round(archived + sum(b.profit for b in self.all_settled), 2)
 
     @property
     def all_bets(self) -> list[Bet]:
@@ -197,6 +167,8 @@ class SessionBook:
         if tied is None:
             tied = self._open_total()
         profit = self.profit_before + self._profit
+        if self.carried is not None:
+            profit += self.carried.life.profit
         flying = self.in_flight_stake if self.in_flight else 0
         slack = 0.02 + 1e-12 * (abs(start) + abs(profit) + abs(tied) + abs(flying))
         return start + profit - tied - flying - slack
@@ -207,17 +179,18 @@ class SessionBook:
 
     def day_profit(self, day: date) -> float:
         """Settled profit of the bets settled on this UTC day (in settlement order)."""
-        settled = self.settled
+        settled, p = self.settled, self.period
+        archived = p.days.get(day, 0) if p is not None else 0
         if not self.has_running_figures():
-            return round(sum(b.profit for b in settled
-                             if b.settled_at and parse_iso(b.settled_at).date() == day), 2)
+            return round(archived + sum(b.profit for b in settled
+                                        if b.settled_at and parse_iso(b.settled_at).date() == day), 2)
         days = self._days
         for b in settled[self._days_n:]:
             if b.settled_at:
                 d = parse_iso(b.settled_at).date()
                 days[d] = days.get(d, 0) + b.profit
         self._days_n = len(settled)
-        return round(days.get(day, 0), 2)
+        return round(archived + days.get(day, 0), 2)
 
 
 @dataclass
@@ -235,6 +208,7 @@ class Book:
     flying: dict[str, dict[str, Intent]] = field(default_factory=dict)  # decision_id -> unresolved
     refs: dict[str, set[str]] = field(default_factory=dict)  # decision_id -> client_refs intended
     final: set[str] = field(default_factory=set)  # decision ids with a non-retryable failure
+    carried_total: Life | None = None  # every session's archived figures (a CHECKPOINT's)
 
     def session(self, session_id: str) -> SessionBook:
         if session_id not in self.sessions:
@@ -348,14 +322,17 @@ class Book:
         fresh.in_flight = old.in_flight
         fresh.earlier, fresh.settled_before = old.all_bets, old.all_settled
         fresh.profit_before = old.profit_before + sum(b.profit for b in old.settled)
+        fresh.carried = old.carried.lifetime_only() if old.carried is not None else None
         fresh._open = {b.seq: b for b in old.open_bets}
         fresh._open_sum = None
         self.sessions[old.id] = fresh
 
+    _on_checkpoint = merge  # the archived history's figures (pipeline.core.checkpoint)
+
 
 _HANDLERS = {t: getattr(Book, "_on_" + t.lower()) for t in (
     "BET_INTENDED", "BET_PLACED", "BET_FAILED", "BET_REFUSED", "BET_SETTLED", "TARGET_REACHED",
-    "SESSION_HALTED", "SESSION_RESET")}
+    "SESSION_HALTED", "SESSION_RESET", CHECKPOINT)}
 
 
 class NotStanding:
@@ -378,11 +355,16 @@ def replay(events: Iterable[dict]) -> Book:
 
 def absorb_new(book: Book, events: Iterable[dict]) -> None:
     """Fold in the events (a whole ledger, in seq order) that `book` has not seen: those past
-    its seq, found from the end, so a re-read of a long ledger costs what is new in it."""
+    its seq, found from the end, so a re-read of a long ledger costs what is new in it. When
+    they hold a CHECKPOINT and the book has seen events, the ledger was archived under it: the
+    book is rebuilt from the new ledger (it would count twice, or miss, what moved away)."""
     events = events if isinstance(events, list) else list(events)
     i = len(events)
     while i and events[i - 1].get("seq", 0) > book.seq:
         i -= 1
+    if book.seq and any(ev.get("type") == CHECKPOINT for ev in events[i:]):
+        book.__dict__.update(replay(events).__dict__)
+        return
     for ev in events[i:]:
         book.apply(ev)
 

@@ -6,7 +6,11 @@ checks after it has killed the pipeline's programs again and again.
   jsonschema and ../shared/contracts are at hand);
 - the ledger's `seq` strictly increases and no decision id has two BET_PLACED;
 - the bookmaker's accepted bets and the ledger's placed bets match one to one
-  (`pipeline.bookmakers.reconcile.compare`, nothing in flight).
+  (`pipeline.bookmakers.reconcile.compare`, nothing in flight);
+- the whole history — data/archive/'s files and the ledger (`check_history`; what check-home.py
+  cannot see): each archived event keeps the contract, each seq is one event, no decision
+  placed twice, every bet settled at most once and after its placement, and the ledger's
+  CHECKPOINT gives the figures the whole history gives.
 """
 from __future__ import annotations
 
@@ -18,10 +22,14 @@ from pathlib import Path
 
 import orjson
 
+from pipeline.core.archive import archive_dir, archived_events, history_events
+from pipeline.core.filebus import BadFile
 from pipeline.core.jsonl import parse
 from pipeline.core.ledger import read_events
+from pipeline.core.state import replay
 from pipeline.core.paths import REPO, Home
 from pipeline.bookmakers.reconcile import compare
+from pipeline.strategies.settlement import results_body
 
 CONTRACTS = REPO.parent / "shared" / "contracts"
 CHECK_HOME = REPO.parent / "shared" / "tools" / "check-home.py"
@@ -148,3 +156,38 @@ def check_home_tool(home: Home) -> dict:
         return orjson.loads(out.stdout)
     except orjson.JSONDecodeError:
         return {"problems": [f"check-home.py: {out.stdout[-300:]} {out.stderr[-300:]}"]}
+
+
+def check_history(home: Home) -> dict:
+    """The archives and the ledger as one history (see the module docstring):
+    {"archived", "events", "problems"}."""
+    try:
+        archived, ledger = archived_events(archive_dir(home.ledger)), read_events(home.ledger)
+        whole = history_events(home.ledger)
+    except BadFile as e:
+        return {"archived": 0, "events": 0, "problems": [str(e)]}
+    problems, errors = [], _validator()
+    for ev in archived:
+        problems += [f"archive seq {ev.get('seq')}: {e}"
+                     for e in (errors("bet-record-event", ev) if errors else [])][:3]
+    seen: dict = {}
+    for ev in archived + ledger:
+        if seen.setdefault(ev["seq"], ev) != ev:
+            problems.append(f"seq {ev['seq']} is two different events (archive and ledger)")
+    placed, settled = Counter(), Counter()
+    for ev in whole:
+        did = ev.get("decision_id")
+        if ev.get("type") == "BET_PLACED":
+            placed[did] += 1
+        elif ev.get("type") == "BET_SETTLED":
+            settled[did] += 1
+            if not placed[did]:
+                problems.append(f"seq {ev['seq']}: BET_SETTLED of {did} before any BET_PLACED")
+    problems += [f"{d} placed {n} times" for d, n in placed.items() if n > 1][:5]
+    problems += [f"{d} settled {n} times" for d, n in settled.items() if n > 1][:5]
+    if any(ev.get("type") == "CHECKPOINT" for ev in ledger):
+        short, full = results_body(replay(ledger), None), results_body(replay(whole), None)
+        short.pop("ledger_seq"), full.pop("ledger_seq")
+        if short != full:
+            problems.append("the ledger's CHECKPOINT does not give the whole history's figures")
+    return {"archived": len(archived), "events": len(whole), "problems": problems[:20]}

@@ -28,10 +28,14 @@ class Position:
 def position(session: Session | None, sb: SessionBook) -> Position:
     """The session's cycle and bet number in it, from its ledger-derived book."""
     if session is None or session.staking.plan != "ladder":
-        return Position(1, len(sb.bets))
+        return Position(1, sb.bets_placed)
     lost = [b for b in sb.settled if b.outcome in LOSSES]
-    began = max([b.settled_seq for b in lost] + [sb.target_seq, sb.reset_seq])
-    return Position(len(lost) + sb.targets_reached + 1, sum(1 for b in sb.bets if b.seq > began))
+    p = sb.period  # what an archive carries of the period (pipeline.core.checkpoint)
+    began = max([b.settled_seq for b in lost] + [sb.target_seq, sb.reset_seq]
+                + ([p.lost_seq] if p is not None else []))
+    archived = (p.lost, sum(1 for s in p.after_began if s > began)) if p is not None else (0, 0)
+    return Position(len(lost) + archived[0] + sb.targets_reached + 1,
+                    archived[1] + sum(1 for b in sb.bets if b.seq > began))
 
 
 def cycle(config: Config | None, session_id: str, sb: SessionBook) -> int:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Mapping, NamedTuple, Protocol, Sequence
 
+from pipeline.core import bets
 from pipeline.core.files import MARKET_SIDES as SIDES, MARKETS  # noqa: F401 (the contract's)
 from pipeline.core.files import line_ok as is_line  # a multiple of 0.25 (not bool)
 
@@ -22,8 +23,7 @@ LINE_STEP = 0.25
 OUTCOMES = ("won", "half_won", "void", "half_lost", "lost")
 # how staking plans and ladder cycles read an outcome (DESIGN: markets): half_won is a win,
 # half_lost a loss; void (in neither) changes nothing
-WINS = ("won", "half_won")
-LOSSES = ("lost", "half_lost")
+WINS, LOSSES = bets.WINS, bets.LOSSES  # defined in core: the ledger's replay counts them too
 # outcome -> (w, v): the fractions of the stake that won and that came back void
 _FRACTIONS: dict[str, tuple[float, float]] = {
     "won": (1, 0), "half_won": (0.5, 0.5), "void": (0, 1), "half_lost": (0, 0.5), "lost": (0, 0)}

@@ -260,7 +260,7 @@ def halt_cause(limits: Limits | None, *, settled_profit: float, placed: int,
 def session_halt_cause(session: Session, sb: SessionBook, now: datetime) -> str | None:
     """`halt_cause` of a session from its ledger-derived book, daily_loss included, as one
     line: "stop_loss: settled profit -312.50 <= -300"."""
-    cause = halt_cause(session.limits, settled_profit=sb.settled_profit, placed=len(sb.bets),
+    cause = halt_cause(session.limits, settled_profit=sb.settled_profit, placed=sb.bets_placed,
                        first_bet_at=sb.first_bet_at, now=now,
                        today_profit=daily_profit(sb, now) if session.limits.daily_loss else None,
                        review=session.review,
@@ -274,7 +274,7 @@ def bet_slots(session: Session, sb: SessionBook) -> tuple[int | None, str]:
     Counts bets placed since the last reset, every open bet (from before it too) and the
     intents still in flight.
     """
-    placed, open_n, flying = len(sb.bets), sb.open_count, len(sb.in_flight)
+    placed, open_n, flying = sb.bets_placed, sb.open_count, len(sb.in_flight)
     caps: list[tuple[int, str]] = []
     lim = session.limits
     if lim.max_bets is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Iterable, Mapping
 
 from pipeline.core.config import Config
+from pipeline.core.checkpoint import Carried, Life
 from pipeline.core.state import Bet, Book, SessionBook, bankroll, free_bankroll
 from pipeline.core.timefmt import parse_iso
 from pipeline.strategies import clv, markets, rules
@@ -80,25 +81,20 @@ def figures(sb: SessionBook, start: float, cycle_no: int = 1,
     are 0 when their denominator is. `closes` (bet_ref -> `clv.Clv` or None: no closing
     price) gives `clv_bets`, `clv_mean`, `ev_close_mean` over the bets found in it.
     """
-    bets, settled = sb.all_bets, sb.all_settled
-    staked = round(sum(b.stake for b in bets if b.outcome != "void"), 2)
-    profit = sb.lifetime_profit
-    decided = [b for b in settled if b.outcome != "void"]
-    won = sum(1 for b in decided if b.outcome in markets.WINS)
-    equity, cum = [], 0.0
-    for b in settled:
-        cum = round(cum + b.profit, 2)
-        equity.append([b.settled_at, cum])
+    life = sb.carried.life.copy() if sb.carried is not None else Life()  # archived, first
+    life.add_bets(sb.all_bets).add_settled(sb.all_settled)
+    staked, profit = round(life.staked, 2), sb.lifetime_profit
     return {"bankroll": bankroll(sb, start), "staked": staked, "profit": profit,
             "roi": round(profit / staked, 6) if staked else 0.0,
-            "hit_rate": round(won / len(decided), 6) if decided else 0.0,
-            "max_drawdown": max_drawdown(b.profit for b in settled),
-            "bets": len(bets), "open_bets": len(sb.open_bets), "in_flight": len(sb.in_flight),
+            "hit_rate": round(life.won / life.decided, 6) if life.decided else 0.0,
+            "max_drawdown": round(life.drawdown[2], 2),
+            "bets": life.bets, "open_bets": len(sb.open_bets), "in_flight": len(sb.in_flight),
             "free_bankroll": free_bankroll(sb, start), "cycle": cycle_no,
-            "halted": sb.halted, "equity": equity,
-            "since_reset": {"reset_seq": sb.reset_seq, "bets": len(sb.bets),
+            "halted": sb.halted, "equity": life.equity,
+            "since_reset": {"reset_seq": sb.reset_seq, "bets": sb.bets_placed,
                             "profit": sb.settled_profit},
-            **clv.summary((closes or {}).get(b.bet_ref) for b in bets)}
+            # the ledger's bets only: an archive carries no closing prices (README)
+            **clv.summary((closes or {}).get(b.bet_ref) for b in sb.all_bets)}
 
 
 def results_body(book: Book, config: Config | None,
@@ -116,6 +112,8 @@ def results_body(book: Book, config: Config | None,
                              cycle(config, sid, sb), closes)
                 for sid in ids}
     total = SessionBook("total")
+    if book.carried_total is not None:  # every session's archived settlements come first
+        total.carried = Carried(book.carried_total, None)
     for sid in ids:
         sb = book.sessions.get(sid, empty)
         total.bets += sb.all_bets

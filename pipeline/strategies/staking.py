@@ -82,13 +82,15 @@ def fold(sb: SessionBook, key: tuple, step: Callable, init):
     progression costs the new settlements, not the whole history, on every match of a long
     backtest. A book filled by hand is folded whole."""
     settled = sb.settled
+    pre = sb.period.settled if sb.period is not None else ()  # archived ones come first
+    total = len(pre) + len(settled)
     n, state = sb.memo.get(key, (0, init)) if sb.has_running_figures() else (0, init)
-    if n > len(settled):
+    if n > total:
         n, state = 0, init
-    for i in range(n, len(settled)):
-        state = step(state, settled[i])
+    for i in range(n, total):
+        state = step(state, pre[i] if i < len(pre) else settled[i - len(pre)])
     if sb.has_running_figures():
-        sb.memo[key] = (len(settled), state)
+        sb.memo[key] = (total, state)
     return state
 
 

@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from collections import Counter
+from datetime import timedelta
 
 import orjson
 import pytest
 
 from pipeline.core.jsonl import parse
 from pipeline.core.paths import REPO, Home
+from pipeline.core.timefmt import parse_iso
+from pipeline.harness import invariants
+from pipeline.harness.invariants import CHECK_HOME
 
 pytestmark = pytest.mark.e2e
 SECONDS = 45
@@ -47,3 +52,17 @@ def test_a_short_chaos_run_loses_and_doubles_nothing(tmp_path):
     bets = parse((home.sandbox_dir / "bets.jsonl").read_bytes()).records  # the sandbox's own
     assert sorted((b["client_ref"], str(b["bet_ref"])) for b in bets) == sorted(
         (e["client_ref"], str(e["bet_ref"])) for e in events if e["type"] == "BET_PLACED")
+    check_home = [sys.executable, str(CHECK_HOME), str(home.root), "--need-settled", "1"]
+    check = subprocess.run(check_home, capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0, check.stdout
+
+    # archived (everything settled by the end), the home still holds
+    last_day = (parse_iso(events[-1]["ts"]).date() + timedelta(days=1)).isoformat()
+    out = subprocess.run([str(REPO / ".venv" / "bin" / "betpipe"), "--home", str(home.root),
+                          "ledger", "archive", "--before", last_day, "--json"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and orjson.loads(out.stdout)["archived"] > 0, out
+    check = subprocess.run(check_home, capture_output=True, text=True, timeout=300)
+    assert check.returncode == 0, check.stdout
+    history = invariants.check_history(home)
+    assert history["archived"] > 0 and history["problems"] == [], history

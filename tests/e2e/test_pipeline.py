@@ -123,3 +123,6 @@ def test_scripts_start_a_pipeline_that_places_and_settles_a_bet(pipeline_home):
     after = orjson.loads(run([str(REPO / ".venv/bin/betpipe"), "status", "--json"], home).stdout)
     assert (after["state"], after["sim_now"]) == ("stopped", clock["stopped_at"])  # stands still
     assert {p["liveness"] for p in after["programs"].values()} == {"stopped"}, after["programs"]
+    check = run([sys.executable, str(SHARED / "tools" / "check-home.py"), str(home.root),
+                 "--need-placed", "1", "--need-settled", "1"], home)
+    assert check.returncode == 0, check.stdout  # the home the run leaves, stopped

@@ -25,8 +25,10 @@ def checks(home: Home, bets: list[dict], in_flight: list[str]) -> dict:
     one_to_one = invariants.check_one_to_one(bets, events, "paper")
     files = invariants.check_files(home)
     tool = invariants.check_home_tool(home)
+    history = invariants.check_history(home)  # data/archive/ too: what check-home cannot see
     problems = (ledger["problems"] + one_to_one["problems"] + files["problems"]
                 + [f"check-home.py: {p}" for p in tool.get("problems", [])]
+                + [f"history: {p}" for p in history["problems"]]
                 + [f"in flight at the end: {ref}" for ref in in_flight])
     return {"events": events, "types": ledger["types"], "at_bookmaker": len(bets),
             "invariants": {"ok": not problems, "problems": problems[:20],

@@ -158,8 +158,9 @@ class LedgerView:
             self.problem = str(e)
             return self
         self.problem = None
-        if len(events) < self.applied or (events and events[-1].get("seq", 0) < self.book.seq):
-            self.reset()  # a different ledger (a new home): start over
+        if (len(events) < self.applied or (events and events[-1].get("seq", 0) < self.book.seq)
+                or any(ev.get("type") == "CHECKPOINT" for ev in events[self.applied:])):
+            self.reset()  # a different ledger (a new home, an archive): start over
         for ev in events[self.applied:]:
             self.book.apply(ev)
             kind, sid = ev.get("type", "?"), ev.get("session", "?")

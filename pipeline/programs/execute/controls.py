@@ -98,7 +98,7 @@ class SessionHalted:
             return f"session halted: {halted}"
         s = ctx.session_cfg(d)
         cause = halt_cause(s.limits if s else None, settled_profit=sb.settled_profit,
-                           placed=len(sb.bets) + len(sb.in_flight), first_bet_at=sb.first_bet_at,
+                           placed=sb.bets_placed + len(sb.in_flight), first_bet_at=sb.first_bet_at,
                            now=ctx.now, review=s.review if s else None,
                            reviewed=review_figures(sb) if s and s.review else None)
         return f"halt cause {cause[0]} (counting bets in flight)" if cause else None

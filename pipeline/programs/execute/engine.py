@@ -156,7 +156,7 @@ class Executor:
             sb = self.book.sessions.get(s.id) or SessionBook(s.id)
             if standing_halt(sb, now):
                 continue
-            placed = len(sb.bets) + ((extra or {}).get(s.id, 0))
+            placed = sb.bets_placed + ((extra or {}).get(s.id, 0))
             cause = halt_cause(s.limits, settled_profit=sb.settled_profit, placed=placed,
                                first_bet_at=sb.first_bet_at or (iso(now) if placed else None),
                                now=now, review=s.review,

@@ -78,7 +78,7 @@ class Tracker:
             today = round(daily_profit(sb, now) + new, 2) if s.limits.daily_loss else None
             mine = [b for b in bodies if b["type"] == "BET_SETTLED" and b["session"] == s.id]
             cause = halt_cause(s.limits, settled_profit=round(sb.settled_profit + new, 2),
-                               placed=len(sb.bets), first_bet_at=sb.first_bet_at, now=now,
+                               placed=sb.bets_placed, first_bet_at=sb.first_bet_at, now=now,
                                today_profit=today, review=s.review,
                                reviewed=review_figures(sb, mine) if s.review else None)
             if cause:

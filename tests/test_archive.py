@@ -1,0 +1,108 @@
+"""`betpipe ledger archive --before DATE` through the real CLI: what moves, what the ledger keeps,
+and that `sessions`, `export` and `history` give what they gave before the archive."""
+from __future__ import annotations
+
+import gzip
+
+import orjson
+
+from pipeline.core.clock import FakeClock
+from pipeline.core.filebus import atomic_write_json
+from pipeline.core.ledger import Ledger
+from tests.execute import config_doc, ledger_events
+from tests.helpers import assert_contract
+from tests.test_cli_ops import A, B, bet, betpipe, settle
+
+C = "2024-25_Leeds v Fulham"
+
+
+def a_home_with_history(home):
+    """Day 1: A (s1) won +15, B (s2) lost -5; C (s1) placed, still open. Day 3: s2 reset."""
+    atomic_write_json(home.system_config, config_doc(sessions=["s1", "s2"], bankroll=100))
+    clock = FakeClock("2024-10-01T10:00:00Z")
+    ledger = Ledger(home.ledger, clock)
+    bet(ledger, clock, "s1", A, "R-A", odds=2.5, stake=10)
+    bet(ledger, clock, "s2", B, "R-B", odds=3.0, stake=5)
+    bet(ledger, clock, "s1", C, "R-C", odds=2.0, stake=7)
+    settle(ledger, clock, "s1", A, "R-A", "won", 25.0, 15.0)
+    settle(ledger, clock, "s2", B, "R-B", "lost", 0.0, -5.0)
+    clock.set("2024-10-03T09:00:00Z")
+    ledger.append({"type": "SESSION_RESET", "session": "s2"})
+    return ledger
+
+
+def sessions(home) -> dict:
+    out = betpipe(home, "sessions", "--json")
+    assert out.returncode == 0, out.stderr
+    doc = orjson.loads(out.stdout)
+    return {k: v for k, v in doc.items() if k not in ("ledger_seq", "now", "generated_at")}
+
+
+def test_archive_moves_settled_bets_and_every_report_still_sees_them(home):
+    a_home_with_history(home)
+    seen = {"sessions": sessions(home), "export": betpipe(home, "export").stdout,
+            "history": betpipe(home, "history", "--json").stdout}
+    assert seen["export"].count("\n") == 4  # header + A, B, C
+
+    out = betpipe(home, "ledger", "archive", "--before", "2024-10-02", "--json")
+    assert out.returncode == 0, out.stderr
+    report = orjson.loads(out.stdout)
+    # moved: A's and B's intent, placement and settlement (seq 1, 2, 3, 4, 7, 8); kept: C's
+    # intent and placement (5, 6: open), the reset of day 3 (9); the CHECKPOINT gets seq 10
+    assert (report["archived"], report["kept"], report["checkpoint"]) == (6, 3, 10)
+    events = ledger_events(home)
+    assert [e["seq"] for e in events] == [5, 6, 9, 10]
+    checkpoint = events[-1]
+    assert checkpoint["type"] == "CHECKPOINT"
+    assert_contract("bet-record-event", checkpoint)
+    archived = gzip.decompress((home.data / checkpoint["archive"]).read_bytes()).splitlines()
+    assert [orjson.loads(line)["seq"] for line in archived] == [1, 2, 3, 4, 7, 8]
+
+    assert sessions(home) == seen["sessions"]
+    assert betpipe(home, "export").stdout == seen["export"]
+    assert betpipe(home, "history", "--json").stdout == seen["history"]
+    money = {r["session"]: (r["bets"], r["open_bets"], r["staked"], r["profit"], r["bankroll"],
+                            r["free_bankroll"], r["since_reset"]["bets"])
+             for r in seen["sessions"]["sessions"]}
+    # s1: A 10 won +15, C 7 open; s2: B 5 lost -5, reset after it (0 bets since)
+    assert money == {"s1": (2, 1, 17.0, 15.0, 115.0, 108.0, 2), "s2": (1, 0, 5.0, -5.0, 95.0, 95.0, 0)}
+    history = betpipe(home, "history").stdout
+    assert "R-A" in history and "R-B" in history and "CHECKPOINT" not in history
+
+
+def test_archive_twice_and_then_nothing_more_to_move(home):
+    ledger = a_home_with_history(home)
+    first = orjson.loads(betpipe(home, "ledger", "archive", "--before", "2024-10-02",
+                                 "--json").stdout)
+    clock = FakeClock("2024-10-04T10:00:00Z")
+    ledger = Ledger(home.ledger, clock)
+    settle(ledger, clock, "s1", C, "R-C", "lost", 0.0, -7.0)
+    export = betpipe(home, "export").stdout
+    out = betpipe(home, "ledger", "archive", "--before", "2024-10-06")
+    assert out.returncode == 0 and "archived 4 events" in out.stdout, out.stdout
+    events = ledger_events(home)
+    assert [e["type"] for e in events] == ["CHECKPOINT"]  # everything settled: all moved
+    assert events[0]["seq"] > first["checkpoint"] + 1  # after C's settlement: seqs go on
+    assert len(list((home.data / "archive").glob("bet-record-*.jsonl.gz"))) == 2
+    assert betpipe(home, "export").stdout == export
+    again = betpipe(home, "ledger", "archive", "--before", "2024-10-06")
+    assert again.returncode == 0 and "nothing settled before 2024-10-06" in again.stdout
+    assert ledger_events(home) == events
+    # the next event follows the checkpoint's seq
+    nxt = Ledger(home.ledger, clock).append({"type": "SESSION_RESET", "session": "s1"})[0]
+    assert nxt["seq"] == events[0]["seq"] + 1
+
+
+def test_bad_input_is_refused_with_the_reason(home):
+    out = betpipe(home, "ledger", "archive", "--before", "2024-13-01")
+    assert out.returncode == 2 and "'2024-13-01' is not a date YYYY-MM-DD" in out.stderr
+    out = betpipe(home, "ledger", "archive", "--before", "2024-10-01")
+    assert out.returncode == 2 and "there is no ledger" in out.stderr
+    a_home_with_history(home)
+    with open(home.ledger, "r+b") as f:  # a line that does not parse, not the last
+        f.seek(5)
+        f.write(b"#")
+    out = betpipe(home, "ledger", "archive", "--before", "2024-10-02")
+    assert out.returncode == 2 and "bet-record.jsonl" in out.stderr
+    assert "nothing was moved" in out.stderr
+    assert not (home.data / "archive").exists()
