@@ -354,6 +354,8 @@ def test_a_review_halt_is_written_with_the_settlement_that_brings_its_bets_in(ho
     assert "3 settled bets" in out[1]["detail"]
     assert_contract("bet-record-event", out[1])
     assert read_snapshot(home.results)["sessions"]["s1"]["halted"] == "review"
+
+
 def test_the_track_program_follows_the_ledger_through_an_archive_without_counting_twice(
         home, tmp_path):
     """A running `betpipe track` settles bet A; `betpipe ledger archive` moves A (settled before
