@@ -30,6 +30,7 @@ from pipeline.strategies.engine import decide
 from pipeline.strategies.ladder import with_targets
 from pipeline.strategies.rules import can_halt, review_figures
 from pipeline.strategies.settlement import figures, halt_cause, halt_event, settle, winner
+from pipeline.strategies.value import NO_TABLES, Tables
 
 SETTLE_AFTER = timedelta(minutes=110)
 FTR_SIDE = {"H": "home", "D": "draw", "A": "away"}
@@ -69,6 +70,7 @@ class Loaded:
     matches: list[BtMatch]        # in kickoff order, ties file-then-row
     rows: int                     # every match row read
     skipped: int                  # rows without the source's prices of any market asked for
+    fixtures: tuple = ()          # every row of the files (the model's training rows)
 
 
 def result_of(f: Fixture) -> dict[str, int]:
@@ -119,6 +121,7 @@ def load_matches(paths: Sequence[str | Path], source: str, tables: KeyTables | N
     tables = tables or load_tables()
     want_1x2, want_ah, want_ou = ("1X2" in markets), ("AH" in markets), ("OU" in markets)
     out: list[BtMatch] = []
+    every: list[Fixture] = []
     rows = skipped = 0
     for path in paths:
         try:
@@ -131,6 +134,7 @@ def load_matches(paths: Sequence[str | Path], source: str, tables: KeyTables | N
             msg, name = str(e), Path(path).name
             raise BacktestError(f"{path}{msg[len(name):]}" if msg.startswith(name)
                                 else f"{path}: {msg}") from None
+        every += fixtures
         for f in fixtures:
             rows += 1
             prices = f.odds(source) if want_1x2 else None
@@ -144,7 +148,7 @@ def load_matches(paths: Sequence[str | Path], source: str, tables: KeyTables | N
             out.append(BtMatch(f, odds, result_of(f), len(out), handicap, totals,
                                closing_state(f, closing)))
     out.sort(key=lambda m: (m.kickoff, m.order))
-    return Loaded(out, rows, skipped)
+    return Loaded(out, rows, skipped, tuple(every))
 
 
 def snapshot(m: BtMatch) -> dict:
@@ -163,8 +167,9 @@ def snapshot(m: BtMatch) -> dict:
 class Backtest:
     """One run: the Book, the bets waiting for their results, and each bet's match."""
 
-    def __init__(self, config: Config, book: Book | None = None):
+    def __init__(self, config: Config, book: Book | None = None, tables: Tables = NO_TABLES):
         self.config = config
+        self.tables = tables  # model and reference probabilities (analysis/probabilities)
         self.book = book if book is not None else Book()
         self.seq = 0
         # one entry per match with bets: (settle_at, order, the match, its bets in placement
@@ -239,7 +244,8 @@ class Backtest:
         if self._timed:
             self.append(self.halts(self._timed, now), ts)
         self.matches += 1
-        self.place(decide(snap, self.config, self.book, now, windows=False).decisions, m, ts)
+        self.place(decide(snap, self.config, self.book, now, windows=False,
+                               tables=self.tables).decisions, m, ts)
 
     def place(self, decisions: list[dict], m: BtMatch, ts: str) -> None:
         """Fill the match's decisions at their quoted prices and stakes (no slippage, no
@@ -320,10 +326,12 @@ class Backtest:
 
 
 def run(matches: Sequence[BtMatch], config: Config,
-        progress: Callable[[int], None] | None = None, book: Book | None = None) -> Backtest:
+        progress: Callable[[int], None] | None = None, book: Book | None = None,
+        tables: Tables = NO_TABLES) -> Backtest:
     """Backtest `config`'s sessions over `matches` (from `load_matches`); every bet settled.
-    `book` (default: a new `Book`) is where the events are folded."""
-    bt = Backtest(config, book)
+    `book` (default: a new `Book`) is where the events are folded; `tables` the probabilities
+    of sessions from model or reference (`analysis.probabilities.tables_for`)."""
+    bt = Backtest(config, book, tables)
     collecting = gc.isenabled()
     gc.disable()  # a run allocates ~10 objects per bet and frees few: collect once, at the end
     try:

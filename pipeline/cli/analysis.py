@@ -73,26 +73,49 @@ def register_backtest(sub) -> None:
     p.add_argument("--closing", choices=sorted(PRICE_SOURCES), metavar="SOURCE",
                    help="with --data: the closing prices bets are compared with (CLV; default "
                         "the --odds bookmaker's closing columns, none when --odds is closing)")
+    p.add_argument("--refit-days", type=float, default=7.0, metavar="DAYS",
+                   help="with --data: sessions with probability from model are priced by a "
+                        "walk-forward fit refitted every DAYS (default 7; fits cached under the "
+                        "home's data/cache/models)")
     p.add_argument("--json", action="store_true", help="one JSON object keyed by session id")
     p.add_argument("--plot", metavar="FILE.svg", help="write the equity curves as an SVG")
     p.set_defaults(run=run_backtest)
 
 
 def load_and_run(data: list[str], config_path: str, odds: str, show_progress: bool = False,
-                 closing: str | None = None):
+                 closing: str | None = None, refit_days: float = 7.0):
     """(config, loaded matches, finished Backtest); ConfigError / BacktestError when unusable.
-    `closing`: the closing source (None: `odds`'s own closing columns)."""
+    `closing`: the closing source (None: `odds`'s own closing columns). Sessions with
+    probability from model or reference get theirs from analysis.probabilities (what they
+    cost and any lookahead on stderr)."""
     from pathlib import Path
 
     from pipeline.analysis import backtest as bt
+    from pipeline.analysis import probabilities as pr
     from pipeline.core.config import load_config
+    from pipeline.core.matchkey import load_tables
+    from pipeline.core.paths import Home
 
     config = load_config(Path(config_path))
-    loaded = bt.load_matches(data, odds, markets=bt.markets_of(config),
+    key_tables = load_tables()
+    loaded = bt.load_matches(data, odds, key_tables, markets=bt.markets_of(config),
                              closing=closing or bt.DEFAULT)
+    for warning in pr.lookahead(config, odds):
+        print(f"betpipe: warning: {warning}", file=sys.stderr)
+    stats: dict = {}
+    cache = Home.from_env().data / "cache" / "models"
+    try:
+        tables = pr.tables_for(config, loaded.matches, loaded.fixtures, key_tables, refit_days,
+                               cache, stats)
+    except pr.ProbabilityError as e:
+        raise bt.BacktestError(str(e)) from None
+    if stats:
+        print(f"betpipe: model: {stats['priced']} of {stats['matches']} matches priced "
+              f"walk-forward (refit every {refit_days:g} days): {stats['fits_made']} fits "
+              f"made, {stats['fits_read']} read from {cache}", file=sys.stderr)
     with _bar(len(loaded.matches), "backtest",
               show_progress and len(loaded.matches) >= LONG_RUN) as progress:
-        return config, loaded, bt.run(loaded.matches, config, progress)
+        return config, loaded, bt.run(loaded.matches, config, progress, tables=tables)
 
 
 def run_backtest(args) -> int:
@@ -100,6 +123,7 @@ def run_backtest(args) -> int:
 
     from pipeline.analysis import backtest as bt
     from pipeline.analysis.plot import check_path, write_plot
+    from pipeline.analysis.probabilities import lookahead
     from pipeline.core.config import ConfigError
 
     try:
@@ -115,15 +139,18 @@ def run_backtest(args) -> int:
         return _fail("--closing is for --data: a history's close is its last price before "
                      "kickoff")
     try:
+        caption = CREDIT
         if args.history:
             title, result = _history_run(args)
         else:
-            _, loaded, result = load_and_run(args.data, args.config, args.odds, not args.json,
-                                             args.closing)
+            config, loaded, result = load_and_run(args.data, args.config, args.odds,
+                                                  not args.json, args.closing, args.refit_days)
             closing = args.closing or bt.closing_source(args.odds)
             title = (f"backtest: {len(loaded.matches)} matches with {args.odds} prices "
                      f"({loaded.skipped} of {loaded.rows} rows without them), CLV against "
                      f"{closing or 'nothing (the prices are closing)'}")
+            caption = "\n".join([CREDIT] + [f"LOOKAHEAD: {w}" for w in
+                                             lookahead(config, args.odds)])
     except (ConfigError, bt.BacktestError) as e:
         return _fail(str(e))
     report = result.report()
@@ -135,7 +162,7 @@ def run_backtest(args) -> int:
     if args.json:
         _print_json(report)
         return 0
-    table = Table(title=title, caption=CREDIT)
+    table = Table(title=title, caption=caption)
     for col in ("session", "bets", "won", "hit rate", "staked", "profit", "ROI", "max drawdown",
                 "bankroll", "halted", "CLV bets", "CLV", "EV at close"):
         table.add_column(col, justify="left" if col in ("session", "halted") else "right")

@@ -206,8 +206,9 @@ def probabilities_1x2(goals: Goals) -> dict[str, float]:
     """{"home", "draw", "away"} from the score matrix, normalised over it."""
     m = score_matrix(goals)
     total = m.sum()
-    return {"home": float(np.tril(m, -1).sum() / total), "draw": float(np.trace(m) / total),
-            "away": float(np.triu(m, 1).sum() / total)}
+    with np.errstate(invalid="ignore", divide="ignore"):  # a diverged fit: NaN (predict drops it)
+        return {"home": float(np.tril(m, -1).sum() / total), "draw": float(np.trace(m) / total),
+                "away": float(np.triu(m, 1).sum() / total)}
 
 
 def _outcomes(market: str, selection: str, line: float, goals: Goals) -> dict[str, float]:

@@ -10,6 +10,7 @@ never saw is left out of `matches` (no probability, never a guess) and counted i
 """
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 from typing import Iterable, NamedTuple
 
@@ -56,11 +57,15 @@ def fits_at(rows: Iterable[Row], at: datetime, xi: float = dc.DEFAULT_XI,
 
 
 def entry(key: str, fit: dc.Fit | None, match: dc.Match) -> dict | None:
-    """A probabilities.json `matches` entry, or None when the fit never saw a team."""
+    """A probabilities.json `matches` entry, or None when the fit never saw a team or its
+    parameters give no finite probabilities (a fit on a handful of matches can diverge)."""
     goals = fit.goals(match.home, match.away) if fit is not None else None
-    if goals is None:
+    if goals is None or not all(map(math.isfinite, goals)):
         return None
-    return {"key": key, "1X2": dc.probabilities_1x2(goals),
+    p = dc.probabilities_1x2(goals)
+    if not all(map(math.isfinite, p.values())):
+        return None
+    return {"key": key, "1X2": p,
             "goals": {"home": goals.home, "away": goals.away, "rho": goals.rho}}
 
 

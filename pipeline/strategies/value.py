@@ -8,8 +8,9 @@ A session's `probability` says where p comes from:
   bet when the file is missing, torn, invalid or older than the odds by more than the session's
   `max_probability_age_h` (its `model.fitted_at` against the match's odds `seen_at`), or the
   model has no probability for the match;
-- `reference`: another bookmaker's columns of the same CSV (`Tables.reference`, which only the
-  backtest fills); the decide program refuses it with a note.
+- `reference`: another bookmaker's columns of the same CSV (`Tables.reference`, one table per
+  (odds source, method), which only the backtest fills); the decide program refuses it with a
+  note.
 
 `pick_value`: among the sides whose price is inside the session's odds bounds, the one with the
 largest edge = p × odds − 1 when it is >= min_edge; ties -> home, draw, away.
@@ -33,9 +34,10 @@ class Tables:
     """The probabilities a decide call may use besides the market's own prices."""
 
     model: dict[str, tuple[float, float, float]] | None = None  # key -> (home, draw, away)
-    fitted_at: datetime | None = None  # the model's fit instant
+    fitted_at: datetime | None = None  # the model's fit instant; None: no age check (backtest)
     problem: str | None = None  # why there is no usable probabilities.json (a note)
-    reference: dict[str, tuple[float, float, float]] | None = None  # backtests only
+    # backtests only: (odds source, method) -> key -> (home, draw, away)
+    reference: dict[tuple[str, str], dict[str, tuple[float, float, float]]] | None = None
 
     @classmethod
     def of_document(cls, doc: dict | None, problem: str | None = None) -> "Tables":
@@ -69,12 +71,13 @@ def probabilities(session: Session, key: str, odds: Mapping[str, float],
         except ValueError as e:
             return None, f"{source.method}: {e}"
     if source.source == "reference":
-        p = tables.reference.get(key)
+        p = tables.reference.get((source.odds, source.method), {}).get(key)
         return (p, "") if p is not None else (None, f"no {source.odds} reference prices")
     p = tables.model.get(key)
     if p is None:
         return None, "no model probability"
-    if seen_at is not None and seen_at - tables.fitted_at > timedelta(
+    fitted = tables.fitted_at
+    if seen_at is not None and fitted is not None and seen_at - fitted > timedelta(
             hours=session.max_probability_age_h):
         return None, (f"model probability older than the odds by more than "
                       f"max_probability_age_h {session.max_probability_age_h:g}")
