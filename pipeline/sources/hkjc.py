@@ -2,13 +2,14 @@
 
 The site's answers are `{"data": {"matches": [...]}}`. Odds answers (the `matchList` and
 single-match queries) map onto odds-data matches:
-- HAD pool → 1X2: only a pool with status SELLINGSTARTED, its main (else only) line AVAILABLE
-  and all three combinations AVAILABLE give prices; combinations come H, A, D — mapped by `str`
-  when present, else by position; `currentOdds` is a string. Otherwise odds are null.
+- HAD pool → `odds` (1X2), HDC → `handicap`, HIL → `totals` (split lines → quarter lines):
+  sources/hkjc_pools.py says which pools, lines and combinations give prices. No 1X2 prices:
+  odds null; no line on sale: no `handicap`/`totals` field.
 - `kickOffTime` (+08:00) → UTC `Z`; `tournament.code` → competition; English names through the
   aliases; the key and the season (from the kickoff; MLS & co. by calendar year) via KeyTables.
 - `status`: STATUSES below. An unknown status keeps the match, without odds, with a problem;
-  odds are only given for scheduled (pre-match) matches.
+  prices are given for scheduled and live (in-play: on sale at HKJC, never bet on — decide bets
+  only scheduled matches) matches, never for finished, postponed or void ones.
 - `updateAt` is kept as `source_updated_at` (information only: odds' age runs from `seen_at`).
 
 Results answers (the `matchResult` query of the results pages) carry `results[]` per match. No
@@ -28,7 +29,7 @@ from typing import Any
 
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.sources.sandbox import parse_price
+from pipeline.sources.hkjc_pools import LINE_POOLS, carried, had_odds, line_prices
 
 SCHEDULED = ("PREEVENT",)
 LIVE = ("INPLAY", "KICKOFF", "FIRSTHALF", "HALFTIME", "SECONDHALF", "FULLTIMENOTCOMPLETED",
@@ -38,8 +39,8 @@ FINISHED = ("MATCHENDED", "INPLAYMATCHENDED", "FULLTIME", "RESULT", "RESULTED", 
 STATUSES = {**{s: "scheduled" for s in SCHEDULED}, **{s: "live" for s in LIVE},
             **{s: "finished" for s in FINISHED}, "POSTPONED": "postponed",
             "CANCELLED": "void", "VOID": "void"}
-HAD_ORDER = ("home", "away", "draw")  # combinations come H, A, D
-HAD_STR = {"H": "home", "A": "away", "D": "draw"}
+PRICED = ("scheduled", "live")  # statuses whose prices are kept
+KEEP = {"HAD": "odds", **{code: field for code, (field, _) in LINE_POOLS.items()}}
 
 
 class ShapeError(ValueError):
@@ -80,32 +81,12 @@ def _text(match: dict, *path: str) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def had_odds(pools: Any, label: str, problems: list[str]) -> dict | None:
-    """The 1X2 prices of a match's HAD pool when on sale, else None (a problem when bad)."""
-    had = [p for p in pools or [] if isinstance(p, dict) and p.get("oddsType") == "HAD"]
-    if not had or had[0].get("status") != "SELLINGSTARTED":
-        return None
-    lines = [ln for ln in had[0].get("lines") or [] if isinstance(ln, dict)]
-    line = next((ln for ln in lines if ln.get("main")), lines[0] if len(lines) == 1 else None)
-    if line is None or line.get("status") != "AVAILABLE":
-        return None
-    combos = [c for c in line.get("combinations") or [] if isinstance(c, dict)]
-    if len(combos) != 3:
-        problems.append(f"{label}: HAD line has {len(combos)} combinations, not 3; odds dropped")
-        return None
-    if any(c.get("status") != "AVAILABLE" for c in combos):
-        return None
-    by_str = {HAD_STR.get(c.get("str")) for c in combos}
-    names = [HAD_STR[c["str"]] for c in combos] if by_str == set(HAD_ORDER) else list(HAD_ORDER)
-    odds = {}
-    for name, combo in zip(names, combos):
-        value = parse_price(combo.get("currentOdds"))
-        if not isinstance(value, float):
-            why = value if isinstance(value, str) else "no price"
-            problems.append(f"{label}: HAD {name} {why}; odds dropped")
-            return None
-        odds[name] = value
-    return {sel: odds[sel] for sel in ("home", "draw", "away")}
+def unprice(match: dict) -> dict:
+    """The match without prices (odds null, no handicap or totals): no longer on sale."""
+    match["odds"] = None
+    for field, _ in LINE_POOLS.values():
+        match.pop(field, None)
+    return match
 
 
 def parse_match(raw: Any, index: int, tables: KeyTables, seen_at: str, now: datetime,
@@ -134,8 +115,9 @@ def parse_match(raw: Any, index: int, tables: KeyTables, seen_at: str, now: date
     if status is None:
         problems.append(f"{label}: unknown status {hk_status!r}; kept without odds")
         status = "scheduled" if now < kickoff else "live"
-    odds = had_odds(raw.get("foPools"), label, problems) \
-        if status == "scheduled" and hk_status in STATUSES else None
+    priced = status in PRICED and hk_status in STATUSES
+    pools = raw.get("foPools")
+    odds = had_odds(pools, label, problems) if priced else None
     home = tables.team(fields["homeTeam.name_en"])
     away = tables.team(fields["awayTeam.name_en"])
     season = tables.season(kickoff, code)
@@ -144,6 +126,10 @@ def parse_match(raw: Any, index: int, tables: KeyTables, seen_at: str, now: date
              "kickoff": iso(kickoff), "status": status, "odds": odds, "seen_at": seen_at,
              "result": None, "source_id": fields["id"], "source_ref": raw.get("frontEndId"),
              "source_status": hk_status}
+    for code, (field, _) in LINE_POOLS.items():
+        entries = line_prices(pools, code, label, problems) if priced else []
+        if entries:
+            match[field] = entries
     updated = _text(raw, "updateAt")
     if updated:
         try:
@@ -157,8 +143,9 @@ def parse_odds_answers(docs: list[Any], tables: KeyTables, seen_at: str,
                        now: datetime) -> tuple[list[dict], list[str]]:
     """Odds answers (in the order received) → (matches by kickoff then key, problems).
 
-    A match in several answers: the later answer wins, but a HAD price is never lost to an
-    answer that does not carry the HAD pool. ShapeError when an answer is not `data.matches`.
+    A match in several answers: the later answer wins, but prices (1X2, handicap, totals) are
+    never lost to an answer that does not carry their pool (HAD, HDC, HIL) at all, while the
+    status is the same. ShapeError when an answer is not `data.matches`.
     """
     problems: list[str] = []
     by_id: dict[str, dict] = {}
@@ -168,9 +155,11 @@ def parse_odds_answers(docs: list[Any], tables: KeyTables, seen_at: str,
             if match is None:
                 continue
             old = by_id.get(match["source_id"])
-            if old and match["odds"] is None and old["odds"] is not None \
-                    and old["status"] == match["status"]:
-                match["odds"] = old["odds"]
+            if old and old["status"] == match["status"]:
+                has = carried(raw.get("foPools"))
+                for code, field in KEEP.items():
+                    if code not in has and old.get(field) is not None:
+                        match[field] = old[field]
             by_id[match["source_id"]] = match
     return unique_keys(by_id.values(), problems), problems
 
@@ -225,7 +214,7 @@ def parse_results(doc: Any, fulltime: tuple[int, int] | None, tables: KeyTables,
         match = parse_match(raw, index, tables, seen_at, now, problems)
         if match is None:
             raise ShapeError(where, problems.pop())
-        match["odds"] = None
+        unprice(match)
         entries = raw.get("results")
         if not isinstance(entries, list):
             raise ShapeError(f"{where}.results", "missing or not a list")

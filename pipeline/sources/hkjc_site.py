@@ -19,7 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from pipeline.core.timefmt import parse_iso
-from pipeline.sources.hkjc import unique_keys, parse_odds_answers, parse_results
+from pipeline.sources.hkjc import (PRICED, parse_odds_answers, parse_results, unique_keys,
+                                   unprice)
 from pipeline.sources.sandbox import SourceError
 
 KEEP_AFTER_KICKOFF = timedelta(days=3)
@@ -141,6 +142,8 @@ class HkjcSource:
                 old = self.known.get(match["source_id"])
                 if old is not None:
                     old.update(status=match["status"], result=match["result"])
+                    if old["status"] not in PRICED:
+                        unprice(old)
                 elif parse_iso(match["kickoff"]) + KEEP_AFTER_KICKOFF > now:
                     self.known[match["source_id"]] = match
         return problems
@@ -156,7 +159,7 @@ class HkjcSource:
             if kickoff + KEEP_AFTER_KICKOFF <= now:
                 del self.known[sid]
                 continue
-            old["odds"] = None  # no longer seen on sale
+            unprice(old)  # no longer seen on sale
             if old["status"] == "scheduled" and now >= kickoff:
                 old["status"] = "live"
         self.known.update(fresh)

@@ -120,7 +120,10 @@ def test_statuses(hkjc, ours):
     matches, _ = parse_odds_answers([{"data": {"matches": [{**fb5022(), "status": hkjc}]}}],
                                     TABLES, SEEN, NOW)
     assert matches[0]["status"] == ours
-    assert (matches[0]["odds"] is not None) == (ours == "scheduled")  # prices only pre-match
+    # prices pre-match and in play (decide bets only scheduled matches), never after
+    priced = ours in ("scheduled", "live")
+    assert (matches[0]["odds"] is not None) == priced
+    assert ("handicap" in matches[0], "totals" in matches[0]) == (priced, priced)
 
 
 def test_an_unknown_status_keeps_the_match_without_odds_and_says_so():

@@ -107,9 +107,13 @@ def test_a_match_with_only_handicap_prices_is_bet_by_ah_sessions_only():
     assert [d["id"] for d in out] == [f"a|{KEY}|AH"]
 
 
-def test_a_live_match_with_prices_gets_no_decision():
-    m = market_match(status="live")
-    assert decisions_of(sess(market="AH", selection="home"), m=m) == []
+@pytest.mark.parametrize("session", [sess(), sess(market="AH", selection="home"),
+                                     sess(market="OU", selection="over")])
+@pytest.mark.parametrize("status", ["live", "finished", "postponed", "void"])
+def test_a_match_not_scheduled_gets_no_decision_though_priced(session, status):
+    # in-play prices are on sale (HKJC keeps them, status live): never bet on
+    assert len(decisions_of(session, m=market_match())) == 1  # the same match, scheduled: bet
+    assert decisions_of(session, m=market_match(status=status)) == []
 
 
 def test_kelly_on_ah_normalises_the_two_sides_of_the_line():
