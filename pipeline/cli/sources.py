@@ -1,7 +1,11 @@
 """`betpipe sources parse`: captured source answers → the normalised odds-data `matches` array.
 
     betpipe sources parse --kind hkjc FILE...            # odds answers (matchList, single match)
+    betpipe sources parse --kind hkjc --table FILE...    # the same as a table, one row a price line
     betpipe sources parse --kind hkjc-results FILE...    # matchResult answers (needs fulltime)
+
+The JSON is the odds-data `matches` array (with `handicap` and `totals` when on sale); the table
+shows each match's status and its 1X2, AH lines (home's handicap) and OU lines.
 
 The tool to reach for when the site changes: save the GraphQL answers from the browser's network
 panel, run them through the same parser the monitor uses, see what it makes of them. Problems
@@ -37,6 +41,8 @@ def register(sub) -> None:
     parse.add_argument("--fulltime", metavar="STAGE,TYPE",
                        help="hkjc-results: the stageId,resultType of the full-time score "
                             "(default: config source.hkjc.fulltime, itself 5,1)")
+    parse.add_argument("--table", action="store_true",
+                       help="a table (1X2, AH and OU lines per match) instead of JSON")
     parse.set_defaults(run=_parse)
 
 
@@ -115,5 +121,33 @@ def _parse(args) -> int:
         return 2
     for problem in problems:
         print(f"problem: {problem}", file=sys.stderr)
-    sys.stdout.write(orjson.dumps(matches, option=orjson.OPT_INDENT_2).decode() + "\n")
+    if args.table:
+        sys.stdout.write(table(matches))
+    else:
+        sys.stdout.write(orjson.dumps(matches, option=orjson.OPT_INDENT_2).decode() + "\n")
     return 0
+
+
+def _price(x) -> str:
+    return f"{x:.2f}"
+
+
+def table(matches: list[dict]) -> str:
+    """One row per match (key, status, kickoff, the source's ref), then one row per price line:
+    `1X2 -  home draw away`, `AH <home's line> home away`, `OU <goals> over under`."""
+    rows = [("match / market", "status / line", "kickoff / prices", "ref")]
+    for m in matches:
+        rows.append((m["key"], m["status"], m["kickoff"], str(m.get("source_ref") or "")))
+        odds = m.get("odds")
+        if odds:
+            rows.append(("  1X2", "", "  ".join(f"{s} {_price(odds[s])}" for s in
+                                                ("home", "draw", "away")), ""))
+        for market, field, sides in (("AH", "handicap", ("home", "away")),
+                                     ("OU", "totals", ("over", "under"))):
+            for e in m.get(field) or ():
+                rows.append((f"  {market}", f"{e['line']:+.2f}" if market == "AH" else
+                             f"{e['line']:.2f}", "  ".join(f"{s} {_price(e[s])}" for s in sides),
+                             ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    return "".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() + "\n"
+                   for r in rows)

@@ -3,16 +3,21 @@ prices kept (DESIGN: Markets). Expected lines and prices are read by hand from t
 (../shared/data/hkjc), never from the parser."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 
+from pipeline.core.config import HkjcConfig
 from pipeline.core.files import check_odds
 from pipeline.sources.hkjc import parse_odds_answers
 from pipeline.sources.hkjc_pools import quarter_line
-from tests.helpers import assert_contract
+from pipeline.sources.hkjc_site import HkjcSource
+from tests.helpers import HKJC_DATA, assert_contract
 from tests.sources.hkjc_site import load_capture
-from tests.sources.test_hkjc import LEVANTE, NOW, SAN_DIEGO, SEEN, TABLES, fb4342, fb5022, parse
+from tests.sources.test_hkjc import (LEVANTE, NOW, SAN_DIEGO, SEEN, TABLES, entry, fb4342,
+                                     fb5022, parse, results_answer, run_cli)
 
 # single-match-preevent-FB5022.json, Levante v Girona (PREEVENT): HDC one line "0.0" (main)
 # H 2.02 / A 1.81; HIL "2.5" (main) H 1.82 / L 1.88, "2.5/3.0" H 2.02 / L 1.70,
@@ -204,3 +209,48 @@ def test_the_sources_odds_data_passes_check_odds_and_the_contract():
            "matches": matches}
     assert check_odds(doc, Path("odds-data.json")) is doc
     assert_contract("odds-data", doc)
+
+
+def test_cli_prints_the_handicap_and_totals_lines_in_json_and_as_a_table(home, capsys):
+    files = [str(HKJC_DATA / n) for n in ("single-match-preevent-FB5022.json",
+                                          "single-match-secondhalf-FB4342.json")]
+    code, out, err = run_cli(capsys, home, "--kind", "hkjc", *files, "--now", SEEN)
+    assert code == 0 and err == ""
+    got = {m["key"]: m for m in orjson.loads(out)}
+    assert (got[LEVANTE]["handicap"], got[LEVANTE]["totals"]) == (LEVANTE_HANDICAP,
+                                                                  LEVANTE_TOTALS)
+    assert (got[SAN_DIEGO]["handicap"], got[SAN_DIEGO]["totals"]) == (SAN_DIEGO_HANDICAP,
+                                                                      SAN_DIEGO_TOTALS)
+    code, out, err = run_cli(capsys, home, "--kind", "hkjc", "--table", *files, "--now", SEEN)
+    assert code == 0 and err == ""
+    rows = [r.split() for r in out.splitlines()]
+    assert rows[1] == ["2026_San", "Diego", "FC", "v", "CF", "Montreal", "live",
+                       "2026-02-22T03:30:00Z", "FB4342"]
+    assert rows[2:6] == [["AH", "-4.25", "home", "1.65", "away", "2.13"],
+                         ["OU", "4.75", "over", "1.94", "under", "1.76"],
+                         ["OU", "5.25", "over", "3.55", "under", "1.24"],
+                         ["OU", "5.50", "over", "4.05", "under", "1.18"]]
+    assert rows[6][-3:] == ["scheduled", "2026-03-07T15:15:00Z", "FB5022"]
+    assert rows[7:] == [["1X2", "home", "2.57", "draw", "3.20", "away", "2.32"],
+                        ["AH", "+0.00", "home", "2.02", "away", "1.81"],
+                        ["OU", "2.50", "over", "1.82", "under", "1.88"],
+                        ["OU", "2.75", "over", "2.02", "under", "1.70"],
+                        ["OU", "3.50", "over", "2.98", "under", "1.33"]]
+
+
+def test_the_source_drops_prices_no_longer_on_sale_and_of_a_finished_match():
+    source = HkjcSource(None, HkjcConfig(), TABLES)  # no browser: answers handed in below
+    matches, _ = parse("single-match-secondhalf-FB4342.json")
+    source._remember(matches, NOW)
+    assert source.known[matches[0]["source_id"]]["handicap"] == SAN_DIEGO_HANDICAP
+    source._remember([], NOW + timedelta(minutes=1))  # not in the next answer: not on sale
+    gone = source.known[matches[0]["source_id"]]
+    assert (gone["status"], gone["odds"]) == ("live", None)
+    assert "handicap" not in gone and "totals" not in gone
+    # in play with prices, then the results page says finished: the prices go
+    source._remember(parse("single-match-secondhalf-FB4342.json")[0], NOW)
+    source.capture = lambda url, want: ([results_answer(entry(4, 1, 5))], [])
+    assert source.load_results(SEEN, NOW) == []
+    done = source.known[matches[0]["source_id"]]
+    assert (done["status"], done["result"]) == ("finished", {"home_goals": 4, "away_goals": 1})
+    assert "handicap" not in done and "totals" not in done and done["odds"] is None
