@@ -323,7 +323,9 @@ def test_monitor_reads_the_sites_own_answers_off_the_network(home, site, start_m
     assert got[LEVANTE]["odds"] == {"home": 2.57, "draw": 3.2, "away": 2.32}
     assert got[LEVANTE]["kickoff"] == "2026-03-07T15:15:00Z"
     assert got[LEVANTE]["seen_at"] == doc["fetched_at"]
-    assert (got[SAN_DIEGO]["status"], got[SAN_DIEGO]["odds"]) == ("live", None)
+    assert (got[SAN_DIEGO]["status"], got[SAN_DIEGO]["odds"]) == ("live", None)  # no HAD pool
+    # in play, HDC "-4.0/-4.5" H 1.65 / A 2.13 (single-match-secondhalf-FB4342.json): kept
+    assert got[SAN_DIEGO]["handicap"] == [{"line": -4.25, "home": 1.65, "away": 2.13}]
     # the results answer of an unknown shape: refused, reported, the odds still written
     problems = wait_for(lambda: [p for e in program.events("odds.problems")
                                  for p in e["problems"] if "results page" in p], 30,
