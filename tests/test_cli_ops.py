@@ -9,7 +9,8 @@ import subprocess
 from pipeline.core.clock import FakeClock
 from pipeline.core.ledger import Ledger
 from pipeline.cli.ops import EXPORT_COLUMNS
-from tests.execute import BETPIPE, at
+from tests.kit.builders import at
+from tests.kit.programs import BETPIPE
 
 A, B = "2024-25_Southampton v Arsenal", "2024-25_Chelsea v Everton"
 

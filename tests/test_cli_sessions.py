@@ -14,7 +14,7 @@ from pipeline.core.filebus import atomic_write_json
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import REPO, Home
 from pipeline.core.timefmt import iso, parse_iso
-from tests.helpers import assert_contract
+from tests.kit.contracts import assert_contract
 
 BETPIPE = REPO / ".venv" / "bin" / "betpipe"
 START = parse_iso("2024-10-05T13:00:00Z")

@@ -14,9 +14,9 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.programs.track.program import Tracker
-from tests.execute import ledger_events, match, odds_doc, of_type
-from tests.helpers import assert_contract
-from tests.test_cli_sessions import betpipe
+from tests.kit.builders import ledger_events, match, odds_doc, of_type
+from tests.kit.contracts import assert_contract
+from tests.kit.programs import betpipe
 
 START = parse_iso("2024-10-06T13:00:00Z")
 LATE, RECENT, DONE, FLYING = ("2024-25_Arsenal v Chelsea", "2024-25_Leeds v Hull",

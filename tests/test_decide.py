@@ -20,7 +20,8 @@ from pipeline.core.filebus import BadFile, atomic_write_bytes, atomic_write_json
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import REPO, Home
 from pipeline.core.timefmt import iso
-from tests.helpers import assert_contract
+from tests.kit.contracts import assert_contract
+from tests.kit.poll import poll
 
 BETPIPE = REPO / ".venv" / "bin" / "betpipe"
 START = datetime.fromisoformat("2024-10-05T13:00:00+00:00")
@@ -29,16 +30,6 @@ KEY = "2024-25_Southampton v Arsenal"
 FAV, DOG = f"fav|{KEY}|1X2", f"dog|{KEY}|1X2"
 DEADLINE_S = 15
 
-
-def wait_for(predicate, what: str, timeout: float = DEADLINE_S):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.02)  # a poll interval, not a synchronisation
 
 
 def config_doc(fav_enabled=True) -> dict:
@@ -90,7 +81,7 @@ class Decide:
         def check():
             doc = self.decisions()
             return doc if doc and predicate(doc) else None
-        return wait_for(check, what)
+        return poll(check, DEADLINE_S, what)
 
     def health(self) -> dict | None:
         try:
@@ -147,7 +138,7 @@ def test_decides_on_new_odds_and_stops_cleanly_on_sigterm(decide_proc):
     assert (dog["selection"], dog["odds"], dog["stake"]) == ("home", 3.1, 5.0)
     assert dog["expires_at"] == iso(KICKOFF - timedelta(minutes=5))
     assert doc["config_version"] == 1
-    wait_for(lambda: (p.health() or {}).get("odds_version") == 1, "health to carry odds_version")
+    poll(lambda: (p.health() or {}).get("odds_version") == 1, DEADLINE_S, "health to carry odds_version")
     written = p.logs("decisions.written")
     assert written and written[-1]["odds_version"] == 1 and written[-1]["decisions"] == 2
 
@@ -175,8 +166,8 @@ def test_a_burst_of_odds_writes_ends_at_the_last_version(decide_proc):
     assert fav["odds"] == prices[-1]
     assert_contract("decisions", doc)
     # the log line follows the file write: wait for it rather than race it
-    wait_for(lambda: any(r["odds_version"] == 51 for r in p.logs("decisions.written")),
-             "the log line for odds version 51")
+    poll(lambda: any(r["odds_version"] == 51 for r in p.logs("decisions.written")),
+             DEADLINE_S, "the log line for odds version 51")
     seen = [r["odds_version"] for r in p.logs("decisions.written")]
     assert seen == sorted(seen) and seen[-1] == 51
     assert p.stop() == 0
@@ -187,15 +178,15 @@ def test_a_torn_or_invalid_odds_file_is_logged_once_and_the_last_decisions_stand
     p.write_odds(1)
     p.wait_decisions("the first decisions", lambda d: d["odds_version"] == 1)
     before = p.home.decisions.read_bytes()
-    cycles = wait_for(lambda: ((p.health() or {}).get("counters") or {}).get("cycles"),
-                      "a cycle counted in health")
+    cycles = poll(lambda: ((p.health() or {}).get("counters") or {}).get("cycles"),
+                      DEADLINE_S, "a cycle counted in health")
 
     atomic_write_bytes(p.home.odds, b'{"version": 2, "written_at": "2024-10-05T13:00:0')  # torn
-    line = wait_for(lambda: p.logs("odds.invalid"), "a log line about the torn odds file")[0]
+    line = poll(lambda: p.logs("odds.invalid"), DEADLINE_S, "a log line about the torn odds file")[0]
     assert line["file"] == str(p.home.odds) and "not JSON" in line["reason"]
     # the periodic re-read (every 2 s) sees the same bad file again: still one line
-    wait_for(lambda: (p.health() or {}).get("counters", {}).get("cycles", 0) >= cycles + 3,
-             "three more cycles (re-reads)")
+    poll(lambda: (p.health() or {}).get("counters", {}).get("cycles", 0) >= cycles + 3,
+             DEADLINE_S, "three more cycles (re-reads)")
     assert len(p.logs("odds.invalid")) == 1
     assert p.home.decisions.read_bytes() == before
     h = p.health()
@@ -205,14 +196,14 @@ def test_a_torn_or_invalid_odds_file_is_logged_once_and_the_last_decisions_stand
     bad = p.odds_doc(3)
     bad["matches"][0]["odds"]["away"] = 0.5
     atomic_write_json(p.home.odds, bad)
-    wait_for(lambda: len(p.logs("odds.invalid")) == 2, "a log line about the invalid odds file")
+    poll(lambda: len(p.logs("odds.invalid")) == 2, DEADLINE_S, "a log line about the invalid odds file")
     assert "$.matches[0].odds.away" in p.logs("odds.invalid")[1]["reason"]
     assert p.home.decisions.read_bytes() == before
 
     p.write_odds(4, away=1.9)
     doc = p.wait_decisions("decisions for odds version 4", lambda d: d["odds_version"] == 4)
     assert doc["decisions"][0]["odds"] == 1.9
-    wait_for(lambda: (p.health() or {}).get("state") == "ok", "health ok again")
+    poll(lambda: (p.health() or {}).get("state") == "ok", DEADLINE_S, "health ok again")
     assert p.stop() == 0
 
 
@@ -224,10 +215,10 @@ def test_a_bad_config_edit_keeps_the_last_good_config_and_a_good_edit_takes_effe
     bad = config_doc(fav_enabled=False)
     bad["sessions"][0]["colour"] = "red"  # unknown key: the whole edit is refused
     atomic_write_json(p.home.system_config, bad)
-    h = wait_for(lambda: (h := p.health()) and h["state"] == "degraded" and h, "health degraded")
+    h = poll(lambda: (h := p.health()) and h["state"] == "degraded" and h, DEADLINE_S, "health degraded")
     assert "$.sessions[0].colour" in h["last_error"] and "unknown key" in h["last_error"]
     assert str(p.home.system_config) in h["last_error"]
-    logged = wait_for(lambda: p.logs("config.invalid"), "a config.invalid log line")[0]
+    logged = poll(lambda: p.logs("config.invalid"), DEADLINE_S, "a config.invalid log line")[0]
     assert logged["path"] == "$.sessions[0].colour"
 
     p.write_odds(2)  # still deciding with the last good config: fav enabled, version 1
@@ -239,7 +230,7 @@ def test_a_bad_config_edit_keeps_the_last_good_config_and_a_good_edit_takes_effe
     assert ids(doc) == [DOG] and doc["odds_version"] == 2
     assert doc["notes"]["fav"] == ["disabled"]
     assert_contract("decisions", doc)
-    wait_for(lambda: (p.health() or {}).get("state") == "ok", "health ok again")
+    poll(lambda: (p.health() or {}).get("state") == "ok", DEADLINE_S, "health ok again")
     assert p.stop() == 0
 
 
@@ -286,13 +277,13 @@ def test_a_window_opening_with_no_file_change_is_decided_and_idle_rereads_do_not
     atomic_write_json(p.home.odds, doc)
     first = p.wait_decisions("decisions for odds version 1", lambda d: d["odds_version"] == 1)
     assert first["decisions"] == []
-    h = wait_for(lambda: (h := p.health()) and h.get("counters", {}).get("decides") and h,
-                 "a decide counted in health")
+    h = poll(lambda: (h := p.health()) and h.get("counters", {}).get("decides") and h,
+                 DEADLINE_S, "a decide counted in health")
     decides, cycles = h["counters"]["decides"], h["counters"]["cycles"]
     assert h["next_change"] == iso(kickoff - timedelta(minutes=120))
     # the periodic re-reads (every 2 s) before the window opens change nothing: no decide
-    h = wait_for(lambda: (h := p.health()) and h["counters"]["cycles"] >= cycles + 1 and h,
-                 "an idle re-read")
+    h = poll(lambda: (h := p.health()) and h["counters"]["cycles"] >= cycles + 1 and h,
+                 DEADLINE_S, "an idle re-read")
     if p.clock.now() < kickoff - timedelta(minutes=120):
         assert h["counters"]["decides"] == decides
     doc = p.wait_decisions("the decisions once the windows open", lambda d: ids(d) == [FAV, DOG])
@@ -314,12 +305,12 @@ def test_stale_odds_make_no_decision_and_health_says_so(home, tmp_path):
         got = p.wait_decisions("decisions for the stale odds", lambda d: d["odds_version"] == 1)
         assert got["decisions"] == []
         assert got["notes"]["fav"] == ["stale odds: 1 match older than max_odds_age_s 60"]
-        h = wait_for(lambda: (h := p.health()) and h["state"] == "degraded" and h,
-                     "health degraded by stale odds")
+        h = poll(lambda: (h := p.health()) and h["state"] == "degraded" and h,
+                     DEADLINE_S, "health degraded by stale odds")
         assert "stale odds: 1 scheduled match(es) older than max_odds_age_s 60" in h["last_error"]
         p.write_odds(2)  # fresh odds: decisions and health come back
         p.wait_decisions("decisions for fresh odds", lambda d: ids(d) == [FAV, DOG])
-        wait_for(lambda: (p.health() or {}).get("state") == "ok", "health ok again")
+        poll(lambda: (p.health() or {}).get("state") == "ok", DEADLINE_S, "health ok again")
         assert p.stop() == 0
     finally:
         if p.proc.poll() is None:

@@ -30,9 +30,9 @@ from pipeline.programs.execute.controls import (Ctx, DailyLoss, FreeBankroll, Ma
 from pipeline.strategies import rules
 from pipeline.programs.track.program import Tracker
 from pipeline.strategies.settlement import results_body
-from tests.core.test_replay_property import PROPERTY, ledgers
-from tests.execute import config_doc, decision, ledger_events, match, odds_doc
-from tests.helpers import assert_contract
+from tests.kit.builders import config_doc, decision, ledger_events, match, odds_doc
+from tests.kit.contracts import assert_contract
+from tests.kit.ledgers import ledgers, PROPERTY
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

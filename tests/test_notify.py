@@ -6,10 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import threading
-import time
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import orjson
 import pytest
@@ -25,65 +22,13 @@ from pipeline.core.timefmt import iso
 from pipeline.programs.notify.messages import program_items
 from pipeline.programs.notify.program import Notifier
 from pipeline.programs.notify.webhook import TargetError, payload, post, target_from
-from tests.dashboard.homes import START, bet
-from tests.helpers import assert_contract, free_port
+from tests.kit.builders import bet
+from tests.kit.contracts import assert_contract, free_port
+from tests.kit.homes import START
+from tests.kit.poll import poll
 
 KEYS = [f"2019-20_Team{i} v Other{i}" for i in range(40)]
 
-
-class Recorder:
-    """A webhook that records every request; `script` answers the first ones (then 204)."""
-
-    def __init__(self, script=()):
-        self.script = list(script)
-        self.received: list[dict] = []
-        self.lock = threading.Lock()
-        recorder = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with recorder.lock:
-                    status, reply, headers = recorder.script.pop(0) if recorder.script else (204, b"", {})
-                    recorder.received.append({"path": self.path, "doc": orjson.loads(body),
-                                              "status": status, "at": time.monotonic()})
-                self.send_response(status)
-                for k, v in headers.items():
-                    self.send_header(k, v)
-                self.send_header("Content-Length", str(len(reply)))
-                self.end_headers()
-                self.wfile.write(reply)
-
-            def log_message(self, *_args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True)
-        self.thread.start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/api/webhooks/1/abc"
-
-    def delivered(self) -> list[str]:
-        """Lines of every message the server accepted (2xx), in order."""
-        with self.lock:
-            return [line for r in self.received if r["status"] < 300
-                    for line in (r["doc"].get("content") or r["doc"].get("text")).splitlines()]
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def recorder():
-    made = []
-
-    def make(script=()):
-        made.append(Recorder(script))
-        return made[-1]
-
-    yield make
-    for r in made:
-        r.close()
 
 
 def placed_events(n: int, start: int = 0) -> list[dict]:
@@ -194,16 +139,6 @@ def test_targets_keep_their_secrets(recorder):
     assert not outcome.ok and outcome.status is None and "123:ABC" not in outcome.detail
 
 
-def _wait(predicate, timeout, what, proc):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        if proc.poll() is not None:
-            pytest.fail(f"notify exited ({proc.returncode}) waiting for {what}: {proc.stdout.read()}")
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
-
 
 def test_the_notify_program_delivers_audits_and_resumes(home, recorder):
     rec = recorder()
@@ -226,13 +161,13 @@ def test_the_notify_program_delivers_audits_and_resumes(home, recorder):
                       {"type": "SESSION_HALTED", "session": "fav-week", "reason": "take_profit",
                        "detail": "settled profit 10.00 >= 5"})
         Health(home, "monitor", FakeClock("2019-08-09T18:31:00Z")).set("degraded", "source failing")
-        _wait(lambda: len(rec.delivered()) >= 4, 60, "four lines", proc)
+        poll(lambda: len(rec.delivered()) >= 4, 60, "four lines", proc)
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=30) == 0
         ledger.append(*bet("fav-week", KEYS[1], "away", 3.0, 10.0, 1))
         proc = start()
-        _wait(lambda: len(rec.delivered()) >= 5, 60, "the fifth line", proc)
-        _wait(lambda: read_json(home.notify_state)["ledger_seq"] == 6, 30, "the saved position", proc)
+        poll(lambda: len(rec.delivered()) >= 5, 60, "the fifth line", proc)
+        poll(lambda: read_json(home.notify_state)["ledger_seq"] == 6, 30, "the saved position", proc)
     finally:
         proc.send_signal(signal.SIGTERM)
         out = proc.communicate(timeout=30)[0]
@@ -265,15 +200,15 @@ def test_the_notify_program_skips_a_hand_written_line_and_a_bom_and_says_so_once
     proc = subprocess.Popen([str(REPO / ".venv/bin/betpipe"), "notify"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        _wait(lambda: len(rec.delivered()) >= 1, 60, "the placed bet", proc)
+        poll(lambda: len(rec.delivered()) >= 1, 60, "the placed bet", proc)
         ledger.append({"type": "BET_SETTLED", "session": "fav-week", "bet_ref": "P-0",
                        "decision_id": f"fav-week|{KEYS[0]}|1X2", "outcome": "won",
                        "payout": 20.0, "profit": 10.0})
         with open(home.ledger, "ab") as f:  # line 5
             f.write(b'{"seq": 9, "session": "fav-week"}\n')
         ledger.append(*bet("fav-week", KEYS[1], "away", 3.0, 10.0, 1))
-        _wait(lambda: len(rec.delivered()) >= 3, 60, "the settlement and the second bet", proc)
-        _wait(lambda: read_json(home.notify_state)["ledger_seq"] == 5, 30, "the saved position",
+        poll(lambda: len(rec.delivered()) >= 3, 60, "the settlement and the second bet", proc)
+        poll(lambda: read_json(home.notify_state)["ledger_seq"] == 5, 30, "the saved position",
               proc)
         passes = read_json(home.health("notify"))["counters"].get("passes", 0)
         monitor = Health(home, "monitor", FakeClock("2019-08-09T18:31:00Z"))
@@ -281,7 +216,7 @@ def test_the_notify_program_skips_a_hand_written_line_and_a_bom_and_says_so_once
         def more_passes():  # another program's beats: passes on a ledger that has not changed
             monitor.beat()
             return read_json(home.health("notify"))["counters"].get("passes", 0) >= passes + 5
-        _wait(more_passes, 60, "five more passes", proc)
+        poll(more_passes, 60, "five more passes", proc)
     finally:
         proc.send_signal(signal.SIGTERM)
         out = proc.communicate(timeout=30)[0]

@@ -22,11 +22,11 @@ from pipeline.programs.execute.engine import Executor
 from pipeline.programs.track.program import Tracker
 from pipeline.bookmakers.reconcile import (UNKNOWN_BET, HistoryUnavailable, Hourly, check, compare,
                                          history, paper_history, sandbox_history)
-from tests.execute import (BETPIPE, KEY, T0, at, config, config_doc, decision, health,
-                           ledger_events, log_lines, match, odds_doc, of_type, poll,
-                           start_program, stop_program)
-from tests.execute.test_execute import Quiet
-from tests.helpers import FOOTBALL_DATA, assert_contract, free_port
+from tests.kit.builders import (at, config, config_doc, decision, KEY, ledger_events, match,
+                                odds_doc, of_type, T0)
+from tests.kit.contracts import assert_contract, FOOTBALL_DATA, free_port
+from tests.kit.poll import poll
+from tests.kit.programs import BETPIPE, health, log_lines, Quiet, start_program, stop_program
 
 OTHER = "2024-25_Chelsea v Everton"
 

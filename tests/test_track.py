@@ -17,10 +17,11 @@ from pipeline.core.state import Bet, SessionBook, replay
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.programs.track.program import Tracker
 from pipeline.strategies.settlement import figures, max_drawdown, settle
-from tests.execute import (BETPIPE, KEY, KICKOFF, T0, at, config, config_doc, health, ledger_events,
-                           log_lines, match, odds_doc, of_type, poll, start_program,
-                           stop_program)
-from tests.helpers import assert_contract
+from tests.kit.builders import (at, config, config_doc, KEY, KICKOFF, ledger_events, match,
+                                odds_doc, of_type, T0)
+from tests.kit.contracts import assert_contract
+from tests.kit.poll import poll
+from tests.kit.programs import BETPIPE, health, log_lines, start_program, stop_program
 
 
 def bet(selection="away", odds=2.1, stake=10.0, key=KEY) -> Bet:

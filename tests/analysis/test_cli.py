@@ -13,7 +13,7 @@ from pipeline.analysis.drill import FACTORS
 from pipeline.analysis.fetch import BASE_URL, URL_ENV
 from pipeline.core.paths import REPO
 from tests.analysis import reference
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 BETPIPE = str(REPO / ".venv" / "bin" / "betpipe")
 FILES = [str(FOOTBALL_DATA / "E0_2018-19.csv"), str(FOOTBALL_DATA / "E0_2019-20.csv")]

@@ -11,7 +11,7 @@ from pipeline.analysis.drill import (FACTORS, DrillError, drill, parse_where, re
                                      records_from_backtest)
 from pipeline.core.config import Config
 from tests.analysis import reference
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 E0_19 = FOOTBALL_DATA / "E0_2019-20.csv"
 E0_18 = FOOTBALL_DATA / "E0_2018-19.csv"

@@ -14,7 +14,7 @@ import pytest
 
 from pipeline.analysis.fetch import FetchError, fetch, parse_seasons, season_code, url_for
 from pipeline.core.paths import REPO
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 BETPIPE = str(REPO / ".venv" / "bin" / "betpipe")
 

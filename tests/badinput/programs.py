@@ -15,7 +15,8 @@ from typing import Callable
 
 from pipeline.core.filebus import atomic_write_bytes
 from pipeline.core.paths import Home
-from tests.execute import BETPIPE, health, log_lines, poll, stop_program
+from tests.kit.poll import poll
+from tests.kit.programs import BETPIPE, health, log_lines, stop_program
 
 DEADLINE_S = 60
 

@@ -13,8 +13,8 @@ from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.paths import Home
 from tests.badinput import corpus
 from tests.badinput.programs import Program, place_link, write_bytes
-from tests.dashboard.homes import fill
-from tests.helpers import free_port
+from tests.kit.contracts import free_port
+from tests.kit.homes import fill
 
 PAGES = ("/", "/live", "/api/state", "/metrics")
 

@@ -16,8 +16,9 @@ from pipeline.core.timefmt import parse_iso
 from pipeline.harness.invariants import check_ledger, ledger_events
 from tests.badinput import corpus
 from tests.badinput.programs import Program, place_link, write_bytes
-from tests.execute import T0, match, odds_doc, poll
-from tests.helpers import assert_contract
+from tests.kit.builders import match, odds_doc, T0
+from tests.kit.contracts import assert_contract
+from tests.kit.poll import poll
 
 KEY = "2024-25_Southampton v Arsenal"
 DECISION = f"s1|{KEY}|1X2"

@@ -19,8 +19,9 @@ from pipeline.core.timefmt import iso, parse_iso
 from pipeline.harness.invariants import check_ledger, ledger_events, unresolved
 from tests.badinput import corpus
 from tests.badinput.programs import DEADLINE_S, Program, place_link, write_bytes
-from tests.execute import T0, decision, decisions_doc, match, odds_doc, poll
-from tests.helpers import assert_contract
+from tests.kit.builders import decision, decisions_doc, match, odds_doc, T0
+from tests.kit.contracts import assert_contract
+from tests.kit.poll import poll
 
 EXPIRES = iso(parse_iso(T0) + timedelta(hours=6))
 

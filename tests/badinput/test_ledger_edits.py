@@ -14,8 +14,8 @@ from pipeline.core.filebus import atomic_write_json, read_snapshot
 from pipeline.core.ledger import Ledger
 from pipeline.core.timefmt import parse_iso
 from tests.badinput.programs import Program
-from tests.execute import T0, config_doc, decisions_doc, match, odds_doc
-from tests.helpers import SHARED
+from tests.kit.builders import config_doc, decisions_doc, match, odds_doc, T0
+from tests.kit.contracts import SHARED
 
 A, B = "2024-25_Southampton v Arsenal", "2024-25_Everton v Chelsea"
 BOM = b"\xef\xbb\xbf"

@@ -25,8 +25,8 @@ from pipeline.sources.replay import load_fixtures, quote
 from pipeline.sources.sandbox import parse_rows
 from pipeline.strategies.engine import decide
 from tests.badinput import corpus
-from tests.execute import decision, decisions_doc, match, odds_doc
-from tests.helpers import assert_contract
+from tests.kit.builders import decision, decisions_doc, match, odds_doc
+from tests.kit.contracts import assert_contract
 from tests.sources.hkjc_site import load_capture
 
 TABLES = load_tables()

@@ -5,11 +5,11 @@ exactly once, the sandbox's bets and the ledger's one to one."""
 from __future__ import annotations
 
 from pipeline.core.filebus import atomic_write_json
-from tests.bookmakers.test_live_execute import (START, decision, live_home, placed_one_to_one,
-                                                sandbox_bets, sandbox_matches, start, start_both,
-                                                stop_all)
-from tests.execute import (decisions_doc, health, ledger_events, log_lines, odds_doc, of_type,
-                           poll, stop_program)
+from tests.kit.builders import decisions_doc, ledger_events, odds_doc, of_type
+from tests.kit.live import (decision, live_home, placed_one_to_one, sandbox_bets, sandbox_matches,
+                            START, start, start_both, stop_all)
+from tests.kit.poll import poll
+from tests.kit.programs import health, log_lines, stop_program
 
 PROBES_WHILE_DOWN = 4
 

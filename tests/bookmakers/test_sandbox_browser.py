@@ -22,8 +22,8 @@ from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER, Credentials
 from pipeline.programs.bookmaker.market import Market
 from pipeline.browser.launch import profile_processes
 from pipeline.history.football_data import parse_file
-from tests.helpers import FOOTBALL_DATA, free_port
-from tests.sandbox.live import ACCOUNT, LiveServer, login
+from tests.kit.bookmaker import ACCOUNT, LiveServer, login
+from tests.kit.contracts import FOOTBALL_DATA, free_port
 
 START = "2019-08-09T18:30:00Z"
 WHU_MCI = "2019-20_West Ham v Manchester City"  # kickoff 2019-08-10T11:30Z, City ~1.3

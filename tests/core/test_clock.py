@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 from pipeline.core import clock as clockmod
 from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.timefmt import iso, parse_iso
-from tests.helpers import assert_contract
+from tests.kit.contracts import assert_contract
 
 START = datetime(2019, 8, 9, 18, 30, tzinfo=timezone.utc)
 

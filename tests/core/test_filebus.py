@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from contextlib import contextmanager
 
 import pytest
@@ -13,6 +12,7 @@ from pipeline.core.clock import FakeClock
 from pipeline.core.filebus import (BadFile, FileWatch, SnapshotWriter, atomic_write_json,
                                    read_snapshot, throttle_latest, watch_stream)
 from pipeline.core.ledger import Ledger
+from tests.kit.poll import poll
 
 on_next, on_completed = ReactiveTest.on_next, ReactiveTest.on_completed
 
@@ -133,14 +133,6 @@ def _collect(watch: FileWatch):
     return seen
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.01)
-    return False
-
 
 def test_watch_sees_the_last_of_a_burst_of_atomic_writes(tmp_path):
     path = tmp_path / "odds-data.json"
@@ -156,7 +148,8 @@ def test_watch_sees_the_last_of_a_burst_of_atomic_writes(tmp_path):
         writer = SnapshotWriter(path)
         for _ in range(200):
             writer.write({"matches": []}, written_at="2019-08-09T18:30:00Z")
-        assert wait_for(lambda: versions and versions[-1] == 200)
+        poll(lambda: versions and versions[-1] == 200, 10,
+             "the last write of the burst", every=0.01)
         assert len(versions) < 200  # throttled, not one handler call per write
     finally:
         watch.stop()
@@ -180,9 +173,11 @@ def test_watch_sees_ledger_appends_as_modifications(tmp_path):
     with watching(path, window_s=0.02, resync_s=60) as seen:
         Ledger(path, FakeClock("2019-08-09T18:30:00Z")).append({"type": "SESSION_RESET",
                                                                 "session": "a"})
-        assert wait_for(lambda: any(path.resolve() in s for s in seen))
+        poll(lambda: any(path.resolve() in s for s in seen), 10,
+             "the watch to see the file", every=0.01)
 
 
 def test_watch_resyncs_periodically_without_events(tmp_path):
     with watching(tmp_path / "decisions.json", window_s=0.01, resync_s=0.1) as seen:
-        assert wait_for(lambda: len(seen) >= 2)  # nothing written, yet re-read as a safety net
+        poll(lambda: len(seen) >= 2, 10,
+             "a resync re-read", every=0.01)  # nothing written, yet re-read as a safety net

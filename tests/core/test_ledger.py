@@ -11,7 +11,7 @@ from pipeline.core.clock import FakeClock
 from pipeline.core.jsonl import parse
 from pipeline.core.ledger import Ledger, last_seq
 from pipeline.core.state import replay
-from tests.helpers import assert_contract
+from tests.kit.contracts import assert_contract
 
 CLOCK = FakeClock("2019-08-09T18:30:00Z")
 

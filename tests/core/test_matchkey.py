@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 
 from pipeline.core.matchkey import load_tables, season_of
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 T = load_tables()
 UTC = timezone.utc

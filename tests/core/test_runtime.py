@@ -3,13 +3,13 @@ degrades health until a good file is back — even the very same good file as be
 from __future__ import annotations
 
 import threading
-import time
 
 import orjson
 
 from pipeline.core import clock as clockmod
 from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.runtime import Runtime
+from tests.kit.poll import poll
 
 GOOD = {"sessions": [{"id": "a", "selection": "home", "staking": {"plan": "flat", "stake": 1}}]}
 
@@ -21,9 +21,7 @@ def test_failing_until_clock_and_config_exist_then_ok(home):
     t = threading.Thread(target=lambda: started.set() if rt.start() else None)
     t.start()
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not home.health("decide").exists():
-            time.sleep(0.02)
+        poll(lambda: home.health("decide").exists(), 30, "decide's first health file", every=0.02)
         doc = read_json(home.health("decide"))
         assert doc["state"] == "failing" and "clock" in doc["last_error"]
         clockmod.anchor(home.clock, start=clockmod.real_now(), speed=1)

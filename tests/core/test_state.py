@@ -12,9 +12,9 @@ from pipeline.analysis.backtest import load_matches, run
 from pipeline.core.config import Config
 from pipeline.core.state import Bet, Book, SessionBook, free_bankroll, replay
 from pipeline.core.timefmt import parse_iso
-from tests.analysis.test_backtest import PLANS, sessions
-from tests.core.test_replay_property import PROPERTY, ledgers, next_stakes
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
+from tests.kit.ledgers import ledgers, next_stakes, PROPERTY
+from tests.kit.sessions import PLANS, sessions
 
 
 class ScanningSessionBook(SessionBook):

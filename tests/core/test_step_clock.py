@@ -5,9 +5,6 @@ monitor, decide, execute and track programs steps through real fixtures with eve
 processing every odds version, bets placed and settled at exactly the simulated instants."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import threading
 from datetime import timedelta
 
@@ -22,8 +19,8 @@ from pipeline.core.log import Logger
 from pipeline.core.paths import REPO, Home
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.sources.replay_step import StepGate, caught_up
-from tests.helpers import FOOTBALL_DATA, assert_contract
-from tests.monitor.test_monitor import wait_for
+from tests.kit.contracts import assert_contract, FOOTBALL_DATA
+from tests.kit.replay import run_replay
 
 START = parse_iso("2019-08-09T18:00:00Z")
 BETPIPE = REPO / ".venv" / "bin" / "betpipe"
@@ -142,51 +139,6 @@ def test_the_gate_waits_for_decide_to_read_what_track_and_execute_appended(home)
         assert gate.pending(3) == []
     finally:
         gate.close()
-
-
-# --------------------------------------------------------------------------- the real programs
-
-class Program:
-    def __init__(self, home: Home, name: str, log_dir):
-        self.name, self.log_path = name, log_dir / f"{name}.log"
-        self._out = open(self.log_path, "wb")
-        env = {**os.environ, "BETPIPE_HOME": str(home.root), "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen([str(BETPIPE), name], env=env, cwd=REPO, stdout=self._out,
-                                     stderr=subprocess.STDOUT)
-
-    def events(self, event: str) -> list[dict]:
-        return [line for raw in self.log_path.read_bytes().splitlines()
-                if raw.startswith(b"{") and (line := orjson.loads(raw)).get("event") == event]
-
-    def stop(self) -> int | None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(30)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            return self.proc.wait(10)
-        finally:
-            self._out.close()
-
-
-def run_replay(home: Home, tmp_path, config: dict, deadline_s: float = 120) -> dict:
-    """Run the real decide, execute, track and monitor on `config` (a step-clock replay) until
-    the replay reaches `until`; stop them, check each ended cleanly; the programs by name."""
-    atomic_write_json(home.system_config, config)
-    clockmod.anchor(home.clock, start=parse_iso(config["clock"]["start"]), speed=1, mode="step")
-    programs = [Program(home, name, tmp_path) for name in ("decide", "execute", "track")]
-    try:
-        monitor = Program(home, "monitor", tmp_path)
-        programs.append(monitor)
-        wait_for(lambda: monitor.events("replay.finished"), deadline_s,
-                 "the replay to reach `until`", monitor)
-        codes = {p.name: p.stop() for p in programs}
-    finally:
-        for p in programs:
-            p.stop()
-    assert codes == {"decide": 0, "execute": 0, "track": 0, "monitor": 0}
-    return {p.name: p for p in programs}
 
 
 WEEKEND_END = parse_iso("2019-08-11T20:00:00Z")  # the first weekend of EPL 2019-20: 10 matches

@@ -14,7 +14,8 @@ from pipeline.core.filebus import atomic_write_json
 from pipeline.core.log import Logger
 from pipeline.core.runtime import Runtime
 from pipeline.core.watchloop import LastGood, serve
-from tests.execute import config_doc, poll
+from tests.kit.builders import config_doc
+from tests.kit.poll import poll
 
 
 def test_a_pass_failing_again_and_again_is_logged_once_per_reason(home):

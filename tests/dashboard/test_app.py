@@ -13,8 +13,8 @@ from pipeline.core.filebus import read_json
 from pipeline.programs.dashboard.app import create_app
 from pipeline.programs.dashboard.drillview import DrillModel
 from pipeline.core.matchkey import load_tables
-from tests.dashboard.homes import EVIL
-from tests.helpers import FOOTBALL_DATA, assert_contract
+from tests.kit.contracts import assert_contract, FOOTBALL_DATA
+from tests.kit.homes import EVIL
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

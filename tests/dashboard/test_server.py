@@ -6,25 +6,15 @@ import os
 import signal
 import socket
 import subprocess
-import time
 import urllib.request
 
 import orjson
-import pytest
 
 from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.paths import REPO
-from tests.helpers import assert_contract, free_port
+from tests.kit.contracts import assert_contract, free_port
+from tests.kit.poll import poll
 
-
-def _poll(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def _health(home):
@@ -46,10 +36,10 @@ def test_program_waits_for_its_port_serves_and_stops(filled):
     proc = subprocess.Popen([str(REPO / ".venv/bin/betpipe"), "dashboard"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        doc = _poll(lambda: (h := _health(filled)) and h["state"] == "failing" and h, 60, "failing")
+        doc = poll(lambda: (h := _health(filled)) and h["state"] == "failing" and h, 60, "failing")
         assert "config dashboard.port" in doc["last_error"] and str(port) in doc["last_error"]
         blocker.close()
-        _poll(lambda: (h := _health(filled)) and h.get("url") and h["state"] == "ok", 60, "serving")
+        poll(lambda: (h := _health(filled)) and h.get("url") and h["state"] == "ok", 60, "serving")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/state", timeout=10) as r:
             state = orjson.loads(r.read())
         assert state["open_bets"][0]["bet_ref"] == "P-2"

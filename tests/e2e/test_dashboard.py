@@ -13,15 +13,15 @@ import urllib.request
 
 import orjson
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.paths import REPO, Home
-from pipeline.browser.launch import ARGS, find_chromium
-from tests.dashboard.homes import EVIL, fill
-from tests.e2e.test_pipeline import e2e_config, poll
-from tests.helpers import assert_contract, free_port
-from tests.test_notify import Recorder
+from tests.kit.contracts import assert_contract, free_port
+from tests.kit.e2e import e2e_config
+from tests.kit.homes import EVIL, fill
+from tests.kit.http import Recorder
+from tests.kit.poll import poll
 
 pytestmark = pytest.mark.e2e
 ARTIFACTS = REPO / "test-artifacts"
@@ -48,14 +48,6 @@ def pipeline_config(sandbox_port: int, dashboard_port: int) -> dict:
 def run(cmd: list[str], env: dict, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, env={**os.environ, **env}, capture_output=True, text=True,
                           timeout=timeout, cwd=REPO)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=find_chromium(), args=ARGS, headless=True)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +132,7 @@ def test_dashboard_on_a_running_pipeline(running, browser):
     # notifications reached the local webhook; metrics count the bets
     label = "Liverpool v Norwich (2019-20)"
     poll(lambda: any(label in t and re.match("(✅ won|❌ lost|↩️ void)", t) for t in hook.delivered()),
-         60, "the settlement notification", home)
+         60, "the settlement notification", log=home.logs, every=0.25)
     assert any(t.startswith("🟢 bet placed · fav-week · " + label) for t in hook.delivered())
     with urllib.request.urlopen(url + "/metrics", timeout=10) as r:
         text = r.read().decode()
@@ -200,7 +192,7 @@ def test_a_team_name_with_markup_renders_as_text(tmp_path, browser):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         poll(lambda: (read_json(home.health("dashboard")) or {}).get("url") if
-             home.health("dashboard").exists() else None, 60, "the dashboard", home)
+             home.health("dashboard").exists() else None, 60, "the dashboard", log=home.logs, every=0.25)
         page = browser.new_page()
         dialogs = []
         page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))

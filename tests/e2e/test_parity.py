@@ -27,8 +27,8 @@ import pytest
 from pipeline.analysis.backtest import load_matches, run
 from pipeline.core.config import Config
 from pipeline.core.timefmt import parse_iso
-from tests.core.test_step_clock import run_replay  # the real programs, one subprocess each
-from tests.helpers import FOOTBALL_DATA, assert_contract
+from tests.kit.contracts import assert_contract, FOOTBALL_DATA
+from tests.kit.replay import run_replay
 
 pytestmark = pytest.mark.e2e
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import orjson
@@ -16,27 +15,11 @@ from pipeline.core.filebus import atomic_write_json, read_json
 from pipeline.core.ledger import Ledger
 from pipeline.core.clock import FakeClock
 from pipeline.core.paths import REPO, Home
-from tests.helpers import SHARED, assert_contract, free_port
+from tests.kit.contracts import assert_contract, free_port, SHARED
+from tests.kit.e2e import e2e_config
+from tests.kit.poll import poll
 
 pytestmark = pytest.mark.e2e
-SPEED = 300  # simulated seconds per real second
-START = "2019-08-09T17:30:00Z"  # 90 simulated min (18 real s) before the first kickoff: room to start
-
-
-def e2e_config(sandbox_port: int, dashboard_port: int) -> dict:
-    return {
-        "mode": "paper",
-        "max_odds_age_s": 30 * SPEED,  # 30 real seconds at this speed
-        "clock": {"speed": SPEED, "start": START},
-        "source": {"kind": "sandbox", "interval_s": 30},
-        "sandbox": {"port": sandbox_port},
-        "dashboard": {"port": dashboard_port},
-        "sessions": [
-            {"id": "fav-week", "competitions": ["EPL"], "selection": "favourite",
-             "odds": {"min": 1.05, "max": 3.0}, "window": {"from_minutes": 10080, "to_minutes": 0},
-             "staking": {"plan": "flat", "stake": 10}, "bankroll": 1000},
-        ],
-    }
 
 
 def run(cmd: list[str], home: Home, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -47,16 +30,6 @@ def run(cmd: list[str], home: Home, timeout: float = 600) -> subprocess.Complete
 def events(home: Home) -> list[dict]:
     return Ledger(home.ledger, FakeClock("2000-01-01T00:00:00Z")).read()
 
-
-def poll(predicate, timeout: float, what: str, home: Home):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.25)
-    logs = {p.name: p.read_text()[-1500:] for p in home.logs.glob("*.log")}
-    pytest.fail(f"timed out after {timeout}s waiting for {what}; logs: {logs}")
 
 
 def processes_mentioning(text: str) -> list[str]:
@@ -88,11 +61,11 @@ def test_scripts_start_a_pipeline_that_places_and_settles_a_bet(pipeline_home):
     assert "/odds" in started.stdout and "scripts/stop" in started.stdout
 
     placed = poll(lambda: [e for e in events(home) if e["type"] == "BET_PLACED"], 120,
-                  "a BET_PLACED", home)
+                  "a BET_PLACED", log=home.logs, every=0.25)
     # Liverpool v Norwich (19:00) settles ~40 real s in when the programs are up within 18 real
     # s; a loaded machine may miss it, and then the next day's first match settles ~250 s in
     settled = poll(lambda: [e for e in events(home) if e["type"] == "BET_SETTLED"], 420,
-                   "a BET_SETTLED", home)
+                   "a BET_SETTLED", log=home.logs, every=0.25)
     assert placed[0]["decision_id"].startswith("fav-week|2019-20_")
     assert settled[0]["outcome"] in ("won", "lost", "void")
 
@@ -105,7 +78,7 @@ def test_scripts_start_a_pipeline_that_places_and_settles_a_bet(pipeline_home):
     assert_contract("odds-data", read_json(home.odds))
     assert_contract("decisions", read_json(home.decisions))
     assert_contract("results", poll(lambda: home.results.exists() and read_json(home.results),
-                                    30, "results.json", home))
+                                    30, "results.json", log=home.logs, every=0.25))
     assert_contract("clock", read_json(home.clock))
     for hp in home.health_dir.glob("*.json"):
         assert_contract("health", read_json(hp))

@@ -15,7 +15,7 @@ from pipeline.core.paths import REPO, Home
 from pipeline.programs import PROGRAMS
 from pipeline.harness.soak.plan import PLANS
 from pipeline.harness.supervise import leftovers
-from tests.helpers import FOOTBALL_DATA, assert_contract
+from tests.kit.contracts import assert_contract, FOOTBALL_DATA
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,8 @@ from pipeline.core.timefmt import parse_iso
 from pipeline.programs.execute.backoff import delay_s, next_try_at
 from pipeline.programs.execute.controls import NOT_FOUND
 from pipeline.programs.execute.engine import Executor
-from tests.execute import at, config_doc, decision, ledger_events, match, odds_doc, of_type
-from tests.execute.test_execute import Quiet
+from tests.kit.builders import at, config_doc, decision, ledger_events, match, odds_doc, of_type
+from tests.kit.programs import Quiet
 
 BASE, CAP = 5.0, 40.0
 

@@ -16,8 +16,8 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 from pipeline.programs.execute import engine
 from pipeline.programs.execute.engine import Executor
-from tests.execute import at, config, decision, match, odds_doc
-from tests.execute.test_execute import Quiet
+from tests.kit.builders import at, config, decision, match, odds_doc
+from tests.kit.programs import Quiet
 
 KEYS = [f"2024-25_Team{i} v Other{i}" for i in range(150)]
 

@@ -8,7 +8,7 @@ import pytest
 from pipeline.core.state import Book, replay
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.execute import controls as c
-from tests.execute import KEY, T0, at, config, decision, match, odds_doc
+from tests.kit.builders import at, config, decision, KEY, match, odds_doc, T0
 
 DID = f"s1|{KEY}|1X2"
 NOW = parse_iso(at(60))  # one minute after the odds were seen

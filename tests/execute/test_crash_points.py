@@ -23,10 +23,11 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.state import replay
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.execute.engine import Executor
-from tests.execute import (KEY, at, config, config_doc, decision, decisions_doc, health, match,
-                           odds_doc, of_type, poll, start_program, stop_program)
-from tests.execute.test_execute import Quiet, paper_records
-from tests.helpers import assert_contract
+from tests.kit.builders import (at, config, config_doc, decision, decisions_doc, KEY, match,
+                                odds_doc, of_type)
+from tests.kit.contracts import assert_contract
+from tests.kit.poll import poll
+from tests.kit.programs import health, paper_records, Quiet, start_program, stop_program
 
 DID = f"s1|{KEY}|1X2"
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import threading
 
-import orjson
 import pytest
 
 from pipeline.bookmakers import Order, Placement
@@ -12,20 +11,16 @@ from pipeline.core import clock as clockmod
 from pipeline.core.clock import FakeClock
 from pipeline.core.filebus import atomic_write_bytes, atomic_write_json
 from pipeline.core.ledger import Ledger
-from pipeline.core.log import Logger
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.execute.engine import Executor, order_of
-from tests.execute import (KEY, T0, at, config, config_doc, decision, decisions_doc, health,
-                           ledger_events, log_lines, match, odds_doc, of_type, poll,
-                           start_program, stop_program)
-from tests.helpers import assert_contract
+from tests.kit.builders import (at, config, config_doc, decision, decisions_doc, KEY,
+                                ledger_events, match, odds_doc, of_type, T0)
+from tests.kit.contracts import assert_contract
+from tests.kit.poll import poll
+from tests.kit.programs import (Quiet, health, log_lines, paper_records, start_program,
+                                stop_program)
 
 DID = f"s1|{KEY}|1X2"
-
-
-class Quiet(Logger):
-    def _emit(self, level, event, fields):
-        self.lines = getattr(self, "lines", []) + [(level, event, fields)]
 
 
 @pytest.fixture
@@ -41,11 +36,6 @@ def paper(home, clock):
 
 def executor(home, clock, bookmaker) -> Executor:
     return Executor(Ledger(home.ledger, clock), bookmaker, clock, Quiet("execute"))
-
-
-def paper_records(home) -> list[dict]:
-    path = record_path(home)
-    return [orjson.loads(x) for x in path.read_bytes().splitlines()] if path.exists() else []
 
 
 def types(home) -> list[str]:

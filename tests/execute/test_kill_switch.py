@@ -5,9 +5,11 @@ from __future__ import annotations
 from pipeline.core import clock as clockmod
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.timefmt import parse_iso
-from tests.execute import (T0, config_doc, decision, decisions_doc, health, ledger_events,
-                           log_lines, match, odds_doc, of_type, poll, start_program, stop_program)
-from tests.helpers import assert_contract
+from tests.kit.builders import (config_doc, decision, decisions_doc, ledger_events, match,
+                                odds_doc, of_type, T0)
+from tests.kit.contracts import assert_contract
+from tests.kit.poll import poll
+from tests.kit.programs import health, log_lines, start_program, stop_program
 
 A, B = "2024-25_Southampton v Arsenal", "2024-25_Chelsea v Everton"
 

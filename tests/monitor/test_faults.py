@@ -17,11 +17,11 @@ from pipeline.core.clock import anchor
 from pipeline.core.filebus import BadFile, atomic_write_json, read_snapshot
 from pipeline.core.paths import Home
 from pipeline.browser.launch import find_chromium
-from tests.helpers import assert_contract, contract_errors, free_port
-from tests.httpstub import Quiet, only, reply, serve
-from tests.monitor.test_monitor import (START, browser_main_pid, by_key,  # noqa: F401
-                                        good_rows, health, odds, odds_page, profile_pids,
-                                        start_monitor, wait_for)
+from tests.kit.contracts import assert_contract, contract_errors, free_port
+from tests.kit.http import only, Quiet, reply, serve
+from tests.kit.monitor import (browser_main_pid, by_key, good_rows, health, odds, odds_page,
+                               profile_pids, START)
+from tests.kit.poll import poll
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
 
@@ -132,15 +132,15 @@ def fault_then_recovery(home, server, program, mode, page, words, timeout=40):
     """Set the fault; the snapshot stands while health degrades with `words`; then the good
     page: a new version and health ok again. Returns the degraded health document."""
     server.set(mode, page)
-    wait_for(lambda: server.served[mode] >= 1, 20, f"the {mode} page asked for", program)
+    poll(lambda: server.served[mode] >= 1, 20, f"the {mode} page asked for", program)
     good = home.odds.read_bytes()  # polls are sequential: the one before has written already
-    bad = wait_for(lambda: degraded_with(home, *words), timeout, f"degraded by {mode}", program)
+    bad = poll(lambda: degraded_with(home, *words), timeout, f"degraded by {mode}", program)
     assert_contract("health", bad)
     assert home.odds.read_bytes() == good  # the last good snapshot stands
     good = odds(home)
     server.set("good")
-    wait_for(lambda: odds(home)["version"] > good["version"], 30, f"a poll after {mode}", program)
-    wait_for(lambda: health(home)["state"] == "ok", 15, f"health ok after {mode}", program)
+    poll(lambda: odds(home)["version"] > good["version"], 30, f"a poll after {mode}", program)
+    poll(lambda: health(home)["state"] == "ok", 15, f"health ok after {mode}", program)
     return bad
 
 
@@ -156,18 +156,18 @@ def test_outages_the_source_stops_answering_or_never_answers(home, server, start
     setup(home, server.url)
     snapshots = Snapshots(home)
     program = start_monitor()
-    wait_for(lambda: odds(home), 60, "the first snapshot", program)
+    poll(lambda: odds(home), 60, "the first snapshot", program)
 
     # the server goes away: connection refused, retried with backoff, circuit opens
     server.close()
-    down = wait_for(lambda: degraded_with(home, "circuit open", "ERR_CONNECTION_REFUSED"), 40,
+    down = poll(lambda: degraded_with(home, "circuit open", "ERR_CONNECTION_REFUSED"), 40,
                     "degraded while the port is closed", program)
     assert down["failures"] >= 5 and down["circuit"] == "open"
     last = odds(home)
     server.reopen()
-    wait_for(lambda: odds(home)["version"] > last["version"], 30, "polls after reopening",
+    poll(lambda: odds(home)["version"] > last["version"], 30, "polls after reopening",
              program)
-    wait_for(lambda: health(home)["state"] == "ok", 15, "health ok after reopening", program)
+    poll(lambda: health(home)["state"] == "ok", 15, "health ok after reopening", program)
     assert program.events("monitor.source_back")
 
     # a port that accepts and never answers: the navigation times out (source.timeout_s 2)
@@ -186,12 +186,12 @@ def test_slow_answers_changed_layout_empty_table_hung_page_and_a_killed_browser(
     setup(home, server.url, timeout_s=3)
     snapshots = Snapshots(home)
     program = start_monitor()
-    first = wait_for(lambda: odds(home), 60, "the first snapshot", program)
+    first = poll(lambda: odds(home), 60, "the first snapshot", program)
 
     # slow answers (1.2 s for a poll wanted every 0.5 s): polls go on, the interval stretches
     server.set("slow", delay_s=1.2)
-    wait_for(lambda: program.events("monitor.interval_stretched"), 20, "the stretch", program)
-    slow = wait_for(lambda: (h := health(home)) and (h["last_poll_ms"] or 0) >= 1200
+    poll(lambda: program.events("monitor.interval_stretched"), 20, "the stretch", program)
+    slow = poll(lambda: (h := health(home)) and (h["last_poll_ms"] or 0) >= 1200
                     and (h["interval_real_s"] or 0) >= 1.2 and h, 20,
                     "health showing the slow polls and the stretched interval", program)
     assert slow["state"] == "ok"
@@ -206,35 +206,35 @@ def test_slow_answers_changed_layout_empty_table_hung_page_and_a_killed_browser(
     # an empty table on a well-formed page: no fixtures now (the summer break) is written
     before = odds(home)
     server.set("empty", odds_page([]))
-    empty = wait_for(lambda: (d := odds(home)) and d["version"] > before["version"]
+    empty = poll(lambda: (d := odds(home)) and d["version"] > before["version"]
                      and d["matches"] == [] and d, 20, "an empty snapshot", program)
     assert_contract("odds-data", empty)
     assert health(home)["state"] == "ok"
     server.set("good")
-    wait_for(lambda: len(odds(home)["matches"]) == 4, 20, "the matches back", program)
+    poll(lambda: len(odds(home)["matches"]) == 4, 20, "the matches back", program)
 
     # a page whose script never yields: page.evaluate blocks; the guard ends the browser
     server.set("never-yields", NEVER_YIELDS)
-    stuck = wait_for(lambda: degraded_with(home, "hung"), 40, "degraded by the hung page",
+    stuck = poll(lambda: degraded_with(home, "hung"), 40, "degraded by the hung page",
                      program)
     assert program.events("poll.hung")
     assert stuck["counters"]["errors"] >= 1
     server.set("good")
-    wait_for(lambda: health(home)["state"] == "ok", 40, "health ok after the hung page", program)
-    relaunched = wait_for(lambda: (n := health(home)["browser_launches"]) >= 2 and n, 10,
+    poll(lambda: health(home)["state"] == "ok", 40, "health ok after the hung page", program)
+    relaunched = poll(lambda: (n := health(home)["browser_launches"]) >= 2 and n, 10,
                           "health counting the new browser", program)
 
     # the browser is killed from outside: a new one, the snapshots go on
     version = odds(home)["version"]
     os.kill(browser_main_pid(home), signal.SIGKILL)
-    wait_for(lambda: (health(home)["browser_launches"] or 0) > relaunched, 30,
+    poll(lambda: (health(home)["browser_launches"] or 0) > relaunched, 30,
              "health counting the relaunch", program)
-    wait_for(lambda: odds(home)["version"] > version + 1, 20, "polls after the kill", program)
+    poll(lambda: odds(home)["version"] > version + 1, 20, "polls after the kill", program)
     assert health(home)["state"] == "ok"
 
     # SIGTERM while a poll hangs: the guard ends the browser, the program exits in time
     server.set("never-yields", NEVER_YIELDS)
-    wait_for(lambda: server.served["never-yields"] >= 2, 30, "the hung page loaded again",
+    poll(lambda: server.served["never-yields"] >= 2, 30, "the hung page loaded again",
              program)
     started = time.monotonic()
     assert program.stop(timeout=20) == 0

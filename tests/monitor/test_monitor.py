@@ -4,223 +4,34 @@ last good snapshot through a broken page, degrades after the retries, recovers, 
 browsers of its profile at start, and exits 0 on SIGTERM without leaving a browser behind."""
 from __future__ import annotations
 
-import html
 import os
 import signal
 import subprocess
 import sys
-import threading
-import time
-from collections import Counter
 from pathlib import Path
 
 import orjson
 import pytest
 
 from pipeline.core.clock import anchor
-from pipeline.core.filebus import atomic_write_json, read_snapshot
+from pipeline.core.filebus import atomic_write_json
 from pipeline.core.paths import REPO, Home
 from pipeline.core.timefmt import parse_iso
 from pipeline.browser import launch as browser
 from pipeline.browser.launch import find_chromium
-from tests.helpers import assert_contract, free_port
-from tests.httpstub import Quiet, only, reply, serve
-
-BETPIPE = REPO / ".venv" / "bin" / "betpipe"
-START = parse_iso("2019-08-09T18:30:00Z")
-DASH = "\u2013"
+from tests.kit.contracts import assert_contract, free_port
+from tests.kit.monitor import (BETPIPE, EMPTY_TABLE, NO_TABLE, START, browser_main_pid, by_key,
+                               good_rows, health, odds, odds_page, profile_pids, setup_home)
+from tests.kit.poll import poll
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
 
-
-# --------------------------------------------------------------------------- pages
-
-def match_row(ident, home, away, kickoff, prices=(DASH, DASH, DASH), status="scheduled",
-              score="", season="2019-20") -> str:
-    cells = "".join(f'<td class="price" data-sel="{sel}">{html.escape(p)}</td>'
-                    for sel, p in zip(("home", "draw", "away"), prices))
-    return (f'<tr class="match" data-id="{ident}" data-competition="EPL" data-season="{season}" '
-            f'data-kickoff="{kickoff}" data-status="{status}"><td class="kickoff">{kickoff[11:16]}'
-            f'</td><td class="home">{html.escape(home)}</td><td class="away">{html.escape(away)}'
-            f'</td>{cells}<td class="score">{score}</td></tr>')
-
-
-def odds_page(rows: list[str], sim_now: str = "2019-08-09T18:30:00Z") -> bytes:
-    return (f'<!doctype html><html><head><meta charset="utf-8"><meta name="sim-now" '
-            f'content="{sim_now}"><title>Odds</title></head><body><h1>Odds</h1>'
-            f'<table id="matches"><thead><tr><th>Kick-off</th><th>Home</th><th>Away</th>'
-            f'<th>1</th><th>X</th><th>2</th><th>Score</th></tr></thead><tbody>{"".join(rows)}'
-            f'</tbody></table></body></html>').encode()
-
-
-def good_rows(liverpool_home="1.14") -> list[str]:
-    return [
-        match_row("E0_2018-19.csv:379", "Brighton", "Man City", "2019-05-12T14:00:00Z",
-                  status="finished", score="1-4", season="2018-19"),
-        match_row("E0_2019-20.csv:0", "Liverpool", "Norwich", "2019-08-09T19:00:00Z",
-                  (liverpool_home, "9.50", "19.00")),
-        match_row("E0_2019-20.csv:1", "West Ham", "Man City", "2019-08-10T11:30:00Z",
-                  ("12.00", "6.50", "abc")),  # a bad price: odds null, match kept
-        match_row("E0_2019-20.csv:9", "Man United", "Chelsea", "2019-08-11T15:30:00Z"),
-    ]
-
-
-NO_TABLE = b'<!doctype html><html><body><div id="maintenance">Back soon</div></body></html>'
-# garbled: an empty table on a page without its sim-now meta (an empty table on a well-formed
-# page is a legitimate "no fixtures": tests/monitor/test_faults.py)
-EMPTY_TABLE = odds_page([]).replace(b'<meta name="sim-now" content="2019-08-09T18:30:00Z">', b"")
-
-
-class PageServer:
-    """`GET /odds` answers with whatever page the test set last; counts what it served."""
-
-    def __init__(self, page: bytes):
-        self.page, self.name = page, "initial"
-        self.served: Counter = Counter()
-        self._lock = threading.Lock()
-        server = self
-
-        class Handler(Quiet):
-            def do_GET(self):
-                if not only(self, "/odds"):
-                    return
-                with server._lock:
-                    body, name = server.page, server.name
-                    server.served[name] += 1
-                reply(self, body, "text/html; charset=utf-8")
-
-        self.httpd = serve(Handler)
-        self.port = self.httpd.server_port
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def set(self, name: str, page: bytes) -> None:
-        with self._lock:
-            self.page, self.name = page, name
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def pages():
-    server = PageServer(odds_page(good_rows()))
-    yield server
-    server.close()
-
-
-# --------------------------------------------------------------------------- the program
-
-def profile_pids(home: Home) -> list[int]:
-    """Processes whose command line names this home's monitor profile (read from /proc here,
-    independently of the module under test)."""
-    profile = str(home.profile_dir("monitor").resolve())
-    pids = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            cmd = Path(f"/proc/{entry}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if f"--user-data-dir={profile} " in cmd + " ":
-            pids.append(int(entry))
-    return pids
-
-
-class Program:
-    def __init__(self, home: Home, log: Path):
-        self.home, self.log_path = home, log
-        self._out = open(log, "wb")
-        env = {**os.environ, "BETPIPE_HOME": str(home.root), "PYTHONUNBUFFERED": "1"}
-        self.proc = subprocess.Popen([str(BETPIPE), "monitor"], env=env, cwd=REPO,
-                                     stdout=self._out, stderr=subprocess.STDOUT)
-
-    def lines(self) -> list[dict]:
-        out = []
-        for raw in self.log_path.read_bytes().splitlines():
-            if raw.startswith(b"{"):
-                out.append(orjson.loads(raw))
-        return out
-
-    def events(self, name: str) -> list[dict]:
-        return [line for line in self.lines() if line.get("event") == name]
-
-    def stop(self, timeout: float = 20) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self._out.close()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(10)
-        self._out.close()
-        for pid in profile_pids(self.home):  # browsers this test started, through the monitor
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-@pytest.fixture
-def start_monitor(home, tmp_path):
-    started: list[Program] = []
-
-    def start() -> Program:
-        program = Program(home, tmp_path / f"monitor-{len(started)}.log")
-        started.append(program)
-        return program
-
-    yield start
-    for program in started:
-        program.kill()
-
-
-def setup_home(home: Home, url: str, interval_s: float = 30, kind: str = "sandbox") -> None:
-    anchor(home.clock, start=START, speed=60)
-    atomic_write_json(home.system_config,
-                      {"source": {"kind": kind, "url": url, "interval_s": interval_s}})
-
-
-def wait_for(predicate, timeout: float, what: str, program: Program | None = None):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        if program is not None and program.proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    tail = program.log_path.read_text()[-3000:] if program else ""
-    pytest.fail(f"waiting for {what}: not within {timeout}s; monitor log tail:\n{tail}")
-
-
-def odds(home: Home) -> dict | None:
-    return read_snapshot(home.odds)
-
-
-def health(home: Home) -> dict | None:
-    return read_snapshot(home.health("monitor"))
-
-
-def by_key(doc: dict) -> dict:
-    return {m["key"]: m for m in doc["matches"]}
-
-
-# --------------------------------------------------------------------------- tests
 
 def test_writes_keeps_last_good_degrades_recovers_and_stops_clean(home, pages, start_monitor):
     setup_home(home, pages.url)
     program = start_monitor()
 
-    first = wait_for(lambda: odds(home), 30, "the first odds-data.json", program)
+    first = poll(lambda: odds(home), 30, "the first odds-data.json", program)
     assert_contract("odds-data", first)
     assert first["source"] == "sandbox"
     matches = by_key(first)
@@ -236,9 +47,9 @@ def test_writes_keeps_last_good_degrades_recovers_and_stops_clean(home, pages, s
     # simulated time, at speed 60 from 18:30
     assert START <= parse_iso(first["fetched_at"]) < parse_iso("2019-08-09T19:30:00Z")
     assert first["written_at"] >= first["fetched_at"]
-    wait_for(lambda: (odds(home) or {}).get("version", 0) >= first["version"] + 2, 10,
+    poll(lambda: (odds(home) or {}).get("version", 0) >= first["version"] + 2, 10,
              "polls every half a real second", program)
-    beat = wait_for(lambda: (h := health(home)) and h["counters"].get("polls", 0) >= 3 and h,
+    beat = poll(lambda: (h := health(home)) and h["counters"].get("polls", 0) >= 3 and h,
                     10, "health counting polls", program)
     assert_contract("health", beat)
     assert beat["state"] == "ok" and beat["counters"]["matches"] == 4
@@ -246,14 +57,14 @@ def test_writes_keeps_last_good_degrades_recovers_and_stops_clean(home, pages, s
 
     # a garbled page with an empty table where there were rows: the last good snapshot stands
     pages.set("empty", EMPTY_TABLE)
-    wait_for(lambda: pages.served["empty"] >= 1, 10, "the empty page fetched", program)
+    poll(lambda: pages.served["empty"] >= 1, 10, "the empty page fetched", program)
     last_good = home.odds.read_bytes()  # the poll before that request has written already
-    wait_for(lambda: pages.served["empty"] >= 2, 10, "a retry of the empty page", program)
+    poll(lambda: pages.served["empty"] >= 2, 10, "a retry of the empty page", program)
     assert home.odds.read_bytes() == last_good
 
     # the layout changed (no table): after the retries the circuit opens, health degraded
     pages.set("no-table", NO_TABLE)
-    degraded = wait_for(lambda: (h := health(home)) and h["state"] == "degraded" and h, 30,
+    degraded = poll(lambda: (h := health(home)) and h["state"] == "degraded" and h, 30,
                         "health degraded", program)
     assert "circuit open" in degraded["last_error"]
     assert "no table#matches" in degraded["last_error"]
@@ -270,11 +81,11 @@ def test_writes_keeps_last_good_degrades_recovers_and_stops_clean(home, pages, s
 
     # the page is back with a new price: the version advances again, health ok
     pages.set("good", odds_page(good_rows(liverpool_home="1.20")))
-    back = wait_for(lambda: (d := odds(home)) and d["version"] > orjson.loads(last_good)["version"]
+    back = poll(lambda: (d := odds(home)) and d["version"] > orjson.loads(last_good)["version"]
                     and d, 20, "a new version after the page came back", program)
     assert_contract("odds-data", back)
     assert by_key(back)["2019-20_Liverpool v Norwich"]["odds"]["home"] == 1.2
-    wait_for(lambda: health(home)["state"] == "ok", 10, "health ok again", program)
+    poll(lambda: health(home)["state"] == "ok", 10, "health ok again", program)
 
     assert profile_pids(home), "the monitor's browser runs with its own profile directory"
     assert program.stop(timeout=20) == 0
@@ -283,14 +94,6 @@ def test_writes_keeps_last_good_degrades_recovers_and_stops_clean(home, pages, s
     assert all(line.get("program") == "monitor" for line in program.lines())
     final = health(home)
     assert final["stopped"] is True
-
-
-def browser_main_pid(home: Home) -> int:
-    """The browser process itself: its command line is not rewritten and has no --type=."""
-    mains = [pid for pid in profile_pids(home)
-             if b"--type=" not in Path(f"/proc/{pid}/cmdline").read_bytes()]
-    assert len(mains) == 1, mains
-    return mains[0]
 
 
 def test_ends_a_leftover_browser_at_start_and_relaunches_after_a_crash(home, pages,
@@ -303,31 +106,31 @@ def test_ends_a_leftover_browser_at_start_and_relaunches_after_a_crash(home, pag
          f"--user-data-dir={profile.resolve()}", "about:blank"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        wait_for(lambda: os.path.lexists(profile / "SingletonLock"), 20,
+        poll(lambda: os.path.lexists(profile / "SingletonLock"), 20,
                  "the leftover browser holding the profile")
         assert orphan.poll() is None
 
         program = start_monitor()
-        wait_for(lambda: orphan.poll() is not None, 30, "the leftover browser ended", program)
+        poll(lambda: orphan.poll() is not None, 30, "the leftover browser ended", program)
         assert orphan.returncode in (-signal.SIGTERM, -signal.SIGKILL, 0)
-        ended = wait_for(lambda: program.events("browser.orphans_ended"), 10,
+        ended = poll(lambda: program.events("browser.orphans_ended"), 10,
                          "the clean-up logged", program)
         assert orphan.pid in ended[0]["pids"]
         # and the monitor's own browser then works with that profile
-        doc = wait_for(lambda: odds(home), 30, "odds-data after the clean-up", program)
+        doc = poll(lambda: odds(home), 30, "odds-data after the clean-up", program)
         assert "2019-20_Liverpool v Norwich" in by_key(doc)
-        wait_for(lambda: program.events("monitor.interval_stretched"), 10,
+        poll(lambda: program.events("monitor.interval_stretched"), 10,
                  "the stretched interval logged", program)
-        wait_for(lambda: odds(home)["version"] >= doc["version"] + 3, 10, "more polls", program)
+        poll(lambda: odds(home)["version"] >= doc["version"] + 3, 10, "more polls", program)
         assert len(program.events("monitor.interval_stretched")) == 1
 
         # the browser crashes (killed from outside): the monitor launches a new one
         crashed = browser_main_pid(home)
         os.kill(crashed, signal.SIGKILL)
         before = odds(home)["version"]
-        wait_for(lambda: any(e["launches"] == 2 for e in program.events("browser.launched")),
+        poll(lambda: any(e["launches"] == 2 for e in program.events("browser.launched")),
                  20, "a second browser launch", program)
-        wait_for(lambda: odds(home)["version"] >= before + 2, 10, "polls after the relaunch",
+        poll(lambda: odds(home)["version"] >= before + 2, 10, "polls after the relaunch",
                  program)
         assert browser_main_pid(home) != crashed
         assert program.stop() == 0
@@ -341,11 +144,11 @@ def test_ends_a_leftover_browser_at_start_and_relaunches_after_a_crash(home, pag
 def test_unknown_clock_then_unsupported_source_stay_up_failing(home, pages, start_monitor):
     program = start_monitor()  # no clock anchor, no config yet
     # the very first beat (before the clock is looked at) may still say ok: wait for the verdict
-    first = wait_for(lambda: (h := health(home)) and h["state"] != "ok" and h, 15,
+    first = poll(lambda: (h := health(home)) and h["state"] != "ok" and h, 15,
                      "a health beat saying why", program)
     assert first["state"] == "failing" and "clock" in first["last_error"]
     setup_home(home, pages.url, kind="hkjc")  # at speed 60: the real site needs speed 1
-    failing = wait_for(lambda: (h := health(home)) and "speed 1" in (h["last_error"] or "")
+    failing = poll(lambda: (h := health(home)) and "speed 1" in (h["last_error"] or "")
                        and h, 15, "health naming the source the clock forbids", program)
     assert failing["state"] == "failing" and "hkjc" in failing["last_error"]
     assert program.proc.poll() is None  # stays up (never exits into supervisord's FATAL)
@@ -370,7 +173,7 @@ def test_reads_the_real_sandbox_bookmaker(home, start_monitor, tmp_path):
     try:
         program = start_monitor()
         key = "2019-20_Liverpool v Norwich"
-        doc = wait_for(lambda: (d := odds(home)) and key in by_key(d) and d, 60,
+        doc = poll(lambda: (d := odds(home)) and key in by_key(d) and d, 60,
                        f"{key} in odds-data", program)
         assert_contract("odds-data", doc)
         match = by_key(doc)[key]

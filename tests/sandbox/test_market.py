@@ -11,7 +11,7 @@ from pipeline.core.timefmt import parse_iso
 from pipeline.programs.bookmaker.market import (LISTED_AFTER, LISTED_BEFORE, MIN_PRICE, POSTPONED_NOTICE,
                                      SUSPEND_BEFORE, Market, Quote, Rules, prices_at)
 from pipeline.history.football_data import load_folder, parse_file, parse_text
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 TABLES = load_tables()
 LIV_NOR = "E0_2019-20.csv:0"  # Liverpool v Norwich, 2019-08-09T19:00:00Z, 4-1

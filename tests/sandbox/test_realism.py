@@ -21,9 +21,10 @@ from pipeline.programs.bookmaker.auth import COOKIE, ENV_PASSWORD, ENV_USER, Cre
 from pipeline.programs.bookmaker.market import Market
 from pipeline.programs.bookmaker.program import bets_path
 from pipeline.history.football_data import parse_file
-from tests.helpers import FOOTBALL_DATA, free_port
-from tests.sandbox.live import ACCOUNT, LiveServer, login, wait_for
-from tests.sandbox.test_server import OddsPage, get_ok, stop_program, write_home
+from tests.kit.bookmaker import (ACCOUNT, get_ok, LiveServer, login, OddsPage, stop_bookmaker,
+                                 write_home)
+from tests.kit.contracts import FOOTBALL_DATA, free_port
+from tests.kit.poll import poll
 
 LIV_NOR = "E0_2019-20.csv:0"  # kickoff 2019-08-09T19:00:00Z, 4-1; B365 closing 1.14 / 9.5 / 21
 WHU_MCI = "E0_2019-20.csv:1"  # kickoff 2019-08-10T11:30:00Z
@@ -192,13 +193,13 @@ def test_the_program_takes_its_account_from_the_environment(home, tmp_path):
     secret = "pw-from-env-51c0"
     proc, url = run_bookmaker(home, tmp_path, log, **{ENV_USER: "alice", ENV_PASSWORD: secret})
     try:
-        wait_for(lambda: get_ok(f"{url}/odds"), timeout=60, what="the bookmaker")
+        poll(lambda: get_ok(f"{url}/odds"), 60, "the bookmaker")
         with httpx.Client(base_url=url, timeout=10) as http:
             assert login(http, Credentials("alice", secret)).status_code == 200
             assert http.get("/bets").status_code == 200
         with httpx.Client(base_url=url, timeout=10) as http:  # no demo account beside it
             assert login(http, Credentials("demo", "demo")).status_code == 401
-        assert stop_program(proc) == 0
+        assert stop_bookmaker(proc) == 0
     finally:
         proc.kill() if proc.poll() is None else None
     events = [orjson.loads(x) for x in log.read_bytes().splitlines() if x.startswith(b"{")]
@@ -211,10 +212,10 @@ def test_the_program_takes_its_account_from_the_environment(home, tmp_path):
     log2 = tmp_path / "demo.log"
     proc, url = run_bookmaker(home, tmp_path, log2)  # no account in the environment
     try:
-        wait_for(lambda: get_ok(f"{url}/odds"), timeout=60, what="the bookmaker")
+        poll(lambda: get_ok(f"{url}/odds"), 60, "the bookmaker")
         with httpx.Client(base_url=url, timeout=10) as http:
             assert login(http, Credentials("demo", "demo")).status_code == 200
-        assert stop_program(proc) == 0
+        assert stop_bookmaker(proc) == 0
     finally:
         proc.kill() if proc.poll() is None else None
     [demo] = [orjson.loads(x) for x in log2.read_bytes().splitlines()

@@ -2,67 +2,27 @@
 refusals, and the real `betpipe bookmaker` program (start, serve, SIGTERM, restart)."""
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-from html.parser import HTMLParser
-from pathlib import Path
 
 import httpx
 import orjson
 import pytest
 
-from pipeline.core.clock import FakeClock, anchor
-from pipeline.core.filebus import atomic_write_json, read_json
+from pipeline.core.clock import FakeClock
+from pipeline.core.filebus import read_json
 from pipeline.core.matchkey import load_tables
-from pipeline.core.paths import Home
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.bookmaker.market import Market
 from pipeline.programs.bookmaker.program import bets_path
 from pipeline.programs.bookmaker.store import BetStore
 from pipeline.history.football_data import load_folder
-from tests.helpers import FOOTBALL_DATA, assert_contract, free_port
-from tests.sandbox.live import LiveServer, login, wait_for
+from tests.kit.contracts import assert_contract, FOOTBALL_DATA, free_port
+from tests.kit.poll import poll
+from tests.kit.bookmaker import (LiveServer, OddsPage, get_ok, login, start_bookmaker, stop_bookmaker,
+                                 write_home)
 
 LIV_NOR = "E0_2019-20.csv:0"  # Liverpool v Norwich, kickoff 2019-08-09T19:00:00Z, 4-1
 WHU_MCI = "E0_2019-20.csv:1"  # West Ham v Man City, kickoff 2019-08-10T11:30:00Z
 START = "2019-08-09T18:30:00Z"
-
-
-class OddsPage(HTMLParser):
-    """The monitor's view of /odds: sim-now and every tr.match with its cells."""
-
-    def __init__(self, text: str):
-        super().__init__()
-        self.sim_now, self.rows, self._cell, self.in_matches = None, [], None, False
-        self.feed(text)
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "meta" and a.get("name") == "sim-now":
-            self.sim_now = a["content"]
-        elif tag == "table":
-            self.in_matches = a.get("id") == "matches"
-        elif tag == "tr" and self.in_matches and a.get("class") == "match":
-            self.rows.append({"attrs": a, "cells": []})
-        elif tag == "td" and self.rows and self.in_matches:
-            self._cell = {"class": a.get("class"), "sel": a.get("data-sel"), "text": ""}
-            self.rows[-1]["cells"].append(self._cell)
-
-    def handle_endtag(self, tag):
-        if tag == "td":
-            self._cell = None
-        elif tag == "table":
-            self.in_matches = False
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell["text"] += data
-
-    def row(self, match_id: str) -> dict:
-        [row] = [r for r in self.rows if r["attrs"]["data-id"] == match_id]
-        return row
 
 
 @pytest.fixture(scope="module")
@@ -184,41 +144,13 @@ def test_store_ignores_and_cuts_a_torn_last_line(home):
     assert [b["client_ref"] for b in BetStore(path).all()] == ["a", "b"]
 
 
-# ----------------------------------------------------------------- the real program
-
-def start_program(home: Home, log: Path) -> subprocess.Popen:
-    exe = Path(sys.executable).parent / "betpipe"
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "pipeline.cli"]
-    env = {**os.environ, "BETPIPE_HOME": str(home.root), "PYTHONUNBUFFERED": "1"}
-    return subprocess.Popen(cmd + ["bookmaker"], env=env, stdout=open(log, "ab"),
-                            stderr=subprocess.STDOUT)
-
-
-def stop_program(proc: subprocess.Popen) -> int:
-    proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout=30)
-
-
-def get_ok(url: str):
-    try:
-        r = httpx.get(url, timeout=2)
-        return r if r.status_code == 200 else None
-    except httpx.HTTPError:
-        return None
-
-
-def write_home(home: Home, port: int, data: Path) -> None:
-    anchor(home.clock, start=parse_iso(START), speed=1.0)
-    atomic_write_json(home.system_config, {"sandbox": {"port": port, "data": str(data)}})
-
-
 def test_the_bookmaker_program(home, tmp_path):
     port = free_port()
     write_home(home, port, FOOTBALL_DATA)
     url, log = f"http://127.0.0.1:{port}", tmp_path / "bookmaker.log"
-    proc = start_program(home, log)
+    proc = start_bookmaker(home, log)
     try:
-        r = wait_for(lambda: get_ok(f"{url}/odds"), timeout=60, what="the bookmaker's /odds")
+        r = poll(lambda: get_ok(f"{url}/odds"), 60, "the bookmaker's /odds")
         page = OddsPage(r.text)
         assert parse_iso(page.sim_now) >= parse_iso(START)
         assert page.row(LIV_NOR)["attrs"]["data-status"] == "scheduled"
@@ -227,7 +159,7 @@ def test_the_bookmaker_program(home, tmp_path):
         assert_contract("health", health)
         placed = httpx.post(f"{url}/api/bets", json=bet("prog-1", LIV_NOR), timeout=10)
         assert placed.status_code == 201, placed.text
-        assert stop_program(proc) == 0
+        assert stop_bookmaker(proc) == 0
     finally:
         proc.kill() if proc.poll() is None else None
     health = read_json(home.health("bookmaker"))
@@ -236,14 +168,14 @@ def test_the_bookmaker_program(home, tmp_path):
     assert "bookmaker.listening" in events and "bookmaker.bet_accepted" in events
     assert events[-1] == "stopped"
 
-    proc = start_program(home, log)  # a new process on the same home still has the bet
+    proc = start_bookmaker(home, log)  # a new process on the same home still has the bet
     try:
-        r = wait_for(lambda: get_ok(f"{url}/api/bets?client_ref=prog-1"), timeout=60,
+        r = poll(lambda: get_ok(f"{url}/api/bets?client_ref=prog-1"), 60,
                      what="the restarted bookmaker")
         assert [b["bet_ref"] for b in r.json()["bets"]] == [placed.json()["bet_ref"]]
         repeat = httpx.post(f"{url}/api/bets", json=bet("prog-1", LIV_NOR), timeout=10)
         assert repeat.status_code == 200 and repeat.json()["bet_ref"] == placed.json()["bet_ref"]
-        assert stop_program(proc) == 0
+        assert stop_bookmaker(proc) == 0
     finally:
         proc.kill() if proc.poll() is None else None
 
@@ -253,7 +185,7 @@ def test_the_program_without_data_stays_up_says_what_it_needs_and_retries(home, 
     empty.mkdir()
     port = free_port()
     write_home(home, port, empty)
-    proc = start_program(home, tmp_path / "bookmaker.log")
+    proc = start_bookmaker(home, tmp_path / "bookmaker.log")
     try:
         def failing():
             try:
@@ -263,17 +195,17 @@ def test_the_program_without_data_stays_up_says_what_it_needs_and_retries(home, 
             return doc if doc.get("state") == "failing" and "CSV" in (doc["last_error"] or "") \
                 else None
 
-        doc = wait_for(failing, timeout=60, what="health failing for missing data")
+        doc = poll(failing, 60, "health failing for missing data")
         assert str(empty) in doc["last_error"] and "betpipe data fetch" in doc["last_error"]
         assert proc.poll() is None
 
         (empty / "E0_2019-20.csv").symlink_to(FOOTBALL_DATA / "E0_2019-20.csv")  # data arrives
-        r = wait_for(lambda: get_ok(f"http://127.0.0.1:{port}/api/matches"), timeout=60,
+        r = poll(lambda: get_ok(f"http://127.0.0.1:{port}/api/matches"), 60,
                      what="the bookmaker to retry and serve")
         assert [m["id"] for m in r.json()["matches"]][:1] == [LIV_NOR]
-        health = wait_for(lambda: (lambda d: d if d["state"] == "ok" else None)(
+        health = poll(lambda: (lambda d: d if d["state"] == "ok" else None)(
             read_json(home.health("bookmaker"))), what="health ok again")
         assert health["fixtures"] == 380 and health["last_error"] is None
-        assert stop_program(proc) == 0
+        assert stop_bookmaker(proc) == 0
     finally:
         proc.kill() if proc.poll() is None else None

@@ -28,10 +28,11 @@ from pipeline.core.paths import REPO, Home
 from pipeline.programs.dashboard.configedit import TOKEN_ENV
 from pipeline.programs.notify.webhook import URL_ENV
 from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER
-from tests.e2e.test_pipeline import e2e_config, poll
-from tests.helpers import FOOTBALL_DATA, free_port
+from tests.kit.contracts import FOOTBALL_DATA, free_port
+from tests.kit.e2e import e2e_config
+from tests.kit.http import Recorder
+from tests.kit.poll import poll
 from tests.security.scan import Secrets
-from tests.test_notify import Recorder
 
 EVIL = ("Norwich <script>window.__xss('script')</script>"
         "<img src=x onerror=\"window.__xss('img')\"> \"dq\" 'sq' &amp;")
@@ -127,6 +128,6 @@ def wait_for_settled_bets(run: Run) -> None:
                 if e["type"] == "BET_SETTLED" and EVIL in e.get("decision_id", "")}
         return done >= {"fav-week", "dog-week"}
 
-    poll(settled_on_evil, 150, "both sessions' bets on the hostile match to settle", run.home)
+    poll(settled_on_evil, 150, "both sessions' bets on the hostile match to settle", log=run.home.logs, every=0.25)
     poll(lambda: any(("won" in t or "lost" in t) and "Norwich <script>" in t
-                     for t in run.hook.delivered()), 60, "the settlement notification", run.home)
+                     for t in run.hook.delivered()), 60, "the settlement notification", log=run.home.logs, every=0.25)

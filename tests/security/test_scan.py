@@ -16,7 +16,7 @@ from playwright.sync_api import sync_playwright
 
 from pipeline.core.log import Logger
 from pipeline.browser.launch import ARGS, NO_FORM_MEMORY, find_chromium, forget_forms
-from tests.httpstub import reply
+from tests.kit.http import reply
 from tests.security.crawl import arm, crawl
 from tests.security.scan import (Secrets, home_pids, listeners, listening_sockets, parse_address,
                                  scan_tree)

@@ -24,8 +24,7 @@ from playwright.sync_api import expect
 from pipeline.core.filebus import read_json
 from pipeline.core.paths import REPO
 from pipeline.programs import PROGRAMS
-from tests.e2e.test_dashboard import browser  # noqa: F401 (the module's Chromium fixture)
-from tests.e2e.test_pipeline import poll
+from tests.kit.poll import poll
 from tests.security import run as pipeline_run
 from tests.security.crawl import arm, crawl
 from tests.security.run import CSV_NAME, EVIL
@@ -190,6 +189,6 @@ def test_no_secret_in_any_file_log_or_notification(live):
 
     # after scripts/stop (the programs' last words, the browsers' profiles as left at exit)
     live.stop()
-    poll(lambda: not home_pids(root), 60, "every process of the home to end", live.home)
+    poll(lambda: not home_pids(root), 60, "every process of the home to end", log=live.home.logs, every=0.25)
     found, count = scan_tree(root, secrets)
     assert found == [] and count >= 20, (found, count)

@@ -13,8 +13,8 @@ import threading
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from tests.helpers import HKJC_DATA, free_port
-from tests.httpstub import reply
+from tests.kit.contracts import free_port, HKJC_DATA
+from tests.kit.http import reply
 
 CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Allow-Methods": "POST, OPTIONS",
         "Access-Control-Allow-Headers": "content-type"}

@@ -8,7 +8,7 @@ import pytest
 from pipeline.core.matchkey import load_tables
 from pipeline.history.football_data import (PRICE_SOURCES, FootballDataError, decode,
                                             load_folder, parse_file, parse_text, price)
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 TABLES = load_tables()
 FILES = sorted(FOOTBALL_DATA.glob("*.csv"))

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.core.matchkey import load_tables
 from pipeline.history.football_data import parse_file, parse_text
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 TABLES = load_tables()
 

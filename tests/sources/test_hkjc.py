@@ -19,8 +19,9 @@ from pipeline.core.timefmt import parse_iso
 from pipeline.browser.launch import find_chromium
 from pipeline.sources.hkjc import (STATUSES, ShapeError, had_odds, parse_odds_answers,
                                    parse_results)
-from tests.helpers import HKJC_DATA, assert_contract
-from tests.monitor.test_monitor import by_key, health, odds, start_monitor, wait_for  # noqa: F401
+from tests.kit.contracts import assert_contract, HKJC_DATA
+from tests.kit.monitor import by_key, health, odds
+from tests.kit.poll import poll
 from tests.sources.hkjc_site import HkjcSite, load_capture
 
 TABLES = load_tables()
@@ -315,7 +316,7 @@ def test_monitor_reads_the_sites_own_answers_off_the_network(home, site, start_m
     site.set_results(unknown)
     program = start_monitor()
 
-    doc = wait_for(lambda: odds(home), 90, "the first odds-data.json", program)
+    doc = poll(lambda: odds(home), 90, "the first odds-data.json", program)
     assert_contract("odds-data", doc)
     assert doc["source"] == "hkjc"
     got = by_key(doc)
@@ -327,11 +328,11 @@ def test_monitor_reads_the_sites_own_answers_off_the_network(home, site, start_m
     # in play, HDC "-4.0/-4.5" H 1.65 / A 2.13 (single-match-secondhalf-FB4342.json): kept
     assert got[SAN_DIEGO]["handicap"] == [{"line": -4.25, "home": 1.65, "away": 2.13}]
     # the results answer of an unknown shape: refused, reported, the odds still written
-    problems = wait_for(lambda: [p for e in program.events("odds.problems")
+    problems = poll(lambda: [p for e in program.events("odds.problems")
                                  for p in e["problems"] if "results page" in p], 30,
                         "the refused results answer reported", program)
     assert "data.matches[0].results[0].stageId" in problems[0]
-    wait_for(lambda: health(home)["counters"].get("problems", 0) >= 1, 10, "health counting it",
+    poll(lambda: health(home)["counters"].get("problems", 0) >= 1, 10, "health counting it",
              program)
     assert by_key(odds(home))[SAN_DIEGO]["result"] is None
 
@@ -339,11 +340,11 @@ def test_monitor_reads_the_sites_own_answers_off_the_network(home, site, start_m
     changed = fb5022()
     had_line(changed)["combinations"][0]["currentOdds"] = "2.61"
     site.set_matches([changed, fb4342()])
-    wait_for(lambda: by_key(odds(home))[LEVANTE]["odds"]["home"] == 2.61, 30,
+    poll(lambda: by_key(odds(home))[LEVANTE]["odds"]["home"] == 2.61, 30,
              "the new price", program)
     # the results page answers with the final score: the live match is finished
     site.set_results(results_answer(entry(1, 0, 3), entry(4, 1, 5)))
-    done = wait_for(lambda: (d := odds(home)) and by_key(d)[SAN_DIEGO]["result"] and d, 30,
+    done = poll(lambda: (d := odds(home)) and by_key(d)[SAN_DIEGO]["result"] and d, 30,
                     "the result from the results page", program)
     assert_contract("odds-data", done)
     assert by_key(done)[SAN_DIEGO]["status"] == "finished"

@@ -21,8 +21,8 @@ from pipeline.programs.bookmaker.market import prices_at, quote_of
 from pipeline.programs.monitor.program import make_source
 from pipeline.history.football_data import parse_file
 from pipeline.sources.replay import Replay, ReplaySource, load_fixtures, make_replay_source
-from tests.helpers import FOOTBALL_DATA, assert_contract
-from tests.monitor.test_monitor import wait_for
+from tests.kit.contracts import assert_contract, FOOTBALL_DATA
+from tests.kit.poll import poll
 
 TABLES = load_tables()
 E0_2019 = FOOTBALL_DATA / "E0_2019-20.csv"
@@ -193,7 +193,7 @@ def test_the_monitor_plays_a_replay_on_an_anchored_clock(home, tmp_path):
         proc = subprocess.Popen([str(REPO / ".venv" / "bin" / "betpipe"), "monitor"], env=env,
                                 stdout=out, stderr=subprocess.STDOUT)
     try:
-        doc = wait_for(lambda: (d := read_snapshot(home.odds)) and d["version"] >= 3 and d, 60,
+        doc = poll(lambda: (d := read_snapshot(home.odds)) and d["version"] >= 3 and d, 60,
                        "three replay snapshots")
         assert_contract("odds-data", doc)
         assert doc["source"] == "replay"

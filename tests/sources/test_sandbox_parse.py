@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.core.matchkey import load_tables
 from pipeline.sources.sandbox import parse_price, parse_rows
-from tests.helpers import assert_contract
+from tests.kit.contracts import assert_contract
 
 SEEN = "2019-08-09T18:30:00Z"
 

@@ -10,7 +10,7 @@ from pipeline.core.state import Book, SessionBook, replay
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.strategies import staking
 from pipeline.strategies.engine import check_snapshot, decide, decision_id, min_odds
-from tests.helpers import assert_contract
+from tests.kit.contracts import assert_contract
 
 NOW = parse_iso("2024-10-05T13:55:00Z")
 KICKOFF = "2024-10-05T14:00:00Z"

@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 
 from pipeline.core.paths import REPO
 from pipeline.strategies.implied import METHODS, additive, implied, multiplicative, shin
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
+from tests.kit.tiers import examples
 
 SOLVED = ("power", "shin", "odds_ratio")
 AGREE = 1e-9  # penaltyblog's ridder stops at xtol 2e-12; ours at 1e-13: both far inside this
@@ -203,7 +204,7 @@ def test_additive_refuses_a_price_the_margin_would_make_negative():
 prices = st.floats(min_value=1.001, max_value=500.0, allow_nan=False)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(prices, min_size=2, max_size=3), st.sampled_from(sorted(METHODS)))
 def test_any_market_sums_to_one_and_keeps_the_order_of_prices(odds, method):
     try:

@@ -12,7 +12,7 @@ import pytest
 
 from pipeline.strategies import markets, rules
 from pipeline.strategies.markets import Settlement, ah_favourite, ah_pick, ah_underdog, main_line
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 # ------------------------------------------------------------------ the hand-written table
 # (market, selection, line, score, outcome, payout, profit), stake 10 at odds 1.90:

@@ -11,6 +11,7 @@ from hypothesis import given, settings, strategies as st
 from pipeline.core.config import Session
 from pipeline.core.state import Bet, Intent, SessionBook, free_bankroll
 from pipeline.strategies.staking import Purse, floor2
+from tests.kit.tiers import examples
 
 MONEY = st.one_of(st.integers(1, 10**6).map(lambda c: c / 100),  # cents, as stakes are
                   st.floats(0.001, 1e6, allow_nan=False), st.floats(1e6, 1e12))
@@ -44,7 +45,7 @@ def purse(start: float, stake: float, sb: SessionBook) -> Purse:
     return Purse(s, sb)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(start=MONEY, stake=MONEY, open_stakes=st.lists(MONEY, max_size=6),
        profits=st.lists(st.floats(-1e6, 1e6, allow_nan=False), max_size=6),
        flying=st.lists(MONEY, max_size=2))

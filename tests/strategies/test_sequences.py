@@ -18,7 +18,7 @@ from pipeline.core.timefmt import iso
 from pipeline.strategies import ladder
 from pipeline.strategies.engine import decide
 from pipeline.programs.track.program import Tracker
-from tests.helpers import assert_contract
+from tests.kit.contracts import assert_contract
 
 T0 = "2024-10-05T12:00:00Z"
 

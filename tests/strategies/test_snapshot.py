@@ -12,6 +12,7 @@ from pipeline.core.timefmt import iso
 from pipeline.strategies import rules
 from pipeline.strategies.engine import decide
 from pipeline.strategies.snapshot import OddsIndex
+from tests.kit.tiers import examples
 
 T0 = datetime(2024, 10, 5, 12, 0, tzinfo=timezone.utc)
 COMPS = ("EPL", "ED1", "EFA")
@@ -44,7 +45,7 @@ def brute(doc: dict, session: Session, now: datetime) -> list[str]:
     return [m["key"] for m in sorted(ms, key=lambda m: (m["kickoff"], m["key"]))]
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(st.lists(match_st, max_size=30), session_st, st.integers(0, 3000))
 def test_select_is_the_window_and_competition_rules(matches, session, offset_s):
     doc = snapshot(matches)
@@ -53,7 +54,7 @@ def test_select_is_the_window_and_competition_rules(matches, session, offset_s):
     assert [m.key for m in index.select(session, now)] == brute(doc, session, now)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.lists(match_st, max_size=20), session_st, st.integers(0, 1200), st.integers(1, 400),
        st.lists(st.floats(0, 1, exclude_max=True), max_size=12))
 def test_nothing_changes_before_next_change(matches, session, offset_s, age, fractions):

@@ -14,6 +14,7 @@ from pipeline.core.state import Book
 from pipeline.core.timefmt import iso
 from pipeline.strategies.engine import decide
 from pipeline.strategies.snapshot import OddsIndex
+from tests.kit.tiers import examples
 
 T0 = datetime(2024, 10, 5, 12, 0, tzinfo=timezone.utc)
 COMPS = ("EPL", "ED1", "EFA")
@@ -109,7 +110,7 @@ def build(doc: dict, previous: OddsIndex | None = None) -> OddsIndex | str:
         return f"refused: {e}"
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=examples(150), deadline=None)
 @given(st.integers(0, 12),
        st.lists(st.tuples(st.sampled_from(KINDS), st.integers(0, 50), st.integers(0, 2000)),
                 min_size=1, max_size=25),

@@ -13,7 +13,7 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.state import replay
 from pipeline.strategies import clv
 from pipeline.strategies.settlement import results_body
-from tests.execute import decision, match
+from tests.kit.builders import bet, decision, match
 
 START = datetime(2019, 8, 9, 18, 40, tzinfo=timezone.utc)  # the files below are from 18:38-18:40
 EVIL = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
@@ -22,16 +22,6 @@ WHU = f"2019-20_{EVIL} v Manchester City"
 
 
 CLOSE = {"home": 1.10, "draw": 9.0, "away": 21.0}  # Liverpool v Norwich's close (P-1 @ 1.14)
-
-
-def bet(session, key, selection, odds, stake, n):
-    did = f"{session}|{key}|1X2"
-    return [{"type": "BET_INTENDED", "session": session, "decision_id": did,
-             "client_ref": f"{did}#1", "attempt": 1, "match_key": key, "selection": selection,
-             "odds": odds, "stake": stake, "mode": "paper"},
-            {"type": "BET_PLACED", "session": session, "decision_id": did, "client_ref": f"{did}#1",
-             "bet_ref": f"P-{n}", "odds": odds, "stake": stake, "match_key": key,
-             "selection": selection}]
 
 
 def fill(home, *, speed=60.0) -> None:

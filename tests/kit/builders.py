@@ -1,0 +1,80 @@
+"""Plain documents as the programs read and write them: matches, odds-data, decisions, configs,
+ledger events; and the ledger read back as plain dicts."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import orjson
+
+from pipeline.core.config import Config
+from pipeline.core.paths import Home
+from pipeline.core.timefmt import iso, parse_iso
+
+T0 = "2024-10-05T12:00:00Z"
+KICKOFF = "2024-10-05T14:00:00Z"
+KEY = "2024-25_Southampton v Arsenal"
+
+
+def at(seconds: float, base: str = T0) -> str:
+    return iso(parse_iso(base) + timedelta(seconds=seconds))
+
+
+def match(key: str = KEY, *, status: str = "scheduled", odds=(3.1, 3.4, 2.1),
+          seen_at: str | None = T0, result=None, kickoff: str = KICKOFF) -> dict:
+    home, away = key.split("_", 1)[1].split(" v ")
+    m = {"key": key, "season": "2024-25", "competition": "EPL", "home": home, "away": away,
+         "kickoff": kickoff, "status": status,
+         "odds": dict(zip(("home", "draw", "away"), odds)) if odds else None, "result": result}
+    if seen_at:
+        m["seen_at"] = seen_at
+    return m
+
+
+def odds_doc(*matches: dict, version: int = 1, fetched_at: str = T0) -> dict:
+    return {"version": version, "written_at": fetched_at, "source": "sandbox",
+            "fetched_at": fetched_at, "matches": list(matches) or [match()]}
+
+
+def decision(key: str = KEY, *, session: str = "s1", selection: str = "away", odds: float = 2.1,
+             min_odds: float = 2.05, stake: float = 10.0, expires_at: str = at(3600)) -> dict:
+    return {"id": f"{session}|{key}|1X2", "session": session, "match_key": key, "market": "1X2",
+            "selection": selection, "odds": odds, "odds_at": T0, "min_odds": min_odds,
+            "stake": stake, "reason": "test", "created_at": T0, "expires_at": expires_at}
+
+
+def decisions_doc(*decisions: dict, version: int = 1) -> dict:
+    return {"version": version, "written_at": T0, "odds_version": 1, "config_version": 1,
+            "decisions": list(decisions)}
+
+
+def config_doc(*, limits: dict | None = None, bankroll: float = 1000, max_odds_age_s: float = 300,
+               sessions: list[str] = ("s1",), **top) -> dict:
+    return {"mode": "paper", "max_odds_age_s": max_odds_age_s,
+            "sessions": [{"id": sid, "selection": "away", "bankroll": bankroll,
+                          "staking": {"plan": "flat", "stake": 10}, "limits": limits or {}}
+                         for sid in sessions], **top}
+
+
+def config(**kw) -> Config:
+    return Config.model_validate(config_doc(**kw))
+
+
+def ledger_events(home: Home) -> list[dict]:
+    if not home.ledger.exists():
+        return []
+    return [orjson.loads(line) for line in home.ledger.read_bytes().splitlines() if line.strip()]
+
+
+def of_type(events: list[dict], kind: str) -> list[dict]:
+    return [e for e in events if e["type"] == kind]
+
+
+def bet(session, key, selection, odds, stake, n):
+    """A paper bet's BET_INTENDED and BET_PLACED events (bet_ref P-`n`)."""
+    did = f"{session}|{key}|1X2"
+    return [{"type": "BET_INTENDED", "session": session, "decision_id": did,
+             "client_ref": f"{did}#1", "attempt": 1, "match_key": key, "selection": selection,
+             "odds": odds, "stake": stake, "mode": "paper"},
+            {"type": "BET_PLACED", "session": session, "decision_id": did, "client_ref": f"{did}#1",
+             "bet_ref": f"P-{n}", "odds": odds, "stake": stake, "match_key": key,
+             "selection": selection}]

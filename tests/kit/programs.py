@@ -1,0 +1,70 @@
+"""The real programs in subprocesses (the installed `betpipe` entry point), their health files and
+JSON log lines; the CLI; a Logger that records instead of printing."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+
+import orjson
+
+from pipeline.bookmakers.paper import record_path
+from pipeline.core.log import Logger
+from pipeline.core.paths import REPO, Home
+
+BETPIPE = str(REPO / ".venv" / "bin" / "betpipe")
+
+
+def start_program(program: str, home: Home, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "BETPIPE_HOME": str(home.root), "PYTHONUNBUFFERED": "1"}
+    out = open(log, "ab")
+    return subprocess.Popen([BETPIPE, program], env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop_program(proc: subprocess.Popen, timeout: float = 15) -> int:
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(5)
+        raise
+
+
+def health(home: Home, program: str) -> dict:
+    try:
+        return orjson.loads(home.health(program).read_bytes())
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return {}
+
+
+def log_lines(log: Path) -> list[dict]:
+    out = []
+    for line in log.read_bytes().splitlines():
+        try:
+            out.append(orjson.loads(line))
+        except orjson.JSONDecodeError:
+            pass
+    return out
+
+
+def betpipe(home: Home, *args: str) -> subprocess.CompletedProcess:
+    """`betpipe ARGS` on `home`, wide (COLUMNS=250), its output captured."""
+    env = {**os.environ, "BETPIPE_HOME": str(home.root), "COLUMNS": "250"}
+    return subprocess.run([BETPIPE, *args], env=env, capture_output=True, text=True,
+                          timeout=60, cwd=str(REPO))
+
+
+class Quiet(Logger):
+    """A Logger that keeps its lines (level, event, fields) in `.lines` instead of printing."""
+
+    def _emit(self, level, event, fields):
+        self.lines = getattr(self, "lines", []) + [(level, event, fields)]
+
+
+def paper_records(home: Home) -> list[dict]:
+    """The paper bookmaker's record of the bets it took (empty before the first)."""
+    path = record_path(home)
+    return [orjson.loads(x) for x in path.read_bytes().splitlines()] if path.exists() else []
