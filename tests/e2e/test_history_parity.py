@@ -11,9 +11,9 @@ import pytest
 from pipeline.analysis.histback import load_history, run_history
 from pipeline.core.config import Config
 from pipeline.history import store
-from tests.core.test_step_clock import run_replay
+from tests.kit.replay import run_replay
 from tests.e2e.test_parity import CONFIG, SEASON, SESSION_IDS, live_bets
-from tests.helpers import assert_contract
+from tests.kit.contracts import assert_contract
 
 pytestmark = pytest.mark.e2e
 

@@ -12,9 +12,10 @@ from pipeline.core.filebus import atomic_write_json
 from pipeline.core.ledger import Ledger
 from pipeline.core.state import Bet, SessionBook, replay
 from pipeline.strategies.settlement import figures, settle
-from tests.execute import KEY, T0, at, config, decision, ledger_events, match, odds_doc, of_type
-from tests.execute.test_execute import executor
-from tests.helpers import assert_contract
+from tests.kit.builders import (at, config, decision, KEY, ledger_events, match, odds_doc, of_type,
+                                T0)
+from tests.kit.contracts import assert_contract
+from tests.kit.programs import executor
 
 HANDICAP = [{"line": -0.75, "home": 1.92, "away": 1.98}, {"line": -0.5, "home": 1.70,
                                                          "away": 2.20}]

@@ -19,7 +19,7 @@ from pipeline.core.timefmt import iso, parse_iso
 from pipeline.history import store
 from pipeline.sources.replay import Replay, window_edges
 from pipeline.history.football_data import parse_file
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 SEASON = FOOTBALL_DATA / "E0_2019-20.csv"
 START, UNTIL = parse_iso("2019-08-09T18:00:00Z"), parse_iso("2019-08-11T20:00:00Z")

@@ -16,7 +16,7 @@ from pipeline.core.filebus import BadFile, SnapshotWriter
 from pipeline.core.log import Logger
 from pipeline.history import store
 from pipeline.programs.monitor.program import Monitor
-from tests.helpers import assert_contract
+from tests.kit.contracts import assert_contract
 
 
 def match(key="2019-20_Arsenal v Burnley", home=2.0, status="scheduled", result=None, **extra):

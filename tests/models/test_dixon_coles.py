@@ -13,7 +13,7 @@ import pytest
 from pipeline.core.matchkey import load_tables
 from pipeline.history.football_data import parse_file
 from pipeline.models import dixon_coles as dc
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 pb = pytest.importorskip("penaltyblog")
 

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 from pipeline.core.matchkey import load_tables
 from pipeline.history.football_data import parse_file
-from tests.helpers import FOOTBALL_DATA, assert_contract
+from tests.kit.contracts import assert_contract, FOOTBALL_DATA
 
 FILES = [FOOTBALL_DATA / "E0_2018-19.csv", FOOTBALL_DATA / "E0_2019-20.csv"]
 AT = "2019-12-01T12:00:00Z"

@@ -158,7 +158,7 @@ def test_unknown_clock_then_unsupported_source_stay_up_failing(home, pages, star
 
 def test_reads_the_real_sandbox_bookmaker(home, start_monitor, tmp_path):
     """Both programs as subprocesses: the bookmaker's own /odds page through the monitor."""
-    from tests.helpers import FOOTBALL_DATA
+    from tests.kit.contracts import FOOTBALL_DATA
 
     if not (FOOTBALL_DATA / "E0_2019-20.csv").exists():
         pytest.skip(f"no football-data CSVs in {FOOTBALL_DATA}")

@@ -12,7 +12,7 @@ from pipeline.core.files import check_decisions, check_odds
 from pipeline.core.state import Book, SessionBook
 from pipeline.strategies import staking
 from pipeline.strategies.engine import check_snapshot, decide
-from tests.helpers import assert_contract
+from tests.kit.contracts import assert_contract
 from tests.strategies.test_engine import KEY, NOW, config, doc_of, match, sess, snapshot
 
 HANDICAP = [{"line": -1.0, "home": 2.40, "away": 1.60},
