@@ -10,15 +10,14 @@ from pipeline.bookmakers.paper import PaperBookmaker, record_path
 from pipeline.core import clock as clockmod
 from pipeline.core.clock import FakeClock
 from pipeline.core.filebus import atomic_write_bytes, atomic_write_json
-from pipeline.core.ledger import Ledger
 from pipeline.core.timefmt import parse_iso
-from pipeline.programs.execute.engine import Executor, order_of
+from pipeline.programs.execute.engine import order_of
 from tests.kit.builders import (at, config, config_doc, decision, decisions_doc, KEY,
                                 ledger_events, match, odds_doc, of_type, T0)
 from tests.kit.contracts import assert_contract
 from tests.kit.poll import poll
-from tests.kit.programs import (Quiet, health, log_lines, paper_records, start_program,
-                                stop_program)
+from tests.kit.programs import health, log_lines, paper_records, start_program, stop_program
+from tests.kit.programs import executor
 
 DID = f"s1|{KEY}|1X2"
 
@@ -32,10 +31,6 @@ def clock():
 def paper(home, clock):
     atomic_write_json(home.odds, odds_doc(match()))
     return PaperBookmaker(home, clock)
-
-
-def executor(home, clock, bookmaker) -> Executor:
-    return Executor(Ledger(home.ledger, clock), bookmaker, clock, Quiet("execute"))
 
 
 def types(home) -> list[str]:

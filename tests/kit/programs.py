@@ -10,8 +10,10 @@ from pathlib import Path
 import orjson
 
 from pipeline.bookmakers.paper import record_path
+from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger
 from pipeline.core.paths import REPO, Home
+from pipeline.programs.execute.engine import Executor
 
 BETPIPE = str(REPO / ".venv" / "bin" / "betpipe")
 
@@ -68,3 +70,8 @@ def paper_records(home: Home) -> list[dict]:
     """The paper bookmaker's record of the bets it took (empty before the first)."""
     path = record_path(home)
     return [orjson.loads(x) for x in path.read_bytes().splitlines()] if path.exists() else []
+
+
+def executor(home: Home, clock, bookmaker) -> Executor:
+    """An in-process Executor on `home`'s ledger that logs to a Quiet logger."""
+    return Executor(Ledger(home.ledger, clock), bookmaker, clock, Quiet("execute"))
