@@ -9,8 +9,8 @@ import orjson
 from pipeline.core.clock import FakeClock
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.ledger import Ledger
-from tests.execute import config_doc, ledger_events
-from tests.helpers import assert_contract
+from tests.kit.builders import config_doc, ledger_events
+from tests.kit.contracts import assert_contract
 from tests.test_cli_ops import A, B, bet, betpipe, settle
 
 C = "2024-25_Leeds v Fulham"

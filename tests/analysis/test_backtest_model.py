@@ -24,7 +24,7 @@ from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import REPO
 from pipeline.models import dixon_coles as dc
 from tests.analysis import reference
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 NAMES = ["E0_2018-19.csv", "E0_2019-20.csv"]
 REFIT_DAYS = 14

@@ -17,7 +17,7 @@ from pipeline.core.config import Config
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import REPO
 from tests.analysis import reference
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 FILES = [FOOTBALL_DATA / "E0_2018-19.csv", FOOTBALL_DATA / "E0_2019-20.csv"]
 BETPIPE = str(REPO / ".venv" / "bin" / "betpipe")

@@ -15,7 +15,7 @@ from pipeline.core.config import Config
 from pipeline.core.paths import REPO
 from pipeline.strategies import clv
 from tests.analysis.reference import read_rows
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 FILES = [FOOTBALL_DATA / "E0_2019-20.csv", FOOTBALL_DATA / "I1_2019-20.csv"]
 COLS = {"b365": "B365{}", "pinnacle": "PS{}", "avg": "Avg{}", "b365-closing": "B365C{}",

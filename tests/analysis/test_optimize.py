@@ -14,7 +14,7 @@ from pipeline.analysis import optimize as op
 from pipeline.cli import main
 from pipeline.core.config import Session
 from tests.analysis import reference
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 FILES = [FOOTBALL_DATA / f"E0_{s}.csv" for s in ("2016-17", "2017-18", "2018-19", "2019-20")]
 SESSION = {"id": "opt", "selection": "favourite", "odds": {"min": 1.2, "max": 3.0},

@@ -10,7 +10,7 @@ from pipeline.cli import main
 from pipeline.core.config import load_config
 from pipeline.core.paths import Home
 from tests.analysis import reference
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 FILE = FOOTBALL_DATA / "E0_2019-20.csv"
 EXISTING = {"id": "keep", "selection": "home", "staking": {"plan": "flat", "stake": 5}}

@@ -31,7 +31,7 @@ from pipeline.core.timefmt import iso, parse_iso
 from pipeline.strategies import ladder, rules, staking
 from pipeline.strategies.engine import decide
 from pipeline.strategies.settlement import results_body
-from tests.helpers import contract_errors
+from tests.kit.contracts import contract_errors
 
 SESSIONS = ("a", "b", "c")
 MATCHES = tuple(f"2024-25_Home{i} v Away{i}" for i in range(10))

@@ -183,7 +183,7 @@ def test_state_filters_sessions_by_category(client, filled):
 
 
 def test_clv_column_and_equity_vs_clv_view_show_results_json_figures(client):
-    from tests.dashboard.homes import CLOSE
+    from tests.kit.homes import CLOSE
 
     p = (1 / CLOSE["home"]) / sum(1 / x for x in CLOSE.values())
     clv, ev = 1.14 / 1.10 - 1, 1.14 * p - 1  # P-1: 1.14 against a close of 1.10

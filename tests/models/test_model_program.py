@@ -17,8 +17,9 @@ from pipeline.core.paths import Home
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.history.football_data import parse_file
 from pipeline.programs.model.program import Modeller
-from tests.execute import health, poll, start_program, stop_program
-from tests.helpers import FOOTBALL_DATA, assert_contract
+from tests.kit.contracts import assert_contract, FOOTBALL_DATA
+from tests.kit.poll import poll
+from tests.kit.programs import health, start_program, stop_program
 from tests.models.test_predict_cli import perturbed_copy
 
 T0 = datetime(2019, 12, 1, 12, tzinfo=timezone.utc)

@@ -14,7 +14,7 @@ from pipeline.core.files import check_odds
 from pipeline.sources.hkjc import parse_odds_answers
 from pipeline.sources.hkjc_pools import quarter_line
 from pipeline.sources.hkjc_site import HkjcSource
-from tests.helpers import HKJC_DATA, assert_contract
+from tests.kit.contracts import assert_contract, HKJC_DATA
 from tests.sources.hkjc_site import load_capture
 from tests.sources.test_hkjc import (LEVANTE, NOW, SAN_DIEGO, SEEN, TABLES, entry, fb4342,
                                      fb5022, parse, results_answer, run_cli)

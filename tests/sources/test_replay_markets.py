@@ -11,7 +11,7 @@ from pipeline.core.matchkey import load_tables
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.history.football_data import parse_file
 from pipeline.sources.replay import Replay
-from tests.helpers import FOOTBALL_DATA, assert_contract
+from tests.kit.contracts import assert_contract, FOOTBALL_DATA
 
 TABLES = load_tables()
 E0_2019 = FOOTBALL_DATA / "E0_2019-20.csv"
