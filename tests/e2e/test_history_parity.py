@@ -1,8 +1,8 @@
 """History parity: the real programs (monitor on the replay source, decide, execute in paper
 mode, track) on the step clock record an odds history; `betpipe backtest --history` on it, with
 windows on, places exactly the ledger's bets — same matches, selections, odds, stakes, profit —
-for the sessions of tests/e2e/test_parity.py (flat, percent, kelly and the result-dependent
-plans). The history files keep their contract."""
+for the sessions of tests/e2e/test_parity.py (flat, percent, kelly, the result-dependent plans,
+AH and OU). The history files keep their contract."""
 from __future__ import annotations
 
 import orjson
@@ -28,7 +28,7 @@ def test_backtest_on_the_recorded_history_places_the_ledgers_bets(home, tmp_path
     for line in lines:
         assert_contract("odds-history-line", line)
     bt = run_history(lines, Config.model_validate(CONFIG))
-    backtest = sorted((sid, b.match_key, b.selection, b.odds, b.stake, b.profit)
+    backtest = sorted((sid, b.match_key, b.market, b.line, b.selection, b.odds, b.stake, b.profit)
                       for sid in SESSION_IDS for b, _ in bt.bets(sid))
     live = live_bets(home)
     assert live == backtest
