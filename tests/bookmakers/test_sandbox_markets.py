@@ -15,8 +15,8 @@ from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import Home
 from pipeline.history.football_data import parse_file
 from pipeline.programs.bookmaker.market import Market
-from tests.helpers import FOOTBALL_DATA
-from tests.sandbox.live import ACCOUNT, LiveServer
+from tests.kit.contracts import FOOTBALL_DATA
+from tests.kit.bookmaker import ACCOUNT, LiveServer
 
 BEFORE = "2019-08-06T13:00:00Z"  # Newcastle v Arsenal's AH line is still AHh 0.75
 AFTER = "2019-08-09T18:30:00Z"   # ... and AHCh 0.25 from kickoff - 3.5 days

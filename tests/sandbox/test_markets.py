@@ -16,9 +16,9 @@ from pipeline.core.matchkey import load_tables
 from pipeline.history.football_data import parse_file
 from pipeline.programs.bookmaker.market import Market
 from pipeline.programs.bookmaker.program import bets_path
-from tests.helpers import FOOTBALL_DATA
-from tests.sandbox.live import LiveServer, login
-from tests.sandbox.test_server import OddsPage
+from tests.kit.contracts import FOOTBALL_DATA
+from tests.kit.bookmaker import LiveServer, login
+from tests.kit.bookmaker import OddsPage
 
 CSV = FOOTBALL_DATA / "E0_2019-20.csv"
 # Newcastle v Arsenal, 11/08/2019 14:00 UK = 13:00Z; AHh 0.75, AHCh 0.25

@@ -14,8 +14,8 @@ from pipeline.history.football_data import parse_file
 from pipeline.programs.bookmaker.market import Market
 from pipeline.sources.replay import Replay
 from pipeline.sources.sandbox import SandboxSource
-from tests.helpers import FOOTBALL_DATA, assert_contract
-from tests.sandbox.live import LiveServer
+from tests.kit.contracts import FOOTBALL_DATA, assert_contract
+from tests.kit.bookmaker import LiveServer
 
 pytestmark = pytest.mark.skipif(find_chromium() is None, reason="no Chromium on this machine")
 
