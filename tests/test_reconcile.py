@@ -80,6 +80,22 @@ def test_compare_matches_one_to_one_and_names_each_kind_of_discrepancy():
     assert compare([bk("a#1", "P-1")], events[:2], events[:2], "paper").ok
 
 
+def test_compare_matches_market_and_line_and_reads_an_absent_market_as_1x2():
+    ah = {"market": "AH", "line": -0.75}
+    events = seqd({**intent("a#1"), **ah}, {**placed("a#1", "P-1"), **ah},
+                  intent("b#1"), placed("b#1", "P-2"),  # a ledger from before the markets
+                  {**intent("c#1"), "market": "OU", "selection": "over", "line": 2.5},
+                  placed("c#1", "P-3"))
+    bets = [{**bk("a#1", "P-1"), **ah}, {**bk("b#1", "P-2"), "market": "1X2", "line": None},
+            {**bk("c#1", "P-3"), "market": "OU", "selection": "over", "line": 2.5}]
+    assert compare(bets, events, events, "paper").matched == 3
+    moved = [{**bets[0], "line": -0.5}, {**bets[1], "market": "AH", "line": 0}, bets[2]]
+    r = compare(moved, events, events, "paper")
+    assert r.matched == 1 and [u["client_ref"] for u in r.unknown] == ["a#1", "b#1"]
+    assert "AH line -0.5" in r.unknown[0]["why"] and "AH line -0.75" in r.unknown[0]["why"]
+    assert "1X2 line None" in r.unknown[1]["why"]
+
+
 def test_a_placement_racing_the_check_is_neither_unknown_nor_missing(home):
     """Ledger, history, ledger: a bet placed while the history is fetched shows as matched."""
     clock = FakeClock(at(60))

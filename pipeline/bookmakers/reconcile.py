@@ -9,7 +9,8 @@ executor places on).
 neither a placement racing the check nor its write-ahead order can look like a discrepancy, and
 `compare` (pure) says what does not match one to one:
 - **unknown**: a bet of the bookmaker whose client_ref has no BET_INTENDED in the ledger, whose
-  intent the ledger failed, or whose BET_PLACED names another bet_ref. `halts` turns each one
+  intent the ledger failed, whose BET_PLACED names another bet_ref, or whose market or line
+  (DESIGN: markets; absent = 1X2, no line) is not the one its intent names. `halts` turns each one
   into a SESSION_HALTED of every session (reason `reconcile: unknown bet <bet_ref>`), written
   once per bet; the track program appends them and logs an error.
 - **missing**: a BET_PLACED (of this mode) the bookmaker does not have: an error, no halt.
@@ -113,10 +114,13 @@ def compare(bets: list[dict], before: list[dict], after: list[dict], mode: str) 
         ref, bet_ref = str(bet.get("client_ref")), str(bet.get("bet_ref"))
         at_bookmaker[ref] = bet
         known = placed.get(ref)
-        if known is not None and str(known["bet_ref"]) == bet_ref:
+        wrong = _other_pick(bet, intents.get(ref))
+        if known is not None and str(known["bet_ref"]) == bet_ref and wrong is None:
             report.matched += 1
             continue
-        if known is not None:
+        if wrong is not None:
+            why = wrong
+        elif known is not None:
             why = f"the ledger placed {ref} as bet {known['bet_ref']}"
         elif ref in failed:
             why = f"the ledger says {ref} failed ({failed[ref]})"
@@ -135,6 +139,23 @@ def compare(bets: list[dict], before: list[dict], after: list[dict], mode: str) 
             report.missing.append({"bet_ref": str(ev["bet_ref"]), "client_ref": ref,
                                    "decision_id": ev.get("decision_id")})
     return report
+
+
+def _pick(doc: dict) -> tuple[str, float | None]:
+    """(market, line) of a bet or a ledger event: no market = 1X2, no line = None."""
+    line = doc.get("line")
+    return doc.get("market") or "1X2", None if line is None else float(line)
+
+
+def _other_pick(bet: dict, intent: dict | None) -> str | None:
+    """Why the bookmaker's bet is not the one its intent asked for (market, line), else None."""
+    if intent is None:
+        return None
+    (bm, bl), (im, il) = _pick(bet), _pick(intent)
+    if (bm, bl) == (im, il):
+        return None
+    return (f"the bookmaker has {bet.get('client_ref')} as {bm} line {bl}, the ledger intended "
+            f"{im} line {il}")
 
 
 def _index(events: list[dict]) -> tuple[dict, dict, dict]:

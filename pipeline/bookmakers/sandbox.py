@@ -4,7 +4,8 @@
 once). A page opens the match's bet slip once (`/slip?match=…`, logging in first when the site
 sends it to the login page: credentials from $BETPIPE_SANDBOX_USER / $BETPIPE_SANDBOX_PASSWORD)
 and keeps it: each bet is ONE round trip to the browser — fill the slip's fields (match,
-selection, stake, min_odds, the client reference), click "Place bet" (the slip's script sends the
+market, line — AH: the home line; OU: goals; empty for 1X2 —, selection, stake, min_odds, the
+client reference), click "Place bet" (the slip's script sends the
 form in the background and asks for the answer alone), and read the answer the slip shows: the
 confirmation's bet reference, or a refusal. Every Playwright call and every navigation costs the
 browser and its driver more CPU than the bet itself, so a kept slip and one call per bet are
@@ -41,8 +42,10 @@ from pipeline.browser.pool import PagePool, PoolError
 from pipeline.core.log import OncePerReason
 
 # reason_code of the sandbox's refusal page -> whether trying again later may work
-REFUSALS = {"suspended": True, "price_changed": True, "logged_out": True, "over_limit": False,
-            "unknown_match": False, "bad_request": False}
+# (line_changed: the AH/OU line moved, retryable as the paper bookmaker's: decide moves the
+# decision to the new line)
+REFUSALS = {"suspended": True, "price_changed": True, "line_changed": True, "logged_out": True,
+            "over_limit": False, "unknown_match": False, "bad_request": False}
 API_TIMEOUT_S = 10.0
 PROBE_TIMEOUT_S = 3.0
 # Chromium's errors for a site it could not reach (nothing was sent to it)
@@ -197,9 +200,10 @@ class SandboxBookmaker:
 
     async def _place_on(self, page, order: Order) -> Placement:
         ref, clicked = order.client_ref, False
-        fields = {"match": order.match_key, "selection": order.selection,
-                  "stake": f"{order.stake:.2f}", "min_odds": str(order.min_odds),
-                  "client_ref": ref}
+        fields = {"match": order.match_key, "market": order.market,
+                  "line": "" if order.line is None else repr(float(order.line)),
+                  "selection": order.selection, "stake": f"{order.stake:.2f}",
+                  "min_odds": str(order.min_odds), "client_ref": ref}
         try:
             for attempt in (1, 2):
                 clicked = True  # from here on the bet may have left (unless no slip was there)
@@ -231,7 +235,9 @@ class SandboxBookmaker:
 
     async def _open_slip(self, page, order: Order) -> Placement | None:
         """Open the match's bet slip (logging in on the way); a Placement when it is refused."""
-        query = urlencode({"match": order.match_key, "selection": order.selection})
+        query = urlencode({"match": order.match_key, "selection": order.selection,
+                           **({} if order.market == "1X2" else
+                              {"market": order.market, "line": order.line})})
         await page.goto(f"{self.url}/slip?{query}", wait_until="domcontentloaded")
         front = await page.evaluate(READ_PAGE_JS)
         if front.get("kind") == "login":  # back on the slip through the login's `next`

@@ -7,6 +7,9 @@ odds, a row without its required attributes is skipped, each with a problem repo
 whose layout changed (no table, or an empty table on a page without its sim-now meta) raises
 `SourceError`, so the monitor keeps the last good snapshot; an empty table on a well-formed page
 is a legitimate "no fixtures now" (the summer break) and gives an empty snapshot.
+Asian handicap and over/under (`td.line[data-market][data-line]` and its two `td.line-price`
+cells, pipeline/programs/bookmaker/pages.py) become odds-data `handicap` / `totals` (one entry
+each, absent when not on sale); a bad line or price drops that market of that match alone.
 """
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from pipeline.core.files import LINE_MARKETS, line_ok
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.timefmt import iso, parse_iso
 
@@ -43,10 +47,19 @@ READ_ROWS_JS = """() => {
     for (const td of tr.querySelectorAll('td.price')) {
       prices[td.dataset.sel] = td.textContent.trim();
     }
+    const lines = {};
+    for (const td of tr.querySelectorAll('td.line')) {
+      lines[td.dataset.market] = {line: td.dataset.line ?? '', prices: {}};
+    }
+    for (const td of tr.querySelectorAll('td.line-price')) {
+      const l = lines[td.dataset.market];
+      if (l) l.prices[td.dataset.sel] = td.textContent.trim();
+    }
     const d = tr.dataset;
     rows.push({id: d.id ?? null, competition: d.competition ?? null, season: d.season ?? null,
                kickoff: d.kickoff ?? null, status: d.status ?? null,
-               home: text(tr, 'home'), away: text(tr, 'away'), prices, score: text(tr, 'score')});
+               home: text(tr, 'home'), away: text(tr, 'away'), prices, score: text(tr, 'score'),
+               lines});
   }
   return JSON.stringify({sim_now: meta ? meta.content : null, rows});
 }"""
@@ -101,6 +114,40 @@ def parse_odds(prices: Any, label: str, problems: list[str]) -> dict | None:
     return parsed
 
 
+# the page's data-market -> odds-data's list
+LINE_LISTS = {"AH": "handicap", "OU": "totals"}
+
+
+def parse_lines(lines: Any, label: str, problems: list[str]) -> dict:
+    """odds-data `handicap` / `totals` from a row's line cells: {} when none is on sale; a bad
+    line or price drops that market (with a problem), never the match."""
+    out: dict = {}
+    if not isinstance(lines, dict):
+        return out
+    for market, field in LINE_LISTS.items():
+        cell = lines.get(market)
+        if not isinstance(cell, dict) or cell.get("line") in (None, ""):
+            continue
+        sides = LINE_MARKETS[field]
+        prices = cell.get("prices") if isinstance(cell.get("prices"), dict) else {}
+        parsed = {side: parse_price(prices.get(side)) for side in sides}
+        try:
+            line = float(cell["line"])
+        except (TypeError, ValueError):
+            line = None
+        if line is None or not line_ok(line) or (market == "OU" and line < 0):
+            problems.append(f"{label}: {market} line {cell['line']!r} is not a multiple of 0.25; "
+                            f"{field} dropped")
+            continue
+        bad = [f"{side} {v if isinstance(v, str) else 'missing'}" for side, v in parsed.items()
+               if not isinstance(v, float)]
+        if bad:
+            problems.append(f"{label}: {market} price {', '.join(bad)}; {field} dropped")
+            continue
+        out[field] = [{"line": line, **parsed}]
+    return out
+
+
 def parse_score(text: Any) -> dict | None:
     match = _SCORE.match(text) if isinstance(text, str) else None
     if not match:
@@ -153,6 +200,7 @@ def parse_rows(rows: list[dict], tables: KeyTables, seen_at: str) -> tuple[list[
         matches.append({"key": key, "season": season, "competition": competition,
                         "home": home, "away": away, "kickoff": iso(kickoff), "status": status,
                         "odds": parse_odds(row.get("prices"), label, problems),
+                        **parse_lines(row.get("lines"), label, problems),
                         "seen_at": seen_at, "result": result})
     return matches, problems
 

@@ -51,10 +51,11 @@ def test_odds_page_follows_the_contract(market, home):
                                 "data-status": "scheduled", "title": "EPL 2019-20"}
         cells = {(c["class"], c["sel"]): c["text"] for c in row["cells"]}
         assert [c["class"] for c in row["cells"]] == ["kickoff", "home", "away", "price", "price",
-                                                      "price", "score"]
+                                                      "price", "score"] + \
+            ["line", "line-price", "line-price"] * 2  # AH, then OU (tests/sandbox/test_markets)
         assert cells[("home", None)] == "Liverpool" and cells[("away", None)] == "Norwich"
         assert [cells[("price", s)] for s in ("home", "draw", "away")] == ["1.14", "9.50", "20.99"]
-        assert cells[("score", None)] == ""
+        assert row["cells"][6] == {"class": "score", "sel": None, "text": ""}
 
         clock.set("2019-08-09T19:30:00Z")  # live: suspended, no prices
         row = OddsPage(http.get("/odds").text).row(LIV_NOR)
@@ -65,7 +66,7 @@ def test_odds_page_follows_the_contract(market, home):
         clock.set("2019-08-09T21:00:00Z")  # kickoff + 120 min: finished
         row = OddsPage(http.get("/odds").text).row(LIV_NOR)
         assert row["attrs"]["data-status"] == "finished"
-        assert row["cells"][-1]["text"] == "4-1"
+        assert row["cells"][6]["text"] == "4-1"
 
         api = http.get("/api/matches").json()
         assert api["sim_now"] == "2019-08-09T21:00:00Z"

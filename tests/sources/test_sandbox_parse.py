@@ -139,3 +139,45 @@ def test_duplicate_key_keeps_the_first_row(tables):
 def test_kickoff_with_an_offset_is_written_in_utc(tables):
     matches, _ = parse_rows([row(kickoff="2019-08-11T16:30:00+01:00")], tables, SEEN)
     assert matches[0]["kickoff"] == "2019-08-11T15:30:00Z"
+
+
+def lines(ah=("-0.75", "1.92", "1.98"), ou=("2.5", "1.85", "2.05")) -> dict:
+    return {"AH": {"line": ah[0], "prices": {"home": ah[1], "away": ah[2]}},
+            "OU": {"line": ou[0], "prices": {"over": ou[1], "under": ou[2]}}}
+
+
+def test_handicap_and_totals_from_the_line_cells_pass_the_contract_check(tables, tmp_path):
+    from pipeline.core.files import check_odds
+    matches, problems = parse_rows([row(lines=lines())], tables, SEEN)
+    assert problems == []
+    [m] = matches
+    assert m["handicap"] == [{"line": -0.75, "home": 1.92, "away": 1.98}]
+    assert m["totals"] == [{"line": 2.5, "over": 1.85, "under": 2.05}]
+    assert check_odds(snapshot(matches), tmp_path / "odds-data.json") is not None
+    assert_contract("odds-data", snapshot(matches))
+
+
+@pytest.mark.parametrize("bad, field, problem", [
+    (lines(ah=("-0.7", "1.92", "1.98")), "handicap", "AH line '-0.7' is not a multiple of 0.25"),
+    (lines(ah=("x", "1.92", "1.98")), "handicap", "AH line 'x'"),
+    (lines(ou=("-0.5", "1.9", "1.9")), "totals", "OU line '-0.5'"),
+    (lines(ou=("2.5", "1.0", "1.9")), "totals", "OU price over '1.0' is not above 1"),
+    (lines(ah=("0", "1.92", "\u2013")), "handicap", "AH price away missing"),
+])
+def test_a_bad_line_or_price_drops_that_market_alone(tables, tmp_path, bad, field, problem):
+    from pipeline.core.files import check_odds
+    matches, problems = parse_rows([row(lines=bad)], tables, SEEN)
+    [m] = matches
+    assert field not in m and m["odds"] == {"home": 1.8, "draw": 3.6, "away": 4.5}
+    assert len(problems) == 1 and problem in problems[0] and field in problems[0]
+    other = {"handicap": "totals", "totals": "handicap"}[field]
+    assert len(m[other]) == 1  # the other market stands
+    check_odds(snapshot(matches), tmp_path / "odds-data.json")
+
+
+def test_not_on_sale_lines_are_absent(tables):
+    off = {"AH": {"line": "", "prices": {"home": "\u2013", "away": "\u2013"}},
+           "OU": {"line": "", "prices": {"over": "\u2013", "under": "\u2013"}}}
+    matches, problems = parse_rows([row(lines=off, status="live", prices=("\u2013",) * 3)],
+                                   tables, SEEN)
+    assert problems == [] and "handicap" not in matches[0] and "totals" not in matches[0]

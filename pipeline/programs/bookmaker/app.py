@@ -6,10 +6,12 @@ bet slip and bet history (slip.py). Time comes from the `Clock` it is given; eve
 computed from the market and the price pools at that instant.
 
 `POST /api/bets` (the JSON twin, for tests and reconciliation: no login) takes `{client_ref,
-match_id | match_key, selection, stake, min_odds?}` and books the bet at the price its stake gets
-from the pool when the match is on sale (201); a client_ref it already accepted answers with that
+match_id | match_key, market? (1X2 | AH | OU, default 1X2), selection, line? (AH: the home line;
+OU: goals), stake, min_odds?}` and books the bet at the price its stake gets from the pool of
+that side and line when it is on sale (201); a client_ref it already accepted answers with that
 first bet (200) and books nothing. Refusals: 422 bad_request / unknown_match, 409 suspended /
-over_limit / price_changed, as `{"error", "reason_code"}`.
+line_changed / over_limit / price_changed, as `{"error", "reason_code"}`. `GET /api/bets` gives
+each bet's market and line (null for 1X2), its status and payout (strategies.markets).
 """
 from __future__ import annotations
 
@@ -92,8 +94,8 @@ def create_app(market: Market, store: BetStore, clock: Clock, *, log=None,
             return json_response(e.to_json(), e.http_status)
         if log:
             log.info("bookmaker.bet_accepted" if new else "bookmaker.bet_repeated",
-                     **{k: bet[k] for k in ("client_ref", "bet_ref", "match_key", "selection",
-                                            "odds", "stake")})
+                     **{k: bet[k] for k in ("client_ref", "bet_ref", "match_key", "market",
+                                            "selection", "line", "odds", "stake")})
         return json_response(bet, 201 if new else 200)
 
     routes = [

@@ -10,6 +10,10 @@ Rules, per fixture with kickoff K:
   average) that move linearly from the pre-match columns at K - 7 days to the closing columns
   (B365C*, else AvgC*) at K, rounded to 2 decimals and never ≤ 1.01; a row with no price at all is
   listed but not on sale;
+- Asian handicap and over/under 2.5 (`MatchState.handicap` / `.totals`, one entry each) on the
+  same path from the same bookmaker's columns (`pipeline.history.prices.line_at`: a line that
+  moved between pre-match and closing changes once, half-way through the sale), so the sandbox
+  and the replay source price every market alike at every instant;
 - suspended (still `scheduled`, no prices) from K - `Rules.suspend_before` (config
   `sandbox.suspend_before_min`, default 2 minutes);
 - `live` (suspended, no prices) from K; `finished` with FTHG-FTAG from K + 110 minutes;
@@ -24,20 +28,20 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Iterable, Sequence
 
+from pipeline.core.files import MARKET_SIDES
 from pipeline.core.timefmt import iso
 from pipeline.history.football_data import Fixture
 from pipeline.history.prices import (LISTED_AFTER, LISTED_BEFORE, MIN_PRICE, ON_SALE_BEFORE,
-                                     RESULT_AFTER, Prices, Quote, prices_at, quote_of)
+                                     RESULT_AFTER, Entry, Prices, Quote, line_at,
+                                     line_quotes_of, prices_at, quote_of)
+from pipeline.strategies import markets
+from pipeline.strategies.markets import Settlement
 
 SUSPEND_BEFORE = timedelta(minutes=2)
 POSTPONED_NOTICE = timedelta(minutes=120)
-SELECTIONS = ("home", "draw", "away")
-
-
-def outcome(score: tuple[int, int]) -> str:
-    """home | draw | away from a full-time score."""
-    home, away = score
-    return "home" if home > away else "away" if away > home else "draw"
+SELECTIONS = MARKET_SIDES["1X2"]
+# odds-data's name of each line market's list (DESIGN: markets)
+LINE_FIELDS = {"AH": "handicap", "OU": "totals"}
 
 
 @dataclass(frozen=True)
@@ -47,25 +51,51 @@ class MatchState:
     odds: Prices | None              # only while on sale
     score: tuple[int, int] | None    # only once finished
     suspended: bool = False          # scheduled, but the market closed shortly before kickoff
+    handicap: Entry | None = None    # AH (home line, home, away), only while on sale
+    totals: Entry | None = None      # OU (goals line, over, under), only while on sale
 
     @property
     def on_sale(self) -> bool:
-        return self.status == "scheduled" and self.odds is not None
+        return self.status == "scheduled" and any((self.odds, self.handicap, self.totals))
 
-    def price(self, selection: str) -> float | None:
-        if self.odds is None:
+    def entry(self, market: str) -> Entry | None:
+        """The AH or OU entry on offer (line, first side's price, second side's price)."""
+        return self.handicap if market == "AH" else self.totals if market == "OU" else None
+
+    def price(self, selection: str, market: str = "1X2",
+              line: float | None = None) -> float | None:
+        """The price of a side (AH/OU: at `line`); None when it is not on offer."""
+        if market == "1X2":
+            return None if self.odds is None else self.odds[SELECTIONS.index(selection)]
+        entry = self.entry(market)
+        if entry is None or line is None or entry[0] != line:
             return None
-        return self.odds[SELECTIONS.index(selection)]
+        return entry[1 + MARKET_SIDES[market].index(selection)]
 
-    def settle(self, selection: str) -> str:
-        """A bet's status on this match: open | won | lost | void."""
-        if self.status == "postponed":
-            return "void"
+    def settlement(self, market: str, selection: str, line: float | None, odds: float,
+                   stake: float) -> Settlement | None:
+        """How a bet on this match settles (strategies.markets, DESIGN's one formula); None
+        while it is open. A postponed match, or a finished one without a score, is void."""
+        if self.status == "postponed" or (self.status == "finished" and self.score is None):
+            return markets.void(odds, stake)
         if self.status != "finished":
-            return "open"
-        if self.score is None:
-            return "void"
-        return "won" if outcome(self.score) == selection else "lost"
+            return None
+        return markets.settle(market, selection, line, odds, stake, *self.score)
+
+    def settle(self, selection: str, market: str = "1X2", line: float | None = None) -> str:
+        """A bet's status on this match: open | won | half_won | void | half_lost | lost."""
+        done = self.settlement(market, selection, line, 2.0, 1.0)
+        return "open" if done is None else done.outcome
+
+    def lines_json(self) -> dict:
+        """odds-data's `handicap` / `totals` of this match (absent when not on offer)."""
+        out = {}
+        for market, field in LINE_FIELDS.items():
+            entry = self.entry(market)
+            if entry is not None:
+                a, b = MARKET_SIDES[market]
+                out[field] = [{"line": entry[0], a: entry[1], b: entry[2]}]
+        return out
 
     def to_json(self) -> dict:
         """One entry of `GET /api/matches`."""
@@ -76,7 +106,7 @@ class MatchState:
             "odds": dict(zip(SELECTIONS, self.odds)) if self.odds else None,
             "score": ({"home_goals": self.score[0], "away_goals": self.score[1]}
                       if self.score else None),
-            "key": f.key, "suspended": self.suspended,
+            "key": f.key, "suspended": self.suspended, **self.lines_json(),
         }
 
 
@@ -109,6 +139,7 @@ class Market:
         self.fixtures: Sequence[Fixture] = tuple(ordered)
         self._kickoffs = [f.kickoff for f in ordered]
         self._quotes = [quote_of(f) for f in ordered]
+        self._line_quotes = [line_quotes_of(f) for f in ordered]
         self._by_id = {f.id: i for i, f in enumerate(ordered)}
         self._by_key: dict[str, int] = {}
         for i, f in enumerate(ordered):
@@ -134,10 +165,12 @@ class Market:
         if now >= kickoff - rules.suspend_before and now < kickoff:
             return MatchState(fixture, "scheduled", None, None, suspended=True)
         if now < kickoff:
-            quote = self._quotes[i]
-            odds = prices_at(quote, kickoff, now) if quote and now >= kickoff - ON_SALE_BEFORE \
-                else None
-            return MatchState(fixture, "scheduled", odds, None)
+            if now < kickoff - ON_SALE_BEFORE:
+                return MatchState(fixture, "scheduled", None, None)
+            quote, (ah, ou) = self._quotes[i], self._line_quotes[i]
+            return MatchState(fixture, "scheduled", quote and prices_at(quote, kickoff, now), None,
+                              handicap=ah and line_at(ah, kickoff, now),
+                              totals=ou and line_at(ou, kickoff, now))
         if now < kickoff + RESULT_AFTER:
             return MatchState(fixture, "live", None, None)
         return MatchState(fixture, "finished", None, fixture.result)

@@ -4,7 +4,11 @@
 `<tr class="match" data-id data-competition data-season data-kickoff data-status>` with the cells
 `td.kickoff`, `td.home`, `td.away`, three `td.price[data-sel=home|draw|away]` (2-decimal price,
 or NOT_ON_SALE; the price is a link to the bet slip, its text stays the bare price) and
-`td.score` ("4-1" once finished, else empty). Team names as in the CSV. The prices are the pools'
+`td.score` ("4-1" once finished, else empty); then, per line market (Asian handicap `AH`, then
+over/under `OU`), `td.line[data-market][data-line]` (the home line for AH, the goals line for OU,
+as a number; both empty when not on sale) and two `td.line-price[data-market][data-sel=home|away
+or over|under]` (price or NOT_ON_SALE, a link to the slip of that side and line). Team names as
+in the CSV. The prices are the pools'
 (pools.py); a market suspended shortly before kickoff shows NOT_ON_SALE with status scheduled.
 The login, bet slip and bet history pages are in slip_pages.py.
 """
@@ -15,7 +19,8 @@ from html import escape
 from urllib.parse import urlencode
 
 from pipeline.core.timefmt import iso
-from pipeline.programs.bookmaker.market import SELECTIONS, MatchState
+from pipeline.core.files import MARKET_SIDES
+from pipeline.programs.bookmaker.market import LINE_FIELDS, SELECTIONS, MatchState
 
 NOT_ON_SALE = "\u2013"  # the dash shown instead of a price; never numeric text
 CREDIT = ('Data: <a href="https://www.football-data.co.uk/">football-data.co.uk</a> '
@@ -89,16 +94,38 @@ def layout(title: str, now: datetime, body: str, user: str | None = None) -> str
 """
 
 
+def line_label(market: str, line: float) -> str:
+    """A line as people read it: AH "-0.75" / "+0.5" / "0", OU "2.5"."""
+    return f"{line + 0.0:+g}" if market == "AH" and line else f"{line + 0.0:g}"
+
+
+def _price(state: MatchState, sel: str, market: str = "1X2", line: float | None = None) -> str:
+    """A price cell's content: the price as a link to its bet slip (textContent stays the bare
+    price), or NOT_ON_SALE."""
+    p = state.price(sel, market, line)
+    if p is None:
+        return NOT_ON_SALE
+    query = {"match": state.fixture.id, "selection": sel}
+    if market != "1X2":
+        query.update(market=market, line=line)
+    return f'<a href="{_e("/slip?" + urlencode(query))}">{p:.2f}</a>'
+
+
 def _price_cells(state: MatchState) -> str:
+    return "".join(f'<td class="price" data-sel="{sel}">{_price(state, sel)}</td>'
+                   for sel in SELECTIONS)
+
+
+def _line_cells(state: MatchState) -> str:
     cells = []
-    for sel in SELECTIONS:
-        p = state.price(sel)
-        if p is None:
-            text = NOT_ON_SALE
-        else:  # a price opens the bet slip (textContent stays the bare price)
-            slip = f"/slip?{urlencode({'match': state.fixture.id, 'selection': sel})}"
-            text = f'<a href="{_e(slip)}">{p:.2f}</a>'
-        cells.append(f'<td class="price" data-sel="{sel}">{text}</td>')
+    for market in LINE_FIELDS:
+        entry = state.entry(market)
+        line = None if entry is None else entry[0]
+        shown = "" if line is None else line_label(market, line)
+        cells.append(f'<td class="line" data-market="{market}" '
+                     f'data-line="{"" if line is None else line}">{_e(shown)}</td>')
+        cells += [f'<td class="line-price" data-market="{market}" data-sel="{sel}">'
+                  f'{_price(state, sel, market, line)}</td>' for sel in MARKET_SIDES[market]]
     return "".join(cells)
 
 
@@ -127,11 +154,12 @@ def odds_page(states: list[MatchState], now: datetime, user: str | None = None) 
             f'data-status="{_e(s.status)}" title="{_e(f.competition)} {_e(f.season)}">'
             f'<td class="kickoff">{_e(_when(f.kickoff))}</td>'
             f'<td class="home">{_e(f.home)}</td><td class="away">{_e(f.away)}</td>'
-            f'{_price_cells(s)}<td class="score">{_score(s)}</td></tr>')
-    body = """<p>Match odds (1X2, decimal). Prices open 7 days before kickoff; the market is
-suspended shortly before kickoff and the final score appears 110 minutes after it. Money placed on
-an outcome moves its price.</p>
-""" + table("matches", ["Kickoff (UTC)", "Home", "Away", "1", "X", "2", "Score"], rows,
+            f'{_price_cells(s)}<td class="score">{_score(s)}</td>{_line_cells(s)}</tr>')
+    body = """<p>Match odds (1X2), Asian handicap (the home team's line) and over/under goals,
+decimal. Prices open 7 days before kickoff; the market is suspended shortly before kickoff and the
+final score appears 110 minutes after it. Money placed on an outcome moves its price.</p>
+""" + table("matches", ["Kickoff (UTC)", "Home", "Away", "1", "X", "2", "Score", "AH", "Home",
+                        "Away", "O/U", "Over", "Under"], rows,
             "No matches are listed at this time.")
     return layout("Odds", now, body, user)
 

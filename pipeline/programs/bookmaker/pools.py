@@ -13,12 +13,16 @@ so a bet's own size moves its price (slippage), and every later bet on that outc
 n = n0 + Q and y = k / n: the pool's state is Q alone, and it is seeded afresh from the real price
 of the moment, so prices still drift from the pre-match towards the closing columns while the
 money on them pushes them down. Pure functions; the store keeps Q per (match, outcome) on disk.
+
+Asian handicap and over/under have a pool per side and line (`pool_key`): money on "AH home
+-0.75" moves that price only, and a line that changes opens fresh pools.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import replace
 
+from pipeline.core.files import MARKET_SIDES
 from pipeline.programs.bookmaker.market import MIN_PRICE, SELECTIONS, MatchState
 
 TAKEN_MIN = 1.01  # a bet is never taken below this (the market's own floor is MIN_PRICE)
@@ -52,10 +56,28 @@ def shown(price: float, staked: float, liquidity: float) -> float:
     return max(MIN_PRICE, round(marginal(price, staked, liquidity), 2))
 
 
+def pool_key(market: str, selection: str, line: float | None) -> str:
+    """The pool a bet is on, within its match: the selection for 1X2 (as the store has always
+    kept it), "AH|-0.75|home" / "OU|2.5|over" for a side and line."""
+    if market == "1X2":
+        return selection
+    return f"{market}|{float(line)}|{selection}"
+
+
 def priced(state: MatchState, staked: dict[str, float], liquidity: float) -> MatchState:
-    """`state` with the pools' prices: `staked` maps a selection to the money bet on it."""
-    if state.odds is None or not any(staked.get(sel) for sel in SELECTIONS):
+    """`state` with the pools' prices: `staked` maps a pool (`pool_key`) to the money bet on it."""
+    if not staked:
         return state
-    odds = tuple(shown(p, staked.get(sel, 0.0), liquidity)
-                 for sel, p in zip(SELECTIONS, state.odds))
-    return replace(state, odds=odds)
+    changes: dict = {}
+    if state.odds is not None and any(staked.get(sel) for sel in SELECTIONS):
+        changes["odds"] = tuple(shown(p, staked.get(sel, 0.0), liquidity)
+                                for sel, p in zip(SELECTIONS, state.odds))
+    for market, field in (("AH", "handicap"), ("OU", "totals")):
+        entry = state.entry(market)
+        if entry is None:
+            continue
+        keys = [pool_key(market, side, entry[0]) for side in MARKET_SIDES[market]]
+        if any(staked.get(k) for k in keys):
+            changes[field] = (entry[0], *(shown(p, staked.get(k, 0.0), liquidity)
+                                          for k, p in zip(keys, entry[1:])))
+    return replace(state, **changes) if changes else state

@@ -16,8 +16,7 @@ from starlette.routing import Route
 
 from pipeline.programs.bookmaker import slip_pages
 from pipeline.programs.bookmaker.auth import COOKIE, Sessions
-from pipeline.programs.bookmaker.book import Bookmaker
-from pipeline.programs.bookmaker.market import SELECTIONS
+from pipeline.programs.bookmaker.book import Bookmaker, market_of
 from pipeline.programs.bookmaker.store import BetRefused
 
 NO_STORE = {"Cache-Control": "no-store"}
@@ -47,8 +46,8 @@ def slip_body(fields: dict[str, str]) -> dict:
     """The slip's form fields as a placement body for `Bookmaker.place` (numbers parsed)."""
     body: dict = {"client_ref": fields.get("client_ref") or None,
                   "match_id": fields.get("match") or None, "match_key": fields.get("match") or None,
-                  "selection": fields.get("selection")}
-    for name in ("stake", "min_odds"):
+                  "market": fields.get("market") or "1X2", "selection": fields.get("selection")}
+    for name in ("stake", "min_odds", "line"):
         raw = (fields.get(name) or "").strip()
         if not raw:
             continue
@@ -97,14 +96,22 @@ def routes(book: Bookmaker, sessions: Sessions, log=None) -> list[Route]:
         user = user_of(request)
         if user is None:
             return to_login(request)
-        now, ident = clock.now(), request.query_params.get("match", "")
-        selection = request.query_params.get("selection", "home")
+        now, query = clock.now(), request.query_params
+        ident = query.get("match", "")
         fixture = book.market.find(ident, ident)
-        if fixture is None or selection not in SELECTIONS:
-            why = f"no match {ident!r}" if fixture is None else f"no selection {selection!r}"
-            code = "unknown_match" if fixture is None else "bad_request"
-            return html(slip_pages.refusal_page(code, why, None, now, user), 404)
-        return html(slip_pages.slip_page(book.state(fixture, now), selection, now, user))
+        try:
+            if fixture is None:
+                raise BetRefused("unknown_match", f"no match {ident!r}")
+            fields = {"selection": query.get("selection", "home"), "market": query.get("market"),
+                      "line": query.get("line")}
+            if fields["market"] not in (None, "", "1X2") and not fields["line"]:
+                entry = book.state(fixture, now).entry(fields["market"])  # the line on offer
+                fields["line"] = "" if entry is None else str(entry[0])
+            market, selection, line = market_of(slip_body(fields))
+        except BetRefused as e:
+            return html(slip_pages.refusal_page(e.reason_code, e.message, None, now, user), 404)
+        return html(slip_pages.slip_page(book.state(fixture, now), selection, now, user, market,
+                                         line))
 
     async def slip_send(request: Request):
         fields = await form(request)
@@ -124,8 +131,8 @@ def routes(book: Bookmaker, sessions: Sessions, log=None) -> list[Route]:
                         e.http_status)
         if log:
             log.info("bookmaker.bet_accepted" if new else "bookmaker.bet_repeated", via="slip",
-                     **{k: bet[k] for k in ("client_ref", "bet_ref", "match_key", "selection",
-                                            "odds", "stake")})
+                     **{k: bet[k] for k in ("client_ref", "bet_ref", "match_key", "market",
+                                            "selection", "line", "odds", "stake")})
         status = 201 if new else 200
         if fragment:
             return html(slip_pages.confirmation(bet, new), status)

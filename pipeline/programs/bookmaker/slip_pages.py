@@ -4,27 +4,35 @@ refusal, bet history. Their ids and data-* attributes are the contract the brows
 
 - login: `form#login` with `input#user`, `input#password`, `button#login-submit`; after a wrong
   password `#login-error[data-reason=bad_credentials]`. The password is never echoed back.
-- slip: `form#slip` with `input#match` (a fixture id or match key), `select#selection`,
-  `input#stake`, `input#min_odds`, `input#client_ref`, `button#place`;
-  `#slip-match[data-key][data-status][data-price]` says what it was opened for.
+- slip: `form#slip` with `input#match` (a fixture id or match key), `select#market` (1X2 | AH |
+  OU), `input#line` (AH: the home line; OU: goals; empty for 1X2), `select#selection` (every
+  market's sides: home, draw, away, over, under), `input#stake`, `input#min_odds`,
+  `input#client_ref`, `button#place`; `#slip-match[data-key][data-status][data-market]
+  [data-line][data-price]` says what it was opened for.
 - after the slip is sent (in the background, asking with `X-Slip-Answer: fragment` for the
   answer alone, which appears in `#slip-result` below the form, `#slip-error` when none came;
   without JavaScript, as a page of its own):
-  `#confirmation[data-bet-ref data-client-ref data-match-key data-selection data-odds data-stake
-  data-placed-at data-repeat]`, or `#refusal[data-reason data-client-ref]` with reason
-  suspended | price_changed | over_limit | unknown_match | bad_request | logged_out.
-- history: `table#bets` rows `tr.bet[data-bet-ref data-client-ref data-match-key data-selection
-  data-odds data-stake data-placed-at data-status]`.
+  `#confirmation[data-bet-ref data-client-ref data-match-key data-market data-selection
+  data-line data-odds data-stake data-placed-at data-repeat]` (data-line empty for 1X2), or
+  `#refusal[data-reason data-client-ref]` with reason suspended | price_changed | line_changed |
+  over_limit | unknown_match | bad_request | logged_out.
+- history: `table#bets` rows `tr.bet[data-bet-ref data-client-ref data-match-key data-market
+  data-selection data-line data-odds data-stake data-placed-at data-status data-payout]`, the
+  status and payout strategies.markets' settlement (won | half_won | void | half_lost | lost).
 """
 from __future__ import annotations
 
 from datetime import datetime
 
 from pipeline.core.timefmt import iso
-from pipeline.programs.bookmaker.market import SELECTIONS, MatchState
-from pipeline.programs.bookmaker.pages import _e, _when, layout, table
+from pipeline.core.files import MARKETS
+from pipeline.programs.bookmaker.market import MatchState
+from pipeline.programs.bookmaker.pages import _e, _when, layout, line_label, table
 
-LABELS = {"home": "Home (1)", "draw": "Draw (X)", "away": "Away (2)"}
+LABELS = {"home": "Home (1 / AH home)", "draw": "Draw (X)", "away": "Away (2 / AH away)",
+          "over": "Over", "under": "Under"}
+PICK_1X2 = {"home": "Home (1)", "draw": "Draw (X)", "away": "Away (2)"}
+MARKET_LABELS = {"1X2": "Match result (1X2)", "AH": "Asian handicap", "OU": "Over/under goals"}
 
 # The slip sends itself in the background, as bookmakers' sites do, and shows the answer's
 # #confirmation / #refusal under the form (#slip-error when no answer came); without JavaScript
@@ -73,24 +81,40 @@ def login_page(now: datetime, next_url: str, *, failed: bool = False) -> str:
     return layout("Log in", now, body)
 
 
-def _options(selected: str) -> str:
-    return "".join(f'<option value="{s}"{" selected" if s == selected else ""}>{LABELS[s]}</option>'
-                   for s in SELECTIONS)
+def _options(labels: dict[str, str], selected: str) -> str:
+    return "".join(f'<option value="{k}"{" selected" if k == selected else ""}>{_e(v)}</option>'
+                   for k, v in labels.items())
 
 
-def slip_page(state: MatchState, selection: str, now: datetime, user: str) -> str:
+def _pick(market: str, selection: str, line: float | None) -> str:
+    """What the slip was opened for, as people read it: "Home (1)", "AH home -0.75"."""
+    if market == "1X2" or line is None:
+        return PICK_1X2.get(selection, selection)
+    own = line if market == "OU" or selection == "home" else -line
+    return f"{market} {selection} {line_label(market, own)}"
+
+
+def slip_page(state: MatchState, selection: str, now: datetime, user: str, market: str = "1X2",
+              line: float | None = None) -> str:
     f = state.fixture
-    price = state.price(selection)
+    price = state.price(selection, market, line)
     shown = f"{price:.2f}" if price is not None else "not on sale"
     status = "suspended" if state.suspended else state.status
+    line_text = "" if line is None else f"{line:g}"
     body = f"""<p id="slip-match" data-key="{_e(f.key)}" data-id="{_e(f.id)}"
- data-status="{_e(status)}" data-price="{'' if price is None else f'{price:.2f}'}">
+ data-status="{_e(status)}" data-market="{_e(market)}" data-line="{_e(line_text)}"
+ data-price="{'' if price is None else f'{price:.2f}'}">
 <b>{_e(f.home)} v {_e(f.away)}</b>, {_e(f.competition)}, kickoff {_e(_when(f.kickoff))} UTC
-({_e(status)}); {_e(LABELS.get(selection, selection))} at <b>{shown}</b>. The price you get
+({_e(status)}); {_e(_pick(market, selection, line))} at <b>{shown}</b>. The price you get
 depends on your stake: money placed on an outcome moves its price.</p>
 <form id="slip" class="card" method="post" action="/slip" autocomplete="off">
 <label>Match <input id="match" name="match" type="text" value="{_e(f.key)}" required></label>
-<label>Selection <select id="selection" name="selection">{_options(selection)}</select></label>
+<label>Market <select id="market" name="market">{_options(
+        {m: MARKET_LABELS[m] for m in MARKETS}, market)}</select></label>
+<label>Line (Asian handicap: the home team's) <input id="line" name="line" type="number"
+ step="0.25" value="{_e(line_text)}"></label>
+<label>Selection <select id="selection" name="selection">{_options(LABELS, selection)}</select>
+</label>
 <label>Stake <input id="stake" name="stake" type="number" step="any" min="0.01" required></label>
 <label>Lowest odds you accept <input id="min_odds" name="min_odds" type="number" step="any"
  min="1.01"></label>
@@ -103,14 +127,20 @@ depends on your stake: money placed on an outcome moves its price.</p>
     return layout("Bet slip", now, body, user)
 
 
+def _attr(value) -> str:
+    """A data-* attribute's text: empty for None (a 1X2 bet's line)."""
+    return "" if value is None else str(value)
+
+
 def confirmation(bet: dict, new: bool) -> str:
     """The `#confirmation` answer alone (what the slip's script asks for, and shows)."""
-    attrs = " ".join(f'data-{k.replace("_", "-")}="{_e(bet[k])}"'
-                     for k in ("bet_ref", "client_ref", "match_key", "selection", "odds", "stake",
-                               "placed_at"))
+    attrs = " ".join(f'data-{k.replace("_", "-")}="{_e(_attr(bet.get(k)))}"'
+                     for k in ("bet_ref", "client_ref", "match_key", "market", "selection",
+                               "line", "odds", "stake", "placed_at"))
     again = "" if new else " (you had already placed this bet: nothing new was booked)"
+    pick = _e(_pick(bet.get("market") or "1X2", bet["selection"], bet.get("line")))
     return f"""<div id="confirmation" {attrs} data-repeat="{0 if new else 1}">
-<p>Bet <b>{_e(bet["bet_ref"])}</b> accepted{again}: {_e(bet["selection"])} on
+<p>Bet <b>{_e(bet["bet_ref"])}</b> accepted{again}: {pick} on
 {_e(bet["match_key"])} at {float(bet["odds"]):.2f} for {float(bet["stake"]):.2f}
 (your reference {_e(bet["client_ref"])}).</p></div>"""
 
@@ -136,21 +166,24 @@ def refusal_page(reason_code: str, message: str, client_ref: str | None, now: da
 
 
 def bets_page(bets: list[dict], now: datetime, user: str | None = None) -> str:
-    rows = [f'<tr class="bet" data-bet-ref="{_e(b["bet_ref"])}" '
-            f'data-client-ref="{_e(b["client_ref"])}" data-match-key="{_e(b["match_key"])}" '
-            f'data-selection="{_e(b["selection"])}" data-odds="{_e(b["odds"])}" '
-            f'data-stake="{_e(b["stake"])}" data-placed-at="{_e(b["placed_at"])}" '
-            f'data-status="{_e(b["status"])}">'
-            f'<td class="bet-ref">{_e(b["bet_ref"])}</td>'
-            f'<td class="client-ref">{_e(b["client_ref"])}</td>'
-            f'<td class="placed">{_e(b["placed_at"])}</td>'
-            f'<td class="match">{_e(b["match_key"])}</td>'
-            f'<td class="selection">{_e(b["selection"])}</td>'
-            f'<td class="odds">{float(b["odds"]):.2f}</td>'
-            f'<td class="stake">{float(b["stake"]):.2f}</td>'
-            f'<td class="status">{_e(b["status"])}</td></tr>'
-            for b in bets]
-    body = table("bets", ["Bet", "Client ref", "Placed (simulated)", "Match", "Selection", "Odds",
-                          "Stake", "Status"], rows, "No bets yet.",
+    rows = []
+    for b in bets:
+        attrs = " ".join(f'data-{k.replace("_", "-")}="{_e(_attr(b.get(k)))}"'
+                         for k in ("bet_ref", "client_ref", "match_key", "market", "selection",
+                                   "line", "odds", "stake", "placed_at", "status", "payout"))
+        payout = "" if b.get("payout") is None else f'{float(b["payout"]):.2f}'
+        rows.append(f'<tr class="bet" {attrs}>'
+                    f'<td class="bet-ref">{_e(b["bet_ref"])}</td>'
+                    f'<td class="client-ref">{_e(b["client_ref"])}</td>'
+                    f'<td class="placed">{_e(b["placed_at"])}</td>'
+                    f'<td class="match">{_e(b["match_key"])}</td>'
+                    f'<td class="selection">'
+                    f'{_e(_pick(b.get("market") or "1X2", b["selection"], b.get("line")))}</td>'
+                    f'<td class="odds">{float(b["odds"]):.2f}</td>'
+                    f'<td class="stake">{float(b["stake"]):.2f}</td>'
+                    f'<td class="status">{_e(b["status"])}</td>'
+                    f'<td class="payout">{payout}</td></tr>')
+    body = table("bets", ["Bet", "Client ref", "Placed (simulated)", "Match", "Pick", "Odds",
+                          "Stake", "Status", "Payout"], rows, "No bets yet.",
                  f' data-sim-now="{_e(iso(now))}"')
     return layout("Bet history", now, body, user)

@@ -2,8 +2,8 @@
 
 One compact JSON line per accepted bet, appended with flush + fsync before the bookmaker answers,
 so a killed sandbox loses nothing it confirmed; loaded back at start. Each line also carries the
-price pool of its match and selection after the bet (`pool.staked`: the money that pool has
-taken, see pools.py), so the pools are on disk in the same write and a restarted sandbox shows
+price pool of its match, market, selection and line after the bet (`pool.staked`: the money
+that pool has taken, see pools.py), so the pools are on disk in the same write and a restarted sandbox shows
 the same prices. A torn last line (a crash
 mid-write, which was therefore never confirmed) is ignored and cut off before the next append.
 One bookmaker process owns a home's store. A bet's status (open/won/lost/void) is not stored: it
@@ -19,18 +19,19 @@ from typing import Callable
 import orjson
 
 from pipeline.core.filebus import fsync_dir
+from pipeline.programs.bookmaker.pools import pool_key
 
 SCHEMA_VERSION = 1
-BET_FIELDS = ("client_ref", "bet_ref", "match_id", "match_key", "selection", "odds", "stake",
-              "placed_at")
+BET_FIELDS = ("client_ref", "bet_ref", "match_id", "match_key", "market", "selection", "line",
+              "odds", "stake", "placed_at")
 
 
 class BetRefused(Exception):
     """The bookmaker does not take a bet: `reason_code` is suspended | price_changed |
-    over_limit | unknown_match | bad_request | logged_out."""
+    line_changed | over_limit | unknown_match | bad_request | logged_out."""
 
     STATUS = {"bad_request": 422, "unknown_match": 422, "suspended": 409, "price_changed": 409,
-              "over_limit": 409, "logged_out": 401}
+              "line_changed": 409, "over_limit": 409, "logged_out": 401}
 
     def __init__(self, reason_code: str, message: str):
         super().__init__(message)
@@ -51,7 +52,7 @@ class BetStore:
         self._lock = threading.Lock()
         self._bets: list[dict] = []
         self._by_client: dict[str, dict] = {}
-        self._pools: dict[str, dict[str, float]] = {}  # match_id -> selection -> pool's money
+        self._pools: dict[str, dict[str, float]] = {}  # match_id -> pool_key -> pool's money
         self.skipped_lines = 0  # unreadable lines found at load (kept in the file, ignored)
         self._good_size = 0     # bytes up to the end of the last complete line
         self._load()
@@ -80,14 +81,15 @@ class BetStore:
         self._bets.append(bet)
         self._by_client[bet["client_ref"]] = bet
         pools = self._pools.setdefault(bet.get("match_id"), {})
-        sel, pool = bet.get("selection"), bet.get("pool")
+        sel = pool_key(bet.get("market", "1X2"), bet.get("selection"), bet.get("line"))
+        pool = bet.get("pool")
         if isinstance(pool, dict) and isinstance(pool.get("staked"), (int, float)):
             pools[sel] = float(pool["staked"])
         else:  # a line from before the pools: its stake still counts
             pools[sel] = pools.get(sel, 0.0) + float(bet.get("stake", 0))
 
     def staked(self, match_id: str) -> dict[str, float]:
-        """selection -> the money its pool has taken, for one match (a copy). No lock (dict
+        """pool_key -> the money that pool has taken, for one match (a copy). No lock (dict
         reads), so `make` may call it under the store's lock."""
         return dict(self._pools.get(match_id, {}))
 
