@@ -3,13 +3,21 @@ and that `sessions`, `export` and `history` give what they gave before the archi
 from __future__ import annotations
 
 import gzip
+from datetime import date
 
 import orjson
+import pytest
 
+from pipeline.core.archive import archive, history_events
+from pipeline.core.checkpoint import Period
 from pipeline.core.clock import FakeClock
+from pipeline.core.config import Config
 from pipeline.core.filebus import atomic_write_json
-from pipeline.core.ledger import Ledger
-from tests.kit.builders import config_doc, ledger_events
+from pipeline.core.ledger import Ledger, read_events
+from pipeline.core.state import replay
+from pipeline.programs.track.program import Tracker
+from pipeline.strategies import rules
+from tests.kit.builders import config_doc, ledger_events, match, odds_doc
 from tests.kit.contracts import assert_contract
 from tests.test_cli_ops import A, B, bet, betpipe, settle
 
@@ -106,3 +114,65 @@ def test_bad_input_is_refused_with_the_reason(home):
     assert out.returncode == 2 and "bet-record.jsonl" in out.stderr
     assert "nothing was moved" in out.stderr
     assert not (home.data / "archive").exists()
+
+
+def review_from_raw(events: list[dict], session: str) -> tuple[int, float, float]:
+    """(bets, staked, profit) of the session's settled non-void bets since its last reset,
+    added up here from the raw events (stakes from BET_PLACED)."""
+    stake = {e["decision_id"]: e["stake"] for e in events if e["type"] == "BET_PLACED"}
+    n, staked, profit = 0, 0.0, 0.0
+    for e in events:
+        if e["type"] == "SESSION_RESET" and e["session"] == session:
+            n, staked, profit = 0, 0.0, 0.0
+        elif e["type"] == "BET_SETTLED" and e["session"] == session and e["outcome"] != "void":
+            n, staked, profit = n + 1, staked + stake[e["decision_id"]], profit + e["profit"]
+    return n, round(staked, 2), round(profit, 2)
+
+
+def test_a_review_still_halts_on_bets_an_archive_moved(home):
+    """review after 3 settled bets, min_roi 0: A (10 @ 2.0) and B (5 @ 3.0) lose on day 1 and
+    are archived; C (8 @ 2.5) wins on day 3. Its settlement brings the third bet in: -3 on 23
+    staked is below 0, so track writes the review halt with it (C alone: +12 on 8)."""
+    doc = config_doc(bankroll=100)
+    doc["sessions"][0]["review"] = {"after_bets": 3, "min_roi": 0.0}
+    atomic_write_json(home.system_config, doc)
+    cfg = Config.model_validate(doc)
+    clock = FakeClock("2024-10-01T10:00:00Z")
+    ledger = Ledger(home.ledger, clock)
+    bet(ledger, clock, "s1", A, "R-A", odds=2.0, stake=10)
+    bet(ledger, clock, "s1", B, "R-B", odds=3.0, stake=5)
+    bet(ledger, clock, "s1", C, "R-C", odds=2.5, stake=8)
+    settle(ledger, clock, "s1", A, "R-A", "lost", 0.0, -10.0)
+    settle(ledger, clock, "s1", B, "R-B", "lost", 0.0, -5.0)
+    clock.set("2024-10-03T09:00:00Z")
+    report = archive(ledger, date(2024, 10, 2))
+    assert report["archived"] == 6  # A's and B's intent, placement and settlement
+    kept = read_events(home.ledger)
+    assert not [e for e in kept if e["type"] == "BET_SETTLED"] and kept[-1]["type"] == "CHECKPOINT"
+    sb = replay(kept).sessions["s1"]
+    assert rules.review_figures(sb) == review_from_raw(history_events(home.ledger), "s1") == (
+        2, 15.0, -15.0)
+    assert rules.review_state(cfg.session("s1"), sb) == "review: 2/3 bets, roi -1.0000 < 0"
+
+    tracker = Tracker(home, ledger, clock)
+    c_won = match(C, status="finished", odds=None, result={"home_goals": 0, "away_goals": 2})
+    clock.advance(60)
+    out = tracker.run_pass(odds_doc(c_won), cfg)
+    n, staked, profit = review_from_raw(history_events(home.ledger), "s1")
+    assert (n, staked, profit) == (3, 23.0, -3.0)
+    assert [(e["type"], e.get("reason")) for e in out] == [("BET_SETTLED", None),
+                                                         ("SESSION_HALTED", "review")]
+    assert out[1]["detail"] == (f"{n} settled bets since the reset, roi {profit / staked:.4f} "
+                                f"< min_roi 0")
+    assert_contract("bet-record-event", out[1])
+    book = replay(read_events(home.ledger))
+    assert rules.review_figures(book.sessions["s1"]) == (n, staked, profit)
+    assert book.sessions["s1"].halted == "review"
+
+
+def test_a_checkpoint_without_the_review_figures_is_refused_naming_them():
+    doc = Period().to_json()
+    assert Period.from_json(doc).decided == (0, 0.0, 0.0)
+    del doc["decided"]
+    with pytest.raises(ValueError, match="CHECKPOINT: a session's period has no 'decided'"):
+        Period.from_json(doc)

@@ -15,7 +15,8 @@ checkpoint carries it as running figures:
   drawdown fold;
 - `period` (since the session's last reset, what limits, staking and the ladder fold): the
   reset's seq, bets placed, their stake, settled profit, each settlement's outcome and payout
-  (the staking plans fold over them), settled profit per UTC day, the first bet, the halt,
+  (the staking plans fold over them), the settled non-void bets' count, stake and profit (what
+  a `review` reads: `decided`), settled profit per UTC day, the first bet, the halt,
   TARGET_REACHED count and seq, lost bets and the seq of the last, and the seqs of the bets
   placed since the ladder cycle began.
 
@@ -42,6 +43,21 @@ class Settled:
     """An archived settlement as the staking folds see it."""
     outcome: str
     payout: float
+
+
+Decided = tuple[int, float, float]  # settled non-void bets: count, stake, profit (unrounded)
+NO_DECIDED: Decided = (0, 0.0, 0.0)
+
+
+def add_decided(fig: Decided, rows) -> Decided:
+    """`fig` continued over `rows` ((outcome, stake, profit) per settlement, in settlement
+    order): the settled non-void bets' count, stake and profit, unrounded. What a `review`
+    reads (strategies.rules.review_figures) and what a checkpoint's period carries of it."""
+    bets, staked, profit = fig
+    for outcome, stake, gain in rows:
+        if outcome != "void":
+            bets, staked, profit = bets + 1, staked + stake, profit + gain
+    return bets, staked, profit
 
 
 @dataclass
@@ -110,6 +126,7 @@ class Period:
     lost: int = 0
     lost_seq: int = 0  # settled_seq of the last lost bet
     after_began: list = field(default_factory=list)  # seqs of bets placed since the cycle began
+    decided: Decided = NO_DECIDED  # settled non-void bets: count, stake, profit (add_decided)
 
     def to_json(self) -> dict:
         return {"reset_seq": self.reset_seq, "bets": self.bets, "staked": self.staked,
@@ -119,16 +136,22 @@ class Period:
                 "days": {d.isoformat(): p for d, p in sorted(self.days.items())},
                 "first_bet": self.first_bet, "halted": self.halted, "targets": self.targets,
                 "target_seq": self.target_seq, "lost": self.lost, "lost_seq": self.lost_seq,
-                "after_began": self.after_began}
+                "after_began": self.after_began, "decided": list(self.decided)}
 
     @classmethod
     def from_json(cls, doc: dict) -> "Period":
         settled = [Settled(OUTCOMES[c], float(p)) for c, p in zip(doc["settled"], doc["payouts"])]
+        if "decided" not in doc:
+            raise ValueError("CHECKPOINT: a session's period has no 'decided' (the settled "
+                             "non-void bets' count, stake and profit a review reads): written "
+                             "by a betpipe older than the review figures of an archive")
+        n, staked, profit = doc["decided"]
         return cls(int(doc["reset_seq"]), int(doc["bets"]), float(doc["staked"]),
                    float(doc["profit"]), settled,
                    {date.fromisoformat(d): float(p) for d, p in doc["days"].items()},
                    doc["first_bet"], doc["halted"], int(doc["targets"]), int(doc["target_seq"]),
-                   int(doc["lost"]), int(doc["lost_seq"]), [int(s) for s in doc["after_began"]])
+                   int(doc["lost"]), int(doc["lost_seq"]), [int(s) for s in doc["after_began"]],
+                   (int(n), float(staked), float(profit)))
 
 
 @dataclass
@@ -152,6 +175,7 @@ def session_carried(sb) -> Carried:
     period = Period(sb.reset_seq, p.bets + len(sb.bets), p.staked + sum(b.stake for b in sb.bets),
                     p.profit + sum(b.profit for b in sb.settled),
                     p.settled + [Settled(b.outcome, b.payout) for b in sb.settled])
+    period.decided = add_decided(p.decided, ((b.outcome, b.stake, b.profit) for b in sb.settled))
     period.days = dict(p.days)
     for b in sb.settled:
         d = parse_iso(b.settled_at).date()

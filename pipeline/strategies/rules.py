@@ -7,6 +7,7 @@ import math
 from datetime import datetime, timedelta
 from typing import Callable, Mapping
 
+from pipeline.core.checkpoint import NO_DECIDED, add_decided
 from pipeline.core.config import Limits, OddsBounds, Review, Session, Window
 from pipeline.core.files import SIDES  # noqa: F401 (rules.SIDES: the selections)
 from pipeline.core.state import SessionBook
@@ -175,23 +176,22 @@ _REVIEW = ("review",)  # the SessionBook memo key of review_figures' fold
 
 def review_figures(sb: SessionBook, extra: tuple | list = ()) -> tuple[int, float, float]:
     """(bets, staked, profit) of the session's settled non-void bets since its reset, what a
-    `review` reads; `extra`: BET_SETTLED bodies of this session not yet in the book (track
-    checks halts with the settlements it is about to write). The fold over `sb.settled` is
-    kept in `sb.memo` and continued, so a long backtest pays only for new settlements."""
+    `review` reads: those an archive carries (`sb.period.decided`) and then `sb.settled`, by
+    one rule (`checkpoint.add_decided`); `extra`: BET_SETTLED bodies of this session not yet in
+    the book (track checks halts with the settlements it is about to write). The fold over
+    `sb.settled` is kept in `sb.memo` and continued, so a long backtest pays only for new
+    settlements."""
     settled = sb.settled
     running = sb.has_running_figures()
-    n, (bets, staked, profit) = sb.memo.get(_REVIEW, (0, (0, 0.0, 0.0))) if running else (
-        0, (0, 0.0, 0.0))
+    start = sb.period.decided if sb.period is not None else NO_DECIDED
+    n, fig = sb.memo.get(_REVIEW, (0, start)) if running else (0, start)
     if n > len(settled):
-        n, bets, staked, profit = 0, 0, 0.0, 0.0
-    for b in settled[n:]:
-        if b.outcome != "void":
-            bets, staked, profit = bets + 1, staked + b.stake, profit + b.profit
+        n, fig = 0, start
+    fig = add_decided(fig, ((b.outcome, b.stake, b.profit) for b in settled[n:]))
     if running:
-        sb.memo[_REVIEW] = (len(settled), (bets, staked, profit))
-    for ev in extra:
-        if ev.get("outcome") != "void":
-            bets, staked, profit = bets + 1, staked + ev["stake"], profit + ev["profit"]
+        sb.memo[_REVIEW] = (len(settled), fig)
+    bets, staked, profit = add_decided(
+        fig, ((ev.get("outcome"), ev["stake"], ev["profit"]) for ev in extra))
     return bets, round(staked, 2), round(profit, 2)
 
 

@@ -7,10 +7,10 @@ after it), through the real Ledger on a real file, then continued.
 
 "The state" is everything the programs read: results.json's body (every figure, equity and
 drawdown included) under five staking plans, every session's next stake under every plan, the
-ladder position, limits' halt causes and bet slots, profit per day, open bets, intents in
-flight, halts, resets, first bet, free bankroll, the decisions decide makes, and the placed
-bets and standing of every decision the archive did not move (what moves is over: its match is
-settled). The archive files plus the ledger are the whole history (`history_events`).
+ladder position, limits' halt causes (two sessions with a `review`) and bet slots, the review's
+figures and state line, profit per day, open bets, intents in flight, halts, resets, first bet,
+free bankroll, the decisions decide makes, and the placed bets and standing of every decision
+the archive did not move (what moves is over: its match is settled). The archive files plus the ledger are the whole history (`history_events`).
 """
 from __future__ import annotations
 
@@ -46,11 +46,15 @@ PAYOUT = {"won": lambda s, o: round(s * o, 2), "half_won": lambda s, o: round(s 
           "lost": lambda s, o: 0.0}
 
 
+REVIEWS = ({"after_bets": 2, "min_roi": 0.0}, {"after_bets": 4, "min_roi": -0.3}, None)
+
+
 def config_for(plan: dict) -> Config:
     limits = {"max_bets": 6, "stop_loss": 30, "daily_loss": 12, "max_open_bets": 3}
     return Config.model_validate({"max_odds_age_s": 10 ** 9, "sessions": [
-        {"id": sid, "selection": sel, "staking": plan, "bankroll": 100, "limits": limits}
-        for sid, sel in zip(SESSIONS, ("favourite", "draw", "underdog"))]})
+        {"id": sid, "selection": sel, "staking": plan, "bankroll": 100, "limits": limits,
+         **({"review": review} if review else {})}
+        for sid, sel, review in zip(SESSIONS, ("favourite", "draw", "underdog"), REVIEWS)]})
 
 
 CONFIGS = [config_for(p) for p in PLANS]
@@ -153,6 +157,7 @@ def state(book: Book, moved: set[str]) -> dict:
             "days": [sb.day_profit(d) for d in days],
             "stakes": [staking.stake_for(c.session(sid), sb, ODDS, "home") for c in CONFIGS],
             "ladder": ladder.position(CONFIGS[-1].session(sid), sb),
+            "review": (rules.review_figures(sb), rules.review_state(CONFIGS[0].session(sid), sb)),
             "limits": [(rules.session_halt_cause(c.session(sid), sb, now),
                         rules.bet_slots(c.session(sid), sb)) for c in CONFIGS]}
     snap = {"version": 1, "fetched_at": iso(now), "matches": [
