@@ -278,9 +278,13 @@ def test_writers_appending_while_the_archive_runs_lose_nothing_and_reuse_no_seq(
     written: list[dict] = []
     lock = threading.Lock()
 
+    archived_once = threading.Event()  # half the appends wait for an archive: one runs amid them
+
     def writer(n: int) -> None:
         ledger = Ledger(path, clock)
         for i in range(150):
+            if i == 75:
+                archived_once.wait(120)
             ev = ledger.append({"type": "SESSION_HALTED", "session": f"w{n}", "reason": f"r{i}"})
             with lock:
                 written.extend(ev)
@@ -293,6 +297,7 @@ def test_writers_appending_while_the_archive_runs_lose_nothing_and_reuse_no_seq(
         report = archive(Ledger(path, clock), date(2024, 10, 2))
         if report["checkpoint"] is not None:
             checkpoints.append(report["checkpoint"])
+            archived_once.set()
     for t in threads:
         t.join()
     checkpoints.append(archive(Ledger(path, clock), date(2024, 10, 2))["checkpoint"])
