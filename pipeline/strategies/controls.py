@@ -302,8 +302,7 @@ CONTROLS = (KillSwitch(), Expired(), SessionOff(), SessionHalted(), MaxAttempts(
 # The controls that cannot refuse in a CSV backtest, and why (the backtest leaves them out; its
 # tests run the whole chain beside and find the same bets).
 BACKTEST_PASSES = {
-    "KillSwitch": "halt is the operator's stop for live placement, not part of a strategy: a "
-                  "backtest shows what the sessions would do",
+    "KillSwitch": "decide makes no decision while halt is true",
     "Expired": "a decision is made and filled at the same instant (its match's kickoff), "
                "never after its expires_at",
     "SessionOff": "decide makes no decision for a disabled session",
