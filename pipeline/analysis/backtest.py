@@ -24,7 +24,7 @@ from typing import Callable, Iterable, Sequence
 from pipeline.core.config import Config
 from pipeline.core.matchkey import KeyTables, load_tables
 from pipeline.core.state import Bet, Book, SessionBook
-from pipeline.core.timefmt import iso
+from pipeline.core.timefmt import iso, parse_iso
 from pipeline.history.football_data import (PRICE_SOURCES, Fixture, FootballDataError,
                                             closing_source, parse_file)
 from pipeline.strategies import clv
@@ -264,11 +264,13 @@ class Backtest:
             return
         bets = self.bets_list(m)
         apply, placed, halting = self.book.apply, self.book.placed, self._halting
-        controls = self._controls
+        controls, match, now = self._controls, None, None
         for d in decisions:
             did, sid = d["id"], d["session"]
             if sid in controls:
-                refusal = first_refusal(d, self.context(d, m, bets), controls[sid])
+                if match is None:
+                    match, now = self.on_sale(m), parse_iso(ts)
+                refusal = first_refusal(d, self.context(d, match, now, bets), controls[sid])
                 if refusal is not None:
                     self.refused.append((d, refusal))
                     continue
@@ -290,16 +292,18 @@ class Backtest:
         self.placed_on.append((m, bets))
         return bets
 
-    def context(self, d: dict, m: BtMatch, bets: list[Bet]) -> Ctx:
-        """What the controls see of decision `d` on match `m` (the executor's view, from the
-        backtest's book): the match on sale, its prices seen now; every open bet on the match
-        is one of `bets` (placed at this kickoff, open until its result); nothing in flight."""
+    def on_sale(self, m: BtMatch) -> dict:
+        """The match as the snapshot its decisions were made on has it (for the controls)."""
+        return snapshot(m)["matches"][0]
+
+    def context(self, d: dict, match: dict, now: datetime, bets: list[Bet]) -> Ctx:
+        """What the controls see of decision `d` at `now` (the executor's view, from the
+        backtest's book): the match on sale as the snapshot has it (`match`, its prices seen
+        now); every bet on the match is one of `bets` (the match's list); nothing in flight."""
         s = self._sessions.get(d["session"])
         sb = self.book.sessions.get(d["session"]) or SessionBook(d["session"])
-        now = m.kickoff
-        exposure = round(sum(b.stake for b in bets), 2) if bets else 0.0
-        match = snapshot(m)["matches"][0]
-        return Ctx(now, s, sb, match, price_of(match, d), match["seen_at"],
+        exposure = round(sum(b.stake for b in bets if b.open), 2) if bets else 0.0
+        return Ctx(now, s, sb, match, price_of(match, d), match.get("seen_at"),
                    self.config.max_odds_age_s, match_exposure=exposure)
 
     def finish(self) -> "Backtest":

@@ -311,6 +311,10 @@ BACKTEST_PASSES = {
                  "(age 0)",
     "PriceMoved": "the decision is filled at the price it was made on, never below its "
                   "min_odds",
+    "MaxStake": "decide's stakes are positive and capped at max_stake (strategies.staking)",
+    "FreeBankroll": "decide stakes only what the free bankroll covers, counting its earlier "
+                    "decisions of the pass (staking.Purse), and nothing else is placed between "
+                    "a decision and its fill",
 }
 
 
