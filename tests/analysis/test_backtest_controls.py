@@ -10,7 +10,7 @@ import pytest
 from pipeline.analysis.backtest import load_matches, run
 from pipeline.core.config import Config
 from pipeline.strategies.controls import BACKTEST_PASSES, CONTROLS
-from tests.helpers import FOOTBALL_DATA
+from tests.kit.contracts import FOOTBALL_DATA
 
 SEASON = FOOTBALL_DATA / "E0_2019-20.csv"
 pytestmark = pytest.mark.skipif(not SEASON.exists(), reason="no CSVs")
