@@ -25,9 +25,9 @@ from pipeline.core.state import free_bankroll, replay
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.dashboard.app import create_app
 from pipeline.programs.dashboard.state import gather
-from pipeline.programs.execute.controls import (Ctx, DailyLoss, FreeBankroll, MatchExposure, MaxOpenBets,
-                                       SessionExposure)
 from pipeline.strategies import rules
+from pipeline.strategies.controls import (DailyLoss, FreeBankroll, MatchExposure, MaxOpenBets,
+                                          SessionExposure, context)
 from pipeline.programs.track.program import Tracker
 from pipeline.strategies.settlement import results_body
 from tests.kit.builders import config_doc, decision, ledger_events, match, odds_doc
@@ -119,8 +119,21 @@ def dashboard(home: Home) -> TestClient:
     return TestClient(create_app(home, load_clock(home.clock)), base_url="http://127.0.0.1")
 
 
-def controls_ctx(home: Home, config: Config) -> Ctx:
-    return Ctx(NOW, config, replay(ledger_events(home)), read_snapshot(home.odds))
+class Controls:
+    """What the executor's controls see of this home (strategies.controls.context)."""
+
+    def __init__(self, home: Home, config: Config):
+        self.config, self.book = config, replay(ledger_events(home))
+        self.odds = read_snapshot(home.odds)
+
+    def check(self, control, d: dict) -> str | None:
+        return control.check(d, context(d, now=NOW, config=self.config, book=self.book,
+                                        matches={m["key"]: m for m in self.odds["matches"]},
+                                        fetched_at=self.odds["fetched_at"]))
+
+
+def controls_ctx(home: Home, config: Config) -> Controls:
+    return Controls(home, config)
 
 
 # --------------------------------------------------------------------------- defect 2
@@ -155,15 +168,15 @@ def test_bets_open_and_in_flight_at_a_reset_keep_their_money_and_settle_into_the
     ctx = controls_ctx(home, Config.model_validate(config_doc(limits=limits,
                                                               sessions=["s1", "s2"])))
     d = decision(KEYS[1], session="s2", stake=5)  # on a match s1 holds from before the reset
-    assert MaxOpenBets().check(decision(KEYS[0]), ctx) is not None
-    assert SessionExposure().check(decision(KEYS[0], stake=10), ctx) is None
-    assert SessionExposure().check(decision(KEYS[0], stake=10.01), ctx) is not None
-    assert MatchExposure().check(d, ctx) is None
-    assert MatchExposure().check({**d, "stake": 5.01}, ctx) is not None
-    assert FreeBankroll().check(decision(KEYS[0], stake=free), ctx) is None
-    assert FreeBankroll().check(decision(KEYS[0], stake=free + 0.01), ctx) is not None
+    assert ctx.check(MaxOpenBets(), decision(KEYS[0])) is not None
+    assert ctx.check(SessionExposure(), decision(KEYS[0], stake=10)) is None
+    assert ctx.check(SessionExposure(), decision(KEYS[0], stake=10.01)) is not None
+    assert ctx.check(MatchExposure(), d) is None
+    assert ctx.check(MatchExposure(), {**d, "stake": 5.01}) is not None
+    assert ctx.check(FreeBankroll(), decision(KEYS[0], stake=free)) is None
+    assert ctx.check(FreeBankroll(), decision(KEYS[0], stake=free + 0.01)) is not None
     ctx = controls_ctx(home, Config.model_validate(config_doc(limits={"max_open_bets": 6})))
-    assert MaxOpenBets().check(decision(KEYS[0]), ctx) is None
+    assert ctx.check(MaxOpenBets(), decision(KEYS[0])) is None
 
     # two bets placed before the reset lose after it: their -20 is the new period's
     out = tracker.run_pass(home_wins(KEYS[1], KEYS[2]), cfg)
@@ -196,7 +209,7 @@ def test_bets_open_and_in_flight_at_a_reset_keep_their_money_and_settle_into_the
     # daily_loss sees the same -20: the control refuses, the halt rule names it
     daily = Config.model_validate(config_doc(limits={"daily_loss": 15}))
     ctx = controls_ctx(home, daily)
-    assert DailyLoss().check(decision(KEYS[0]), ctx) is not None
+    assert ctx.check(DailyLoss(), decision(KEYS[0])) is not None
     cause = rules.session_halt_cause(daily.session("s1"), ctx.book.sessions["s1"], NOW)
     assert cause == f"daily_loss: settled profit today {r['profit_since']:.2f} <= -15"
 

@@ -5,8 +5,10 @@ on a match, every bet whose settlement time (kickoff + 110 min, when the sandbox
 publish results) has come settles on the full-time result, in settlement-time order then
 file-then-row, with the halts those settlements cause. Then the match alone, as an odds-data
 snapshot whose prices were seen "now" (= its kickoff), goes to `engine.decide(..., windows=False)`
-with the `Book` built so far, and every decision is filled at its quoted price as a BET_PLACED
-(with the halts placements cause). Events are ledger-shaped (seq, ts, type, session, …) and folded
+with the `Book` built so far, and every decision the risk controls pass (strategies.controls: the
+executor's chain, without the controls that cannot refuse here, `BACKTEST_PASSES`) is filled at
+its quoted price as a BET_PLACED (with the halts placements cause); a refused one is kept in
+`refused`. Events are ledger-shaped (seq, ts, type, session, …) and folded
 by `Book.apply`, so staking, bankroll, limits and halts behave exactly as live. Bets still open at
 the end settle last. Figures come from `pipeline.strategies.settlement.figures`, as results.json's do.
 """
@@ -22,10 +24,12 @@ from typing import Callable, Iterable, Sequence
 from pipeline.core.config import Config
 from pipeline.core.matchkey import KeyTables, load_tables
 from pipeline.core.state import Bet, Book, SessionBook
-from pipeline.core.timefmt import iso
+from pipeline.core.timefmt import iso, parse_iso
 from pipeline.history.football_data import (PRICE_SOURCES, Fixture, FootballDataError,
                                             closing_source, parse_file)
 from pipeline.strategies import clv
+from pipeline.strategies.controls import (BACKTEST_PASSES, Ctx, Refusal, chain, first_refusal,
+                                          price_of)
 from pipeline.strategies.engine import decide
 from pipeline.strategies.ladder import with_targets
 from pipeline.strategies.rules import can_halt, review_figures
@@ -167,7 +171,9 @@ def snapshot(m: BtMatch) -> dict:
 class Backtest:
     """One run: the Book, the bets waiting for their results, and each bet's match."""
 
-    def __init__(self, config: Config, book: Book | None = None, tables: Tables = NO_TABLES):
+    def __init__(self, config: Config, book: Book | None = None, tables: Tables = NO_TABLES,
+                 leave_out=BACKTEST_PASSES):
+        """`leave_out`: the risk controls not run (default: those that cannot refuse here)."""
         self.config = config
         self.tables = tables  # model and reference probabilities (analysis/probabilities)
         self.book = book if book is not None else Book()
@@ -184,6 +190,9 @@ class Backtest:
         self._halting = {s.id for s in config.sessions if can_halt(s.limits, daily=False, review=s.review)}
         self._timed = [s.id for s in config.sessions if s.limits.max_duration_h is not None]
         self._ladders = any(s.staking.plan == "ladder" for s in config.sessions)
+        # the risk controls each session's decisions go through (none: every decision is filled)
+        self._controls = {s.id: c for s in config.sessions if (c := chain(s, config, leave_out))}
+        self.refused: list[tuple[dict, Refusal]] = []  # (decision, refusal) in decision order
 
     # -- the ledger ----------------------------------------------------------------------
     def append(self, events: Iterable[dict], ts: str) -> None:
@@ -248,15 +257,24 @@ class Backtest:
                                tables=self.tables).decisions, m, ts)
 
     def place(self, decisions: list[dict], m: BtMatch, ts: str) -> None:
-        """Fill the match's decisions at their quoted prices and stakes (no slippage, no
-        limits), one BET_PLACED each (with the halts it causes); its bets wait for its result."""
+        """Fill the match's decisions the risk controls pass at their quoted prices and stakes
+        (no slippage), one BET_PLACED each (with the halts it causes); its bets wait for its
+        result."""
         if not decisions:
             return
         bets = self.bets_list(m)
         apply, placed, halting = self.book.apply, self.book.placed, self._halting
+        controls, match, now = self._controls, None, None
         for d in decisions:
-            self.seq = seq = self.seq + 1  # one event: what `append` does, without its loop
             did, sid = d["id"], d["session"]
+            if sid in controls:
+                if match is None:
+                    match, now = self.on_sale(m), parse_iso(ts)
+                refusal = first_refusal(d, self.context(d, match, now, bets), controls[sid])
+                if refusal is not None:
+                    self.refused.append((d, refusal))
+                    continue
+            self.seq = seq = self.seq + 1  # one event: what `append` does, without its loop
             apply({"type": "BET_PLACED", "session": sid, "decision_id": did,
                    "client_ref": did + "#1", "bet_ref": f"bt-{seq}", "odds": d["odds"],
                    "stake": d["stake"], "match_key": d["match_key"], "market": d["market"],
@@ -273,6 +291,20 @@ class Backtest:
         heapq.heappush(self.waiting, (m.settle_at, m.order, m, bets))
         self.placed_on.append((m, bets))
         return bets
+
+    def on_sale(self, m: BtMatch) -> dict:
+        """The match as the snapshot its decisions were made on has it (for the controls)."""
+        return snapshot(m)["matches"][0]
+
+    def context(self, d: dict, match: dict, now: datetime, bets: list[Bet]) -> Ctx:
+        """What the controls see of decision `d` at `now` (the executor's view, from the
+        backtest's book): the match on sale as the snapshot has it (`match`, its prices seen
+        now); every bet on the match is one of `bets` (the match's list); nothing in flight."""
+        s = self._sessions.get(d["session"])
+        sb = self.book.sessions.get(d["session"]) or SessionBook(d["session"])
+        exposure = round(sum(b.stake for b in bets if b.open), 2) if bets else 0.0
+        return Ctx(now, s, sb, match, price_of(match, d), match.get("seen_at"),
+                   self.config.max_odds_age_s, match_exposure=exposure)
 
     def finish(self) -> "Backtest":
         self.settle_until(None)
@@ -327,11 +359,12 @@ class Backtest:
 
 def run(matches: Sequence[BtMatch], config: Config,
         progress: Callable[[int], None] | None = None, book: Book | None = None,
-        tables: Tables = NO_TABLES) -> Backtest:
+        tables: Tables = NO_TABLES, leave_out=BACKTEST_PASSES) -> Backtest:
     """Backtest `config`'s sessions over `matches` (from `load_matches`); every bet settled.
     `book` (default: a new `Book`) is where the events are folded; `tables` the probabilities
-    of sessions from model or reference (`analysis.probabilities.tables_for`)."""
-    bt = Backtest(config, book, tables)
+    of sessions from model or reference (`analysis.probabilities.tables_for`); `leave_out`: the
+    risk controls not run (`()`: the executor's whole chain)."""
+    bt = Backtest(config, book, tables, leave_out)
     collecting = gc.isenabled()
     gc.disable()  # a run allocates ~10 objects per bet and frees few: collect once, at the end
     try:

@@ -113,6 +113,7 @@ class HistoryBacktest(Backtest):
         self.hmatches = matches
         self._lists: dict[str, list[Bet]] = {}
         self.changes = 0  # history lines stepped through
+        self._on_sale: dict[str, dict] = {}  # key -> the match in the snapshot being decided
         # every price is seen "now" (module doc): no instant to wake at for staleness
         self.decide_config = config.model_copy(update={"max_odds_age_s": NEVER_STALE_S})
 
@@ -125,6 +126,9 @@ class HistoryBacktest(Backtest):
                 heapq.heappush(self.waiting, (m.settle_at, m.order, m, bets))
         return bets
 
+    def on_sale(self, m: HMatch) -> dict:
+        return self._on_sale[m.key]
+
     def decide_at(self, now: datetime, snapshot: dict) -> datetime | None:
         """Settle what is out, decide, fill; the next instant time alone changes things."""
         self.settle_until(now)
@@ -134,6 +138,7 @@ class HistoryBacktest(Backtest):
         for m in snapshot["matches"]:
             m["seen_at"] = ts
         snapshot["fetched_at"] = ts
+        self._on_sale = {m["key"]: m for m in snapshot["matches"]}  # for the risk controls
         out = decide(snapshot, self.decide_config, self.book, now, windows=True)
         by_match: dict[str, list[dict]] = {}
         for d in out.decisions:

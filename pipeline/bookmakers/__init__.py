@@ -19,10 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol, runtime_checkable
 
+from pipeline.core.files import UNREACHABLE  # noqa: F401  (a reason every bookmaker may give)
+
 PLACED, NOT_PLACED, UNKNOWN = "placed", "not_placed", "unknown"
-# reason prefix of a not_placed bet whose bookmaker could not be reached (nothing was sent):
-# the executor backs off and probes with `reachable()` (pipeline/programs/execute/backoff.py)
-UNREACHABLE = "unreachable"
+# UNREACHABLE (core.files): reason prefix of a not_placed bet whose bookmaker could not be
+# reached (nothing was sent): the executor backs off and probes with `reachable()`
 
 
 @dataclass(frozen=True)

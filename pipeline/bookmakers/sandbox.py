@@ -37,6 +37,7 @@ from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from pipeline.bookmakers import UNREACHABLE, Order, Placement
+from pipeline.core.files import BROWSER_ERROR
 from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER, Credentials
 from pipeline.browser.pool import PagePool, PoolError
 from pipeline.core.log import OncePerReason
@@ -193,7 +194,7 @@ class SandboxBookmaker:
         except concurrent.futures.TimeoutError:
             return Placement.unknown(order.client_ref, "the placement timed out")
         except PoolError as e:  # no page was touched
-            return Placement.not_placed(order.client_ref, self.scrub(f"browser_error: {e}"),
+            return Placement.not_placed(order.client_ref, self.scrub(f"{BROWSER_ERROR}: {e}"),
                                         retryable=True)
         except Exception as e:
             return Placement.unknown(order.client_ref, self.scrub(f"{type(e).__name__}: {e}"))
@@ -229,7 +230,7 @@ class SandboxBookmaker:
             reason = self.scrub(f"{type(e).__name__}: {e}".splitlines()[0])
             if clicked:
                 return Placement.unknown(ref, f"after the click: {reason}")
-            kind = UNREACHABLE if unreachable_error(e) else "browser_error"
+            kind = UNREACHABLE if unreachable_error(e) else BROWSER_ERROR
             return Placement.not_placed(ref, f"{kind}: {reason}", retryable=True)
         return Placement.not_placed(ref, "logged_out", retryable=True)
 

@@ -16,7 +16,6 @@ from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationE
 from pipeline.core.filebus import BadFile, read_capped
 
 MAX_CONFIG_BYTES = 4 * 2**20  # a config file bigger than this is refused unread
-Plan = Literal["flat", "percent", "kelly", "martingale", "fibonacci", "ladder"]
 Selection = Literal["home", "draw", "away", "favourite", "underdog", "over", "under", "value"]
 # markets (DESIGN: markets → session keys): the selections a session of each market may name
 Market = Literal["1X2", "AH", "OU"]
@@ -79,28 +78,52 @@ class Window(_Model):
         return self
 
 
-_PLAN_NEEDS = {"flat": "stake", "martingale": "stake", "fibonacci": "stake", "ladder": "stake",
-               "percent": "percent", "kelly": "fraction"}
+# --- staking plans: one class per plan (DESIGN: staking plans), told apart by `plan`; a new
+# plan is one class here (added to Staking) and one function in strategies/staking.py
+class Flat(_Model):
+    plan: Literal["flat"] = "flat"
+    stake: float = Field(gt=0)
 
 
-class Staking(_Model):
-    plan: Plan = "flat"
-    stake: float | None = Field(default=None, gt=0)
-    percent: float | None = Field(default=None, gt=0, le=100)
-    fraction: float | None = Field(default=None, gt=0, le=1)
+class Percent(_Model):
+    plan: Literal["percent"]
+    percent: float = Field(gt=0, le=100)
+
+
+class Kelly(_Model):
+    plan: Literal["kelly"]
+    fraction: float = Field(gt=0, le=1)
     edge: float = 0.0
+
+
+class Martingale(_Model):
+    plan: Literal["martingale"]
+    stake: float = Field(gt=0)
     factor: float = Field(default=2.0, gt=0)
     max_steps: int | None = Field(default=None, ge=1)
-    target: float | None = Field(default=None, gt=0)
 
-    @model_validator(mode="after")
-    def _plan_fields(self):
-        need = _PLAN_NEEDS[self.plan]
-        if getattr(self, need) is None:
-            raise ValueError(f"plan {self.plan!r} needs {need!r}")
-        if self.plan == "ladder" and self.target is None:
-            raise ValueError("plan 'ladder' needs 'target'")
-        return self
+
+class Fibonacci(_Model):
+    plan: Literal["fibonacci"]
+    stake: float = Field(gt=0)
+    max_steps: int | None = Field(default=None, ge=1)
+
+
+class Ladder(_Model):
+    plan: Literal["ladder"]
+    stake: float = Field(gt=0)
+    target: float = Field(gt=0)
+
+
+def _default_plan(value):
+    """`plan` may be left out: flat."""
+    return {"plan": "flat", **value} if isinstance(value, dict) and "plan" not in value else value
+
+
+Staking = Annotated[Flat | Percent | Kelly | Martingale | Fibonacci | Ladder,
+                    Field(discriminator="plan"), BeforeValidator(_default_plan)]
+PLANS = ("flat", "percent", "kelly", "martingale", "fibonacci", "ladder")  # Staking's, in order
+Plan = Literal["flat", "percent", "kelly", "martingale", "fibonacci", "ladder"]
 
 
 class Limits(_Model):
@@ -365,12 +388,28 @@ def parse_config(data: bytes, file: Path) -> Config:
     try:
         return Config.model_validate(doc)
     except ValidationError as e:
-        err = e.errors()[0]
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
+        loc, msg = _staking_error(e.errors()[0])
         more = f" (and {len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
-        raise ConfigError(file, _json_path(err["loc"]), msg + more) from None
+        raise ConfigError(file, _json_path(loc), msg + more) from None
+
+
+def _staking_error(err: dict) -> tuple[tuple, str]:
+    """(JSON location, reason) of a validation error, written as before staking plans were one
+    class each: the plan pydantic tells classes apart by is left out of the location, a missing
+    field reads "plan 'kelly' needs 'fraction'", an unknown plan names the plans."""
+    loc, msg = tuple(err["loc"]), err["msg"].removeprefix("Value error, ")
+    if err["type"] == "extra_forbidden":
+        msg = "unknown key"
+    for i in range(1, len(loc)):
+        if loc[i - 1] == "staking" and loc[i] in PLANS:
+            plan, loc = loc[i], loc[:i] + loc[i + 1:]
+            if err["type"] == "missing" and len(loc) == i + 1:
+                return loc[:i], f"plan {plan!r} needs {loc[i]!r}"
+            break
+    if err["type"] == "union_tag_invalid" and loc and loc[-1] == "staking":
+        return loc + ("plan",), "Input should be " + ", ".join(f"{p!r}" for p in PLANS[:-1]) \
+            + f" or {PLANS[-1]!r}"
+    return loc, msg
 
 
 def read_config_bytes(path: Path) -> bytes:

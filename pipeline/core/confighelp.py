@@ -8,6 +8,17 @@ the whole file under them. tests/core/test_config_schema.py fails when a field h
 """
 from __future__ import annotations
 
+_STAKING = {
+    "plan": "flat, percent (of bankroll), kelly, martingale, fibonacci or ladder",
+    "stake": "the base stake (flat, martingale, fibonacci, ladder)",
+    "percent": "percent of the current bankroll per bet (plan percent)",
+    "fraction": "the share of the Kelly stake to bet, 0 < f <= 1 (plan kelly)",
+    "edge": "the assumed edge over the margin-free price (plan kelly)",
+    "factor": "multiplier after a loss (martingale)",
+    "max_steps": "progression steps before going back to the base stake",
+    "target": "the winnings at which a ladder ends and starts again (plan ladder)",
+}
+
 HELP: dict[str, dict[str, str]] = {
     "Config": {
         "$schema": "the JSON Schema of this file (editors read it; betpipe ignores it)",
@@ -77,16 +88,12 @@ HELP: dict[str, dict[str, str]] = {
         "from_minutes": "the earliest bet, in minutes before kickoff; null: as soon as odds show",
         "to_minutes": "the latest bet, in minutes before kickoff",
     },
-    "Staking": {
-        "plan": "flat, percent (of bankroll), kelly, martingale, fibonacci or ladder",
-        "stake": "the base stake (flat, martingale, fibonacci, ladder)",
-        "percent": "percent of the current bankroll per bet (plan percent)",
-        "fraction": "the share of the Kelly stake to bet, 0 < f <= 1 (plan kelly)",
-        "edge": "the assumed edge over the margin-free price (plan kelly)",
-        "factor": "multiplier after a loss (martingale)",
-        "max_steps": "progression steps before going back to the base stake",
-        "target": "the winnings at which a ladder ends and starts again (plan ladder)",
-    },
+    # one class per staking plan (config.Staking): each names only its own fields
+    **{plan: {k: _STAKING[k] for k in keys} for plan, keys in {
+        "Flat": ("plan", "stake"), "Percent": ("plan", "percent"),
+        "Kelly": ("plan", "fraction", "edge"), "Martingale": ("plan", "stake", "factor", "max_steps"),
+        "Fibonacci": ("plan", "stake", "max_steps"), "Ladder": ("plan", "stake", "target"),
+    }.items()},
     "Limits": {
         "max_bets": "bets in total before the session stops",
         "max_stake": "the largest single stake; a bigger stake is cut to it",

@@ -35,8 +35,9 @@ def ceil2(x: float) -> float:
     return math.ceil(round(x * 100, 6) - _EPS) / 100
 
 
-# A plan: (staking config, session book, starting bankroll, 1X2 odds, selection) ->
-# (raw amount or None, reason). Add a plan by adding an entry to PLANS.
+# A plan: (its staking config class, session book, starting bankroll, 1X2 odds, selection) ->
+# (raw amount or None, reason). A new plan: its config class (core/config.py, in Staking) and
+# its function here, in PLANS (the one table plans are dispatched by).
 Plan = Callable[[Staking, SessionBook, float, Mapping[str, float], str], tuple[float | None, str]]
 
 

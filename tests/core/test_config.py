@@ -111,3 +111,29 @@ def test_each_market_takes_its_selections_and_line_bounds(market, selections):
         assert (s.market, s.selection) == (market, sel)
         assert s.line is None if market == "1X2" else (s.line.min, s.line.max) == (-1.0, 0)
     assert Config.model_validate({"sessions": [SESSION]}).sessions[0].market == "1X2"
+
+
+@pytest.mark.parametrize("staking, path, reason", [
+    ({"plan": "flat"}, "$.sessions[0].staking", "plan 'flat' needs 'stake'"),
+    ({"plan": "kelly", "edge": 0.1}, "$.sessions[0].staking", "plan 'kelly' needs 'fraction'"),
+    ({"plan": "ladder", "stake": 5}, "$.sessions[0].staking", "plan 'ladder' needs 'target'"),
+    ({"plan": "percent", "percent": 101}, "$.sessions[0].staking.percent", "less than or equal"),
+    ({"plan": "martingale", "stake": 5, "max_steps": 0}, "$.sessions[0].staking.max_steps",
+     "greater than or equal to 1"),
+    ({"plan": "flat", "stake": 5, "target": 9}, "$.sessions[0].staking.target", "unknown key"),
+    ({"plan": "double", "stake": 5}, "$.sessions[0].staking.plan", "'flat', 'percent'"),
+])
+def test_each_staking_plan_is_its_own_class_with_the_old_messages(tmp_path, staking, path, reason):
+    f = tmp_path / "system-config.json"
+    write(f, {"sessions": [{**SESSION, "staking": staking}]})
+    with pytest.raises(ConfigError) as err:
+        load_config(f)
+    assert (err.value.json_path, reason in err.value.reason) == (path, True), err.value.reason
+
+
+def test_a_staking_plan_is_flat_when_left_out_and_every_plan_has_its_function():
+    from pipeline.core.config import PLANS, Flat
+    from pipeline.strategies import staking
+    s = Config.model_validate({"sessions": [{**SESSION, "staking": {"stake": 3}}]}).sessions[0]
+    assert isinstance(s.staking, Flat) and s.staking.stake == 3
+    assert set(staking.PLANS) == set(PLANS)

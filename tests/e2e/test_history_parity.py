@@ -2,7 +2,8 @@
 mode, track) on the step clock record an odds history; `betpipe backtest --history` on it, with
 windows on, places exactly the ledger's bets — same matches, selections, odds, stakes, profit —
 for the sessions of tests/e2e/test_parity.py (flat, percent, kelly, the result-dependent plans,
-AH and OU). The history files keep their contract."""
+AH and OU, and the sessions the risk controls refuse: the same refusals). The history files keep
+their contract."""
 from __future__ import annotations
 
 import orjson
@@ -12,7 +13,7 @@ from pipeline.analysis.histback import load_history, run_history
 from pipeline.core.config import Config
 from pipeline.history import store
 from tests.kit.replay import run_replay
-from tests.e2e.test_parity import CONFIG, SEASON, SESSION_IDS, live_bets
+from tests.e2e.test_parity import CONFIG, SEASON, SESSION_IDS, live_bets, live_refusals
 from tests.kit.contracts import assert_contract
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +34,9 @@ def test_backtest_on_the_recorded_history_places_the_ledgers_bets(home, tmp_path
     live = live_bets(home)
     assert live == backtest
     assert len([b for b in live if b[0] == "fav-flat"]) == 20
+    # the risk controls refused in the history backtest what execute refused live
+    assert live_refusals(home) == sorted((d["id"], r.control) for d, r in bt.refused)
+    assert {r.control for _, r in bt.refused} == {"MatchExposure", "SessionExposure"}
     events = [orjson.loads(x) for x in home.ledger.read_bytes().splitlines()]
     reached = [e for e in events if e["type"] == "TARGET_REACHED"]
     assert len(reached) == bt.session_book("fav-ladder").targets_reached >= 1

@@ -5,7 +5,8 @@ and kelly sessions and for the result-dependent plans (martingale, fibonacci, la
 TARGET_REACHED), which bet one at a time, and for an Asian handicap and an over/under 2.5
 session (the replay's AH/OU entry at kickoff - 1 min is the closing columns' AHCh, B365CAHH/A and
 B365C>2.5/<2.5: a line that moved changed half-way through the week, and the prices round to
-the closing ones like 1X2's).
+the closing ones like 1X2's); and the risk controls both run (strategies.controls)
+refuse the same decisions for max_exposure_match and max_exposure_session.
 
 Why these settings make live and backtest comparable (README: backtest, parity):
 - the sessions' window is the last minute before kickoff, so the live bets are made at kickoff
@@ -15,6 +16,8 @@ Why these settings make live and backtest comparable (README: backtest, parity):
   the minute between a live decision and its kickoff, so the percent stakes see the same
   bankroll;
 - paper fills at the price on sale, and the price does not move within a step;
+- a match's exposure is the bets of the sessions before in config order (decide's order, live
+  and backtest), and a session's decisions at simultaneous kickoffs come in key order in both;
 - at simultaneous kickoffs a one-at-a-time plan takes the first match in file-then-row order in
   the backtest and the smallest match key live: in these weekends the file lists every group of
   simultaneous kickoffs in key order, so both take the same match.
@@ -54,7 +57,16 @@ SESSIONS = [
      "staking": {"plan": "flat", "stake": 10}, "bankroll": 1000},
     {"id": "ou-over-percent", "market": "OU", "selection": "over", "window": LAST_MINUTE,
      "staking": {"plan": "percent", "percent": 5}, "bankroll": 500},
+    # risk controls: all sessions' stake on a match up to 100 (refused on most matches), and at
+    # most three bets of 10 open at once (refused on the busiest Saturday)
+    {"id": "fav-match-cap", "selection": "favourite", "odds": {"max": 10}, "window": LAST_MINUTE,
+     "staking": {"plan": "flat", "stake": 10}, "bankroll": 1000,
+     "limits": {"max_exposure_match": 100}},
+    {"id": "dog-session-cap", "selection": "underdog", "odds": {"max": 10},
+     "window": LAST_MINUTE, "staking": {"plan": "flat", "stake": 10}, "bankroll": 1000,
+     "limits": {"max_exposure_session": 30}},
 ]
+EXPOSURE = ("MatchExposure", "SessionExposure")
 SESSION_IDS = [s["id"] for s in SESSIONS]
 CONFIG = {
     "max_odds_age_s": 60,
@@ -81,8 +93,15 @@ def live_bets(home) -> list[tuple]:
     return sorted(out)
 
 
-def backtest_bets() -> tuple[list[tuple], int]:
-    """The backtest's bets, and how many ladder cycles reached their target."""
+def live_refusals(home) -> list[tuple]:
+    """(decision id, control) of the exposure controls' refusals in the ledger."""
+    events = [orjson.loads(line) for line in home.ledger.read_bytes().splitlines()]
+    return sorted((e["decision_id"], e["control"]) for e in events
+                  if e["type"] == "BET_REFUSED" and e["control"] in EXPOSURE)
+
+
+def backtest_bets() -> tuple[list[tuple], int, list[tuple]]:
+    """The backtest's bets, how many ladder cycles reached their target, its refusals."""
     until = parse_iso(UNTIL)
     matches = [m for m in load_matches([SEASON], "b365-closing",
                                        markets=("1X2", "AH", "OU")).matches
@@ -94,14 +113,16 @@ def backtest_bets() -> tuple[list[tuple], int]:
     bt = run(matches, Config.model_validate(CONFIG))
     bets = sorted((sid, b.match_key, b.market, b.line, b.selection, b.odds, b.stake, b.profit)
                   for sid in SESSION_IDS for b, _ in bt.bets(sid))
-    return bets, bt.session_book("fav-ladder").targets_reached
+    refused = sorted((d["id"], r.control) for d, r in bt.refused)
+    return bets, bt.session_book("fav-ladder").targets_reached, refused
 
 
 @pytest.mark.skipif(not SEASON.exists(), reason="no CSVs")
 def test_the_ledgers_bets_equal_the_backtests(home, tmp_path):
     run_replay(home, tmp_path, CONFIG, deadline_s=150)
-    live, (backtest, targets) = live_bets(home), backtest_bets()
+    live, (backtest, targets, refused) = live_bets(home), backtest_bets()
     assert live == backtest
+    assert live_refusals(home) == refused
     assert {b[0] for b in live} == set(SESSION_IDS)
     bets = {sid: [b for b in live if b[0] == sid] for sid in SESSION_IDS}
     assert len(bets["fav-flat"]) == 20  # every match of the two weekends
@@ -115,6 +136,11 @@ def test_the_ledgers_bets_equal_the_backtests(home, tmp_path):
     for sid in ("dog-martingale", "dog-fibonacci", "fav-ladder"):
         assert len({b[6] for b in bets[sid]}) > 2, sid  # the stakes followed the results ...
         assert len(bets[sid]) < 20, sid  # ... and each bet waited for the last one's result
+    # the exposure limits refused some bets and let others through, live as in the backtest
+    for sid, control in (("fav-match-cap", "MatchExposure"), ("dog-session-cap",
+                                                             "SessionExposure")):
+        assert bets[sid] and len(bets[sid]) < 20, sid
+        assert any(r == (r[0], control) and r[0].startswith(sid + "|") for r in refused), sid
     # the ladder's cycles ended where the backtest's did: TARGET_REACHED written by track
     events = [orjson.loads(line) for line in home.ledger.read_bytes().splitlines()]
     reached = [e for e in events if e["type"] == "TARGET_REACHED"]

@@ -146,7 +146,7 @@ def test_take_profit_at_the_limit():
 
 def test_one_halt_rule_for_every_program():
     """track and execute halt by the very function decide uses (no second copy to drift)."""
-    import pipeline.programs.execute.controls as controls
+    import pipeline.strategies.controls as controls
     import pipeline.programs.execute.engine as execute_engine
     import pipeline.strategies.settlement as settlement
     assert settlement.halt_cause is rules.halt_cause

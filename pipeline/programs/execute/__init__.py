@@ -2,7 +2,7 @@
 
 
 def main(home=None) -> int:
-    """`betpipe execute`. Imported on call: the controls and the engine (which track and decide
+    """`betpipe execute`. Imported on call: the engine (which track and decide
     import) stay free of the program's heavy imports (the browser bookmaker)."""
     from pipeline.programs.execute.program import main as run
 

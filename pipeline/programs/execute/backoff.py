@@ -5,7 +5,7 @@ Two clocks-in-the-clock, both on the injected Clock (simulated seconds), never w
   decision is tried again no sooner than `retry_base_s × 2^(n-1)` after that failure, at most
   `retry_max_s` — so a bookmaker that keeps refusing (suspended, price_changed) or cannot be
   reached is asked less and less often, and a long outage no longer uses up a decision's tries
-  (controls.MaxAttempts) within seconds. A failure recorded at reconciliation (`NOT_FOUND`: the
+  (strategies.controls.MaxAttempts) within seconds. A failure recorded at reconciliation (`NOT_FOUND`: the
   bet never got there because the executor died or the outcome was unknown) is not the
   bookmaker's and is tried again at once.
 - per bookmaker (`Outage`): an answer saying it cannot be reached (reason UNREACHABLE, or a
@@ -24,7 +24,7 @@ from pipeline.core.clock import Clock
 from pipeline.core.config import Config
 from pipeline.core.state import Book
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.programs.execute.controls import NOT_FOUND
+from pipeline.core.files import NOT_FOUND
 
 
 def delay_s(failures: int, base_s: float, max_s: float) -> float:

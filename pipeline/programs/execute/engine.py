@@ -1,6 +1,6 @@
 """What the executor does with each standing decision (DESIGN: files → bet-record, invariants 1, 8).
 
-`assess(decision, ctx)` is pure: skip (the decision does not stand, or its refusal is already on
+`assess(decision, book, ctx)` is pure: skip (the decision does not stand, or its refusal is already on
 record), refuse (control, reason) or place. `Executor` does it, one decision at a time in
 decisions order: a refusal is appended once per decision and control; a placement is a
 write-ahead BET_INTENDED appended inside one `ledger.transact` that re-checks, under the lock,
@@ -25,13 +25,14 @@ from typing import Callable, Iterable
 from pipeline.bookmakers import UNKNOWN, Bookmaker, Order, Placement
 from pipeline.core.clock import Clock
 from pipeline.core.config import Config
+from pipeline.core.files import NOT_FOUND
 from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger, OncePerReason
 from pipeline.core.state import Book, Intent, SessionBook, absorb_new
 from pipeline.core.timefmt import iso
 from pipeline.programs.execute.backoff import Backoff
-from pipeline.programs.execute.controls import NOT_FOUND, Ctx, first_refusal
 from pipeline.programs.execute.parallel import InOrder
+from pipeline.strategies.controls import Ctx, context, first_refusal
 from pipeline.strategies.rules import review_figures, standing_halt
 from pipeline.strategies.settlement import halt_cause, halt_event
 
@@ -40,14 +41,15 @@ BATCH = 64  # decisions whose intents (and bookings, and outcomes) share one fsy
 
 # --------------------------------------------------------------------------- pure parts
 
-def assess(d: dict, ctx: Ctx) -> tuple[str, tuple] | None:
-    """None: nothing to do; ("refuse", (control, reason)); ("place", ())."""
-    if not ctx.book.stands(d["id"]):
+def assess(d: dict, book: Book, ctx: Ctx) -> tuple[str, tuple] | None:
+    """None: nothing to do; ("refuse", (control, reason)); ("place", ()). `ctx` is the
+    decision's view for the controls (strategies.controls.context)."""
+    if not book.stands(d["id"]):
         return None
     refusal = first_refusal(d, ctx)
     if refusal is None:
         return "place", ()
-    if ctx.book.refusals.get((d["id"], refusal[0])) == refusal[1]:
+    if book.refusals.get((d["id"], refusal.control)) == refusal.reason:
         return None  # already on record with this reason
     return "refuse", refusal
 
@@ -56,7 +58,7 @@ def intent_body(d: dict, ctx: Ctx, attempt: int, mode: str) -> dict:
     return {"type": "BET_INTENDED", "session": d["session"], "decision_id": d["id"],
             "client_ref": f"{d['id']}#{attempt}", "attempt": attempt,
             "match_key": d["match_key"], "market": d.get("market", "1X2"),
-            "selection": d["selection"], "odds": ctx.price(d), "min_odds": float(d["min_odds"]),
+            "selection": d["selection"], "odds": ctx.price, "min_odds": float(d["min_odds"]),
             "stake": float(d["stake"]), "mode": mode, **_line(d)}
 
 
@@ -221,7 +223,7 @@ class Executor:
                 intents, later = [], []
                 while queue and len(intents) < BATCH:
                     d = queue.popleft()
-                    action = assess(d, self._ctx(odds, matches, config))
+                    action = assess(d, self.book, self._ctx(d, odds, matches, config))
                     if action is not None and action[0] == "refuse":
                         if intents:
                             later.append(d)
@@ -259,11 +261,12 @@ class Executor:
             why = f"{type(e).__name__}: {e}"
             return [Placement.unknown(i["client_ref"], why) for i in intents]
 
-    def _ctx(self, odds, matches, config) -> Ctx:
-        return Ctx(self.clock.now(), config, self.book, odds, matches)
+    def _ctx(self, d: dict, odds, matches, config) -> Ctx:
+        return context(d, now=self.clock.now(), config=config, book=self.book, matches=matches,
+                       fetched_at=(odds or {}).get("fetched_at"))
 
     def step(self, d: dict, odds: dict | None, matches: dict, config: Config) -> str:
-        action = assess(d, self._ctx(odds, matches, config))
+        action = assess(d, self.book, self._ctx(d, odds, matches, config))
         if action is None:
             return "skip"
         if action[0] == "refuse":
@@ -294,7 +297,7 @@ class Executor:
 
         def fn(events):
             self.absorb(events)
-            ctx = self._ctx(odds, matches, config)
+            ctx = self._ctx(d, odds, matches, config)
             if not self.book.stands(d["id"]) or first_refusal(d, ctx) is not None:
                 return []
             return [intent_body(d, ctx, self.book.attempts(d["id"]) + 1, self.bookmaker.mode)]

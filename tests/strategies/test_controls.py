@@ -1,21 +1,34 @@
-"""Each risk control refuses exactly at its edge and passes one step inside; the order holds."""
+"""Each risk control refuses exactly at its edge and passes one step inside; the order holds.
+The controls see the executor's view of a decision (`controls.context`: config, Book, odds)."""
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
 
+from pipeline.core.files import NOT_FOUND
 from pipeline.core.state import Book, replay
 from pipeline.core.timefmt import parse_iso
-from pipeline.programs.execute import controls as c
+from pipeline.strategies import controls as c
 from tests.kit.builders import at, config, decision, KEY, match, odds_doc, T0
 
 DID = f"s1|{KEY}|1X2"
 NOW = parse_iso(at(60))  # one minute after the odds were seen
 
 
-def ctx(*, cfg=None, book=None, odds=None, now=NOW) -> c.Ctx:
-    return c.Ctx(now, cfg or config(), book or Book(), odds_doc(match()) if odds is None else odds)
+def ctx(*, cfg=None, book=None, odds=None, now=NOW):
+    """The executor's view: decision -> its Ctx (strategies.controls.context)."""
+    doc = odds_doc(match()) if odds is None else odds
+    matches = {m["key"]: m for m in doc["matches"]}
+
+    def view(d: dict) -> c.Ctx:
+        return c.context(d, now=now, config=cfg or config(), book=book or Book(), matches=matches,
+                         fetched_at=doc.get("fetched_at"))
+    return view
+
+
+def first(d: dict, view):
+    return c.first_refusal(d, view(d))
 
 
 def events(*specs: tuple) -> list[dict]:
@@ -40,8 +53,8 @@ def settled(n: int, outcome: str, profit: float, payout: float = 0, ts: str = T0
                                 payout=payout, profit=profit, ts=ts))
 
 
-def refusal(control, d, cx):
-    reason = control.check(d, cx)
+def refusal(control, d, view):
+    reason = control.check(d, view(d))
     assert reason is None or (isinstance(reason, str) and reason), reason
     return reason
 
@@ -101,7 +114,7 @@ def test_attempts_that_never_reached_the_bookmaker_count_only_towards_max_tries(
             specs.append(("BET_INTENDED", dict(decision_id=DID, client_ref=ref, attempt=i,
                                                match_key=KEY, selection="away", odds=2.1,
                                                stake=10, mode="paper")))
-            reason = (c.NOT_FOUND, "browser_error: net::ERR_CONNECTION_REFUSED")[i % 2] \
+            reason = (NOT_FOUND, "browser_error: net::ERR_CONNECTION_REFUSED")[i % 2] \
                 if i <= lost else "suspended"
             specs.append(("BET_FAILED", dict(decision_id=DID, client_ref=ref, reason=reason,
                                              retryable=True)))
@@ -274,13 +287,13 @@ def test_order_first_refusal_wins_kill_switch_first():
     # everything wrong at once: expired, stale, price below min_odds, over the bankroll
     bad = decision(expires_at=at(0), min_odds=3.0, stake=5000)
     stale = NOW + timedelta(minutes=10)  # odds 11 min old, max_odds_age_s 300
-    assert c.first_refusal(bad, ctx(cfg=config(halt=True), now=stale))[0] == "KillSwitch"
-    assert c.first_refusal(bad, ctx(now=stale))[0] == "Expired"
-    assert c.first_refusal(decision(min_odds=3.0, stake=5000), ctx(now=stale))[0] == "StaleOdds"
-    assert c.first_refusal(decision(min_odds=3.0, stake=5000), ctx())[0] == "PriceMoved"
-    assert c.first_refusal(decision(stake=5000), ctx())[0] == "FreeBankroll"
+    assert first(bad, ctx(cfg=config(halt=True), now=stale)).control == "KillSwitch"
+    assert first(bad, ctx(now=stale)).control == "Expired"
+    assert first(decision(min_odds=3.0, stake=5000), ctx(now=stale)).control == "StaleOdds"
+    assert first(decision(min_odds=3.0, stake=5000), ctx()).control == "PriceMoved"
+    assert first(decision(stake=5000), ctx()).control == "FreeBankroll"
     limits = {"max_exposure_match": 100, "max_exposure_session": 200}
-    assert c.first_refusal(decision(stake=5000), ctx(cfg=config(limits=limits)))[0] == "MatchExposure"
+    assert first(decision(stake=5000), ctx(cfg=config(limits=limits))).control == "MatchExposure"
     limits = {"max_exposure_match": 10000, "max_exposure_session": 200}
-    assert c.first_refusal(decision(stake=5000), ctx(cfg=config(limits=limits)))[0] == "SessionExposure"
-    assert c.first_refusal(decision(), ctx()) is None
+    assert first(decision(stake=5000), ctx(cfg=config(limits=limits))).control == "SessionExposure"
+    assert first(decision(), ctx()) is None
