@@ -33,7 +33,8 @@ _DECISION_FIELDS = {"id": str, "session": str, "match_key": str, "selection": st
 
 
 def price_ok(x) -> bool:
-    return type(x) in _NUMBERS and x > 1
+    """A number (not bool) above 1 and finite (no JSON holds inf, but a caller in Python may)."""
+    return type(x) in _NUMBERS and 1 < x < float("inf")
 
 
 def line_ok(x) -> bool:
