@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import sys
 
@@ -40,10 +41,27 @@ def _version() -> str:
         return "unknown"
 
 
+# argparse translates its every label through gettext, which searches the locale folders afresh
+# on each call (~135 calls for ~45 parsers: more than the parser's own work); the answers do
+# not change within a run, so each is searched once.
+argparse._ = functools.cache(argparse._)
+
+
+class _Version(argparse.Action):
+    """--version: the package metadata is read only when asked (importlib.metadata is slow)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"betpipe {_version()}")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="betpipe", description=__doc__)
     parser.add_argument("--home", help="the runtime home (default: $BETPIPE_HOME or the repo)")
-    parser.add_argument("--version", action="version", version=f"betpipe {_version()}")
+    parser.add_argument("--version", action=_Version, help="print the version and exit")
     sub = parser.add_subparsers(dest="command", required=True)
     for name in PROGRAMS:
         p = sub.add_parser(name, help=f"run the {name} program (supervisord starts it)")

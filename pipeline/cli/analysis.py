@@ -7,13 +7,15 @@ import os
 import sys
 from contextlib import contextmanager
 
-from pipeline.history.football_data import BACKTEST_SOURCES, PRICE_SOURCES
-
 # every `betpipe` command builds this parser: the analysis modules load only when one runs
 FACTOR_NAMES = ("competition", "season", "month", "weekday", "selection", "role", "odds_band",
                 "drift", "ou25_band", "clv_band", "drift_close")  # analysis.drill.FACTORS
 DATA_URL, URL_ENV = "https://www.football-data.co.uk", "BETPIPE_DATA_URL"  # analysis.fetch's
 CREDIT = "data: football-data.co.uk"
+BACKTEST_SOURCES = ("b365", "b365-closing", "avg", "max", "pinnacle", "pinnacle-closing",
+                    "avg-closing", "max-closing")  # history.football_data.BACKTEST_SOURCES
+PRICE_SOURCES = ("avg", "avg-closing", "b365", "b365-closing", "max", "max-closing",
+                 "pinnacle", "pinnacle-closing")  # sorted(history.football_data.PRICE_SOURCES)
 LONG_RUN = 2000  # matches: show a progress bar from here on
 
 
@@ -70,7 +72,7 @@ def register_backtest(sub) -> None:
                         "no result for")
     p.add_argument("--config", required=True, help="a system-config.json with the sessions")
     p.add_argument("--odds", choices=BACKTEST_SOURCES, help="the price columns (with --data)")
-    p.add_argument("--closing", choices=sorted(PRICE_SOURCES), metavar="SOURCE",
+    p.add_argument("--closing", choices=PRICE_SOURCES, metavar="SOURCE",
                    help="with --data: the closing prices bets are compared with (CLV; default "
                         "the --odds bookmaker's closing columns, none when --odds is closing)")
     p.add_argument("--refit-days", type=float, default=7.0, metavar="DAYS",

@@ -3,13 +3,6 @@ from __future__ import annotations
 
 import sys
 
-from pipeline.core import clock as clockmod
-from pipeline.core.config import ConfigError, default_config, load_config
-from pipeline.core.filebus import atomic_write_json
-from pipeline.core.matchkey import load_tables
-from pipeline.core.paths import Home, football_data_dir
-from pipeline.core.timefmt import iso, parse_iso
-
 
 def register_key(sub) -> None:
     p = sub.add_parser("key", help="print the season-aware match key of a match")
@@ -22,6 +15,10 @@ def register_key(sub) -> None:
 
 
 def _key(args) -> int:
+    from pipeline.core.matchkey import load_tables
+    from pipeline.core.paths import Home
+    from pipeline.core.timefmt import parse_iso
+
     tables = load_tables(Home.from_env(args.home))
     print(tables.key(args.home_team, args.away_team, kickoff=parse_iso(args.kickoff),
                      competition=args.competition, season=args.season))
@@ -34,6 +31,10 @@ def register_init(sub) -> None:
 
 
 def _init(args) -> int:
+    from pipeline.core.config import default_config
+    from pipeline.core.filebus import atomic_write_json
+    from pipeline.core.paths import Home
+
     from pipeline.core.configschema import SCHEMA_NAME, write_schema
 
     home = Home.from_env(args.home).ensure()
@@ -52,6 +53,11 @@ def register_clock(sub) -> None:
 
 
 def _clock(args) -> int:
+    from pipeline.core import clock as clockmod
+    from pipeline.core.config import ConfigError, load_config
+    from pipeline.core.paths import Home
+    from pipeline.core.timefmt import iso
+
     home = Home.from_env(args.home).ensure()
     if args.action == "now":
         print(iso(clockmod.load_clock(home.clock).now()))
@@ -79,6 +85,9 @@ def register_preflight(sub) -> None:
 
 
 def _preflight(args) -> int:
+    from pipeline.core.config import ConfigError, load_config
+    from pipeline.core.paths import Home, football_data_dir
+
     home = Home.from_env(args.home)
     try:
         cfg = load_config(home.system_config)
@@ -103,6 +112,9 @@ def _preflight(args) -> int:
 
 
 def sandbox_url() -> str:
+    from pipeline.core.config import ConfigError, load_config
+    from pipeline.core.paths import Home
+
     home = Home.from_env()
     try:
         return load_config(home.system_config).source_url

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import sys
 
-import orjson
-
 from pipeline.strategies.implied import METHODS, implied
 
 
@@ -31,6 +29,8 @@ def _price(i: int, text: str) -> float:
 
 
 def _run(args) -> int:
+    import orjson
+
     try:
         odds = [_price(i, text) for i, text in enumerate(args.odds)]
         result = implied(odds, args.method)

@@ -10,9 +10,6 @@ from __future__ import annotations
 import math
 import sys
 
-import orjson
-
-from pipeline.core.timefmt import iso, parse_iso
 
 
 def add_predict(p) -> None:
@@ -29,7 +26,10 @@ def add_predict(p) -> None:
 
 
 def _predict(args) -> int:
+    import orjson
+
     from pipeline.core.matchkey import load_tables  # numpy/scipy only for this command
+    from pipeline.core.timefmt import iso, parse_iso
     from pipeline.history.football_data import FootballDataError, parse_file
     from pipeline.models import dixon_coles as dc
     from pipeline.models.predict import document, rows_of_fixtures

@@ -7,16 +7,7 @@ both without breaking a user's scripts (`betpipe history --session S`).
 """
 from __future__ import annotations
 
-import csv
 import sys
-
-import orjson
-from rich.console import Console
-from rich.table import Table
-
-from pipeline.core.filebus import BadFile
-from pipeline.core.paths import Home
-from pipeline.history import store
 
 CSV_COLUMNS = ("t", "source", "key", "competition", "kickoff", "status", "market", "line",
                "price_1", "price_2", "price_3", "home_goals", "away_goals")
@@ -49,11 +40,16 @@ def add_subcommands(p) -> None:
 
 
 def _dir(args):
+    from pipeline.core.paths import Home
+    from pipeline.history import store
+
     return store.history_dir(Home.from_env(args.home).data)
 
 
 def _guard(fn):
     def run(args) -> int:
+        from pipeline.core.filebus import BadFile
+
         try:
             return fn(args)
         except BadFile as e:
@@ -64,6 +60,12 @@ def _guard(fn):
 
 @_guard
 def run_days(args) -> int:
+    import orjson
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline.history import store
+
     rows = []
     for d in store.days(_dir(args)):
         recs = store.read_day(d.path)
@@ -95,6 +97,12 @@ def _prices(line: dict) -> str:
 
 @_guard
 def run_matches(args) -> int:
+    import orjson
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline.history import store
+
     counts: dict[str, int] = {}
     firsts: dict[str, str] = {}
     recs = list(store.lines(_dir(args), args.start, args.end))
@@ -121,6 +129,10 @@ def run_matches(args) -> int:
 
 @_guard
 def run_show(args) -> int:
+    import orjson
+
+    from pipeline.history import store
+
     path = [r for r in store.lines(_dir(args)) if r["key"] == args.key]
     if not path:
         print(f"betpipe history show: no line for match {args.key!r} in {_dir(args)} (betpipe "
@@ -137,6 +149,8 @@ def run_show(args) -> int:
 def change_rows(recs) -> list[list]:
     """One row per market line whose prices changed since the match's line before (or per
     status/result change with no price change: market empty)."""
+    from pipeline.history import store
+
     rows, before = [], {}
     for r in recs:
         prev = before.get(r["key"], {})
@@ -163,6 +177,10 @@ def change_rows(recs) -> list[list]:
 
 @_guard
 def run_export(args) -> int:
+    import csv
+
+    from pipeline.history import store
+
     rows = change_rows(store.lines(_dir(args), args.start, args.end))
     out = open(args.out, "w", newline="") if args.out else sys.stdout
     try:

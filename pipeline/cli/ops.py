@@ -2,20 +2,11 @@
 (the bookmaker's whole bet history against the ledger, once, as JSON)."""
 from __future__ import annotations
 
-import csv
-import io
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import orjson
-
-from pipeline.cli.status import _NullClock
-from pipeline.core.config import ConfigError, load_config
-from pipeline.core.archive import history_events
-from pipeline.core.ledger import Ledger
-from pipeline.core.paths import Home
-from pipeline.core.state import Bet, replay
-from pipeline.bookmakers.reconcile import HistoryUnavailable, check, history
+if TYPE_CHECKING:  # the parser alone stays fast: each command imports what it uses
+    from pipeline.core.state import Bet
 
 EXPORT_COLUMNS = ("placed_at", "session", "decision_id", "match_key", "market", "selection", "line",
                   "odds", "stake", "bet_ref", "outcome", "payout", "profit", "settled_at")
@@ -36,6 +27,8 @@ def register(sub) -> None:
 def export_rows(events: list[dict], session: str | None = None) -> list[dict]:
     """One row per placed bet, in ledger order, every reset included; an open bet has no
     outcome, payout, profit or settled_at yet."""
+    from pipeline.core.state import replay
+
     bets = sorted(replay(events).placed.values(), key=lambda b: b.seq)
     return [_row(b) for b in bets if session is None or b.session == session]
 
@@ -51,6 +44,9 @@ def _row(b: Bet) -> dict:
 
 
 def to_csv(rows: list[dict]) -> str:
+    import csv
+    import io
+
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=EXPORT_COLUMNS, lineterminator="\n")
     writer.writeheader()
@@ -59,6 +55,11 @@ def to_csv(rows: list[dict]) -> str:
 
 
 def _export(args) -> int:
+    from pathlib import Path
+
+    from pipeline.core.archive import history_events
+    from pipeline.core.paths import Home
+
     home = Home.from_env(args.home)
     text = to_csv(export_rows(history_events(home.ledger), args.session))  # archives too
     if args.out:
@@ -72,6 +73,14 @@ def _export(args) -> int:
 # --------------------------------------------------------------------------- reconcile
 
 def _reconcile(args) -> int:
+    import orjson
+
+    from pipeline.bookmakers.reconcile import HistoryUnavailable, check, history
+    from pipeline.cli.status import _NullClock
+    from pipeline.core.config import ConfigError, load_config
+    from pipeline.core.ledger import Ledger
+    from pipeline.core.paths import Home
+
     home = Home.from_env(args.home)
     try:
         cfg = load_config(home.system_config)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from pipeline.cli.analysis import CREDIT, _console, _fail, _print_json
-from pipeline.history.football_data import BACKTEST_SOURCES
+from pipeline.cli.analysis import BACKTEST_SOURCES, CREDIT, _console, _fail, _print_json
 
 OBJECTIVES = ("roi", "profit", "log_growth")  # pipeline.analysis.optimize.OBJECTIVES
 

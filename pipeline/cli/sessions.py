@@ -7,27 +7,15 @@ the one command that writes: it appends SESSION_RESET through the Ledger.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from typing import TYPE_CHECKING
 
-import orjson
-from rich.console import Console
-from rich.markup import escape
-from rich.table import Table
+if TYPE_CHECKING:  # the parser alone stays fast: each command imports what it uses
+    from datetime import datetime
 
-from pipeline.cli.oddshistory import add_subcommands as add_odds_history
-from pipeline.core import clock as clockmod
-from pipeline.core.config import Config, ConfigError, load_config
-from pipeline.core.filebus import BadFile, read_snapshot
-from pipeline.core.archive import history_events
-from pipeline.core.ledger import Ledger
-from pipeline.core.paths import Home
-from pipeline.core.state import Book, SessionBook, replay
-from pipeline.core.timefmt import iso
-from pipeline.strategies import ladder, rules, staking
-from pipeline.strategies.snapshot import OddsIndex
-from pipeline.strategies.settlement import figures, start_bankroll
-from pipeline.strategies.overdue import overdue_bets
-from pipeline.strategies.markets import pick_label
+    from pipeline.core.config import Config
+    from pipeline.core.paths import Home
+    from pipeline.core.state import Book, SessionBook
+    from pipeline.strategies.snapshot import OddsIndex
 
 
 def register(sub) -> None:
@@ -47,6 +35,8 @@ def register(sub) -> None:
     p.add_argument("--session", help="only this session's events")
     p.add_argument("--json", action="store_true", help="the raw events as JSON lines")
     p.set_defaults(run=run_history)
+    from pipeline.cli.oddshistory import add_subcommands as add_odds_history
+
     add_odds_history(p)  # betpipe history days|matches|show|export (cli/oddshistory.py)
     p = sub.add_parser("reset", help="append SESSION_RESET: the session's counts start again")
     p.add_argument("session", help="the session id")
@@ -74,6 +64,8 @@ def _decide_once(args) -> int:
 # --------------------------------------------------------------------------- reading a home
 
 def _clock(home: Home):
+    from pipeline.core import clock as clockmod
+
     try:
         return clockmod.load_clock(home.clock)
     except clockmod.ClockError:  # no pipeline started yet: real time
@@ -82,6 +74,8 @@ def _clock(home: Home):
 
 
 def _config(home: Home) -> tuple[Config | None, str | None]:
+    from pipeline.core.config import ConfigError, load_config
+
     try:
         return load_config(home.system_config), None
     except ConfigError as e:
@@ -89,6 +83,8 @@ def _config(home: Home) -> tuple[Config | None, str | None]:
 
 
 def _snapshot(path) -> dict | None:
+    from pipeline.core.filebus import BadFile, read_snapshot
+
     try:
         return read_snapshot(path)
     except BadFile:
@@ -117,6 +113,11 @@ def session_row(sid: str, cfg: Config | None, book: Book, events: list[dict],
                 index: OddsIndex | None, notes: list[str], now: datetime,
                 closes: dict | None = None) -> dict:
     """One session's line of `betpipe sessions`."""
+    from pipeline.core.state import SessionBook
+    from pipeline.core.timefmt import iso
+    from pipeline.strategies import ladder, rules, staking
+    from pipeline.strategies.settlement import figures, start_bankroll
+
     s = cfg.session(sid) if cfg else None
     sb = book.sessions.get(sid) or SessionBook(sid)
     pos = ladder.position(s, sb)
@@ -159,6 +160,11 @@ def in_category(cfg: Config | None, sid: str, category: str | None) -> bool:
 
 
 def collect(home: Home, category: str | None = None) -> dict:
+    from pipeline.core.ledger import Ledger
+    from pipeline.core.state import replay
+    from pipeline.core.timefmt import iso
+    from pipeline.strategies.snapshot import OddsIndex
+
     cfg, config_error = _config(home)
     clock = _clock(home)
     now = clock.now()
@@ -178,7 +184,9 @@ def collect(home: Home, category: str | None = None) -> dict:
 
 # --------------------------------------------------------------------------- sessions
 
-def _console() -> Console:
+def _console():
+    from rich.console import Console
+
     return Console(width=None if sys.stdout.isatty() else 200)
 
 
@@ -187,6 +195,12 @@ def _money(x: float | None, sign: bool = False) -> str:
 
 
 def run_sessions(args) -> int:
+    import orjson
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pipeline.core.paths import Home
+
     info = collect(Home.from_env(args.home), getattr(args, "category", None))
     if args.json:
         print(orjson.dumps(info, option=orjson.OPT_INDENT_2).decode())
@@ -276,6 +290,9 @@ def _close_fields(close: dict | None) -> dict:
 
 def overdue_rows(home: Home, book: Book, rows: list[dict], now: datetime) -> list[dict]:
     """The rows of overdue bets, each with its kickoff and the instant it became overdue."""
+    from pipeline.core.config import Config
+    from pipeline.strategies.overdue import overdue_bets
+
     cfg, _ = _config(home)
     odds = _snapshot(home.odds) or {}
     matches = {m.get("key"): m for m in odds.get("matches") or [] if isinstance(m, dict)}
@@ -287,6 +304,15 @@ def overdue_rows(home: Home, book: Book, rows: list[dict], now: datetime) -> lis
 
 
 def run_bets(args) -> int:
+    import orjson
+    from rich.markup import escape
+    from rich.table import Table
+
+    from pipeline.core.ledger import Ledger
+    from pipeline.core.paths import Home
+    from pipeline.core.state import replay
+    from pipeline.strategies.markets import pick_label
+
     home = Home.from_env(args.home)
     clock = _clock(home)
     book = replay(Ledger(home.ledger, clock).read())
@@ -319,6 +345,8 @@ def run_bets(args) -> int:
 
 def describe(ev: dict) -> str:
     """One ledger event, readable."""
+    import orjson
+
     g = ev.get
     kind = g("type")
     if kind == "BET_INTENDED":
@@ -345,6 +373,11 @@ def describe(ev: dict) -> str:
 
 
 def run_history(args) -> int:
+    import orjson
+
+    from pipeline.core.archive import history_events
+    from pipeline.core.paths import Home
+
     home = Home.from_env(args.home)
     events = [e for e in history_events(home.ledger)  # archived events too, checkpoints not
               if args.session is None or e.get("session") == args.session]
@@ -362,6 +395,10 @@ def run_history(args) -> int:
 # --------------------------------------------------------------------------- reset
 
 def run_reset(args) -> int:
+    from pipeline.core.ledger import Ledger
+    from pipeline.core.paths import Home
+    from pipeline.core.state import replay
+
     home = Home.from_env(args.home)
     cfg, config_error = _config(home)
     ledger = Ledger(home.ledger, _clock(home))

@@ -10,11 +10,6 @@ import argparse
 import re
 import sys
 
-from pipeline.cli.sessions import _clock
-from pipeline.core.ledger import Ledger
-from pipeline.core.paths import Home
-from pipeline.strategies.overdue import Refused, manual_settlement
-
 SCORE = re.compile(r"^\s*(\d{1,3})\s*-\s*(\d{1,3})\s*$")
 
 
@@ -35,6 +30,11 @@ def register(sub) -> None:
 
 
 def run(args) -> int:
+    from pipeline.cli.sessions import _clock
+    from pipeline.core.ledger import Ledger
+    from pipeline.core.paths import Home
+    from pipeline.strategies.overdue import Refused, manual_settlement
+
     home = Home.from_env(args.home)
     if not home.ledger.exists():
         print(f"betpipe settle: unknown bet_ref {args.bet_ref!r}: there is no ledger "

@@ -15,17 +15,10 @@ field (exit 2).
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+from typing import TYPE_CHECKING
 
-import orjson
-
-from pipeline.core import clock as clockmod
-from pipeline.core.config import ConfigError, HkjcConfig, load_config
-from pipeline.core.matchkey import load_tables
-from pipeline.core.paths import Home
-from pipeline.core.timefmt import iso, parse_iso
-from pipeline.sources.hkjc import (ShapeError, answer_matches, parse_odds_answers, parse_results,
-                                   unique_keys)
+if TYPE_CHECKING:  # the parser alone stays fast: each command imports what it uses
+    from pipeline.core.paths import Home
 
 KINDS = ("hkjc", "hkjc-results")
 
@@ -51,6 +44,9 @@ class Refused(Exception):
 
 
 def _now(home: Home, text: str | None):
+    from pipeline.core import clock as clockmod
+    from pipeline.core.timefmt import parse_iso
+
     if text:
         try:
             return parse_iso(text)
@@ -63,6 +59,8 @@ def _now(home: Home, text: str | None):
 
 
 def _fulltime(home: Home, text: str | None) -> tuple[int, int] | None:
+    from pipeline.core.config import ConfigError, HkjcConfig, load_config
+
     if text:
         try:
             stage, kind = (int(x) for x in text.split(","))
@@ -78,6 +76,12 @@ def _fulltime(home: Home, text: str | None) -> tuple[int, int] | None:
 
 
 def _load(path: str):
+    from pathlib import Path
+
+    import orjson
+
+    from pipeline.sources.hkjc import ShapeError, answer_matches
+
     try:
         doc = orjson.loads(Path(path).read_bytes())
     except FileNotFoundError:
@@ -94,6 +98,11 @@ def _load(path: str):
 def parse_files(home: Home, kind: str, files: list[str], now_text: str | None = None,
                 fulltime_text: str | None = None) -> tuple[list[dict], list[str]]:
     """(matches, problems) of the files; Refused naming the file and field."""
+    from pipeline.core.matchkey import load_tables
+    from pipeline.core.timefmt import iso
+    from pipeline.sources.hkjc import (ShapeError, parse_odds_answers, parse_results,
+                                       unique_keys)
+
     tables = load_tables(home)
     now = _now(home, now_text)
     seen_at = iso(now)
@@ -113,6 +122,10 @@ def parse_files(home: Home, kind: str, files: list[str], now_text: str | None = 
 
 
 def _parse(args) -> int:
+    import orjson
+
+    from pipeline.core.paths import Home
+
     home = Home.from_env(args.home)
     try:
         matches, problems = parse_files(home, args.kind, args.files, args.now, args.fulltime)

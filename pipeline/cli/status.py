@@ -7,21 +7,10 @@ program of it that left a health file, however fresh its last beat; a program th
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import orjson
-from rich.console import Console
-from rich.table import Table
-
-from pipeline.core.clock import ClockError, load_clock, real_now
-from pipeline.core.config import ConfigError, load_config
-from pipeline.core.filebus import read_json
-from pipeline.core.health import liveness, read_health
-from pipeline.core.ledger import Ledger
-from pipeline.core.paths import Home
-from pipeline.programs import PROGRAMS
-from pipeline.core.state import replay
-from pipeline.core.timefmt import iso, parse_iso
-from pipeline.strategies.settlement import figures, start_bankroll
+if TYPE_CHECKING:  # the parser alone stays fast: each command imports what it uses
+    from pipeline.core.paths import Home
 
 
 def register(sub) -> None:
@@ -35,6 +24,8 @@ def register(sub) -> None:
 
 def _stopped_at(home: Home) -> str | None:
     """The simulated instant the home was stopped at, None while it runs (or has no clock)."""
+    from pipeline.core.filebus import read_json
+
     try:
         doc = read_json(home.clock)
     except (OSError, ValueError):
@@ -44,6 +35,15 @@ def _stopped_at(home: Home) -> str | None:
 
 
 def collect(home: Home, category: str | None = None) -> dict:
+    from pipeline.core.clock import ClockError, load_clock, real_now
+    from pipeline.core.config import ConfigError, load_config
+    from pipeline.core.health import liveness, read_health
+    from pipeline.core.ledger import Ledger
+    from pipeline.core.state import replay
+    from pipeline.core.timefmt import iso, parse_iso
+    from pipeline.programs import PROGRAMS
+    from pipeline.strategies.settlement import figures, start_bankroll
+
     now_real = real_now()
     stopped_at = _stopped_at(home)
     programs = {}
@@ -96,10 +96,18 @@ class _NullClock:
     speed = 1.0
 
     def now(self):
+        from pipeline.core.clock import real_now
+
         return real_now()
 
 
 def run(args) -> int:
+    import orjson
+    from rich.console import Console
+    from rich.table import Table
+
+    from pipeline.core.paths import Home
+
     home = Home.from_env(args.home)
     info = collect(home, getattr(args, "category", None))
     all_running = all(p["liveness"] == "running" for p in info["programs"].values())

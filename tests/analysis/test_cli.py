@@ -11,6 +11,7 @@ import pytest
 from pipeline.cli import analysis as cli
 from pipeline.analysis.drill import FACTORS
 from pipeline.analysis.fetch import BASE_URL, URL_ENV
+from pipeline.history import football_data
 from pipeline.core.paths import REPO
 from tests.analysis import reference
 from tests.kit.contracts import FOOTBALL_DATA
@@ -125,4 +126,6 @@ def test_drill_table_and_errors():
 
 def test_the_cli_names_agree_with_the_modules():
     assert cli.FACTOR_NAMES == tuple(FACTORS)
+    assert cli.BACKTEST_SOURCES == football_data.BACKTEST_SOURCES
+    assert cli.PRICE_SOURCES == tuple(sorted(football_data.PRICE_SOURCES))
     assert (cli.DATA_URL, cli.URL_ENV) == (BASE_URL, URL_ENV)
