@@ -24,6 +24,7 @@ REGISTRARS = [
     "pipeline.cli.session:register",  # session add | set | enable | disable | remove (issue 20)
     "pipeline.cli.optimize:register",  # optimize (issue 19)
     "pipeline.cli.ledger:register",   # ledger archive --before DATE (issue 15)
+    "pipeline.cli.completion:register",  # completion bash|zsh (issue 20)
 ]
 
 

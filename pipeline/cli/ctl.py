@@ -15,7 +15,8 @@ GROUP = "betpipe"
 
 def register(sub) -> None:
     p = sub.add_parser("ctl", help="supervisorctl for this home: status, restart decide, tail -f execute",
-                       description=__doc__, prefix_chars="\0")  # every argument goes to supervisorctl
+                       description=__doc__, prefix_chars="\0",  # every argument goes to
+                       add_help=False)  # supervisorctl, -h too (a NUL-prefixed -h helps no one)
     p.add_argument("ctl_args", nargs="*", metavar="ARGS", help="supervisorctl's arguments")
     p.set_defaults(run=_ctl)
 
