@@ -100,6 +100,8 @@ def _early_beat(home, program: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Exit codes: 0 ok; 1 a failure (a check that fails, an I/O error); 2 bad input or usage
+    (argparse's own, an invalid config, an unknown session…). Errors go to stderr only."""
     argv = sys.argv[1:] if argv is None else argv
     fast = _program_argv(argv)
     if fast is not None:  # skip the CLI's parser and its imports: start the program at once
@@ -114,7 +116,14 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.core.paths import Home
 
         return _load(PROGRAMS[args.program])(Home.from_env(args.home)) or 0
-    return args.run(args) or 0
+    try:
+        return args.run(args) or 0
+    except BrokenPipeError:  # `betpipe history | head`: the reader has all it wanted
+        sys.stderr.close()
+        return 1
+    except OSError as e:  # a file or folder the command could not use: a failure, said plainly
+        print(f"betpipe {args.command}: {e}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

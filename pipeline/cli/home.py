@@ -1,14 +1,27 @@
 """Home set-up commands used by scripts/start and scripts/stop, and `betpipe key`."""
 from __future__ import annotations
 
+import argparse
 import sys
+
+
+def instant(text: str):
+    """argparse type: an ISO time with a zone (a bad one is a usage error, exit 2)."""
+    from pipeline.core.timefmt import parse_iso
+
+    try:
+        return parse_iso(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(f"{e} (an ISO time with a zone, e.g. "
+                                         "2024-10-05T14:00:00Z)") from None
 
 
 def register_key(sub) -> None:
     p = sub.add_parser("key", help="print the season-aware match key of a match")
     p.add_argument("home_team")
     p.add_argument("away_team")
-    p.add_argument("--kickoff", required=True, help="ISO time, e.g. 2024-10-05T14:00:00Z")
+    p.add_argument("--kickoff", required=True, type=instant,
+                   help="ISO time, e.g. 2024-10-05T14:00:00Z")
     p.add_argument("--competition", default="EPL", help="HKJC tournament code (default EPL)")
     p.add_argument("--season", help="the season when the source knows it")
     p.set_defaults(run=_key)
@@ -17,10 +30,9 @@ def register_key(sub) -> None:
 def _key(args) -> int:
     from pipeline.core.matchkey import load_tables
     from pipeline.core.paths import Home
-    from pipeline.core.timefmt import parse_iso
 
     tables = load_tables(Home.from_env(args.home))
-    print(tables.key(args.home_team, args.away_team, kickoff=parse_iso(args.kickoff),
+    print(tables.key(args.home_team, args.away_team, kickoff=args.kickoff,
                      competition=args.competition, season=args.season))
     return 0
 
@@ -60,7 +72,11 @@ def _clock(args) -> int:
 
     home = Home.from_env(args.home).ensure()
     if args.action == "now":
-        print(iso(clockmod.load_clock(home.clock).now()))
+        try:
+            print(iso(clockmod.load_clock(home.clock).now()))
+        except clockmod.ClockError as e:
+            print(f"betpipe clock now: {e}", file=sys.stderr)
+            return 1
         return 0
     if args.action == "stop":
         doc = clockmod.stop(home.clock)
