@@ -18,6 +18,8 @@ import sys
 import threading
 from pathlib import Path
 
+import psutil
+
 from pipeline.core.paths import Home
 
 ENV = "BETPIPE_CHROMIUM"
@@ -105,14 +107,6 @@ def find_chromium(configured: str | None = None) -> str | None:
 
 # --------------------------------------------------------------------------- orphans
 
-def _cmdline(pid: int) -> bytes:
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            return f.read()
-    except OSError:
-        return b""
-
-
 def profile_processes(profile_dir: Path) -> list[int]:
     """Live processes whose command line has `--user-data-dir=<profile_dir>` (not this one).
 
@@ -121,11 +115,9 @@ def profile_processes(profile_dir: Path) -> list[int]:
     """
     root = Path(profile_dir).resolve()
     flags = [f"--user-data-dir={root}".encode(), f"--user-data-dir={root}/".encode()]
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid() and _has_flag(_cmdline(int(entry)), flags):
-            found.append(int(entry))
-    return found
+    me = os.getpid()
+    return [p.pid for p in psutil.process_iter(["cmdline"])
+            if p.pid != me and _has_flag("\0".join(p.info["cmdline"] or ()).encode(), flags)]
 
 
 def _has_flag(cmd: bytes, flags: list[bytes]) -> bool:
@@ -171,11 +163,9 @@ def _signal(pid: int, sig: int) -> None:
 
 def _alive(pid: int) -> bool:
     try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            state = f.read().rsplit(b")", 1)[1].split()[0]
-    except (OSError, IndexError):
+        return psutil.Process(pid).status() not in (psutil.STATUS_ZOMBIE, psutil.STATUS_DEAD)
+    except psutil.Error:  # gone (or not ours to see)
         return False
-    return state not in (b"Z", b"X")
 
 
 def remove_singletons(profile_dir: Path) -> list[str]:

@@ -3,13 +3,13 @@ socket: what the scripts that run it whole (scripts/chaos, scripts/soak) and the
 start, the programs' pids, a clean stop with nothing in flight, the processes a home left."""
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import time
 import xmlrpc.client
 from pathlib import Path
 
+import psutil
 from supervisor.xmlrpc import SupervisorTransport
 
 from pipeline.core.filebus import read_json
@@ -74,7 +74,7 @@ class Pipeline:
         except (OSError, ValueError, xmlrpc.client.Fault):
             return
         deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+        while time.monotonic() < deadline and psutil.pid_exists(pid):
             time.sleep(0.2)
         self.run(str(VENV / "betpipe"), "clock", "stop")
 
@@ -96,37 +96,26 @@ def quiesce(pipe: Pipeline, log) -> list[str]:
 
 def _ancestors() -> set[int]:
     """This process and its ancestors (never counted as a home's)."""
-    mine, pid = set(), os.getpid()
-    while pid > 1:
-        mine.add(pid)
-        try:
-            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            break
-    return mine
+    me = psutil.Process()
+    return {me.pid, *(p.pid for p in me.parents())}
 
 
-def home_processes(root: Path) -> dict[int, bytes]:
+def home_processes(root: Path) -> dict[int, str]:
     """Processes of the home at `root`, pid -> command line: programs and supervisord
     (BETPIPE_HOME=<root> in their environment) and browsers (a profile under <root>/data on
     their command line); never this process or its ancestors."""
-    env_mark, data_mark = f"BETPIPE_HOME={root}\0".encode(), f"{root}/data/".encode()
+    data_mark = f"{root}/data/"
     mine, out = _ancestors(), {}
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit() or int(proc.name) in mine:
+    for proc in psutil.process_iter(["cmdline", "environ"]):
+        if proc.pid in mine:
             continue
-        try:
-            cmd = (proc / "cmdline").read_bytes()
-            env = (proc / "environ").read_bytes()
-        except OSError:
-            continue
-        if env_mark in env or data_mark in cmd:
-            out[int(proc.name)] = cmd
+        cmd = " ".join(proc.info["cmdline"] or ())
+        if (proc.info["environ"] or {}).get("BETPIPE_HOME") == str(root) or data_mark in cmd:
+            out[proc.pid] = cmd
     return out
 
 
 def leftovers(home: Home) -> list[str]:
     """Processes of this home still alive, as `pid: command line` (see home_processes)."""
-    shown = {pid: cmd.replace(b"\0", b" ").decode(errors="replace")[:120]
-             for pid, cmd in home_processes(home.root).items()}
+    shown = {pid: cmd[:120] for pid, cmd in home_processes(home.root).items()}
     return [f"{pid}: {cmd}" for pid, cmd in sorted(shown.items())]

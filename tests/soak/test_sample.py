@@ -1,45 +1,68 @@
-"""The soak's measurements and figures (pipeline.harness.soak.sample, .plan): pure functions on /proc
-texts, a fake /proc tree, and this process's own /proc entry."""
+"""The soak's measurements and figures (pipeline.harness.soak.sample, .plan): pure functions, this
+process and real child processes, each checked against /proc read here independently."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from pipeline.core.config import Config
 from pipeline.harness.soak import plan
-from pipeline.harness.soak.sample import (browser_pids, fd_change, program_figures, rss_mb, sample_pid,
-                                  slope)
-
-STATUS = "Name:\tbetpipe\nState:\tS (sleeping)\nVmRSS:\t   40960 kB\nThreads:\t7\n"
+from pipeline.harness.soak.sample import browser_pids, fd_change, program_figures, sample_pid, slope
 
 
-def test_rss_is_read_in_mb_and_a_zombie_has_none():
-    assert rss_mb(STATUS) == 40.0
-    assert rss_mb("Name:\tx\nState:\tZ (zombie)\n") is None
-    with pytest.raises(ValueError, match="VmRSS"):
-        rss_mb("VmRSS:\t 12 pages\n")
+def _status(pid: int, field: str) -> str:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return next(line.split(":", 1)[1].split()[0] for line in text.splitlines()
+                if line.startswith(field + ":"))
 
 
 def test_this_process_is_sampled_and_a_gone_pid_is_none(tmp_path):
     got = sample_pid(os.getpid())
     assert got["pid"] == os.getpid() and got["rss_mb"] > 5
-    assert got["fds"] >= 3 and got["threads"] >= 1 and got["fd_targets"]
+    vmrss_mb = int(_status(os.getpid(), "VmRSS")) / 1024  # kB, read independently
+    assert abs(got["rss_mb"] - vmrss_mb) < 8  # the process moves a little between the reads
+    assert got["threads"] == int(_status(os.getpid(), "Threads"))
+    assert got["fds"] == len(os.listdir("/proc/self/fd"))  # each counts the fd it lists with
+    assert got["fd_targets"]
     with open(tmp_path / "held", "w"):
         assert sample_pid(os.getpid())["fds"] == got["fds"] + 1
     assert sample_pid(2**22 + 7) is None
 
 
+def _sleeper(*args: str) -> subprocess.Popen:
+    """A real process whose command line carries `args` (as a browser's carries its flags)."""
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", *args])
+
+
 def test_browsers_are_found_by_their_profile_under_the_home_never_by_name(tmp_path):
-    proc = tmp_path / "proc"
-    rows = {"11": b"/usr/bin/chromium\0--user-data-dir=/h/data/browser/monitor\0",
-            "12": b"/usr/bin/chromium\0--user-data-dir=/other/data/browser/monitor\0",
-            "13": b"/usr/bin/chromium\0--headless\0", "self": b"x"}
-    for pid, cmd in rows.items():
-        (proc / pid).mkdir(parents=True)
-        (proc / pid / "cmdline").write_bytes(cmd)
-    assert browser_pids(Path("/h/data/browser"), proc) == [11]
+    home = tmp_path / "h"
+    procs = [_sleeper(f"--user-data-dir={home}/data/browser/monitor"),
+             _sleeper(f"--user-data-dir={tmp_path}/other/data/browser/monitor"),
+             _sleeper("--headless")]
+    try:
+        assert browser_pids(home / "data" / "browser") == [procs[0].pid]
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    assert browser_pids(home / "data" / "browser") == []
+
+
+def test_a_zombie_is_not_sampled():
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while _status(child.pid, "State") != "Z" and time.monotonic() < deadline:
+        time.sleep(0.05)  # polling the child's state, not timing it
+    assert _status(child.pid, "State") == "Z"  # exited, not yet reaped
+    try:
+        assert sample_pid(child.pid) is None
+    finally:
+        child.wait()
 
 
 def test_slope_is_least_squares():

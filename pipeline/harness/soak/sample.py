@@ -1,4 +1,4 @@
-"""What the soak measures of a process, read from /proc (Linux only), and the figures made of it.
+"""What the soak measures of a process (psutil), and the figures made of it.
 
 Pure functions a test can call: `sample_pid` (RSS, open fds, threads of one pid), `browser_pids`
 (Chromium processes of a home, by the `--user-data-dir` under its data/browser/), `slope` (least
@@ -10,47 +10,31 @@ import os
 import time
 from pathlib import Path
 
-PROC = Path("/proc")
+import psutil
+
+PROC = Path("/proc")  # fd_targets only: psutil names no pipe or socket an fd points at
 
 
-def _status_field(text: str, name: str) -> str | None:
-    for line in text.splitlines():
-        if line.startswith(name + ":"):
-            return line.split(":", 1)[1].strip()
-    return None
-
-
-def rss_mb(status_text: str) -> float | None:
-    """VmRSS of a /proc/PID/status text, in MB (MiB); None for a zombie (no VmRSS)."""
-    raw = _status_field(status_text, "VmRSS")
-    if not raw:
-        return None
-    value, _, unit = raw.partition(" ")
-    if unit.strip().lower() != "kb":
-        raise ValueError(f"/proc status: VmRSS in an unknown unit: {raw!r}")
-    return round(int(value) / 1024, 2)
-
-
-def sample_pid(pid: int, proc: Path = PROC, reads: int = 3) -> dict | None:
-    """{"pid", "rss_mb", "fds", "threads"} of a live process; None when it is gone.
+def sample_pid(pid: int, reads: int = 3) -> dict | None:
+    """{"pid", "rss_mb", "fds", "threads"} of a live process; None when it is gone or a zombie.
 
     fds and threads are the fewest of `reads` looks a few milliseconds apart, so a file being
     read (or a short-lived worker thread) at that instant is not taken for a leak."""
-    base = proc / str(pid)
     try:
-        rss = rss_mb((base / "status").read_text())
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return None
+        rss = round(proc.memory_info().rss / 2**20, 2)
         fds, threads = [], []
         for n in range(reads):
             if n:
                 time.sleep(0.005)
-            fds.append(len(os.listdir(base / "fd")))
-            threads.append(len(os.listdir(base / "task")))
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    if rss is None:
+            fds.append(proc.num_fds())
+            threads.append(proc.num_threads())
+    except (psutil.NoSuchProcess, psutil.ZombieProcess):
         return None
     return {"pid": pid, "rss_mb": rss, "fds": min(fds), "threads": min(threads),
-            "fd_targets": fd_targets(pid, proc)}
+            "fd_targets": fd_targets(pid)}
 
 
 def fd_targets(pid: int, proc: Path = PROC) -> list[str]:
@@ -86,21 +70,12 @@ def fd_change(first: list[str], last: list[str]) -> dict:
     return {"new": new, "gone": gone}
 
 
-def browser_pids(profile_root: Path, proc: Path = PROC) -> list[int]:
+def browser_pids(profile_root: Path) -> list[int]:
     """Chromium processes whose --user-data-dir lies under `profile_root` (a home's
     data/browser): the browsers of that home, never processes found by name."""
-    mark = f"--user-data-dir={profile_root}".encode()
-    out = []
-    for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            cmd = (entry / "cmdline").read_bytes()
-        except OSError:
-            continue
-        if mark in cmd:
-            out.append(int(entry.name))
-    return sorted(out)
+    mark = f"--user-data-dir={profile_root}"
+    return sorted(p.pid for p in psutil.process_iter(["cmdline"])
+                  if mark in "\0".join(p.info["cmdline"] or ()))
 
 
 def slope(points: list[tuple[float, float]]) -> float | None:
