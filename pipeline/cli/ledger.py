@@ -8,14 +8,6 @@ import argparse
 import sys
 from datetime import date
 
-import orjson
-
-from pipeline.cli.sessions import _clock
-from pipeline.core.archive import archive
-from pipeline.core.filebus import BadFile
-from pipeline.core.ledger import Ledger
-from pipeline.core.paths import Home
-
 
 def day(text: str) -> date:
     try:
@@ -36,6 +28,14 @@ def register(sub) -> None:
 
 
 def run_archive(args) -> int:
+    import orjson
+
+    from pipeline.cli.sessions import _clock
+    from pipeline.core.archive import archive
+    from pipeline.core.filebus import BadFile
+    from pipeline.core.ledger import Ledger
+    from pipeline.core.paths import Home
+
     home = Home.from_env(args.home)
     if not home.ledger.exists():
         print(f"betpipe ledger archive: there is no ledger ({home.ledger})", file=sys.stderr)
