@@ -67,6 +67,11 @@ def check_line(market: str, line) -> None:
         raise ValueError(f"market OU: line {line!r} is negative")
 
 
+def line_label(market: str, line: float) -> str:
+    """A line as people read it: AH (the home line) "-0.75" / "+0.5" / "0", OU "2.5"."""
+    return f"{line + 0.0:+g}" if market == "AH" and line else f"{line + 0.0:g}"
+
+
 def pick_label(market: str, selection: str, line: float | None) -> str:
     """A bet's pick as people read it: "away" (1X2), "home -0.75" (AH, the side's own line:
     the away side of home line -0.75 is +0.75), "over 2.5" (OU)."""

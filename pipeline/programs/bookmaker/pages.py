@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from pipeline.core.timefmt import iso
 from pipeline.core.files import MARKET_SIDES
 from pipeline.programs.bookmaker.market import LINE_FIELDS, SELECTIONS, MatchState
+from pipeline.strategies.markets import line_label  # noqa: F401 (slip_pages imports it here)
 
 NOT_ON_SALE = "\u2013"  # the dash shown instead of a price; never numeric text
 CREDIT = ('Data: <a href="https://www.football-data.co.uk/">football-data.co.uk</a> '
@@ -92,11 +93,6 @@ def layout(title: str, now: datetime, body: str, user: str | None = None) -> str
 </body>
 </html>
 """
-
-
-def line_label(market: str, line: float) -> str:
-    """A line as people read it: AH "-0.75" / "+0.5" / "0", OU "2.5"."""
-    return f"{line + 0.0:+g}" if market == "AH" and line else f"{line + 0.0:g}"
 
 
 def _price(state: MatchState, sel: str, market: str = "1X2", line: float | None = None) -> str:
