@@ -13,7 +13,16 @@ file has both: "n/a" otherwise), ou25_band (the over 2.5 goals price of the same
 market aggregate, "n/a" where the file has none), clv_band (the bet's closing-line value,
 pipeline.strategies.clv, against the backtest's closing source: the `--odds` bookmaker's closing
 columns; bands [lo, hi), "n/a" without a close), drift_close (the backed side's price drift from
-the price taken to the close, close / odds − 1; bands (lo, hi] as drift's, "n/a" without a close).
+the price taken to the close, close / odds − 1; bands (lo, hi] as drift's, "n/a" without a close),
+market (1X2 | AH | OU: the bet's market; match records are 1X2), line (the bet's line as people
+read it: AH the home line "-0.75" / "+0.5" / "0", OU "2.5"; "n/a" for 1X2, which has none).
+
+A backtest record is the bet as the backtest settled it: its market, line, price, outcome (won |
+half_won | void | half_lost | lost) and profit. role for AH is the side giving goals (favourite)
+or getting them (underdog), `markets.ah_favourite`; for OU "n/a". drift (pre-match against
+closing 1X2 columns) is 1X2-only: "n/a" for AH and OU bets. A group's won counts won and
+half_won, its hit rate is won / its non-void records and its staked leaves void records out
+(DESIGN: markets; `settlement.figures` does the same).
 """
 from __future__ import annotations
 
@@ -23,11 +32,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, Iterable, Mapping, Sequence
 
+from pipeline.core.bets import WINS, Bet
+from pipeline.core.files import MARKETS
 from pipeline.core.matchkey import KeyTables
 from pipeline.analysis.backtest import FTR_SIDE, Backtest, BtMatch, load_matches
 from pipeline.history.football_data import UK, Fixture, price
 from pipeline.strategies import clv
-from pipeline.strategies.markets import SIDES_1X2
+from pipeline.strategies.markets import SIDES_1X2, ah_favourite, line_label
 from pipeline.strategies.rules import pick
 
 # a source and its pre-match / closing counterpart (for drift)
@@ -50,6 +61,9 @@ CLV_LABELS = ("<-10%", "-10..-5%", "-5..-2%", "-2..0%", "0..+2%", "+2..+5%", "+5
               ">=+10%")
 MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SELECTIONS = ("home", "draw", "away", "over", "under")
+ROLES = ("favourite", "underdog", "draw", "n/a")
+NO_LINE = "n/a"  # the line factor's label for a 1X2 record
 
 
 @dataclass(frozen=True)
@@ -71,10 +85,12 @@ class Record:
     over25: float | None         # over 2.5 goals price
     ftr: str                     # H | D | A
     stake: float
-    outcome: str                 # won | lost
+    outcome: str                 # won | lost (AH/OU bets also half_won | void | half_lost)
     profit: float
     close: float | None = None   # the backed side's closing price (the backtest's close)
     clv: float | None = None     # odds / close - 1
+    market: str = "1X2"          # 1X2 | AH | OU
+    line: float | None = None    # AH: the home line; OU: the goals line; 1X2: None
 
     def to_json(self) -> dict:
         return {**{k: getattr(self, k) for k in self.__dataclass_fields__},
@@ -113,19 +129,27 @@ def _local(r: Record) -> datetime:
     return r.kickoff.astimezone(UK)
 
 
+def _line(r: Record) -> tuple[tuple, str]:
+    if r.line is None:
+        return (MARKETS.index(r.market), float("-inf")), NO_LINE
+    return (MARKETS.index(r.market), r.line), line_label(r.market, r.line)
+
+
 # factor -> record -> (sort key, label)
 FACTORS: dict[str, Callable[[Record], tuple]] = {
     "competition": lambda r: (r.competition, r.competition),
     "season": lambda r: (r.season, r.season),
     "month": lambda r: (_local(r).month, MONTHS[_local(r).month - 1]),
     "weekday": lambda r: (_local(r).weekday(), WEEKDAYS[_local(r).weekday()]),
-    "selection": lambda r: ("hda".index(r.selection[0]), r.selection),
-    "role": lambda r: (("favourite", "underdog", "draw").index(r.role), r.role),
+    "selection": lambda r: (SELECTIONS.index(r.selection), r.selection),
+    "role": lambda r: (ROLES.index(r.role), r.role),
     "odds_band": lambda r: _band(r.odds, ODDS_BANDS),
     "drift": _drift,
     "ou25_band": lambda r: _band(r.over25, OU_BANDS) if r.over25 else (99, "n/a"),
     "clv_band": _clv_band,
     "drift_close": _drift_close,
+    "market": lambda r: (MARKETS.index(r.market), r.market),
+    "line": _line,
 }
 
 
@@ -140,11 +164,15 @@ class Group:
 
     @property
     def won(self) -> int:
-        return sum(1 for r in self.records if r.outcome == "won")
+        return sum(1 for r in self.records if r.outcome in WINS)
+
+    @property
+    def decided(self) -> int:
+        return sum(1 for r in self.records if r.outcome != "void")
 
     @property
     def staked(self) -> float:
-        return round(sum(r.stake for r in self.records), 2)
+        return round(sum(r.stake for r in self.records if r.outcome != "void"), 2)
 
     @property
     def profit(self) -> float:
@@ -152,7 +180,7 @@ class Group:
 
     @property
     def hit_rate(self) -> float:
-        return round(self.won / self.count, 6) if self.records else 0.0
+        return round(self.won / self.decided, 6) if self.decided else 0.0
 
     @property
     def roi(self) -> float:
@@ -233,10 +261,21 @@ def _over25(f: Fixture, source: str) -> float | None:
     return None
 
 
+def _role(m: BtMatch, market: str, selection: str, line: float | None) -> str:
+    if market == "OU":
+        return "n/a"
+    if market == "AH":
+        entry = next((e for e in m.handicap if e["line"] == line), None)
+        fav = ah_favourite(entry) if entry else "home" if (line or 0) <= 0 else "away"
+    else:
+        fav = "draw" if selection == "draw" else pick("favourite", m.odds)[0]
+    return "draw" if selection == "draw" else "favourite" if selection == fav else "underdog"
+
+
 def record_of(m: BtMatch, source: str, selection: str, stake: float, profit: float) -> Record:
+    """A 1X2 match record: `selection` backed at `source`'s price, won or lost by FTR."""
     f = m.fixture
-    fav, _ = pick("favourite", m.odds)
-    role = "draw" if selection == "draw" else "favourite" if selection == fav else "underdog"
+    role = _role(m, "1X2", selection, None)
     pre_src, close_src = PRE_CLOSE.get(source, (source, source))
     won = FTR_SIDE[f.ftr] == selection
     c = clv.of_bet(m.odds[selection], selection, m.closing)
@@ -258,7 +297,22 @@ def records_for(data_paths: Sequence[str | Path], odds_source: str, selection: s
     return out
 
 
+def record_of_bet(bet: Bet, m: BtMatch, source: str, c: clv.Clv | None) -> Record:
+    """A settled bet as a record: its market, line, price, stake, outcome and profit as the
+    backtest settled it; `c` its closing-line value (`Backtest.closes`)."""
+    f, sel = m.fixture, bet.selection
+    closing = pre = None
+    if bet.market == "1X2":  # drift reads the 1X2 columns
+        pre_src, close_src = PRE_CLOSE.get(source, (source, source))
+        closing, pre = _side_price(f, close_src, sel), _side_price(f, pre_src, sel)
+    return Record(f.id, f.key, f.competition, f.season, f.kickoff, f.home, f.away, sel,
+                  _role(m, bet.market, sel, bet.line), bet.odds, closing, pre,
+                  _over25(f, source), f.ftr, bet.stake, bet.outcome, bet.profit,
+                  c and c.closing, c and c.clv, bet.market, bet.line)
+
+
 def records_from_backtest(bt: Backtest, session_id: str, odds_source: str) -> list[Record]:
-    """A session's backtest bets, with their stakes and profits."""
-    return [record_of(m, odds_source, bet.selection, bet.stake, bet.profit)
+    """A session's settled backtest bets, with their market, line, stakes and profits."""
+    closes = bt.closes()
+    return [record_of_bet(bet, m, odds_source, closes.get(bet.bet_ref))
             for bet, m in bt.bets(session_id) if bet.outcome is not None]

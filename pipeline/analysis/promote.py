@@ -3,7 +3,7 @@
 Each factor of the group becomes session keys: competition -> competitions [code]; selection
 (home | draw | away) or role (favourite | underdog | draw) -> selection; odds_band "1.5-2" ->
 odds {min 1.5, max 1.99} (a band holds lo <= price < hi; session bounds are inclusive and prices
-have two decimals). Factors a session cannot select on before a match (season, month, weekday,
+have two decimals); market -> market; line "-0.5" -> line {min -0.5, max -0.5} ("n/a": none). Factors a session cannot select on before a match (season, month, weekday,
 drift, ou25_band) are refused with the reason. Keys the group does not fix come from the drilled
 session (--session) or, for matches, the drilled --selection with a flat stake of 10.
 """
@@ -72,6 +72,14 @@ def session_for(values: Mapping[str, str], session_id: str, base: Mapping[str, A
         s["competitions"] = [values["competition"]]
     if "odds_band" in values:
         s["odds"] = _bounds(values["odds_band"])
+    if "market" in values:
+        s["market"] = values["market"].upper()
+    if values.get("line", "n/a") != "n/a":  # a line group: that one line, both bounds
+        try:
+            line = float(values["line"])
+        except ValueError:
+            raise DrillError(f"--promote: line {values['line']!r} is not a line like -0.5 or 2.5")
+        s["line"] = {"min": line, "max": line}
     return s
 
 

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 # every `betpipe` command builds this parser: the analysis modules load only when one runs
 FACTOR_NAMES = ("competition", "season", "month", "weekday", "selection", "role", "odds_band",
-                "drift", "ou25_band", "clv_band", "drift_close")  # analysis.drill.FACTORS
+                "drift", "ou25_band", "clv_band", "drift_close", "market", "line")  # analysis.drill.FACTORS
 DATA_URL, URL_ENV = "https://www.football-data.co.uk", "BETPIPE_DATA_URL"  # analysis.fetch's
 CREDIT = "data: football-data.co.uk"
 BACKTEST_SOURCES = ("b365", "b365-closing", "avg", "max", "pinnacle", "pinnacle-closing",
@@ -332,11 +332,13 @@ def _records_table(g):
 
     t = Table(title=", ".join(f"{k}={v}" for k, v in g.values.items()))
     from pipeline.history.football_data import UK
+    from pipeline.strategies.markets import pick_label
 
     for col in ("kickoff (UK)", "match", "backed", "odds", "FTR", "stake", "profit"):
         t.add_column(col, justify="right" if col in ("odds", "stake", "profit") else "left")
     for r in g.records:
-        t.add_row(r.kickoff.astimezone(UK).strftime("%Y-%m-%d %H:%M"), f"{r.home} v {r.away}", r.selection,
+        t.add_row(r.kickoff.astimezone(UK).strftime("%Y-%m-%d %H:%M"), f"{r.home} v {r.away}",
+                  pick_label(r.market, r.selection, r.line),
                   f"{r.odds:.2f}", r.ftr, f"{r.stake:.2f}", f"{r.profit:+.2f}")
     return t
 
