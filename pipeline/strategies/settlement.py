@@ -103,7 +103,8 @@ def results_body(book: Book, config: Config | None,
     total (every session's bets, settlements merged in settlement order). A session the config
     no longer has keeps its figures but brings no bankroll (`start_bankroll`). `closes`: each
     bet's closing line taken so far (bet_ref -> Clv, None: none); those with a price are listed
-    in `closes` (bet_ref -> {closing, clv, ev_close}) for the per-bet reports."""
+    in `closes` (bet_ref -> {closing, clv, ev_close, market, line (AH, OU)}) for the
+    per-bet reports."""
     ids = [s.id for s in config.sessions] if config else []
     ids += [sid for sid in book.sessions if sid not in ids]
     start = {sid: start_bankroll(config, sid) for sid in ids}
@@ -126,8 +127,16 @@ def results_body(book: Book, config: Config | None,
     del body["since_reset"]
     out = {"ledger_seq": book.seq, "sessions": sessions, "total": body}
     if closes is not None:
-        out["closes"] = {ref: c.to_json() for ref, c in closes.items() if c is not None}
+        bets = {b.bet_ref: b for sb in book.sessions.values() for b in sb.all_bets}
+        out["closes"] = {ref: {**c.to_json(), **_market_of(bets.get(ref))}
+                         for ref, c in closes.items() if c is not None}
     return out
+
+
+def _market_of(bet) -> dict:
+    """A close's market and line, as the ledger's events write them (1X2: no line)."""
+    market, line = clv.bet_market(bet)
+    return {"market": market} if line is None else {"market": market, "line": line}
 
 
 def start_bankroll(config: Config | None, session_id: str) -> float:
