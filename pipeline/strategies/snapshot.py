@@ -19,6 +19,7 @@ from pipeline.core.config import Session
 from pipeline.core.files import SIDES, lines_problem, price_ok
 from pipeline.core.timefmt import iso, parse_iso
 
+_INF = float("inf")
 _KEY, _KICKOFF, _RANK = attrgetter("key"), attrgetter("kickoff"), attrgetter("rank")
 # what must not change for a match to be taken over from the previous snapshot (OddsIndex)
 _SAME_FIELDS = itemgetter("key", "status", "kickoff", "competition")
@@ -98,9 +99,9 @@ def _fine(m, times: dict) -> bool:
     if type(odds) is not dict:
         return False
     h, d, a = odds.get("home"), odds.get("draw"), odds.get("away")
-    return ((type(h) is float or type(h) is int) and h > 1
-            and (type(d) is float or type(d) is int) and d > 1
-            and (type(a) is float or type(a) is int) and a > 1)
+    return ((type(h) is float or type(h) is int) and 1 < h < _INF  # core.files.price_ok, inlined
+            and (type(d) is float or type(d) is int) and 1 < d < _INF  # (the hot path)
+            and (type(a) is float or type(a) is int) and 1 < a < _INF)
 
 
 def betable(m: dict) -> bool:
