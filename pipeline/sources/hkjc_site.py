@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from pipeline.core.timefmt import parse_iso
+from pipeline.sources import Capabilities
 from pipeline.sources.hkjc import (PRICED, parse_odds_answers, parse_results, unique_keys,
                                    unprice)
 from pipeline.sources.sandbox import SourceError
@@ -38,7 +39,13 @@ def _same_endpoint(url: str, endpoint: str) -> bool:
 
 class HkjcSource:
     kind = "hkjc"
-    timeouts_per_poll = 5  # two page loads, each: navigation + answers; plus settling
+    # two page loads, each: navigation + answers; plus settling. The real site, now: speed 1
+    capabilities = Capabilities(markets=frozenset({"1X2", "AH", "OU"}), results=True,
+                                timeouts_per_poll=5, real_time=True)
+
+    @classmethod
+    def open(cls, home, config, browser, tables) -> "HkjcSource":
+        return cls(browser, config.source.hkjc, tables, config.source.timeout_s)
 
     def __init__(self, browser, cfg, tables, timeout_s: float = 15.0):
         self.browser, self.cfg, self.tables = browser, cfg, tables

@@ -25,6 +25,7 @@ from typing import Iterable, Sequence
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.paths import Home, football_data_dir
 from pipeline.core.timefmt import iso, parse_iso
+from pipeline.sources import Capabilities
 from pipeline.history.football_data import Fixture, iter_files, load_folder
 from pipeline.history.prices import (LISTED_AFTER, LISTED_BEFORE, ON_SALE_BEFORE, RESULT_AFTER,
                                      LineQuote, Quote, line_at, line_quote, line_quotes_of,
@@ -221,6 +222,12 @@ class ReplaySource:
 
     kind = "replay"
     url = None
+    capabilities = Capabilities(markets=frozenset({"1X2", "AH", "OU"}), results=True,
+                                browser=False, steps=True)
+
+    @classmethod
+    def open(cls, home: Home, config, browser, tables: KeyTables) -> "ReplaySource":
+        return make_replay_source(home, config, tables)
 
     def __init__(self, replay: Replay):
         self.replay = replay

@@ -22,6 +22,7 @@ import orjson
 from pipeline.core.files import LINE_MARKETS, line_ok
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.timefmt import iso, parse_iso
+from pipeline.sources import Capabilities
 
 SELECTIONS = ("home", "draw", "away")
 STATUSES = ("scheduled", "live", "finished", "postponed", "void")
@@ -209,6 +210,11 @@ class SandboxSource:
     """The sandbox bookmaker's odds page, read through a `Browser` (one evaluate per poll)."""
 
     kind = "sandbox"
+    capabilities = Capabilities(markets=frozenset({"1X2", "AH", "OU"}), results=True)
+
+    @classmethod
+    def open(cls, home, config, browser, tables: KeyTables) -> "SandboxSource":
+        return cls(browser, config.source_url, tables)
 
     def __init__(self, browser, url: str, tables: KeyTables):
         self.browser, self.tables = browser, tables

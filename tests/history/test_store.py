@@ -16,6 +16,7 @@ from pipeline.core.filebus import BadFile, SnapshotWriter
 from pipeline.core.log import Logger
 from pipeline.history import store
 from pipeline.programs.monitor.program import Monitor
+from pipeline.sources import Capabilities
 from tests.kit.contracts import assert_contract
 
 
@@ -140,7 +141,8 @@ class _Clock:
 def test_the_monitor_writes_the_history_before_the_snapshot_and_fails_a_poll_without_it(
         home, monkeypatch):
     class Source:
-        kind = "replay"
+        kind, url = "replay", None
+        capabilities = Capabilities(browser=False)
         prices = [2.0, 2.0, 2.4]
 
         def fetch(self, seen_at):

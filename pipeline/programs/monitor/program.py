@@ -1,8 +1,10 @@
 """The `monitor` program: polls the odds source, sole writer of `data/odds-data.json`.
 
-The source is config `source.kind` (read at start only): `sandbox` (the sandbox bookmaker's odds
-page), `hkjc` (the HKJC football site's own GraphQL answers; needs clock speed 1) or `replay`
-(football-data CSVs on the clock, no browser). Every `source.interval_s` simulated seconds
+The source is config `source.kind` (read at start only), built from the registry
+(pipeline.sources): `sandbox` (the sandbox bookmaker's odds page), `hkjc` (the HKJC football
+site's own GraphQL answers; needs clock speed 1) or `replay` (football-data CSVs on the clock, no
+browser) — what each needs (a browser, clock speed 1, page loads per poll) is its declared
+capabilities. Every `source.interval_s` simulated seconds
 (interval_s / clock.speed real seconds, stretched when a poll takes longer, logged once) it reads
 the source and writes a new snapshot. In step mode (`clock.mode: "step"`, replay only) the
 replay moves the clock itself instead (pipeline.sources.replay_step).
@@ -35,7 +37,7 @@ from pipeline.core.runtime import Runtime
 from pipeline.core.timefmt import iso
 from pipeline.browser.launch import Browser, end_orphans
 from pipeline.history.store import HistoryWriter, history_dir
-from pipeline.sources.sandbox import SandboxSource
+from pipeline.sources import SOURCES, check_source, source_class
 
 PROGRAM = "monitor"
 MIN_INTERVAL_S = 0.2  # real seconds: no source is polled faster than this
@@ -139,14 +141,15 @@ class Monitor:
 
     def __init__(self, rt: Runtime, source, writer: SnapshotWriter, guard: PollGuard | None = None,
                  history: HistoryWriter | None = None):
-        self.rt, self.source, self.writer, self.guard = rt, source, writer, guard
+        self.rt, self.writer, self.guard = rt, writer, guard
+        self.source = check_source(source)  # AdapterError: it lacks what it declares
         self.history = history
         self.failures = 0
         self.version: int | None = None  # of the last snapshot written
         self.problems: frozenset[str] = frozenset()
         self.poll_failed = OncePerReason(rt.log, "poll.failed", recovered="monitor.source_back")
         timeout_s = rt.config.source.timeout_s
-        self.deadline_s = getattr(source, "timeouts_per_poll", 2) * timeout_s + 2
+        self.deadline_s = source.capabilities.timeouts_per_poll * timeout_s + 2
 
     def poll(self) -> bool:
         rt = self.rt
@@ -224,28 +227,22 @@ class Monitor:
 
 def make_source(rt: Runtime, browser: Browser | None):
     """The odds source named by config `source.kind` (read at start only); ValueError when the
-    config or the clock does not allow it."""
+    config or the clock does not allow it (its declared capabilities)."""
     cfg, kind = rt.config, rt.config.source.kind
-    step = isinstance(rt.clock, StepClock)
-    if step and kind != "replay":
-        raise ValueError(f"clock.mode 'step' needs source.kind 'replay' (the replay moves the "
-                         f"clock), not {kind!r}: set one or the other and restart")
-    tables = load_tables(rt.home)
-    if kind == "sandbox":
-        return SandboxSource(browser, cfg.source_url, tables)
-    if kind == "hkjc":
-        if rt.clock.speed != 1:
-            raise ValueError(f"source.kind 'hkjc' reads the real site in real time: it needs "
-                             f"clock.speed 1, the clock runs at {rt.clock.speed:g}; set "
-                             f"clock.speed to 1, anchor the clock again and restart")
-        from pipeline.sources.hkjc_site import HkjcSource
+    cls = source_class(kind)
+    if isinstance(rt.clock, StepClock) and not cls.capabilities.steps:
+        stepping = " or ".join(repr(n) for n in stepping_sources())
+        raise ValueError(f"clock.mode 'step' needs source.kind {stepping} (a source that moves "
+                         f"the clock), not {kind!r}: set one or the other and restart")
+    if cls.capabilities.real_time and rt.clock.speed != 1:
+        raise ValueError(f"source.kind {kind!r} reads the real site in real time: it needs "
+                         f"clock.speed 1, the clock runs at {rt.clock.speed:g}; set "
+                         f"clock.speed to 1, anchor the clock again and restart")
+    return cls.open(rt.home, cfg, browser, load_tables(rt.home))
 
-        return HkjcSource(browser, cfg.source.hkjc, tables, cfg.source.timeout_s)
-    if kind == "replay":
-        from pipeline.sources.replay import make_replay_source
 
-        return make_replay_source(rt.home, cfg, tables)
-    raise ValueError(f"source.kind {kind!r} is not supported")
+def stepping_sources() -> list[str]:
+    return [name for name in SOURCES if source_class(name).capabilities.steps]
 
 
 def main(home: Home) -> int:
@@ -260,7 +257,7 @@ def main(home: Home) -> int:
     rt.health.info.update(odds_version=None, fetched_at=None, circuit="closed", failures=0,
                           last_failure=None, last_poll_ms=None, interval_real_s=None,
                           browser_launches=0, replay=None, last_step_wait_ms=None)
-    needs_browser = rt.config.source.kind != "replay"
+    needs_browser = source_class(rt.config.source.kind).capabilities.browser
     browser = Browser(rt.home, PROGRAM, executable=rt.config.browser.executable, log=rt.log,
                       nav_timeout_ms=rt.config.source.timeout_s * 1000) if needs_browser else None
     try:
@@ -270,8 +267,9 @@ def main(home: Home) -> int:
         rt.stopping.wait()
         rt.close()
         return 0
-    rt.log.info("monitor.source", kind=source.kind, url=getattr(source, "url", None),
-                mode=rt.config.mode, clock=type(rt.clock).__name__)
+    caps = source.capabilities
+    rt.log.info("monitor.source", kind=source.kind, url=source.url, mode=rt.config.mode,
+                clock=type(rt.clock).__name__, markets=sorted(caps.markets), results=caps.results)
     guard = PollGuard(browser, rt.stopping, rt.log) if browser else None
     history = HistoryWriter(history_dir(rt.home.data))
     monitor = Monitor(rt, source, SnapshotWriter(rt.home.odds), guard, history)
