@@ -36,8 +36,10 @@ from pipeline.core.timefmt import iso, parse_iso  # noqa: E402
 from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER  # noqa: E402
 from pipeline.harness.supervise import Pipeline, free_port, leftovers, quiesce  # noqa: E402
 from pipeline.harness import invariants  # noqa: E402
-from pipeline.bookmakers.reconcile import (UNKNOWN_BET, HistoryUnavailable,  # noqa: E402
-                                         paper_history, sandbox_history)
+from pipeline.bookmakers import HistoryUnavailable  # noqa: E402
+from pipeline.bookmakers.account import sandbox_history  # noqa: E402
+from pipeline.bookmakers.paper import PaperBookmaker  # noqa: E402
+from pipeline.bookmakers.reconcile import UNKNOWN_BET  # noqa: E402
 
 VENV = REPO / ".venv" / "bin"
 WINDOWS = [(10080, "favourite"), (2880, "underdog"), (1440, "home"), (360, "away"), (60, "draw")]
@@ -119,7 +121,7 @@ def first_bet(home: Home, timeout: float) -> bool:
 
 def bookmaker_bets(pipe: Pipeline, mode: str, url: str) -> list[dict]:
     if mode == "paper":
-        return paper_history(pipe.home)
+        return PaperBookmaker.history(pipe.home)
     deadline = time.monotonic() + 60
     while True:
         try:

@@ -20,8 +20,9 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.execute.engine import Executor
 from pipeline.programs.track.program import Tracker
+from pipeline.bookmakers.account import sandbox_history
 from pipeline.bookmakers.reconcile import (UNKNOWN_BET, HistoryUnavailable, Hourly, check, compare,
-                                         history, paper_history, sandbox_history)
+                                         history)
 from tests.kit.builders import (at, config, config_doc, decision, KEY, ledger_events, match,
                                 odds_doc, of_type, T0)
 from tests.kit.contracts import assert_contract, FOOTBALL_DATA, free_port
@@ -105,9 +106,9 @@ def test_a_placement_racing_the_check_is_neither_unknown_nor_missing(home):
     ex = Executor(ledger, paper, clock, Quiet("execute"))
 
     def fetch_while_placing():
-        bets = paper_history(home)  # the history before the placement ...
+        bets = PaperBookmaker.history(home)  # the history before the placement ...
         ex.run_pass([decision()], odds_doc(match()), config())  # ... then a whole placement
-        return bets + [r for r in paper_history(home) if r not in bets]
+        return bets + [r for r in PaperBookmaker.history(home) if r not in bets]
 
     report = check(ledger, fetch_while_placing, "paper")
     assert report.ok and report.matched == 1 and report.ledger_placed == 0
@@ -131,7 +132,7 @@ def clock():
 
 def tracker(home, clock, log, fetch=None, mode="paper"):
     ledger = Ledger(home.ledger, clock)
-    hourly = Hourly(ledger, fetch or (lambda: paper_history(home)), mode, clock, log)
+    hourly = Hourly(ledger, fetch or (lambda: PaperBookmaker.history(home)), mode, clock, log)
     return Tracker(home, ledger, clock, hourly)
 
 

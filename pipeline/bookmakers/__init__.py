@@ -1,4 +1,5 @@
-"""Bookmakers the executor places bets with (DESIGN: programs, invariant 1).
+"""Bookmakers the executor places bets with (DESIGN: programs, invariant 1): the `Bookmaker`
+protocol, the `Capabilities` each adapter class declares, and the registry `BOOKMAKERS`.
 
 A `Bookmaker` answers every placement with a `Placement` that says which of three things
 happened: the bet was **placed** (bet_ref, odds taken), it was **certainly not placed** (with a
@@ -7,19 +8,35 @@ reached the bookmaker). An unknown effect is never written as a failure: the exe
 it with `lookup(client_ref)` first. `lookup` is also how a restart resolves a write-ahead
 `BET_INTENDED` that has no outcome. A bookmaker must accept a `client_ref` at most once.
 
-Two implement it: `paper` (paper.py, the default) and `sandbox` (sandbox.py, live mode: the
-sandbox's bet slip filled in Chromium). A bookmaker that can place several bets at once says how
-many in an optional `concurrent` attribute (default 1); its `place` is then called from that many
-threads at once, and the executor still records the outcomes in decision order. A bookmaker that
-cannot be reached answers not_placed with a reason starting UNREACHABLE; `reachable()` then says
-when it is back.
+What an adapter can do beyond that it declares in `capabilities` (checked when it is built:
+`bookmaker_class`, `check_bookmaker`; the executor and track read it and never probe):
+- `concurrency` n > 1: its `place` is called from n threads at once, and the executor still
+  records the outcomes in decision order;
+- `batched_placement`: `place_many(orders)` books several orders in one durable append;
+- `reachability_probe`: `reachable()`, a cheap probe the executor asks while it answered
+  UNREACHABLE (a not_placed reason prefix); without it the bookmaker counts as reachable;
+- `bet_history`: the class method `history(home, config)`, every bet it accepted, which track's
+  reconciliation (reconcile.py) compares with the ledger — needing no login and no browser.
+
+`BOOKMAKERS` maps the config's `mode` (the name a config picks a bookmaker by) to its class:
+`paper` (paper.py, the default) and `live` (sandbox.py: the sandbox's bet slip filled in
+Chromium). The execute program builds it with `open(rt)` after asking `unusable()`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol, runtime_checkable
+from typing import ClassVar, Literal, Protocol
 
+from pipeline.core.adapters import AdapterError, check, label, load
 from pipeline.core.files import UNREACHABLE  # noqa: F401  (a reason every bookmaker may give)
+
+# the config's `mode` -> the bookmaker's class (tests/bookmakers/test_registry.py: every mode
+# the config allows is here, and each class's `mode` is its name)
+BOOKMAKERS = {
+    "paper": "pipeline.bookmakers.paper:PaperBookmaker",
+    "live": "pipeline.bookmakers.sandbox:SandboxBookmaker",
+}
+KIND = "bookmaker"
 
 PLACED, NOT_PLACED, UNKNOWN = "placed", "not_placed", "unknown"
 # UNREACHABLE (core.files): reason prefix of a not_placed bet whose bookmaker could not be
@@ -70,9 +87,29 @@ class Placement:
         return self.status == PLACED
 
 
-@runtime_checkable
+class HistoryUnavailable(RuntimeError):
+    """The bookmaker's bet history cannot be had now (unreachable, an answer that is not JSON),
+    or not at all (a bookmaker without the bet_history capability)."""
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a bookmaker can do beyond placing one bet at a time (see the module doc)."""
+    concurrency: int = 1  # placements that may run at once (the executor's width)
+    batched_placement: bool = False  # place_many(orders)
+    bet_history: bool = False  # history(home, config) (a class method)
+    reachability_probe: bool = False  # reachable()
+
+
+ATTRIBUTES, METHODS = ("mode", "problem"), ("place", "lookup", "close")
+NEEDS = {"batched_placement": ("place_many",), "bet_history": ("history",),
+         "reachability_probe": ("reachable",)}
+
+
 class Bookmaker(Protocol):
-    mode: str  # "paper" | "live": written into BET_INTENDED
+    mode: str  # its name in BOOKMAKERS, the config's `mode`: written into BET_INTENDED
+    capabilities: Capabilities
+    problem: str | None  # what stops it now (the login refused …), for health; None: nothing
 
     def place(self, order: Order) -> Placement:
         """Place one bet. Must not raise for a refusal it understood (return not_placed); an
@@ -84,9 +121,39 @@ class Bookmaker(Protocol):
         none. Raises when it cannot tell (unreachable): the intent then stays unresolved."""
         ...
 
-    def reachable(self) -> bool:
-        """Whether the bookmaker answers at all now (a cheap probe, never a bet): the executor
-        asks while it is unreachable, and places again as soon as it answers."""
+    def close(self) -> None: ...
+
+    # -- by capability ------------------------------------------------------------------------
+    def place_many(self, orders: list[Order]) -> list[Placement]:
+        """batched_placement: each order answered, in order, as `place` would answer it."""
         ...
 
-    def close(self) -> None: ...
+    def reachable(self) -> bool:
+        """reachability_probe: whether the bookmaker answers at all now (never a bet): the
+        executor asks while it is unreachable, and places again as soon as it answers."""
+        ...
+
+    # -- building: class methods, checked by `bookmaker_class` --------------------------------
+    # unusable() -> str | None: why it cannot be used here (missing credentials …), asked first
+    # open(rt) -> Bookmaker | None: built and ready to place (None: a stop came first)
+    # history(home, config) -> list[dict]: bet_history (raises reconcile.HistoryUnavailable)
+
+
+BUILDERS = ("unusable", "open")
+
+
+def check_bookmaker(bookmaker, name: str | None = None):
+    """`bookmaker` (class or instance) when it has what the protocol and its declared
+    capabilities need; else AdapterError naming it and the missing member."""
+    check(KIND, bookmaker, Capabilities, ATTRIBUTES, METHODS, NEEDS, name)
+    concurrency = bookmaker.capabilities.concurrency
+    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
+        raise AdapterError(f"{label(KIND, bookmaker, name)} declares concurrency "
+                           f"{concurrency!r}: a whole number of placements at once, at least 1")
+    return bookmaker
+
+
+def bookmaker_class(name: str) -> type:
+    """The bookmaker class registered for config mode `name`, checked (its builders too)."""
+    cls = check_bookmaker(load(KIND, BOOKMAKERS, name), name)
+    return check(KIND, cls, Capabilities, (), BUILDERS, {}, name)

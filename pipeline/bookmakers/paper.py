@@ -7,13 +7,16 @@ line per accepted bet, appended under a lock with fsync BEFORE `place` returns, 
 confirmed survives any crash and `lookup(client_ref)` can reconcile an intent after a restart.
 A client_ref it already accepted is answered with the first bet, never taken twice.
 `place_many` books several orders in one append (one fsync): the executor's batches.
+Its capabilities (pipeline.bookmakers): batched placement, its record as the bet history, and a
+reachability probe that always answers (its own file is never down).
 """
 from __future__ import annotations
 
 from pathlib import Path
 
-from pipeline.bookmakers import Order, Placement
+from pipeline.bookmakers import Capabilities, Order, Placement
 from pipeline.core.clock import Clock
+from pipeline.core.config import Config
 from pipeline.core.filebus import BadFile, read_snapshot
 from pipeline.core.files import price_of
 from pipeline.core.jsonl import JsonlFile
@@ -34,6 +37,9 @@ def _placement(rec: dict) -> Placement:
 
 class PaperBookmaker:
     mode = "paper"
+    capabilities = Capabilities(batched_placement=True, bet_history=True,
+                                reachability_probe=True)
+    problem = None  # nothing outside its own record can stop it
 
     def __init__(self, home: Home, clock: Clock):
         self.odds_path = home.odds
@@ -43,6 +49,20 @@ class PaperBookmaker:
         self._by_ref: dict[str, dict] = {}  # client_ref -> record, of the first `_indexed`
         self._indexed = 0
         self._odds: tuple[tuple, dict[str, dict]] = ((), {})  # (file stat, key -> match)
+
+    # -- building ------------------------------------------------------------------------------
+    @classmethod
+    def unusable(cls) -> str | None:
+        return None
+
+    @classmethod
+    def open(cls, rt) -> "PaperBookmaker":
+        return cls(rt.home, rt.clock)
+
+    @classmethod
+    def history(cls, home: Home, config: Config | None = None) -> list[dict]:
+        """Every bet it accepted (its record), for reconciliation."""
+        return JsonlFile(record_path(home)).read()
 
     # -- the record ----------------------------------------------------------------------
     def records(self) -> list[dict]:

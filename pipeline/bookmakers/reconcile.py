@@ -2,9 +2,11 @@
 the bookmaker's bet history with the ledger at start and every hour; an unknown bet halts
 everything and alerts").
 
-`history(home, config)` fetches every bet the bookmaker accepted: in paper mode its own record
-(`data/paper/bets.jsonl`), in live mode the sandbox's `GET {url}/api/bets` (the site the
-executor places on).
+`history(home, config)` asks the bookmaker of the config's mode (the registry,
+pipeline.bookmakers) for every bet it accepted, through its declared `bet_history` capability:
+paper its own record (`data/paper/bets.jsonl`), live the sandbox's `GET {url}/api/bets` (the site
+the executor places on). A bookmaker that declares no bet history cannot be reconciled:
+`NoBetHistory` (a HistoryUnavailable) says so, naming it; track then does not reconcile.
 `check(ledger, fetch, mode)` reads the ledger, then the history, then the ledger again, so that
 neither a placement racing the check nor its write-ahead order can look like a discrepancy, and
 `compare` (pure) says what does not match one to one:
@@ -19,28 +21,25 @@ it), not a discrepancy.
 """
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 from typing import Callable
 
-import orjson
-
-from pipeline.bookmakers.account import bookmaker_url
-from pipeline.bookmakers.paper import record_path
+from pipeline.bookmakers import HistoryUnavailable, bookmaker_class
+from pipeline.core.adapters import label
 from pipeline.core.config import Config
-from pipeline.core.jsonl import JsonlFile
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 
 UNKNOWN_BET = "reconcile: unknown bet "
 EVERY = timedelta(hours=1)  # simulated time
-HTTP_TIMEOUT_S = 10.0
+
+__all__ = ["HistoryUnavailable", "NoBetHistory", "history", "history_problem", "check",
+           "compare", "halts", "Hourly", "Report", "UNKNOWN_BET"]
 
 
-class HistoryUnavailable(RuntimeError):
-    """The bookmaker's history cannot be had now (unreachable, an answer that is not JSON)."""
+class NoBetHistory(HistoryUnavailable):
+    """The bookmaker declares no bet history (capability `bet_history`): nothing to compare."""
 
 
 @dataclass
@@ -75,29 +74,23 @@ class Report:
 
 # --------------------------------------------------------------------------- the history
 
-def paper_history(home: Home) -> list[dict]:
-    return JsonlFile(record_path(home)).read()
-
-
-def sandbox_history(url: str, timeout: float = HTTP_TIMEOUT_S) -> list[dict]:
-    """Every bet the sandbox accepted, from its JSON view `GET {url}/api/bets`."""
-    try:
-        with urllib.request.urlopen(f"{url.rstrip('/')}/api/bets", timeout=timeout) as resp:
-            doc = orjson.loads(resp.read())
-    except (urllib.error.URLError, OSError, orjson.JSONDecodeError) as e:
-        raise HistoryUnavailable(f"GET {url}/api/bets: {type(e).__name__}: {e}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("bets"), list):
-        raise HistoryUnavailable(f"GET {url}/api/bets: no list of bets in the answer")
-    return doc["bets"]
+def history_problem(mode: str) -> str | None:
+    """Why the bookmaker of `mode` cannot be reconciled (it declares no bet history), else None."""
+    cls = bookmaker_class(mode)
+    if cls.capabilities.bet_history:
+        return None
+    return (f"{label('bookmaker', cls, mode)} declares no bet history (capability bet_history): "
+            f"its bets cannot be reconciled with the ledger")
 
 
 def history(home: Home, config: Config, mode: str | None = None) -> list[dict]:
-    """The bookmaker's accepted bets for `mode` (default: the config's): paper's record, or
-    the site live mode places on (config `execute.url`, else the sandbox)."""
-    if (mode or config.mode) == "paper":
-        return paper_history(home)
-
-    return sandbox_history(bookmaker_url(config))
+    """The accepted bets of the bookmaker of `mode` (default: the config's), from the bookmaker
+    itself; NoBetHistory when it has none to give, HistoryUnavailable when it cannot now."""
+    mode = mode or config.mode
+    problem = history_problem(mode)
+    if problem:
+        raise NoBetHistory(problem)
+    return bookmaker_class(mode).history(home, config)
 
 
 # --------------------------------------------------------------------------- the comparison

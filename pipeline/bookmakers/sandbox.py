@@ -22,11 +22,17 @@ protocol of pipeline.bookmakers):
   fails, the bet history page in the browser.
 The password is typed into the login form and nowhere else: reasons and problems are scrubbed of
 it before they reach the ledger, a log or health (invariant 7).
+Capabilities (pipeline.bookmakers): `pages` placements at once, a reachability probe, and the
+bet history `GET /api/bets` (`history`: no login, no browser — track reads it for
+reconciliation). `open(rt)`: live mode's start-up (config `execute.url`, else the sandbox;
+`execute.max_concurrent` pages), logging in before anything is placed — retrying, health
+failing with the reason, while the site is down or refuses the login.
 """
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import dataclasses
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -36,9 +42,11 @@ import orjson
 from playwright.async_api import Error as PlaywrightError
 from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
-from pipeline.bookmakers import UNREACHABLE, Order, Placement
+from pipeline.bookmakers import UNREACHABLE, Capabilities, Order, Placement
+from pipeline.core.config import Config
 from pipeline.core.files import BROWSER_ERROR
-from pipeline.bookmakers.account import ENV_PASSWORD, ENV_USER, Credentials
+from pipeline.bookmakers.account import (ENV_PASSWORD, ENV_USER, Credentials, bookmaker_url,
+                                         credentials_problem, sandbox_history)
 from pipeline.browser.pool import PagePool, PoolError
 from pipeline.core.log import OncePerReason
 
@@ -48,6 +56,8 @@ from pipeline.core.log import OncePerReason
 REFUSALS = {"suspended": True, "price_changed": True, "line_changed": True, "logged_out": True,
             "over_limit": False, "unknown_match": False, "bad_request": False}
 API_TIMEOUT_S = 10.0
+RETRY_LOGIN_REAL_S = 2.0
+PROGRAM = "execute"  # whose browser profile it places from
 PROBE_TIMEOUT_S = 3.0
 # Chromium's errors for a site it could not reach (nothing was sent to it)
 NET_ERRORS = ("ERR_CONNECTION_REFUSED", "ERR_CONNECTION_RESET", "ERR_CONNECTION_CLOSED",
@@ -135,17 +145,56 @@ def _placed(doc: dict) -> Placement:
 
 class SandboxBookmaker:
     mode = "live"
+    capabilities = Capabilities(bet_history=True, reachability_probe=True)  # 1 page by default
+    problem: str | None = None  # e.g. the login refused: for health
 
     def __init__(self, url: str, credentials: Credentials, profile_dir: Path, *, pages: int = 1,
                  executable: str | None = None, log=None, timeout_s: float = 15.0):
         self.url, self.credentials, self.log = url.rstrip("/"), credentials, log
         self._api_failed = OncePerReason(log, "lookup.api_failed", level="warning") if log else None
-        self.concurrent = pages  # placements that may run at once (the executor's width)
+        # this one places on `pages` pages at once (the executor's width)
+        self.capabilities = dataclasses.replace(type(self).capabilities, concurrency=pages)
         self.timeout_s = timeout_s
         self.pool = PagePool(profile_dir, pages, executable=executable, log=log,
                              nav_timeout_ms=timeout_s * 1000)
-        self.problem: str | None = None  # e.g. the login refused: for health
         self.logins = 0
+
+    # -- building (pipeline.bookmakers: the protocol's class methods) ---------------------------
+    @classmethod
+    def unusable(cls) -> str | None:
+        return credentials_problem()
+
+    @classmethod
+    def open(cls, rt) -> "SandboxBookmaker | None":
+        """Built and logged in (retrying while the site is down or refuses the login); None
+        when a stop came first."""
+        config, credentials = rt.config, Credentials.from_env()
+        assert credentials is not None, "check unusable() first"
+        url = bookmaker_url(config)
+        bookmaker = cls(url, credentials, rt.home.profile_dir(PROGRAM),
+                        pages=config.execute.max_concurrent,
+                        executable=config.browser.executable, log=rt.log,
+                        timeout_s=config.execute.timeout_s)
+        while not rt.stopping.is_set():
+            try:
+                bookmaker.start()
+            except Exception as e:
+                first = (str(e).splitlines() or [""])[0]
+                rt.fail(bookmaker.problem or bookmaker.scrub(
+                    f"cannot log in at {url}: {type(e).__name__}: {first}"))
+                rt.wait(RETRY_LOGIN_REAL_S)
+                continue
+            rt.log.info("live.ready", url=url, pages=bookmaker.capabilities.concurrency)
+            rt.recover()
+            return bookmaker
+        bookmaker.close()
+        return None
+
+    @classmethod
+    def history(cls, home, config: Config) -> list[dict]:
+        """Every bet the site live mode places on accepted (config `execute.url`, else the
+        sandbox), for reconciliation: HistoryUnavailable when it cannot be had."""
+        return sandbox_history(bookmaker_url(config))
 
     # -- safety ---------------------------------------------------------------------------------
     def scrub(self, text: str) -> str:
@@ -292,10 +341,6 @@ class SandboxBookmaker:
             return True  # it answered
         except (OSError, ValueError):
             return False
-
-    def history(self) -> list[dict]:
-        """Every bet the sandbox accepted (GET /api/bets), for reconciling the whole ledger."""
-        return self._api_bets()
 
     def lookup(self, client_ref: str) -> Placement | None:
         try:

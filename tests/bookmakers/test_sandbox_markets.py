@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from pipeline.bookmakers import Order
-from pipeline.bookmakers.reconcile import compare, sandbox_history
+from pipeline.bookmakers.account import sandbox_history
+from pipeline.bookmakers.reconcile import compare
 from pipeline.bookmakers.sandbox import SandboxBookmaker
 from pipeline.browser.launch import profile_processes
 from pipeline.core.clock import FakeClock

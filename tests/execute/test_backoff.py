@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from pipeline.bookmakers import UNREACHABLE, Placement
+from pipeline.bookmakers import UNREACHABLE, Capabilities, Placement
 from pipeline.core.clock import FakeClock
 from pipeline.core.config import Config
 from pipeline.core.filebus import atomic_write_json
@@ -60,7 +60,8 @@ def test_the_bookmaker_back_ends_the_wait_of_unreachable_failures_only():
 
 class Site:
     """A bookmaker that is up or down as the test says, counting every request it gets."""
-    mode = "paper"
+    mode, problem = "paper", None
+    capabilities = Capabilities(reachability_probe=True)
 
     def __init__(self, up: bool = True, refuse: str | None = None):
         self.up, self.refuse = up, refuse

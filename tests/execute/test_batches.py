@@ -8,6 +8,7 @@ from collections import Counter
 
 import pytest
 
+from pipeline.bookmakers import Capabilities
 from pipeline.bookmakers.paper import PaperBookmaker, record_path
 from pipeline.core.clock import FakeClock
 from pipeline.core.filebus import atomic_write_json
@@ -23,7 +24,9 @@ KEYS = [f"2024-25_Team{i} v Other{i}" for i in range(150)]
 
 
 class Serial:
-    """The paper bookmaker without `place_many`: the executor places one decision at a time."""
+    """The paper bookmaker without batched placement: the executor places one decision at a
+    time."""
+    capabilities, problem = Capabilities(), None
 
     def __init__(self, paper):
         self.paper, self.mode = paper, "paper"

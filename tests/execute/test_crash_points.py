@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline.bookmakers import Capabilities
 from pipeline.bookmakers.paper import PaperBookmaker
 from pipeline.core import clock as clockmod
 from pipeline.core.clock import FakeClock
@@ -38,7 +39,7 @@ class Crash(BaseException):
 
 class CrashAround:
     """The paper bookmaker, dying just before or just after it takes the bet."""
-    mode = "paper"
+    mode, problem, capabilities = "paper", None, Capabilities()
 
     def __init__(self, paper: PaperBookmaker, *, after_call: bool):
         self.paper, self.after_call = paper, after_call

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from pipeline.bookmakers import Order, Placement
+from pipeline.bookmakers import Capabilities, Order, Placement
 from pipeline.bookmakers.paper import PaperBookmaker, record_path
 from pipeline.core import clock as clockmod
 from pipeline.core.clock import FakeClock
@@ -135,6 +135,7 @@ def test_price_below_min_odds_is_refused_once_per_reason(home, clock, paper):
 
 class Flaky:
     """A paper bookmaker whose answer is lost (exception) after, or before, it took the bet."""
+    capabilities, problem = Capabilities(), None
 
     def __init__(self, paper, *, took_it: bool, lookup_fails: int = 0):
         self.paper, self.took_it, self.lookup_fails, self.mode = paper, took_it, lookup_fails, "paper"
@@ -179,7 +180,7 @@ def test_an_intent_that_cannot_be_reconciled_stays_in_flight_and_blocks(home, cl
 
 
 class Refusing:
-    mode = "paper"
+    mode, problem, capabilities = "paper", None, Capabilities()
 
     def __init__(self, retryable: bool):
         self.retryable, self.calls = retryable, 0
@@ -218,7 +219,7 @@ def test_a_final_failure_ends_the_decision(home, clock):
 
 class Gate:
     """A paper bookmaker that holds the first placement until the test lets it go."""
-    mode = "paper"
+    mode, problem, capabilities = "paper", None, Capabilities()
 
     def __init__(self, paper):
         self.paper, self.entered, self.release = paper, threading.Event(), threading.Event()

@@ -39,7 +39,7 @@ from pipeline.harness.soak import plan
 from pipeline.harness.supervise import Pipeline, free_port, leftovers, quiesce
 from pipeline.harness.soak.report import checks, summary
 from pipeline.harness.soak.sample import browser_pids, sample_pid
-from pipeline.bookmakers.reconcile import paper_history
+from pipeline.bookmakers.paper import PaperBookmaker
 
 POLL_S = 0.25  # real seconds between looks at the clock and supervisord's pids
 WEB_PROGRAMS = ("bookmaker", "dashboard")
@@ -205,7 +205,7 @@ def soak(args, log) -> tuple[dict, Home]:
         drive(home, sampler, start, args.sim_days, args.sample_hours, args.stall_s, log)
         t_end, end_day = time.monotonic(), sim_day(home, start)
         left = quiesce(pipe, log)
-        bets = paper_history(home)  # the paper bookmaker's own record
+        bets = PaperBookmaker.history(home)  # the paper bookmaker's own record
     except Exception as e:  # reported in the summary, which then says the pipeline broke
         error = f"{type(e).__name__}: {e}"
         log(f"stopped early: {error}")

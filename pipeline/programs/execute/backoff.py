@@ -10,7 +10,8 @@ Two clocks-in-the-clock, both on the injected Clock (simulated seconds), never w
   bookmaker's and is tried again at once.
 - per bookmaker (`Outage`): an answer saying it cannot be reached (reason UNREACHABLE, or a
   lookup that cannot tell) marks it down. While down, nothing is placed and no outcome is looked
-  up; `reachable()` — one cheap request, never a bet — probes it every `retry_base_s`. The first
+  up; `reachable()` — one cheap request, never a bet — probes it every `retry_base_s` (a
+  bookmaker without the `reachability_probe` capability counts as answering every probe). The first
   probe that gets an answer after a failed one (a confirmed outage) brings it back: decisions
   whose last failure was "unreachable" before that moment are tried at once, not at the end of
   their backoff. Health and the log say `bookmaker unreachable since …, next try at …`.
@@ -129,9 +130,9 @@ class Backoff:
         """False while the bookmaker is down; probes it first when a probe is due."""
         now = self.clock.now()
         if self.outage.due(now):
-            probe = getattr(self.bookmaker, "reachable", None)
             try:
-                ok = bool(probe()) if probe is not None else True
+                ok = bool(self.bookmaker.reachable()) \
+                    if self.bookmaker.capabilities.reachability_probe else True
             except Exception:
                 ok = False
             self.outage.probed(now, ok, config.execute.retry_base_s)

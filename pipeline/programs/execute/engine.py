@@ -8,11 +8,13 @@ that the decision still stands and the controls still pass (two racing executors
 intend), then the bookmaker call, then BET_PLACED or BET_FAILED. An outcome of unknown effect is
 reconciled with `bookmaker.lookup(client_ref)` before anything is written; an intent that cannot
 be reconciled yet stays unresolved (its decision does not stand) and is looked up again later.
-With a bookmaker that places several bets at once (`concurrent` > 1: live mode's browser pages),
+What the bookmaker can do is what its class declares (`bookmaker.capabilities`, checked here
+when the executor is built: pipeline.bookmakers.check_bookmaker).
+With a bookmaker that places several bets at once (`concurrency` > 1: live mode's browser pages),
 the controls and intents still go one decision at a time, counting the intents in flight
 (invariant 8); only the bookmaker calls overlap (parallel.InOrder), and their outcomes are
 recorded in decision order. With a bookmaker that books several orders in one durable append
-(`place_many`: paper), decisions go in batches whose appends share their fsyncs (group commit,
+(`batched_placement`: paper's `place_many`), decisions go in batches whose appends share their fsyncs (group commit,
 `_run_batched`): the intents are durable before the bookmaker is called, as always. A decision
 that would be placed waits while its backoff after retryable failures runs or the bookmaker
 cannot be reached (backoff.py); while it cannot, no outcome is looked up either.
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from typing import Callable, Iterable
 
-from pipeline.bookmakers import UNKNOWN, Bookmaker, Order, Placement
+from pipeline.bookmakers import UNKNOWN, Bookmaker, Order, Placement, check_bookmaker
 from pipeline.core.clock import Clock
 from pipeline.core.config import Config
 from pipeline.core.files import NOT_FOUND
@@ -91,12 +93,14 @@ def outcome_body(intent: Intent, p: Placement) -> dict:
 
 class Executor:
     def __init__(self, ledger: Ledger, bookmaker: Bookmaker, clock: Clock, log: Logger):
-        self.ledger, self.bookmaker, self.clock, self.log = ledger, bookmaker, clock, log
+        self.ledger, self.clock, self.log = ledger, clock, log
+        self.bookmaker = check_bookmaker(bookmaker)  # AdapterError: it lacks what it declares
+        self.capabilities = bookmaker.capabilities
         self.book = Book()
         self.pending: set[str] = set()  # client_refs whose outcome is owed (unknown effect)
         self.problem: str | None = None  # why some intent cannot be reconciled (health)
-        # live mode: `bookmaker.concurrent` placements at once, outcomes in decision order
-        width = int(getattr(bookmaker, "concurrent", 1) or 1)
+        # live mode: `concurrency` placements at once, outcomes in decision order
+        width = self.capabilities.concurrency
         self.parallel = InOrder(self._call, width) if width > 1 else None
         self._done: Counter = Counter()  # outcomes of parallel placements recorded this pass
         self.backoff = Backoff(bookmaker, clock, log)  # retries and outages (backoff.py)
@@ -190,7 +194,7 @@ class Executor:
         self.halt_sessions(config)
         matches = {m.get("key"): m for m in (odds or {}).get("matches", [])}
         counts: Counter = Counter()
-        if self.parallel is None and hasattr(self.bookmaker, "place_many"):
+        if self.parallel is None and self.capabilities.batched_placement:
             return self._run_batched(decisions, odds, matches, config, stopping)
         try:
             for d in decisions:
@@ -209,7 +213,7 @@ class Executor:
 
     def _run_batched(self, decisions: list[dict], odds: dict | None, matches: dict,
                      config: Config, stopping: Callable[[], bool]) -> Counter:
-        """Decisions in batches of up to BATCH (a bookmaker with `place_many`: paper). Each
+        """Decisions in batches of up to BATCH (a bookmaker with batched placement: paper). Each
         intent is appended as in `step` (controls under the lock, one decision at a time,
         counting the intents before it) without its own fsync; ONE fsync makes the batch's
         intents durable before the bookmaker is called (write-ahead); the bookmaker books them

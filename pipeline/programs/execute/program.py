@@ -3,9 +3,10 @@
 Start: beat, wait for clock and config, take the executor's instance lock (one executor per
 home places bets: start-up reconciliation must not race a placement still in flight elsewhere),
 reconcile every unresolved BET_INTENDED with the bookmaker, then run a pass at once and on every
-change of decisions, odds-data, the ledger or the config. `mode` is read at start only; `live`
-places through the browser on the sandbox (live.py) and needs $BETPIPE_SANDBOX_USER and
-$BETPIPE_SANDBOX_PASSWORD: without them health says so (failing) and nothing is placed.
+change of decisions, odds-data, the ledger or the config. `mode` is read at start only and names
+the bookmaker (the registry, pipeline.bookmakers): `paper`, or `live`, which places through the
+browser on the sandbox and needs $BETPIPE_SANDBOX_USER and $BETPIPE_SANDBOX_PASSWORD: a bookmaker
+that is `unusable()` here — without them — has health say why (failing) and places nothing.
 While the bookmaker cannot be reached nothing is placed and health says until when (backoff.py;
 health `bookmaker`). SIGTERM: the placements in flight are finished, then the program exits 0.
 """
@@ -13,13 +14,12 @@ from __future__ import annotations
 
 from filelock import FileLock, Timeout
 
-from pipeline.bookmakers.paper import PaperBookmaker
+from pipeline.bookmakers import bookmaker_class
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 from pipeline.core.runtime import Runtime
 from pipeline.core.timefmt import iso
 from pipeline.core.watchloop import LastGood, serve
-from pipeline.programs.execute import live
 from pipeline.programs.execute.engine import Executor
 from pipeline.core.files import check_decisions, check_odds
 
@@ -43,7 +43,7 @@ def main(home: Home | None = None) -> int:
     try:
         if not rt.start():
             return 0
-        problem = live.credentials_problem() if rt.config.mode == "live" else None
+        problem = bookmaker_class(rt.config.mode).unusable()
         if problem:
             rt.fail(problem)
             rt.stopping.wait()
@@ -62,8 +62,7 @@ def main(home: Home | None = None) -> int:
 
 def _run(rt: Runtime) -> None:
     home = rt.home
-    bookmaker = live.start_bookmaker(rt) if rt.config.mode == "live" \
-        else PaperBookmaker(home, rt.clock)
+    bookmaker = bookmaker_class(rt.config.mode).open(rt)
     if bookmaker is None:
         return  # stopped before the login
     executor = Executor(Ledger(home.ledger, rt.clock), bookmaker, rt.clock, rt.log)
@@ -90,7 +89,7 @@ def _run(rt: Runtime) -> None:
             rt.health.info.update(seen)  # what this pass processed (step-mode clock)
             rt.health.beat()
         return executor.backoff.problem or executor.problem or \
-            getattr(bookmaker, "problem", None) or _file_problem(decisions, odds)
+            bookmaker.problem or _file_problem(decisions, odds)
 
     try:
         serve(rt, [home.decisions, home.odds, home.ledger], on_pass)

@@ -10,7 +10,8 @@ max_duration_h) are written by whichever program sees them first. `data/results.
 writer) is rewritten when the ledger or the config changed. The math is in `pipeline.strategies.settlement`.
 At start and every simulated hour the bookmaker's whole bet history is reconciled with the
 ledger (`pipeline.bookmakers.reconcile`): an unknown bet halts every session, logs an error and
-degrades health; a BET_PLACED the bookmaker lacks logs an error and degrades health.
+degrades health; a BET_PLACED the bookmaker lacks logs an error and degrades health. A bookmaker
+that declares no bet history is not reconciled: a warning at start and health `reconcile` say so.
 Once a bet's match has kicked off, its closing line is taken from the odds history
 (`pipeline.history.closing`, remembered) and results.json carries each session's `clv_bets`,
 `clv_mean`, `ev_close_mean` and each bet's close (`closes`).
@@ -35,7 +36,7 @@ from pipeline.history.store import history_dir
 from pipeline.strategies.ladder import with_targets
 from pipeline.strategies.rules import daily_profit, review_figures, standing_halt
 from pipeline.strategies.settlement import figures, halt_cause, halt_event, results_body, settle
-from pipeline.bookmakers.reconcile import Hourly, history
+from pipeline.bookmakers.reconcile import Hourly, history, history_problem
 from pipeline.strategies.overdue import overdue_bets
 
 PROGRAM = "track"
@@ -139,7 +140,12 @@ def main(home: Home | None = None) -> int:
         if not rt.start():
             return 0
         ledger, mode = Ledger(rt.home.ledger, rt.clock), rt.config.mode  # mode: at start only
-        hourly = Hourly(ledger, lambda: history(rt.home, rt.config, mode), mode, rt.clock, rt.log)
+        unsupported = history_problem(mode)  # the bookmaker's declared capabilities
+        if unsupported:
+            rt.log.warning("reconcile.unsupported", reason=unsupported)
+            rt.health.info["reconcile"] = unsupported
+        hourly = None if unsupported else Hourly(
+            ledger, lambda: history(rt.home, rt.config, mode), mode, rt.clock, rt.log)
         tracker = Tracker(rt.home, ledger, rt.clock, hourly)
         odds = LastGood(rt.home.odds, rt.log, check_odds)
 
