@@ -25,7 +25,7 @@ Chromium). The execute program builds it with `open(rt)` after asking `unusable(
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Literal, Protocol
+from typing import Literal, Protocol
 
 from pipeline.core.adapters import AdapterError, check, label, load
 from pipeline.core.files import UNREACHABLE  # noqa: F401  (a reason every bookmaker may give)

@@ -34,9 +34,6 @@ from pipeline.core.paths import Home
 UNKNOWN_BET = "reconcile: unknown bet "
 EVERY = timedelta(hours=1)  # simulated time
 
-__all__ = ["HistoryUnavailable", "NoBetHistory", "history", "history_problem", "check",
-           "compare", "halts", "Hourly", "Report", "UNKNOWN_BET"]
-
 
 class NoBetHistory(HistoryUnavailable):
     """The bookmaker declares no bet history (capability `bet_history`): nothing to compare."""
