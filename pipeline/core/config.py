@@ -24,6 +24,10 @@ MARKET_SELECTIONS: dict[str, tuple[str, ...]] = {
     "AH": ("home", "away", "favourite", "underdog"),
     "OU": ("over", "under"),
 }
+# value on AH and OU (issue 18): each side of the session's line priced by the model's goals,
+# a reference's same line or the market's own two prices (strategies/value)
+MARKET_SELECTIONS["AH"] += ("value",)
+MARKET_SELECTIONS["OU"] += ("value",)
 
 
 class _Model(BaseModel):
@@ -163,9 +167,7 @@ class Probability(_Model):
 
 
 def _check_value_session(session) -> None:
-    """selection 'value' needs a probability source."""
-    if session.probability is not None and session.market != "1X2":
-        raise ValueError("'probability' is for market '1X2' sessions (AH and OU value: not yet)")
+    """selection 'value' needs a probability source (any market: issue 18)."""
     if session.selection == "value" and session.probability is None:
         raise ValueError("selection 'value' needs 'probability' (e.g. {\"from\": \"model\"})")
 

@@ -56,7 +56,8 @@ HELP: dict[str, dict[str, str]] = {
         "line": "bounds on the handicap or total line (AH, OU); the main line inside them is bet",
         "probability": "where p comes from: {from: market, method}, {from: model} or, in CSV "
                        "backtests only, {from: reference, odds, method}",
-        "min_edge": "selection value: the least edge p x odds - 1 bet on",
+        "min_edge": "selection value: the least edge p x odds - 1 bet on (AH, OU from the "
+                    "model: the expected profit per unit staked)",
         "max_probability_age_h": "a model probability fitted this many hours before the odds "
                                  "makes no bet",
     },

@@ -186,4 +186,6 @@ def check_probabilities(doc: dict | None, path: Path) -> dict | None:
                 g = goals.get(side)
                 if not (type(g) in _NUMBERS and g > 0):
                     raise BadFile(path, f"$.matches[{i}].goals.{side}: {g!r} is not a number > 0")
+            if "rho" in goals and type(goals["rho"]) not in _NUMBERS:
+                raise BadFile(path, f"$.matches[{i}].goals.rho: {goals['rho']!r} is not a number")
     return doc

@@ -17,8 +17,8 @@ gradient: ~0.1 s at two seasons of one league (benchmarks/model.py).
 probability: `predict` returns None, never a guess.
 
 `ah_probabilities` / `ou_probabilities` give the outcome probabilities (won, half_won, void,
-half_lost, lost) of an Asian handicap or total-goals bet from the score matrix, with the
-settlement rules of strategies/markets (one definition of each quarter-line rule).
+half_lost, lost) of an Asian handicap or total-goals bet from the score matrix: strategies/goals,
+which the decide program uses too (one definition of the grid and of each quarter-line rule).
 """
 from __future__ import annotations
 
@@ -31,12 +31,12 @@ import numpy as np
 from scipy.optimize import minimize
 from scipy.special import gammaln
 
-from pipeline.strategies.markets import OUTCOMES, outcome_of
+from pipeline.strategies import goals as goal_grid
 
 NAME = "dixon-coles"
 DEFAULT_XI = 0.0018  # per day (DESIGN)
 FINISHED_AFTER = timedelta(minutes=110)  # a result is published at kickoff + 110 min (DESIGN)
-MAX_GOALS = 14  # the score matrix covers 0..14 goals per side (penaltyblog's 15×15 grid)
+MAX_GOALS = goal_grid.MAX_GOALS  # the score matrix covers 0..14 goals per side
 RHO_BOUNDS = (-0.3, 0.3)
 _SECONDS_PER_DAY = 86400.0
 
@@ -188,18 +188,9 @@ def fit(matches: Iterable[Match], at: datetime, xi: float = DEFAULT_XI,
 # --------------------------------------------------------------------------- predictions
 
 def score_matrix(goals: Goals, max_goals: int = MAX_GOALS) -> np.ndarray:
-    """P(home scores i, away scores j) for i, j in 0..max_goals, τ-corrected."""
-    k = np.arange(max_goals + 1)
-    lgk = gammaln(k + 1)
-    ph = np.exp(k * math.log(goals.home) - goals.home - lgk)
-    pa = np.exp(k * math.log(goals.away) - goals.away - lgk)
-    m = np.outer(ph, pa)
-    lam, mu, rho = goals
-    m[0, 0] *= 1 - lam * mu * rho
-    m[0, 1] *= 1 + lam * rho
-    m[1, 0] *= 1 + mu * rho
-    m[1, 1] *= 1 - rho
-    return m
+    """P(home scores i, away scores j) for i, j in 0..max_goals, τ-corrected
+    (strategies/goals builds it; GoalsError when the parameters give no probabilities)."""
+    return np.array(goal_grid.score_matrix(goals.home, goals.away, goals.rho, max_goals))
 
 
 def probabilities_1x2(goals: Goals) -> dict[str, float]:
@@ -211,23 +202,12 @@ def probabilities_1x2(goals: Goals) -> dict[str, float]:
                 "away": float(np.triu(m, 1).sum() / total)}
 
 
-def _outcomes(market: str, selection: str, line: float, goals: Goals) -> dict[str, float]:
-    m = score_matrix(goals)
-    m = m / m.sum()
-    out = dict.fromkeys(OUTCOMES, 0.0)
-    for i in range(m.shape[0]):
-        for j in range(m.shape[1]):
-            out[outcome_of(market, selection, line, i, j)] += float(m[i, j])
-    return out
-
-
 def ah_probabilities(goals: Goals, line: float, side: str = "home") -> dict[str, float]:
     """P(won), P(half_won), P(void), P(half_lost), P(lost) of an Asian handicap bet on `side`
     at the home team's `line` (quarter lines as two half stakes: strategies/markets)."""
-    return _outcomes("AH", side, line, goals)
+    return goal_grid.outcome_probabilities("AH", side, line, goals)
 
 
 def ou_probabilities(goals: Goals, line: float, side: str = "over") -> dict[str, float]:
     """The same for a total-goals bet on `side` (over | under) at `line`."""
-    return _outcomes("OU", side, line, goals)
-
+    return goal_grid.outcome_probabilities("OU", side, line, goals)

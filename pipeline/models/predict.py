@@ -17,6 +17,7 @@ from typing import Iterable, NamedTuple
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.timefmt import iso
 from pipeline.models import dixon_coles as dc
+from pipeline.strategies.goals import GoalsError
 
 HORIZON = timedelta(days=7)
 
@@ -62,7 +63,10 @@ def entry(key: str, fit: dc.Fit | None, match: dc.Match) -> dict | None:
     goals = fit.goals(match.home, match.away) if fit is not None else None
     if goals is None or not all(map(math.isfinite, goals)):
         return None
-    p = dc.probabilities_1x2(goals)
+    try:
+        p = dc.probabilities_1x2(goals)
+    except GoalsError:  # λ or μ underflowed to 0, or a τ < 0
+        return None
     if not all(map(math.isfinite, p.values())):
         return None
     return {"key": key, "1X2": p,

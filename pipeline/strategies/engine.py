@@ -21,7 +21,8 @@ from pipeline.core.state import Book, NotStanding, SessionBook
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.strategies import rules, staking
 from pipeline.strategies.snapshot import OddsIndex, check_snapshot
-from pipeline.strategies.value import NO_TABLES, Tables, pick_value, probabilities, session_problem
+from pipeline.strategies.markets import pick_label
+from pipeline.strategies.value import NO_TABLES, Tables, choose, session_problem
 
 __all__ = ["MARKET", "Outcome", "OddsIndex", "Tables", "check_snapshot", "decide",
            "decision_id", "min_odds", "next_change"]
@@ -231,10 +232,11 @@ def _session_notes(stale_n: int, counts: dict[str, int], max_age: float) -> list
 def _probability_session(c: Compiled, sb: SessionBook, blocked: tuple, matches, stale,
                          previous, max_age: float, now_iso: str, made: list[dict],
                          tables: Tables, index: OddsIndex) -> list[str] | None:
-    """`_session` for a session with `probability`: p per match (strategies/value), the value
-    pick or the session's own side, kelly on p."""
+    """`_session` for a session with `probability`: p (or an AH/OU bet's outcome
+    probabilities) per match and the value pick or the session's own side (strategies/value),
+    kelly on them."""
     session = c.session
-    source, value = session.probability, session.selection == "value"
+    source = session.probability
     counts: dict[str, int] = {}
     stale_n = n = 0
     slots, limit = rules.bet_slots(session, sb) if c.capped else (None, "")
@@ -242,54 +244,48 @@ def _probability_session(c: Compiled, sb: SessionBook, blocked: tuple, matches, 
     reserved = 0.0
     placed, flying, final = blocked
     boost = 1 + session.staking.edge if source.source == "market" else 1.0
-    no_value = f"no side priced inside the odds bounds with edge >= {session.min_edge:g}"
     for m in matches:
-        if not m.odds:
-            continue
         did = c.prefix + m.key + c.suffix
         if did in placed or did in flying or did in final:
             continue
         if stale and m.key in stale:
             stale_n += 1
             continue
-        p3, why = probabilities(session, m.key, m.odds, m.seen_at, tables)
-        if p3 is None:
-            counts[why] = counts.get(why, 0) + 1
+        got = choose(session, c.pick, m, tables, c.lo, c.hi)
+        if got is None:
             continue
-        if value:
-            got = pick_value(m.odds, p3, c.lo, c.hi, session.min_edge)
-            if got is None:
-                counts[no_value] = counts.get(no_value, 0) + 1
-                continue
-            selection, price, p, edge = got
-        else:
-            selection, price = c.pick(m)[:2]  # a 1X2 session (config): m.odds are there
-            if not c.lo <= price <= c.hi:
-                continue
-            p = p3[("home", "draw", "away").index(selection)]
-            edge = p * price - 1
+        if isinstance(got, str):
+            counts[got] = counts.get(got, 0) + 1
+            continue
         if slots is not None and n >= slots:
             why = f"limit reached: {limit}"
             counts[why] = counts.get(why, 0) + 1
             continue
         if purse is None:
             purse = staking.Purse(session, sb, c.stakes)
-        res = purse.stake(m.odds, selection, reserved, p=p * boost)
+        selection, price, line = got.selection, got.price, got.line
+        res = purse.stake(got.prices, selection, reserved,
+                          p=None if got.p is None else got.p * boost, outcomes=got.outcomes)
         if res.stake is None:
             counts[res.reason] = counts.get(res.reason, 0) + 1
             continue
         reserved += res.stake
         n += 1
         prev = previous.get(did) if previous else None
-        made.append({
-            "id": did, "session": session.id, "match_key": m.key, "market": MARKET,
+        p_text = (f"p {got.p:.4f}" if got.outcomes is None else ", ".join(
+            f"{o} {q:.4f}" for o, q in got.outcomes.items() if q >= 5e-5))
+        d = {
+            "id": did, "session": session.id, "match_key": m.key, "market": session.market,
             "selection": selection, "odds": price, "odds_at": m.seen_iso,
             "min_odds": c.floor(price), "stake": res.stake,
-            "reason": (f"{selection} at {price:.2f}: p {p:.4f} ({source.source}), edge "
-                       f"{edge:+.4f}; {res.reason}"),
+            "reason": (f"{pick_label(session.market, selection, line)} at {price:.2f}: "
+                       f"{p_text} ({source.source}), edge {got.edge:+.4f}; {res.reason}"),
             "created_at": (prev and prev.get("created_at")) or now_iso,
             "expires_at": index.iso(m.kickoff - c.to) if c.to else m.kickoff_iso,
-        })
+        }
+        if line is not None:
+            d["line"] = line
+        made.append(d)
     return _session_notes(stale_n, counts, max_age)
 
 

@@ -94,6 +94,13 @@ def paid(outcome: str, odds: float, stake: float) -> Settlement:
     return Settlement(outcome, payout, 0.0 if outcome == "void" else round(payout - stake, 2))
 
 
+def stake_return(outcome: str, odds: float) -> float:
+    """What comes back per unit staked, unrounded: w × odds + v (value sessions' expected
+    value; `paid` is the same formula on a stake, to the cent)."""
+    w, v = _FRACTIONS[outcome]
+    return w * odds + v
+
+
 def void(odds: float, stake: float) -> Settlement:
     """A bet whose match is postponed or void: the stake back."""
     return paid("void", odds, stake)

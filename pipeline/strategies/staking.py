@@ -15,7 +15,7 @@ from typing import Callable, Mapping
 from pipeline.core.config import Session, Staking
 from pipeline.core.state import SessionBook, bankroll, free_bankroll
 from pipeline.strategies.ladder import reaches_target
-from pipeline.strategies.markets import LOSSES, SIDES, SIDES_1X2, WINS
+from pipeline.strategies.markets import LOSSES, SIDES, SIDES_1X2, WINS, stake_return
 
 _EPS = 1e-9
 
@@ -60,13 +60,45 @@ def implied_probability(odds: Mapping[str, float], selection: str) -> float:
     return inv[selection] / sum(inv.values())
 
 
-def _kelly(st: Staking, sb: SessionBook, start: float, odds, selection, p: float | None = None):
+def growth_kelly(outcomes: Mapping[str, float], price: float) -> float:
+    """The fraction f of the bankroll that maximises the expected log growth
+    Σ P(o) × log(1 + f × r_o) of a bet whose outcomes (won, half_won, void, half_lost, lost)
+    return r_o = w × price + v − 1 per unit (DESIGN's payout formula): the exact Kelly stake
+    of an AH or OU bet with a void or quarter outcome, (p × price − 1) / (price − 1) when there
+    is none. The growth's derivative falls with f: bisection to 1e-12. 0 when no stake grows
+    (EV <= 0); at most 1 (the whole bankroll) when no outcome loses."""
+    returns = [(q, stake_return(o, price) - 1) for o, q in outcomes.items() if q > 0]
+    returns = [(q, r) for q, r in returns if r != 0]
+
+    def slope(f: float) -> float:
+        return sum(q * r / (1 + f * r) for q, r in returns)
+    if not returns or slope(0.0) <= 0:
+        return 0.0
+    worst = min(r for _, r in returns)
+    hi = min(1.0, -1 / worst) if worst < 0 else 1.0  # 1 + f × r stays > 0 below -1/r
+    if slope(hi * (1 - 1e-12)) >= 0:
+        return hi * (1 - 1e-12) if worst < 0 else hi
+    lo = 0.0
+    while hi - lo > 1e-12:
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if slope(mid) > 0 else (lo, mid)
+    return lo
+
+
+def _kelly(st: Staking, sb: SessionBook, start: float, odds, selection, p: float | None = None,
+           outcomes: Mapping[str, float] | None = None):
     """f = (p × odds − 1) / (odds − 1) of the bankroll, times `fraction`. p: the session's
-    probability (strategies/value), else the margin-free price × (1 + edge)."""
+    probability (strategies/value), else the margin-free price × (1 + edge). `outcomes` (an
+    AH or OU bet priced by a goals model): f = `growth_kelly` of them."""
     price = float(odds[selection])
-    if p is None:
-        p = implied_probability(odds, selection) * (1 + st.edge)
-    f = (p * price - 1) / (price - 1)
+    if outcomes is not None:
+        f = growth_kelly(outcomes, price)
+        if f <= 0:
+            return None, f"kelly stake <= 0 (expected value <= 0 at {price:.2f})"
+    else:
+        if p is None:
+            p = implied_probability(odds, selection) * (1 + st.edge)
+        f = (p * price - 1) / (price - 1)
     if f <= 0:
         return None, f"kelly stake <= 0 (p {p:.3f} at {price:.2f}, edge {st.edge:g})"
     current = bankroll(sb, start)
@@ -210,8 +242,10 @@ class Purse:
                                                  None, None))
 
     def stake(self, odds: Mapping[str, float] | None, selection: str | None,
-              reserved: float = 0.0, p: float | None = None) -> StakeResult:
-        """`p`: the session's probability of `selection` (kelly stakes with it)."""
+              reserved: float = 0.0, p: float | None = None,
+              outcomes: Mapping[str, float] | None = None) -> StakeResult:
+        """`p`: the session's probability of `selection` (kelly stakes with it); `outcomes`:
+        instead of p, the bet's outcome probabilities (kelly: `growth_kelly`)."""
         res = self._fixed
         if res is None:
             if self.plan is None:
@@ -220,8 +254,9 @@ class Purse:
             if odds is None:
                 return StakeResult(None, f"{self.session.staking.plan}: depends on the odds")
             args = (self.session.staking, self.sb, self.session.bankroll, odds, selection)
-            res = self.stakes.finish(*(self.plan(*args) if p is None or self.plan is not _kelly
-                                       else _kelly(*args, p)))
+            res = self.stakes.finish(*(
+                self.plan(*args) if (p is None and outcomes is None) or self.plan is not _kelly
+                else _kelly(*args, p, outcomes)))
         if res.stake is None or (res.stake <= self._floor and not reserved):
             return res  # no stake, or one the free bankroll surely covers
         free = round(self.free - reserved, 2) if reserved else self.free  # free: to the cent
