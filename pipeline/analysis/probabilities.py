@@ -3,13 +3,16 @@ value", "Backtest semantics"), as one `strategies.value.Tables` for the whole ru
 
 - `from: market`: nothing to build (strategies/value prices the match's own odds).
 - `from: reference`: one table per (odds source, method) the sessions name — the margin-free
-  probabilities (strategies/implied) of that source's 1X2 columns of the same rows. A closing
-  reference beside non-closing `--odds` knows the future: `lookahead` says which sessions.
+  probabilities (strategies/implied) of that source's 1X2 columns of the same rows; for AH and
+  OU sessions, of that source's two prices of each line it has (DESIGN "Markets" columns: a
+  bet's line without the reference's price at that same line gets no probability, a note). A
+  closing reference beside non-closing `--odds` knows the future: `lookahead` says which sessions.
 - `from: model`: walk-forward Dixon–Coles (models/predict). Refit instants start at the first
   kickoff and follow every `refit_days`; at each, every competition is fitted on the files'
   matches whose results were out by then (kickoff + 110 min <= instant) and prices the matches
   kicking off before the next instant. No match's own result, nor any later one, reaches its
-  probability. A match with a team its fit never saw gets none (no bet).
+  probability. A match with a team its fit never saw gets none (no bet). Each priced match
+  has its 1X2 probabilities and its goal parameters (λ, μ, ρ: AH and OU sessions).
   `max_probability_age_h` does not apply here: the refit cadence is `--refit-days`.
 
 Fits are cached on disk (`FitCache`, under the home's data/cache/models/), one file per fit,
@@ -27,6 +30,7 @@ from typing import Sequence
 import orjson
 
 from pipeline.core.config import Config
+from pipeline.core.files import MARKET_SIDES
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.timefmt import iso
 from pipeline.history.football_data import PRICE_SOURCES
@@ -78,6 +82,29 @@ def reference_tables(matches: Sequence, config: Config) -> dict[tuple[str, str],
                 table[m.fixture.key] = implied(list(prices), p.method).probabilities
             except ValueError:
                 continue
+    return out
+
+
+def line_tables(matches: Sequence, config: Config) -> dict[tuple[str, str], dict]:
+    """(odds source, method) -> {match key: {(market, line): {side: p}}} for the AH and OU
+    sessions' references: the margin-free two-way probabilities of each line the source prices
+    (a line whose prices the method cannot use has none)."""
+    out: dict[tuple[str, str], dict] = {}
+    for s in config.sessions:
+        p = s.probability
+        if p is None or p.source != "reference" or s.market == "1X2":
+            continue
+        table = out.setdefault((p.odds, p.method), {})
+        for m in matches:
+            entries = (m.fixture.handicap(p.odds) if s.market == "AH"
+                       else m.fixture.totals(p.odds))
+            for e in entries:
+                a, b = MARKET_SIDES[s.market]
+                try:
+                    pa, pb = implied([e[a], e[b]], p.method).probabilities
+                except ValueError:
+                    continue
+                table.setdefault(m.fixture.key, {})[(s.market, e["line"])] = {a: pa, b: pb}
     return out
 
 
@@ -143,15 +170,16 @@ class FitCache:
 
 
 def walk_forward(rows: Sequence[Row], targets: Sequence[Row], refit_days: float, xi: float,
-                 cache: FitCache) -> dict[str, tuple[float, float, float]]:
-    """key -> (home, draw, away) of each target, priced by the fit at the last refit instant at
-    or before its kickoff (instants: the first target's kickoff + k × refit_days)."""
+                 cache: FitCache) -> dict[str, dict]:
+    """key -> the probabilities.json entry of each target ("1X2", "goals"), priced by the fit
+    at the last refit instant at or before its kickoff (instants: the first target's kickoff +
+    k × refit_days)."""
     if refit_days <= 0:
         raise ProbabilityError(f"--refit-days must be > 0 (got {refit_days:g})")
     step = timedelta(days=refit_days)
     targets = sorted(targets, key=lambda r: (r.match.kickoff, r.key))
     train = cache.ordered_rows
-    out: dict[str, tuple[float, float, float]] = {}
+    out: dict[str, dict] = {}
     i, n = 0, len(targets)
     if not n:
         return out
@@ -165,7 +193,7 @@ def walk_forward(rows: Sequence[Row], targets: Sequence[Row], refit_days: float,
             r = targets[i]
             e = entry(r.key, fits.get(r.competition), r.match)
             if e is not None:
-                out[r.key] = (e["1X2"]["home"], e["1X2"]["draw"], e["1X2"]["away"])
+                out[r.key] = e
             i += 1
     return out
 
@@ -182,15 +210,20 @@ def tables_for(config: Config, matches: Sequence, fixtures: Sequence, key_tables
     that name them. `fixtures`: every row of the files (the model's training rows);
     `matches`: the backtest's (BtMatch). `stats` (if given) gets refits, fits made and read."""
     reference = reference_tables(matches, config) if needs(config, "reference") else None
-    model = None
+    lines = line_tables(matches, config) if needs(config, "reference") else None
+    model = goals = None
     if needs(config, "model"):
         rows = rows_of_fixtures(fixtures, key_tables)
         by_key = {r.key: r for r in rows}
         targets = [by_key[m.fixture.key] for m in matches]
         cache = FitCache(cache_dir, rows, config.model.xi)
-        model = walk_forward(rows, targets, refit_days, config.model.xi, cache)
+        priced = walk_forward(rows, targets, refit_days, config.model.xi, cache)
+        model = {k: (e["1X2"]["home"], e["1X2"]["draw"], e["1X2"]["away"])
+                 for k, e in priced.items()}
+        goals = {k: (e["goals"]["home"], e["goals"]["away"], e["goals"]["rho"])
+                 for k, e in priced.items()}
         if stats is not None:
             stats.update(fits_made=cache.made, fits_read=cache.read, priced=len(model),
                          matches=len(targets))
-    return Tables(model=model, reference=reference,
+    return Tables(model=model, reference=reference, goals=goals, lines=lines,
                   problem=None if model is not None else "no model in this backtest")

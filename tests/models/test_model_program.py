@@ -121,6 +121,9 @@ def test_no_lookahead_every_result_not_out_by_now_rewritten_gives_the_same_proba
         config = parse_config(orjson.dumps(config_doc(folder)), home.system_config)
         docs.append(Modeller(home, FakeClock(now)).run_pass(odds, config))
     assert docs[0]["matches"] and docs[0] == docs[1]
+    # every match carries its goal parameters (AH and OU value): the same in both, so no
+    # result not out by now reaches them either
+    assert all(set(m["goals"]) == {"home", "away", "rho"} for m in docs[0]["matches"])
     # a result out before now does move them (so the comparison could fail)
     early = tmp_path / "early"
     early.mkdir()
