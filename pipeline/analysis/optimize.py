@@ -136,6 +136,8 @@ class Data:
     config: Config
     base: Session
     seasons: dict[str, list[bt.BtMatch]] = field(default_factory=dict)
+    fixtures: tuple = ()  # every row of the files: the model's training rows
+    probabilities: dict = field(default_factory=dict)  # (probability, market) -> Tables
 
     @classmethod
     def load(cls, paths: Sequence[str | Path], odds: str, config: Config,
@@ -147,7 +149,9 @@ class Data:
                                 f"{', '.join(s.id for s in config.sessions) or 'none'})")
         out = cls(config.model_copy(update={"sessions": []}), base)
         need = tuple(dict.fromkeys((base.market, *markets)))
-        for m in bt.load_matches(paths, odds, markets=need).matches:
+        loaded = bt.load_matches(paths, odds, markets=need)
+        out.fixtures = loaded.fixtures
+        for m in loaded.matches:
             out.seasons.setdefault(m.fixture.season, []).append(m)
         out.seasons = dict(sorted(out.seasons.items()))
         return out
@@ -161,11 +165,35 @@ class Data:
     def backtest(self, session: Session, matches: Sequence[bt.BtMatch]) -> dict:
         """bets, staked, profit, roi, log_growth and equity of the session over the matches."""
         config = self.config.model_copy(update={"sessions": [session]})
-        run = bt.run(matches, config)
+        run = bt.run(matches, config, tables=self.tables(config, session))
         f = run.figures(session.id)
         return {"bets": f["bets"], "staked": f["staked"], "profit": f["profit"],
                 "roi": f["roi"], "log_growth": log_growth(f["equity"], session.bankroll),
                 "equity": f["equity"]}
+
+
+    def tables(self, config: Config, session: Session):
+        """The model / reference probabilities of a session with `probability` (as `betpipe
+        backtest` makes them: analysis.probabilities, walk-forward over every match of the
+        data, the default refit interval, fits cached under the home's data/cache/models),
+        made once per worker for each (probability, market) a trial names."""
+        from pipeline.analysis import probabilities as pr  # only for probability sessions
+        from pipeline.core.matchkey import load_tables
+        from pipeline.core.paths import Home
+        from pipeline.strategies.value import NO_TABLES
+
+        if session.probability is None or session.probability.source == "market":
+            return NO_TABLES
+        key = (session.probability, session.market)
+        if key not in self.probabilities:
+            every = [m for season in self.seasons.values() for m in season]
+            try:
+                self.probabilities[key] = pr.tables_for(
+                    config, every, self.fixtures, load_tables(), pr.DEFAULT_REFIT_DAYS,
+                    Home.from_env().data / "cache" / "models")
+            except pr.ProbabilityError as e:
+                raise OptimizeError(str(e)) from None
+        return self.probabilities[key]
 
 
 def log_growth(equity: Sequence[tuple[str, float]], start: float) -> float:

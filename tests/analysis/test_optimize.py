@@ -166,3 +166,28 @@ def test_log_growth_is_the_sum_of_log_returns_on_the_bankroll_before_each_bet():
     want = math.log(1 + 10 / 100) + math.log(1 - 15 / 110) + math.log(1 + 20 / 95)
     assert op.log_growth(eq, 100) == pytest.approx(want)
     assert op.log_growth([["t1", -100.0]], 100) == -math.inf
+
+
+@pytest.mark.parametrize("session", [
+    {"id": "opt", "market": "AH", "selection": "value", "probability": {"from": "model"},
+     "odds": {"min": 1.5, "max": 3.0}, "staking": {"plan": "flat", "stake": 10}},
+    {"id": "opt", "selection": "value", "probability": {"from": "reference",
+                                                        "odds": "pinnacle"},
+     "staking": {"plan": "kelly", "fraction": 0.25}}])
+def test_a_trial_with_model_or_reference_probabilities_equals_the_plain_backtest(
+        tmp_path, capsys, monkeypatch, session):
+    """optimize hands the trial's backtest the probabilities `betpipe backtest` makes (the
+    model's walk-forward fit, a reference's prices): without them the session bets nothing."""
+    monkeypatch.setenv("BETPIPE_HOME", str(tmp_path / "home"))  # the fits' cache
+    cfg, space = tmp_path / "config.json", tmp_path / "space.json"
+    cfg.write_text(json.dumps({"sessions": [session]}))
+    space.write_text(json.dumps({"min_edge": {"choices": [0.03]}}))
+    files = FILES[2:]
+    doc = run_json(capsys, args(tmp_path, cfg, space, "--min-bets", "1", files=files, trials=1))
+    train = doc["folds"][0]["train"]
+    best = tmp_path / "best.json"
+    best.write_text(json.dumps({"sessions": [{**session, "min_edge": 0.03}]}))
+    plain = run_json(capsys, ["backtest", "--data", *map(str, files), "--config", str(best),
+                              "--odds", "b365", "--json"])["opt"]
+    assert train["bets"] > 20
+    assert {k: plain[k] for k in ("bets", "staked", "profit", "roi")} == train
