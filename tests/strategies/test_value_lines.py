@@ -242,3 +242,26 @@ def test_a_probabilities_file_with_a_bad_rho_is_refused_naming_the_field(tmp_pat
         check_probabilities(doc, tmp_path / "probabilities.json")
     doc["matches"][0]["goals"]["rho"] = -0.1
     assert check_probabilities(doc, tmp_path / "probabilities.json") is doc
+
+
+def test_the_decide_program_prices_an_ah_value_session_from_probabilities_json(home, tmp_path):
+    from pipeline.core.filebus import atomic_write_json
+    from pipeline.core.timefmt import iso
+    from pipeline.programs.decide.program import once_document
+    odds_path, cfg, ledger = tmp_path / "odds.json", tmp_path / "config.json", tmp_path / "l"
+    atomic_write_json(odds_path, snapshot(line_match()))
+    atomic_write_json(cfg, {"max_odds_age_s": 90, "sessions": [value_session("AH")]})
+    ledger.write_bytes(b"")
+    prob = {"version": 1, "written_at": iso(NOW), "model": {
+        "name": "dixon-coles", "fitted_at": iso(NOW - timedelta(hours=2)),
+        "trained_until": iso(NOW - timedelta(days=2))},
+        "matches": [{"key": KEY, "1X2": {"home": 0.6, "draw": 0.2, "away": 0.2},
+                     "goals": {"home": BALL[0], "away": BALL[1], "rho": BALL[2]}}]}
+    assert_contract("probabilities", prob)
+    atomic_write_json(home.probabilities, prob)
+    doc = once_document(home, odds_path, cfg, ledger, NOW)
+    assert_contract("decisions", doc)
+    side, ev, _, price = best_side("AH", -0.75, ("home", "away"), (2.02, 1.86))
+    assert [(d["market"], d["selection"], d["line"], d["odds"]) for d in doc["decisions"]] == [
+        ("AH", side, -0.75, price)]
+    assert f"edge {ev:+.4f}" in doc["decisions"][0]["reason"]
