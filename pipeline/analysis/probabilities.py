@@ -8,7 +8,8 @@ value", "Backtest semantics"), as one `strategies.value.Tables` for the whole ru
   bet's line without the reference's price at that same line gets no probability, a note). A
   closing reference beside non-closing `--odds` knows the future: `lookahead` says which sessions.
 - `from: model`: walk-forward Dixon–Coles (models/predict). Refit instants start at the first
-  kickoff and follow every `refit_days`; at each, every competition is fitted on the files'
+  kickoff of the files' rows (priced or not: which markets or sessions a run has moves no
+  instant) and follow every `refit_days`; at each, every competition is fitted on the files'
   matches whose results were out by then (kickoff + 110 min <= instant) and prices the matches
   kicking off before the next instant. No match's own result, nor any later one, reaches its
   probability. A match with a team its fit never saw gets none (no bet). Each priced match
@@ -172,8 +173,8 @@ class FitCache:
 def walk_forward(rows: Sequence[Row], targets: Sequence[Row], refit_days: float, xi: float,
                  cache: FitCache) -> dict[str, dict]:
     """key -> the probabilities.json entry of each target ("1X2", "goals"), priced by the fit
-    at the last refit instant at or before its kickoff (instants: the first target's kickoff +
-    k × refit_days)."""
+    at the last refit instant at or before its kickoff (instants: the first kickoff of `rows`
+    and of the targets + k × refit_days)."""
     if refit_days <= 0:
         raise ProbabilityError(f"--refit-days must be > 0 (got {refit_days:g})")
     step = timedelta(days=refit_days)
@@ -183,7 +184,7 @@ def walk_forward(rows: Sequence[Row], targets: Sequence[Row], refit_days: float,
     i, n = 0, len(targets)
     if not n:
         return out
-    start = targets[0].match.kickoff
+    start = min([targets[0].match.kickoff, *(r.match.kickoff for r in rows)])
     while i < n:
         k = (targets[i].match.kickoff - start) // step  # the refit instant of the next target
         t, nxt = start + k * step, start + (k + 1) * step

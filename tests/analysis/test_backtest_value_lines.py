@@ -53,16 +53,16 @@ def price(cell):
     return x if x is not None and x > 1 else None
 
 
-def project(folder, cache):
+def project(folder, cache, sessions=SESSIONS):
     """(report, bets per session, goals per (home, away, kickoff))."""
-    config = Config.model_validate({"sessions": SESSIONS})
+    config = Config.model_validate({"sessions": sessions})
     tables = load_tables()
     loaded = load_matches([folder / n for n in NAMES], "b365", tables,
                           markets=markets_of(config))
     t = tables_for(config, loaded.matches, loaded.fixtures, tables, REFIT_DAYS, cache)
     bt = run(loaded.matches, config, tables=t)
     bets = {s["id"]: [(m.kickoff, m.fixture.home, m.fixture.away, b.selection, b.line, b.odds,
-                       b.stake, b.profit) for b, m in bt.bets(s["id"])] for s in SESSIONS}
+                       b.stake, b.profit) for b, m in bt.bets(s["id"])] for s in sessions}
     goals = {(m.fixture.home, m.fixture.away, m.kickoff): t.goals.get(m.fixture.key)
              for m in loaded.matches}
     return bt.report(), bets, goals
@@ -248,3 +248,15 @@ def test_the_cli_backtests_ah_and_ou_value_and_flags_the_closing_reference(base)
     assert out.returncode == 0, out.stderr
     assert orjson.loads(out.stdout) == orjson.loads(orjson.dumps(report))
     assert "0 fits made" in out.stderr and "lookahead" in out.stderr
+
+
+def test_a_1x2_session_beside_them_moves_no_refit_instant_and_no_bet(base):
+    """b365's AH and OU columns start in 2019-20, its 1X2 ones long before: the refit instants
+    count from the files' first kickoff, not from the first match a run's markets price."""
+    root, cache, (report, got, goals) = base
+    x12 = {"id": "x12", "selection": "value", "probability": {"from": "model"},
+           "staking": {"plan": "flat", "stake": 10}}
+    with_1x2 = project(root / "csv", cache, [*SESSIONS, x12])
+    assert with_1x2[2].keys() > goals.keys()  # 2018-19 is priced now, too
+    assert {k: with_1x2[2][k] for k in goals} == goals
+    assert {sid: with_1x2[1][sid] for sid in got} == got and with_1x2[1]["x12"]
