@@ -171,7 +171,6 @@ class Data:
                 "roi": f["roi"], "log_growth": log_growth(f["equity"], session.bankroll),
                 "equity": f["equity"]}
 
-
     def tables(self, config: Config, session: Session):
         """The model / reference probabilities of a session with `probability` (as `betpipe
         backtest` makes them: analysis.probabilities, walk-forward over every match of the

@@ -25,8 +25,8 @@ its `line` bounds (strategies/markets, as for any AH/OU session); each side of i
   and kelly the two-outcome stake. Documented approximation: a two-way price says nothing of
   the void share, so p is read as P(won | not void). For whole lines (void or win/lose) this is
   exact for kelly (a void changes no wealth) and the edge is the EV per unit of non-void stake
-  (same sign, divided by 1 − P(void)); for quarter lines it treats a half result as a whole
-  one of the same sign (the sign of the EV stays right when prices are fair).
+  (same sign, divided by 1 − P(void)); for quarter lines it is an approximation (a half result
+  counted as a whole one of the same sign).
 Ties: home before away, over before under.
 """
 from __future__ import annotations
