@@ -34,13 +34,16 @@ from pipeline.core.timefmt import iso, parse_iso
 from pipeline.history import store
 from pipeline.history.football_data import FootballDataError, parse_file
 from pipeline.strategies import clv
-from pipeline.strategies.engine import decide
+from pipeline.strategies.engine import decide, next_change
+from pipeline.strategies.rules import MARKET_FIELD
+from pipeline.strategies.running import RunningIndex, Sight
 
 FIELDS = ("key", "season", "competition", "home", "away", "kickoff", "status", "odds",
           "handicap", "totals", "result")
 
 
 NEVER_STALE_S = 10 ** 9  # ~31 years
+MARKET_FIELDS = tuple(MARKET_FIELD.values())  # odds, handicap, totals
 
 
 @dataclass
@@ -113,7 +116,9 @@ class HistoryBacktest(Backtest):
         self.hmatches = matches
         self._lists: dict[str, list[Bet]] = {}
         self.changes = 0  # history lines stepped through
-        self._on_sale: dict[str, dict] = {}  # key -> the match in the snapshot being decided
+        self.state: dict[str, dict] = {}  # key -> its match as the lines so far say
+        self.now_iso = ""  # the instant being decided (its prices are seen then)
+        self.touched: set[str] = set()  # sessions with settlements since last asked
         # every price is seen "now" (module doc): no instant to wake at for staleness
         self.decide_config = config.model_copy(update={"max_odds_age_s": NEVER_STALE_S})
 
@@ -126,26 +131,121 @@ class HistoryBacktest(Backtest):
                 heapq.heappush(self.waiting, (m.settle_at, m.order, m, bets))
         return bets
 
-    def on_sale(self, m: HMatch) -> dict:
-        return self._on_sale[m.key]
+    def settle_batch(self, batch, at: datetime) -> None:
+        super().settle_batch(batch, at)
+        self.touched.update(b.session for _, bets in batch for b in bets)
 
-    def decide_at(self, now: datetime, snapshot: dict) -> datetime | None:
-        """Settle what is out, decide, fill; the next instant time alone changes things."""
-        self.settle_until(now)
-        ts = iso(now)
-        if self._timed:
-            self.append(self.halts(self._timed, now), ts)
-        for m in snapshot["matches"]:
-            m["seen_at"] = ts
-        snapshot["fetched_at"] = ts
-        self._on_sale = {m["key"]: m for m in snapshot["matches"]}  # for the risk controls
-        out = decide(snapshot, self.decide_config, self.book, now, windows=True)
+    def on_sale(self, m: HMatch) -> dict:
+        """The match as a snapshot of every match known would carry it, seen now."""
+        st = self.state[m.key]
+        match = {k: st.get(k) for k in FIELDS}
+        match["seen_at"] = self.now_iso
+        return match
+
+    def fill(self, decisions: list[dict], ts: str) -> set[str]:
+        """Fill one pass's decisions, match by match in the order decide made them; returns
+        the keys of the matches with a decision the risk controls refused."""
+        self.now_iso = ts
         by_match: dict[str, list[dict]] = {}
-        for d in out.decisions:
+        for d in decisions:
             by_match.setdefault(d["match_key"], []).append(d)
+        refused = len(self.refused)
         for key, decisions in by_match.items():
             self.place(decisions, self.hmatches[key], ts)
-        return out.next_change
+        return {d["match_key"] for d, _ in self.refused[refused:]}
+
+
+def _fields(st: dict, before: dict | None) -> tuple[str, ...]:
+    """The market fields (odds-data's) whose prices differ between two states of a match."""
+    if before is None:
+        return MARKET_FIELDS
+    return tuple(f for f in MARKET_FIELDS if st.get(f) != before.get(f))
+
+
+def _on_sale(st: dict) -> bool:
+    """In the snapshot decide sees: scheduled and 1X2-priced (as the monitor's betable)."""
+    return st.get("status") == "scheduled" and bool(st.get("odds"))
+
+
+class _Clock:
+    """The instants of a run and what each may change (module doc): applies the lines of an
+    instant to the state and the running index; says which matches decide must look at."""
+
+    def __init__(self, bt: HistoryBacktest):
+        self.bt, self.index = bt, RunningIndex()
+        config = bt.decide_config
+        self.sessions = [] if config.halt else [s for s in config.sessions if s.enabled]
+        self.opening = [s for s in self.sessions if s.window.from_minutes is not None]
+        # sessions that may have matches they could not bet on for want of bankroll, a limit,
+        # or because they were off: re-read in full when a settlement or a new day may help
+        self.blocked = {s.id: False for s in config.sessions}
+        self.daily = [s for s in self.sessions if s.limits.daily_loss is not None]
+        self.refused: set[str] = set()  # keys with a refused decision at the last pass
+        self.before: datetime | None = None  # the last instant decided
+
+    def apply(self, lines: list[dict], i: int, ts_now: str) -> tuple[int, dict]:
+        """Apply the lines from `i` up to `ts_now`; (next i, key -> fields that changed,
+        None for a match new to the index or moved in it)."""
+        state, index, n = self.bt.state, self.index, len(lines)
+        first: dict[str, dict | None] = {}  # key -> its state before this instant
+        while i < n and lines[i]["t"] <= ts_now:
+            r = lines[i]
+            key = r["key"]
+            prev = state.get(key)
+            if key not in first:
+                first[key] = prev
+            state[key] = {**prev, **r} if prev is not None else r
+            i += 1
+        changed: dict[str, tuple | None] = {}
+        for key, before in first.items():
+            st = state[key]
+            if not _on_sale(st):
+                index.drop(key)
+                continue
+            moved = index.put(key, st.get("competition"), st["kickoff"], st["odds"],
+                              st.get("handicap"), st.get("totals"))
+            changed[key] = None if moved or before is None or not _on_sale(before) \
+                else _fields(st, before)
+        return i, changed
+
+    def to_decide(self, now: datetime, changed: dict) -> list:
+        """The matches that may get a decision at `now` (a superset of those a pass over every
+        match would decide on): changed prices a session reads, matches time brought into a
+        window, refused decisions (decided again, as live), and every match of a blocked
+        session whose settlements (or the new UTC day) may have freed it."""
+        index, bt, pick = self.index, self.bt, {}
+        if changed:
+            sight = Sight(self.sessions, now)
+            for key, fields in changed.items():
+                m = index.by_key[key]
+                if (fields is None or fields) and sight.sees(m, fields):
+                    pick[key] = m
+        if self.before is not None:
+            for s in self.opening:
+                for m in index.entering(s, self.before, now):
+                    pick[m.key] = m
+        for key in self.refused:
+            m = index.by_key.get(key)
+            if m is not None:
+                pick[key] = m
+        freed = bt.touched
+        if self.before is not None and self.before.date() != now.date():
+            freed = freed | {s.id for s in self.daily}
+        self.full = {sid for sid in freed if self.blocked.get(sid)}
+        bt.touched = set()
+        for s in self.sessions:
+            if s.id in self.full:
+                for m in index.select(s, now):
+                    pick[m.key] = m
+        return list(pick.values())
+
+    def decided(self, now: datetime, out) -> None:
+        """Remember which sessions may have been blocked by their book in this pass."""
+        active = {s.id for s in out.active}
+        for sid in self.blocked:
+            blocked = sid not in active or sid in out.notes
+            self.blocked[sid] = blocked if sid in self.full else self.blocked[sid] or blocked
+        self.before = now
 
 
 def run_history(lines: list[dict], config: Config, results: dict[str, dict] | None = None,
@@ -157,7 +257,8 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
     bt = HistoryBacktest(config, hm)
     if not lines:
         return bt.finish()
-    state: dict[str, dict] = {}  # key -> its match as odds-data carries it
+    clock = _Clock(bt)
+    index, config_ = clock.index, bt.decide_config
     i, n = 0, len(lines)
     horizon = parse_iso(lines[-1]["t"])
     if end is not None:
@@ -167,18 +268,19 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
     gc.disable()  # as the CSV backtest: collect once, at the end
     try:
         while now is not None:
-            ts_now = iso(now)
-            while i < n and lines[i]["t"] <= ts_now:  # the snapshot as of now
-                r = lines[i]
-                prev = state.get(r["key"])
-                state[r["key"]] = {k: r[k] if k in r else (prev.get(k) if prev else None)
-                                   for k in FIELDS}
-                bt.changes += 1
-                i += 1
-            # only what decide can bet on: scheduled, priced
-            snapshot = {"matches": [dict(m) for m in state.values()
-                                    if m["status"] == "scheduled" and m["odds"]]}
-            nxt = bt.decide_at(now, snapshot)
+            ts = iso(now)
+            j, changed = clock.apply(lines, i, ts)
+            bt.changes += j - i
+            i = j
+            bt.settle_until(now)
+            if bt._timed:
+                bt.append(bt.halts(bt._timed, now), ts)
+            view = index.view(clock.to_decide(now, changed), now, ts)
+            index.seen(now)
+            out = decide(view, config_, bt.book, now, windows=True, with_next_change=False)
+            nxt = next_change(index, config_, bt.book, now, out.active)
+            clock.decided(now, out)
+            clock.refused = bt.fill(out.decisions, ts)
             later = [t for t in (nxt, parse_iso(lines[i]["t"]) if i < n else None,
                                  bt.waiting[0][0] if bt.waiting else None) if t is not None]
             now = min((t for t in later if t > now), default=None)

@@ -1,0 +1,191 @@
+"""An `OddsIndex` kept up to date one match at a time, for a caller that sees changes rather
+than whole snapshots (the odds-history backtest, pipeline.analysis.histback).
+
+`RunningIndex` holds the betable matches as `OddsIndex` does (sorted by kickoff then key,
+overall and per competition) but is changed in place: `put(...)` adds, moves or updates one
+match, `drop(key)` removes it — a price change is a few attribute writes, a new match or a new
+kickoff one insertion into sorted lists. `view(matches)` is an `OddsIndex` of some of its
+matches (sharing their `Match` objects), for `decide` to decide on only what may have changed;
+the running index itself answers `next_change`'s questions (`next_open`, `next_close`,
+`next_stale`) about every match. `Sight` and `entering` say which matches the sessions can see:
+their competitions and windows. Nothing here decides anything: that is `engine.decide`'s.
+"""
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from datetime import datetime, timedelta
+
+from pipeline.core.config import Session
+from pipeline.core.timefmt import iso, parse_iso
+from pipeline.strategies.rules import MARKET_FIELD
+from pipeline.strategies.snapshot import Match, OddsIndex, _Run
+
+_ANY = object()  # a session without `competitions`: every competition
+
+
+def _place(run: _Run, m: Match) -> int:
+    """Where `m` goes (or is) in `run`'s (kickoff, key) order."""
+    ks, ms = run.kickoffs, run.matches
+    i, j = bisect_left(ks, m.kickoff), bisect_right(ks, m.kickoff)
+    while i < j and ms[i].key < m.key:
+        i += 1
+    return i
+
+
+def _insert(run: _Run, m: Match) -> None:
+    i = _place(run, m)
+    run.matches.insert(i, m)
+    run.kickoffs.insert(i, m.kickoff)
+
+
+def _remove(run: _Run, m: Match) -> None:
+    i = _place(run, m)
+    if i >= len(run.matches) or run.matches[i] is not m:
+        raise KeyError(m.key)  # never: every Match is in its runs until dropped
+    del run.matches[i], run.kickoffs[i]
+
+
+class _View(OddsIndex):
+    """An OddsIndex of `matches` (already in (kickoff, key) order, ranks set), built without a
+    document: what `decide` reads of it is `select`, `stale_keys`, `iso` (and `next_*`)."""
+
+    def __init__(self, matches: list[Match], seen_times: list[datetime], iso_memo: dict):
+        self.doc, self.checked, self.version, self._at = None, False, None, []
+        self.all = _Run(matches)
+        groups: dict[str, list[Match]] = {}
+        for m in matches:
+            groups.setdefault(m.competition, []).append(m)
+        self.by_competition = {c: _Run(ms) for c, ms in groups.items()}
+        self.seen_times = seen_times
+        self._iso = iso_memo
+
+
+class RunningIndex(OddsIndex):
+    """The betable matches, changed one at a time (see the module's docstring). Every match is
+    seen "now": `seen(now)` sets the instant `stale_keys`/`next_stale` and views count from."""
+
+    def __init__(self):
+        self.doc, self.checked, self.version, self._at = None, False, None, []
+        self.all = _Run([])
+        self.by_competition: dict[str, _Run] = {}
+        self.seen_times: list[datetime] = []
+        self._iso: dict[datetime, str] = {}
+        self.by_key: dict[str, Match] = {}
+        self._times: dict[str, tuple[datetime, str]] = {}  # kickoff text -> (instant, ISO)
+        self._ranked = True  # every Match.rank is its place in self.all
+
+    # -- changes ---------------------------------------------------------------------------
+    def put(self, key: str, competition: str, kickoff: str, odds, handicap, totals) -> bool:
+        """Add the match or bring it up to date; True when it is new or moved (another
+        kickoff or competition), False when only its prices changed."""
+        m = self.by_key.get(key)
+        if m is not None and m.kickoff_iso_text == kickoff and m.competition == competition:
+            m.odds, m.handicap, m.totals = odds, handicap, totals
+            return False
+        if m is not None:
+            self.drop(key)
+        at = self._times.get(kickoff)
+        if at is None:
+            dt = parse_iso(kickoff)
+            at = self._times[kickoff] = (dt, iso(dt))
+        m = _Entry(key, competition, at[0], at[1], odds, None, None, handicap, totals)
+        m.kickoff_iso_text = kickoff
+        self.by_key[key] = m
+        _insert(self.all, m)
+        run = self.by_competition.get(competition)
+        if run is None:
+            run = self.by_competition[competition] = _Run([])
+        _insert(run, m)
+        self._ranked = False
+        return True
+
+    def drop(self, key: str) -> None:
+        """Remove the match (no longer betable); nothing if it is not here."""
+        m = self.by_key.pop(key, None)
+        if m is None:
+            return
+        _remove(self.all, m)
+        run = self.by_competition[m.competition]
+        _remove(run, m)
+        if not run.matches:
+            del self.by_competition[m.competition]
+        self._ranked = False
+
+    def seen(self, now: datetime) -> None:
+        """Every match's prices are seen at `now` (as far as staleness is concerned)."""
+        self.seen_times = [now] if self.all.matches else []
+
+    # -- reading ---------------------------------------------------------------------------
+    def runs(self, session: Session) -> list[_Run]:
+        if not self._ranked:  # ranks order merges of several runs: renumbered when read
+            for i, m in enumerate(self.all.matches):
+                m.rank = i
+            self._ranked = True
+        return super().runs(session)
+
+    def view(self, matches, now: datetime, now_iso: str) -> OddsIndex:
+        """An OddsIndex of these of its matches (any order, no repeats), their prices seen at
+        `now`: `decide` on it decides on them alone, as it would among all the matches."""
+        if not self._ranked:
+            self.runs(_NO_SESSION)
+        ms = sorted(matches, key=_rank)
+        for m in ms:
+            m.seen_at, m.seen_iso = now, now_iso
+        return _View(ms, [now] if ms else [], self._iso)
+
+    def entering(self, session: Session, before: datetime, now: datetime) -> list[Match]:
+        """The matches in the session's window at `now` that time alone brought in since
+        `before` (kickoff - from_minutes in (before, now]). None without from_minutes: its
+        window only ever loses matches as time passes."""
+        if session.window.from_minutes is None:
+            return []
+        span = timedelta(minutes=session.window.from_minutes)
+        lo = max(before + span, now + timedelta(minutes=session.window.to_minutes))
+        hi = now + span
+        out = []
+        for run in self.runs(session):
+            ks = run.kickoffs
+            i = bisect_right(ks, lo) if lo == before + span else bisect_left(ks, lo)
+            out += run.matches[i:bisect_right(ks, hi)]
+        return out
+
+
+class Sight:
+    """What `sessions` see at `now`: per competition, each session's window and the odds-data
+    field of its market, so `sees(m)` is a dict look-up and a comparison or two."""
+    __slots__ = ("by_competition", "every")
+
+    def __init__(self, sessions: list[Session], now: datetime):
+        self.every: list[tuple] = []  # sessions of every competition
+        self.by_competition: dict[str, list[tuple]] = {}
+        for s in sessions:
+            lo, hi = OddsIndex.window(s, now)
+            seat = (lo, hi, MARKET_FIELD[s.market])
+            if s.competitions is None:
+                self.every.append(seat)
+            else:
+                for c in dict.fromkeys(s.competitions):
+                    self.by_competition.setdefault(c, []).append(seat)
+
+    def sees(self, m: Match, fields: tuple[str, ...] | None = None) -> bool:
+        """Whether a session sees `m` (its competitions and window) — and, given `fields` (the
+        odds-data fields that changed), reads one of them."""
+        kickoff = m.kickoff
+        for seats in (self.by_competition.get(m.competition, ()), self.every):
+            for lo, hi, field in seats:
+                if (lo <= kickoff and (hi is None or kickoff <= hi)
+                        and (fields is None or field in fields)):
+                    return True
+        return False
+
+
+class _Entry(Match):
+    """A Match that remembers its kickoff's text as the history wrote it."""
+    __slots__ = ("kickoff_iso_text",)
+
+
+def _rank(m: Match) -> int:
+    return m.rank
+
+
+_NO_SESSION = type("_S", (), {"competitions": None})()  # runs(): every match
