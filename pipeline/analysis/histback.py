@@ -35,7 +35,6 @@ from pipeline.history import store
 from pipeline.history.football_data import FootballDataError, parse_file
 from pipeline.strategies import clv
 from pipeline.strategies.engine import decide, next_change
-from pipeline.strategies.rules import MARKET_FIELD
 from pipeline.strategies.running import RunningIndex, Sight
 
 FIELDS = ("key", "season", "competition", "home", "away", "kickoff", "status", "odds",
@@ -43,7 +42,6 @@ FIELDS = ("key", "season", "competition", "home", "away", "kickoff", "status", "
 
 
 NEVER_STALE_S = 10 ** 9  # ~31 years
-MARKET_FIELDS = tuple(MARKET_FIELD.values())  # odds, handicap, totals
 
 
 @dataclass
@@ -84,15 +82,18 @@ def load_history(directory: Path, start: str | None = None,
         raise BacktestError(str(e)) from None
 
 
-def matches_of(lines: list[dict], results: dict[str, dict]) -> dict[str, HMatch]:
-    """Each match's kickoff (last recorded), result, when it came out and its closing state."""
+def matches_of(lines: list[dict], results: dict[str, dict],
+               closing: bool = True) -> dict[str, HMatch]:
+    """Each match's kickoff (last recorded), result, when it came out and (with `closing`) its
+    closing state; without, `add_closings` gives the matches bet on theirs afterwards."""
     seen: dict[str, dict] = {}
     out_at: dict[str, tuple[str, dict]] = {}
     of_key: dict[str, list[dict]] = {}
     for r in lines:
         seen[r["key"]] = r
-        of_key.setdefault(r["key"], []).append(r)
-        if r["key"] not in out_at and r["status"] == "finished" and r.get("result"):
+        if closing:
+            of_key.setdefault(r["key"], []).append(r)
+        if r["status"] == "finished" and r.get("result") and r["key"] not in out_at:
             out_at[r["key"]] = (r["t"], r["result"])
     ranked = sorted(seen.values(), key=lambda r: (r["kickoff"], r["key"]))
     out = {}
@@ -106,8 +107,20 @@ def matches_of(lines: list[dict], results: dict[str, dict]) -> dict[str, HMatch]
         else:
             result = settle_at = None
         out[r["key"]] = HMatch(r["key"], kickoff, result, settle_at, i,
-                               clv.closing_state(of_key[r["key"]], r["kickoff"]))
+                               clv.closing_state(of_key[r["key"]], r["kickoff"])
+                               if closing else None)
     return out
+
+
+def add_closings(lines: list[dict], bt: "HistoryBacktest") -> None:
+    """The closing state of every match bet on (what `matches_of` gives with `closing`)."""
+    want = {m.key: m for m, _ in bt.placed_on}
+    of_key: dict[str, list[dict]] = {}
+    for r in lines:
+        if r["key"] in want:
+            of_key.setdefault(r["key"], []).append(r)
+    for key, m in want.items():
+        m.closing = clv.closing_state(of_key[key], of_key[key][-1]["kickoff"])
 
 
 class HistoryBacktest(Backtest):
@@ -155,18 +168,6 @@ class HistoryBacktest(Backtest):
         return {d["match_key"] for d, _ in self.refused[refused:]}
 
 
-def _fields(st: dict, before: dict | None) -> tuple[str, ...]:
-    """The market fields (odds-data's) whose prices differ between two states of a match."""
-    if before is None:
-        return MARKET_FIELDS
-    return tuple(f for f in MARKET_FIELDS if st.get(f) != before.get(f))
-
-
-def _on_sale(st: dict) -> bool:
-    """In the snapshot decide sees: scheduled and 1X2-priced (as the monitor's betable)."""
-    return st.get("status") == "scheduled" and bool(st.get("odds"))
-
-
 class _Clock:
     """The instants of a run and what each may change (module doc): applies the lines of an
     instant to the state and the running index; says which matches decide must look at."""
@@ -184,28 +185,26 @@ class _Clock:
         self.before: datetime | None = None  # the last instant decided
 
     def apply(self, lines: list[dict], i: int, ts_now: str) -> tuple[int, dict]:
-        """Apply the lines from `i` up to `ts_now`; (next i, key -> fields that changed,
-        None for a match new to the index or moved in it)."""
+        """Apply the lines from `i` up to `ts_now`; (next i, key -> the match's state before
+        this instant, None for a match new to the index or moved in it)."""
         state, index, n = self.bt.state, self.index, len(lines)
-        first: dict[str, dict | None] = {}  # key -> its state before this instant
+        known, put, drop = index.by_key, index.put, index.drop
+        changed: dict[str, dict | None] = {}
         while i < n and lines[i]["t"] <= ts_now:
             r = lines[i]
+            i += 1
             key = r["key"]
             prev = state.get(key)
-            if key not in first:
-                first[key] = prev
-            state[key] = {**prev, **r} if prev is not None else r
-            i += 1
-        changed: dict[str, tuple | None] = {}
-        for key, before in first.items():
-            st = state[key]
-            if not _on_sale(st):
-                index.drop(key)
-                continue
-            moved = index.put(key, st.get("competition"), st["kickoff"], st["odds"],
-                              st.get("handicap"), st.get("totals"))
-            changed[key] = None if moved or before is None or not _on_sale(before) \
-                else _fields(st, before)
+            st = state[key] = {**prev, **r} if prev is not None else r
+            if st.get("status") != "scheduled" or not st.get("odds"):  # not on sale
+                if key in known:
+                    drop(key)
+                changed.pop(key, None)
+            elif put(key, st.get("competition"), st["kickoff"], st["odds"], st.get("handicap"),
+                     st.get("totals")) or prev is None:
+                changed[key] = None
+            elif key not in changed:
+                changed[key] = prev
         return i, changed
 
     def to_decide(self, now: datetime, changed: dict) -> list:
@@ -216,9 +215,10 @@ class _Clock:
         index, bt, pick = self.index, self.bt, {}
         if changed:
             sight = Sight(self.sessions, now)
-            for key, fields in changed.items():
+            state = bt.state
+            for key, before in changed.items():
                 m = index.by_key[key]
-                if (fields is None or fields) and sight.sees(m, fields):
+                if sight.sees(m, state[key], before):
                     pick[key] = m
         if self.before is not None:
             for s in self.opening:
@@ -253,7 +253,7 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
     """Backtest `config` over history `lines` (in `t` order); every bet with a result settled.
     `end`: no instant at or after it (the `--to` bound). Time stops at the last line (the
     recording ended there: no later instant is decided on); bets still waiting settle then."""
-    hm = matches_of(lines, results or {})
+    hm = matches_of(lines, results or {}, closing=False)
     bt = HistoryBacktest(config, hm)
     if not lines:
         return bt.finish()
@@ -264,6 +264,7 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
     if end is not None:
         horizon = min(horizon, end - timedelta(microseconds=1))
     now: datetime | None = parse_iso(lines[0]["t"])
+    quiet, nxt = None, None  # (ledger seq, index moves, day) of the last pass; its next change
     collecting = gc.isenabled()
     gc.disable()  # as the CSV backtest: collect once, at the end
     try:
@@ -275,18 +276,26 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
             bt.settle_until(now)
             if bt._timed:
                 bt.append(bt.halts(bt._timed, now), ts)
-            view = index.view(clock.to_decide(now, changed), now, ts)
-            index.seen(now)
-            out = decide(view, config_, bt.book, now, windows=True, with_next_change=False)
-            nxt = next_change(index, config_, bt.book, now, out.active)
-            clock.decided(now, out)
-            clock.refused = bt.fill(out.decisions, ts)
+            pick = clock.to_decide(now, changed)
+            if pick or quiet != (bt.seq, index.moves, now.date()) or (nxt and now >= nxt):
+                # else nothing to decide on, and neither the ledger, the index nor the day
+                # changed since the last pass, before its `nxt`: the same `nxt` (engine.next_change)
+                index.seen(now)
+                out = decide(index.view(pick, now, ts), config_, bt.book, now, windows=True,
+                             with_next_change=False)
+                nxt = next_change(index, config_, bt.book, now, out.active)
+                clock.decided(now, out)
+                quiet = (bt.seq, index.moves, now.date())
+                clock.refused = bt.fill(out.decisions, ts)
+            else:
+                clock.before, clock.refused = now, set()
             later = [t for t in (nxt, parse_iso(lines[i]["t"]) if i < n else None,
                                  bt.waiting[0][0] if bt.waiting else None) if t is not None]
             now = min((t for t in later if t > now), default=None)
             if now is not None and now > horizon:
                 now = None
         bt.finish()
+        add_closings(lines, bt)
         return bt
     finally:
         if collecting:

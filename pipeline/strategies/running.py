@@ -73,6 +73,7 @@ class RunningIndex(OddsIndex):
         self.by_key: dict[str, Match] = {}
         self._times: dict[str, tuple[datetime, str]] = {}  # kickoff text -> (instant, ISO)
         self._ranked = True  # every Match.rank is its place in self.all
+        self.moves = 0  # matches added, moved or dropped so far (prices alone do not count)
 
     # -- changes ---------------------------------------------------------------------------
     def put(self, key: str, competition: str, kickoff: str, odds, handicap, totals) -> bool:
@@ -97,6 +98,7 @@ class RunningIndex(OddsIndex):
             run = self.by_competition[competition] = _Run([])
         _insert(run, m)
         self._ranked = False
+        self.moves += 1
         return True
 
     def drop(self, key: str) -> None:
@@ -110,6 +112,7 @@ class RunningIndex(OddsIndex):
         if not run.matches:
             del self.by_competition[m.competition]
         self._ranked = False
+        self.moves += 1
 
     def seen(self, now: datetime) -> None:
         """Every match's prices are seen at `now` (as far as staleness is concerned)."""
@@ -167,14 +170,14 @@ class Sight:
                 for c in dict.fromkeys(s.competitions):
                     self.by_competition.setdefault(c, []).append(seat)
 
-    def sees(self, m: Match, fields: tuple[str, ...] | None = None) -> bool:
-        """Whether a session sees `m` (its competitions and window) — and, given `fields` (the
-        odds-data fields that changed), reads one of them."""
+    def sees(self, m: Match, now: dict | None = None, before: dict | None = None) -> bool:
+        """Whether a session sees `m` (its competitions and window) — and, given two states of
+        it (odds-data matches: `now` and `before`), reads a market whose prices differ."""
         kickoff = m.kickoff
         for seats in (self.by_competition.get(m.competition, ()), self.every):
             for lo, hi, field in seats:
                 if (lo <= kickoff and (hi is None or kickoff <= hi)
-                        and (fields is None or field in fields)):
+                        and (before is None or now.get(field) != before.get(field))):
                     return True
         return False
 

@@ -225,7 +225,7 @@ class Purse:
 
     `stake(odds, selection, reserved)` is `stake_for` without recomputing them per match.
     """
-    __slots__ = ("session", "sb", "stakes", "plan", "_free", "_floor", "_fixed")
+    __slots__ = ("session", "sb", "stakes", "plan", "_free", "_floor", "_fixed", "_short")
 
     def __init__(self, session: Session, sb: SessionBook | None,
                  plan: StakePlan | None = None):
@@ -237,6 +237,7 @@ class Purse:
         self._free: float | None = None  # free_bankroll, worked out when a stake needs it
         self._floor = self.sb.free_floor(session.bankroll)  # at most the free bankroll
         self._fixed: StakeResult | None = plan.constant
+        self._short: tuple | None = None  # (stake, reserved, its short_of StakeResult)
         if self._fixed is None and plan.odds_free:
             self._fixed = plan.finish(*self.plan(session.staking, self.sb, session.bankroll,
                                                  None, None))
@@ -260,8 +261,12 @@ class Purse:
         if res.stake is None or (res.stake <= self._floor and not reserved):
             return res  # no stake, or one the free bankroll surely covers
         free = round(self.free - reserved, 2) if reserved else self.free  # free: to the cent
-        if res.stake > free + _EPS:
-            return StakeResult(None, self.short_of(res.stake, reserved))
+        if res.stake > free + _EPS:  # the same note for every match of the pass it stops
+            short = self._short
+            if short is None or short[0] != res.stake or short[1] != reserved:
+                short = self._short = (res.stake, reserved,
+                                       StakeResult(None, self.short_of(res.stake, reserved)))
+            return short[2]
         return res
 
     @property
