@@ -7,10 +7,20 @@ Time runs through the instants at which `decide` could see something new: every 
 changes `decide`'s outcome (`Outcome.next_change`: a window opening or closing, a price turning
 stale, a duration or day limit) and every settlement. At each instant the lines of that instant
 are applied, the bets whose result is out settle (then their halts), and `decide(...,
-windows=True)` runs on the snapshot of every match known; its decisions are filled at their
-quoted prices. A bet settles on the match's first recorded `finished` line with a result, at
-that line's `t`; where the history has no result, on `--results` CSVs' FTR/score at kickoff +
-110 minutes (when the sandbox and the replay publish them); with neither, it stays open.
+windows=True)` decides as it would on the snapshot of every match known; its decisions are
+filled at their quoted prices. A bet settles on the match's first recorded `finished` line with
+a result, at that line's `t`; where the history has no result, on `--results` CSVs' FTR/score
+at kickoff + 110 minutes (when the sandbox and the replay publish them); with neither, it stays
+open.
+
+Incrementally: the matches are kept in a running index (strategies.running), a line updating
+its match in place, and `decide` is handed only the matches that can have a decision at the
+instant (`_Clock.to_decide`: prices a session reads that changed in its window, matches a window
+opened on, refused decisions, and all of a blocked session's matches when a settlement or a new
+day may free it) — a match that makes no decision changes nothing for the others in a pass, so
+the decisions are those of the whole snapshot; `next_change` still asks about every match.
+Instants where nothing can be decided and neither the ledger nor the index moved skip `decide`.
+tests/history/test_incremental.py holds the per-instant rebuild this replaced as its yardstick.
 
 Staleness: a history holds changes, not polls — a price that did not move was still seen at
 every poll in between, and no line says when the monitor was down. So a recorded price counts as
