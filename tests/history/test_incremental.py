@@ -40,6 +40,10 @@ SESSIONS = [
      "staking": {"plan": "flat", "stake": 10}, "limits": {"max_exposure_session": 30}},
     {"id": "daily", "selection": "away", "window": {"from_minutes": 180, "to_minutes": 0},
      "staking": {"plan": "flat", "stake": 10}, "limits": {"daily_loss": 20}},
+    # no window, one bet at a time, halted for the day by a loss: with no bet open, only a new
+    # UTC day frees the matches it sees
+    {"id": "daily-any", "selection": "underdog", "staking": {"plan": "flat", "stake": 10},
+     "limits": {"daily_loss": 5, "max_open_bets": 1}},
     {"id": "capped", "selection": "draw", "window": {"from_minutes": 20, "to_minutes": 0},
      "staking": {"plan": "flat", "stake": 10},
      "limits": {"max_bets": 6, "max_duration_h": 30, "max_open_bets": 2}},
@@ -178,12 +182,25 @@ def test_incremental_backtest_equals_the_per_instant_rebuild(seed):
     # refuse, bankrolls and limits block and settlements free them
     by_session = {s["id"]: sum(1 for b in bets if b[0] == s["id"]) for s in SESSIONS}
     assert all(by_session[s] > 0 for s in ("fav", "dog", "ah", "ou", "mart", "match-cap",
-                                           "session-cap", "daily", "capped", "value"))
+                                           "session-cap", "daily", "daily-any", "capped",
+                                           "value"))
+
     assert by_session["cup"] == by_session["off"] == 0
     assert by_session["dog"] > 12 and by_session["capped"] == 6
     assert {r[2] for r in refused} == {"MatchExposure", "SessionExposure"}
     assert any(b[8] == "lost" for b in bets) and any(b[8] == "won" for b in bets)
     assert report["daily"]["halted"] or report["capped"]["halted"]
+
+
+def test_a_new_day_frees_a_session_halted_by_daily_loss_alone():
+    """Alone (no other session's settlement makes it look at every match), a session halted
+    for the day by a loss with no bet open bets again as the next UTC day begins."""
+    lines = history(1)
+    config = Config.model_validate({"max_odds_age_s": 90, "sessions": [
+        s for s in SESSIONS if s["id"] == "daily-any"]})
+    got = outcome(run_history(lines, config))
+    assert got == outcome(reference(lines, config))
+    assert [b[7] for b in got[0]][:3] == [iso(START + timedelta(days=d)) for d in range(3)]
 
 
 def test_to_bound_and_empty_history_agree_with_the_rebuild():
