@@ -27,7 +27,7 @@ from pipeline.strategies.engine import decide
 from tests.badinput import corpus
 from tests.kit.builders import decision, decisions_doc, match, odds_doc
 from tests.kit.contracts import assert_contract
-from tests.sources.hkjc_site import load_capture
+from tests.kit.hkjc_site import load_capture
 
 TABLES = load_tables()
 NOW = datetime(2024, 10, 5, 12, tzinfo=timezone.utc)

@@ -10,38 +10,20 @@ import subprocess
 import orjson
 import pytest
 
-from pipeline import cli
 from pipeline.core.clock import anchor
 from pipeline.core.filebus import atomic_write_json
-from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import REPO
-from pipeline.core.timefmt import parse_iso
 from pipeline.browser.launch import find_chromium
 from pipeline.sources.hkjc import (STATUSES, ShapeError, had_odds, parse_odds_answers,
                                    parse_results)
 from tests.kit.contracts import assert_contract, HKJC_DATA
 from tests.kit.monitor import by_key, health, odds
 from tests.kit.poll import poll
-from tests.sources.hkjc_site import HkjcSite, load_capture
+from tests.kit.hkjc import (fb4342, fb5022, entry, LEVANTE, NOW, parse, results_answer, run_cli,
+                            SAN_DIEGO, SEEN, TABLES)
+from tests.kit.hkjc_site import HkjcSite, load_capture
 
-TABLES = load_tables()
-NOW = parse_iso("2026-02-22T04:45:00Z")  # FB4342 in its second half, FB5022 two weeks ahead
-SEEN = "2026-02-22T04:45:00Z"
-LEVANTE = "2025-26_Levante v Girona"
-SAN_DIEGO = "2026_San Diego FC v CF Montreal"
 BETPIPE = REPO / ".venv" / "bin" / "betpipe"
-
-
-def parse(*names: str, now=NOW):
-    return parse_odds_answers([load_capture(n) for n in names], TABLES, SEEN, now)
-
-
-def fb5022() -> dict:
-    return load_capture("single-match-preevent-FB5022.json")["data"]["matches"][0]
-
-
-def fb4342() -> dict:
-    return load_capture("single-match-secondhalf-FB4342.json")["data"]["matches"][0]
 
 
 def had_line(match: dict) -> dict:
@@ -153,20 +135,6 @@ def test_bad_matches_are_skipped_and_bad_answers_refused():
 
 # --------------------------------------------------------------------------- results answers
 
-def results_answer(*entries: dict, status: str = "RESULT", **match_fields) -> dict:
-    """A hand-made matchResult answer of the documented shape (no real one was captured)."""
-    m = fb4342()
-    match = {k: m[k] for k in ("id", "frontEndId", "kickOffTime", "homeTeam", "awayTeam",
-                               "tournament")}
-    return {"data": {"matches": [{**match, "status": status, "results": list(entries),
-                                  **match_fields}]}}
-
-
-def entry(home: int, away: int, stage: int, kind: int = 1, confirmed: bool = True) -> dict:
-    return {"homeResult": home, "awayResult": away, "ttlCornerResult": 9, "stageId": stage,
-            "resultType": kind, "payoutConfirmed": confirmed}
-
-
 FULLTIME = (5, 1)  # what public integrations in production read (README: HKJC results)
 
 
@@ -262,12 +230,6 @@ def other_key(matches: list[dict], source_id: str) -> str:
 
 
 # --------------------------------------------------------------------------- the CLI
-
-def run_cli(capsys, home, *args: str) -> tuple[int, str, str]:
-    code = cli.main(["--home", str(home.root), "sources", "parse", *args])
-    out, err = capsys.readouterr()
-    return code, out, err
-
 
 def test_cli_prints_the_matches_and_refuses_files_of_the_wrong_shape(home, tmp_path, capsys):
     code, out, err = run_cli(capsys, home, "--kind", "hkjc",

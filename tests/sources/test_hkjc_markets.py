@@ -15,9 +15,9 @@ from pipeline.sources.hkjc import parse_odds_answers
 from pipeline.sources.hkjc_pools import quarter_line
 from pipeline.sources.hkjc_site import HkjcSource
 from tests.kit.contracts import assert_contract, HKJC_DATA
-from tests.sources.hkjc_site import load_capture
-from tests.sources.test_hkjc import (LEVANTE, NOW, SAN_DIEGO, SEEN, TABLES, entry, fb4342,
-                                     fb5022, parse, results_answer, run_cli)
+from tests.kit.hkjc_site import load_capture
+from tests.kit.hkjc import (entry, fb4342, fb5022, LEVANTE, NOW, parse, results_answer, run_cli,
+                            SAN_DIEGO, SEEN, TABLES)
 
 # single-match-preevent-FB5022.json, Levante v Girona (PREEVENT): HDC one line "0.0" (main)
 # H 2.02 / A 1.81; HIL "2.5" (main) H 1.82 / L 1.88, "2.5/3.0" H 2.02 / L 1.70,
