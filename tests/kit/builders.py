@@ -20,9 +20,10 @@ def at(seconds: float, base: str = T0) -> str:
 
 
 def match(key: str = KEY, *, status: str = "scheduled", odds=(3.1, 3.4, 2.1),
-          seen_at: str | None = T0, result=None, kickoff: str = KICKOFF) -> dict:
+          seen_at: str | None = T0, result=None, kickoff: str = KICKOFF,
+          competition: str = "EPL") -> dict:
     home, away = key.split("_", 1)[1].split(" v ")
-    m = {"key": key, "season": "2024-25", "competition": "EPL", "home": home, "away": away,
+    m = {"key": key, "season": "2024-25", "competition": competition, "home": home, "away": away,
          "kickoff": kickoff, "status": status,
          "odds": dict(zip(("home", "draw", "away"), odds)) if odds else None, "result": result}
     if seen_at:

@@ -5,54 +5,15 @@ from datetime import timedelta
 
 import pytest
 
-from pipeline.core.config import Config, Session
+from pipeline.core.config import Session
 from pipeline.core.state import Book, SessionBook, replay
-from pipeline.core.timefmt import iso, parse_iso
+from pipeline.core.timefmt import iso
 from pipeline.strategies import staking
 from pipeline.strategies.engine import check_snapshot, decide, decision_id, min_odds
 from tests.kit.contracts import assert_contract
+from tests.kit.engine import config, doc_of, KEY, KICKOFF, match, NOW, sess, snapshot
 
-NOW = parse_iso("2024-10-05T13:55:00Z")
-KICKOFF = "2024-10-05T14:00:00Z"
-KEY = "2024-25_Southampton v Arsenal"
 FAV = "fav|" + KEY + "|1X2"
-
-
-def match(key=KEY, kickoff=KICKOFF, odds=(3.10, 3.40, 2.10), status="scheduled", seen_at=None,
-          competition="EPL"):
-    home, away = key.split("_", 1)[1].split(" v ")
-    m = {"key": key, "season": "2024-25", "competition": competition, "home": home,
-         "away": away, "kickoff": kickoff, "status": status,
-         "odds": dict(zip(("home", "draw", "away"), odds)) if odds else None, "result": None}
-    if seen_at:
-        m["seen_at"] = seen_at
-    return m
-
-
-def snapshot(*matches, fetched_at=iso(NOW), version=1):
-    doc = {"version": version, "written_at": fetched_at, "source": "sandbox",
-           "fetched_at": fetched_at, "matches": list(matches) or [match()]}
-    assert_contract("odds-data", doc)
-    return doc
-
-
-def config(*sessions, **over) -> Config:
-    fav = {"id": "fav", "competitions": ["EPL"], "selection": "favourite",
-           "odds": {"min": 1.5, "max": 2.2}, "window": {"from_minutes": 10, "to_minutes": 0},
-           "staking": {"plan": "flat", "stake": 10}, "bankroll": 1000,
-           "limits": {"max_stake": 50, "max_open_bets": 5}}
-    doc = {"max_odds_age_s": 90, "sessions": list(sessions) or [fav], **over}
-    return Config.model_validate(doc)
-
-
-def sess(**over) -> dict:
-    base = {"id": "fav", "selection": "favourite", "staking": {"plan": "flat", "stake": 10}}
-    return {**base, **over}
-
-
-def doc_of(outcome, odds_version=1) -> dict:
-    return {"version": 1, "written_at": iso(NOW), "odds_version": odds_version,
-            "config_version": 1, "decisions": outcome.decisions, "notes": outcome.notes}
 
 
 def intended(seq, did=FAV, session="fav", stake=10.0, ref=None, key=KEY):

@@ -13,7 +13,7 @@ from pipeline.core.state import Book, SessionBook
 from pipeline.strategies import staking
 from pipeline.strategies.engine import check_snapshot, decide
 from tests.kit.contracts import assert_contract
-from tests.strategies.test_engine import KEY, NOW, config, doc_of, match, sess, snapshot
+from tests.kit.engine import KEY, NOW, config, doc_of, match, sess, snapshot
 
 HANDICAP = [{"line": -1.0, "home": 2.40, "away": 1.60},
             {"line": -0.75, "home": 2.02, "away": 1.86},   # |diff| 0.16

@@ -17,7 +17,7 @@ from pipeline.programs.decide.program import once_document
 from pipeline.strategies import implied
 from pipeline.strategies.engine import Tables, decide
 from tests.kit.contracts import assert_contract
-from tests.strategies.test_engine import KEY, NOW, config, match, snapshot
+from tests.kit.engine import KEY, NOW, config, match, snapshot
 
 ODDS = (3.10, 3.40, 2.10)
 
