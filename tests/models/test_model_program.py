@@ -18,9 +18,9 @@ from pipeline.core.timefmt import iso, parse_iso
 from pipeline.history.football_data import parse_file
 from pipeline.programs.model.program import Modeller
 from tests.kit.contracts import assert_contract, FOOTBALL_DATA
+from tests.kit.football_data import perturbed_copy
 from tests.kit.poll import poll
 from tests.kit.programs import health, start_program, stop_program
-from tests.models.test_predict_cli import perturbed_copy
 
 T0 = datetime(2019, 12, 1, 12, tzinfo=timezone.utc)
 FILES = [FOOTBALL_DATA / "E0_2018-19.csv", FOOTBALL_DATA / "E0_2019-20.csv"]

@@ -3,7 +3,6 @@ prices (the week after --at, both teams seen), and no lookahead: every result af
 rewritten in copies of the files leaves the document byte-identical."""
 from __future__ import annotations
 
-import csv
 import json
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 from pipeline.core.matchkey import load_tables
 from pipeline.history.football_data import parse_file
 from tests.kit.contracts import assert_contract, FOOTBALL_DATA
+from tests.kit.football_data import perturbed_copy
 
 FILES = [FOOTBALL_DATA / "E0_2018-19.csv", FOOTBALL_DATA / "E0_2019-20.csv"]
 AT = "2019-12-01T12:00:00Z"
@@ -52,23 +52,6 @@ def test_unseen_teams_get_no_probability():
     week = [f for f in parse_file(FILES[1], load_tables())
             if at <= f.kickoff < at + timedelta(days=7)]
     assert doc["model"]["unpriced"] == len(week) == 9
-
-
-def perturbed_copy(src, dst, at: datetime) -> int:
-    """dst = src with FTHG/FTAG/FTR of every match kicking off at or after at − 110 min
-    rewritten (a 5-0 away win); returns how many rows changed."""
-    tables = load_tables()
-    late = {f.row for f in parse_file(src, tables) if f.kickoff + timedelta(minutes=110) > at}
-    rows = list(csv.reader(src.read_text(encoding="utf-8-sig").splitlines()))
-    head = rows[0]
-    cols = [head.index(c) for c in ("FTHG", "FTAG", "FTR")]
-    for i, row in enumerate(rows[1:]):
-        if i in late:
-            for c, v in zip(cols, ("0", "5", "A")):
-                row[c] = v
-    with open(dst, "w", newline="") as fh:
-        csv.writer(fh).writerows(rows)
-    return len(late)
 
 
 def test_no_lookahead_every_later_result_changed(tmp_path):
