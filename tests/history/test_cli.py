@@ -10,7 +10,7 @@ import orjson
 
 from pipeline.core.paths import REPO
 from pipeline.history import store
-from tests.history.test_store import match
+from tests.kit.builders import history_line_match as match
 
 BETPIPE = REPO / ".venv" / "bin" / "betpipe"
 AH = [{"line": -0.5, "home": 1.9, "away": 1.95}]

@@ -17,14 +17,8 @@ from pipeline.core.log import Logger
 from pipeline.history import store
 from pipeline.programs.monitor.program import Monitor
 from pipeline.sources import Capabilities
+from tests.kit.builders import history_line_match as match
 from tests.kit.contracts import assert_contract
-
-
-def match(key="2019-20_Arsenal v Burnley", home=2.0, status="scheduled", result=None, **extra):
-    return {"key": key, "season": "2019-20", "competition": "E0", "home": "Arsenal",
-            "away": "Burnley", "kickoff": "2019-08-17T14:00:00Z", "status": status,
-            "odds": None if status != "scheduled" else {"home": home, "draw": 3.4, "away": 4.1},
-            "result": result, **extra}
 
 
 def raw_lines(path):

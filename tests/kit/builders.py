@@ -31,6 +31,16 @@ def match(key: str = KEY, *, status: str = "scheduled", odds=(3.1, 3.4, 2.1),
     return m
 
 
+def history_line_match(key="2019-20_Arsenal v Burnley", home=2.0, status="scheduled", result=None,
+                       **extra) -> dict:
+    """An odds-history match (pipeline.history.store): home price `home`, odds only while
+    scheduled; `extra` adds handicap/totals."""
+    return {"key": key, "season": "2019-20", "competition": "E0", "home": "Arsenal",
+            "away": "Burnley", "kickoff": "2019-08-17T14:00:00Z", "status": status,
+            "odds": None if status != "scheduled" else {"home": home, "draw": 3.4, "away": 4.1},
+            "result": result, **extra}
+
+
 def odds_doc(*matches: dict, version: int = 1, fetched_at: str = T0) -> dict:
     return {"version": version, "written_at": fetched_at, "source": "sandbox",
             "fetched_at": fetched_at, "matches": list(matches) or [match()]}
