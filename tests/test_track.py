@@ -18,7 +18,7 @@ from pipeline.core.timefmt import iso, parse_iso
 from pipeline.programs.track.program import Tracker
 from pipeline.strategies.settlement import figures, max_drawdown, settle
 from tests.kit.builders import (at, config, config_doc, KEY, KICKOFF, ledger_events, match,
-                                odds_doc, of_type, T0)
+                                odds_doc, of_type, place, T0)
 from tests.kit.contracts import assert_contract
 from tests.kit.poll import poll
 from tests.kit.programs import BETPIPE, health, log_lines, start_program, stop_program
@@ -81,17 +81,6 @@ def test_max_drawdown_peak_starts_at_zero():
 # --------------------------------------------------------------------------- with a ledger
 
 KEYS = [f"2024-25_Home{i} v Away{i}" for i in range(5)]
-
-
-def place(ledger: Ledger, key: str, *, odds=2.0, stake=10.0, session="s1") -> None:
-    did, ref = f"{session}|{key}|1X2", f"{session}|{key}|1X2#1"
-    ledger.append({"type": "BET_INTENDED", "session": session, "decision_id": did, "client_ref": ref,
-                   "attempt": 1, "match_key": key, "selection": "away", "odds": odds,
-                   "stake": stake, "mode": "paper"})
-    n = len(ledger.read())
-    ledger.append({"type": "BET_PLACED", "session": session, "decision_id": did, "client_ref": ref,
-                   "bet_ref": f"P-{n}", "odds": odds, "stake": stake, "match_key": key,
-                   "selection": "away"})
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-from datetime import timedelta
 
 import orjson
 import pytest
@@ -15,9 +14,8 @@ from pipeline.core.filebus import read_snapshot
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import REPO
 from pipeline.programs.track.program import Tracker
-from tests.kit.builders import at, config, KICKOFF, match, odds_doc
+from tests.kit.builders import at, config, KICKOFF, match, odds_doc, place
 from tests.kit.contracts import assert_contract
-from tests.test_track import place
 
 KEY, LATE, UNSEEN = ("2024-25_Home1 v Away1", "2024-25_Home2 v Away2", "2024-25_Home3 v Away3")
 LATE_KO = "2024-10-05T18:00:00Z"

@@ -89,3 +89,11 @@ def bet(session, key, selection, odds, stake, n):
             {"type": "BET_PLACED", "session": session, "decision_id": did, "client_ref": f"{did}#1",
              "bet_ref": f"P-{n}", "odds": odds, "stake": stake, "match_key": key,
              "selection": selection}]
+
+
+def place(ledger, key: str, *, odds=2.0, stake=10.0, session="s1", selection="away") -> None:
+    """Append a paper bet's BET_INTENDED and BET_PLACED to `ledger` (a Ledger); its bet_ref is
+    P-<the intent's seq>."""
+    intent, placed = bet(session, key, selection, odds, stake, len(ledger.read()) + 1)
+    ledger.append(intent)
+    ledger.append(placed)
