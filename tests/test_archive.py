@@ -17,11 +17,12 @@ from pipeline.core.ledger import Ledger, read_events
 from pipeline.core.state import replay
 from pipeline.programs.track.program import Tracker
 from pipeline.strategies import rules
-from tests.kit.builders import config_doc, ledger_events, match, odds_doc
+from tests.kit.builders import (bet_at as bet, config_doc, KEY as A, ledger_events, match, odds_doc,
+                                settle_at as settle)
 from tests.kit.contracts import assert_contract
-from tests.test_cli_ops import A, B, bet, betpipe, settle
+from tests.kit.programs import betpipe
 
-C = "2024-25_Leeds v Fulham"
+B, C = "2024-25_Chelsea v Everton", "2024-25_Leeds v Fulham"
 
 
 def a_home_with_history(home):

@@ -3,38 +3,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import subprocess
 
 from pipeline.core.clock import FakeClock
 from pipeline.core.ledger import Ledger
 from pipeline.cli.ops import EXPORT_COLUMNS
-from tests.kit.builders import at
-from tests.kit.programs import BETPIPE
+from tests.kit.builders import at, bet_at as bet, settle_at as settle
+from tests.kit.programs import betpipe
 
 A, B = "2024-25_Southampton v Arsenal", "2024-25_Chelsea v Everton"
-
-
-def bet(ledger, clock, session, key, ref, *, odds=2.0, stake=10.0):
-    did, cref = f"{session}|{key}|1X2", f"{session}|{key}|1X2#1"
-    ledger.append({"type": "BET_INTENDED", "session": session, "decision_id": did,
-                   "client_ref": cref, "attempt": 1, "match_key": key, "selection": "away",
-                   "odds": odds, "stake": stake, "mode": "paper"})
-    clock.advance(1)
-    ledger.append({"type": "BET_PLACED", "session": session, "decision_id": did,
-                   "client_ref": cref, "bet_ref": ref, "odds": odds, "stake": stake,
-                   "match_key": key, "selection": "away"})
-
-
-def settle(ledger, clock, session, key, ref, outcome, payout, profit):
-    clock.advance(3600)
-    ledger.append({"type": "BET_SETTLED", "session": session, "decision_id": f"{session}|{key}|1X2",
-                   "bet_ref": ref, "outcome": outcome, "payout": payout, "profit": profit})
-
-
-def betpipe(home, *args):
-    env = {**os.environ, "BETPIPE_HOME": str(home.root)}
-    return subprocess.run([BETPIPE, *args], env=env, capture_output=True, text=True, timeout=60)
 
 
 def test_export_writes_every_placed_bet_with_its_settlement(home, tmp_path):

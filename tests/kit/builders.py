@@ -97,3 +97,20 @@ def place(ledger, key: str, *, odds=2.0, stake=10.0, session="s1", selection="aw
     intent, placed = bet(session, key, selection, odds, stake, len(ledger.read()) + 1)
     ledger.append(intent)
     ledger.append(placed)
+
+
+def bet_at(ledger, clock, session: str, key: str, ref: str, *, odds=2.0, stake=10.0) -> None:
+    """Append a paper bet on away (bet_ref `ref`): its intent, then a second later on `clock`
+    (a FakeClock) its placement."""
+    intent, placed = bet(session, key, "away", odds, stake, 0)
+    ledger.append(intent)
+    clock.advance(1)
+    ledger.append({**placed, "bet_ref": ref})
+
+
+def settle_at(ledger, clock, session: str, key: str, ref: str, outcome: str, payout: float,
+              profit: float) -> None:
+    """Append the settlement of bet `ref` an hour later on `clock`."""
+    clock.advance(3600)
+    ledger.append({"type": "BET_SETTLED", "session": session, "decision_id": f"{session}|{key}|1X2",
+                   "bet_ref": ref, "outcome": outcome, "payout": payout, "profit": profit})
