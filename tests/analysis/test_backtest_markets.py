@@ -3,30 +3,17 @@ columns): bets, staked and profit equal figures worked out here from the raw row
 csv module and DESIGN's settlement rule written out again (never via markets.settle)."""
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import pytest
 
 from pipeline.analysis.backtest import load_matches, markets_of, run
 from pipeline.core.config import Config
+from tests.kit.football_data import halves, price, rows
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "football-data"
 OLD, NEW = DATA / "E0_2004-05.csv", DATA / "E0_2019-20.csv"  # 2004-05: no AH columns
 STAKE = 10.0
-
-
-def price(cell):
-    try:
-        x = float(cell)
-    except (TypeError, ValueError):
-        return None
-    return x if x > 1 else None
-
-
-def rows(path):
-    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
-        return [r for r in csv.DictReader(fh) if r.get("HomeTeam")]
 
 
 def payout(margins, odds):
@@ -34,10 +21,6 @@ def payout(margins, odds):
     loses; a quarter line is two half stakes."""
     parts = [STAKE / len(margins) * (odds if d > 0 else 1 if d == 0 else 0) for d in margins]
     return round(sum(parts), 2)
-
-
-def halves(line):
-    return [line] if (line * 2) == int(line * 2) else [line - 0.25, line + 0.25]
 
 
 def expected_ah(paths, side_of):

@@ -10,8 +10,10 @@ import pytest
 from pipeline.analysis.backtest import load_matches, markets_of, run
 from pipeline.analysis.drill import drill, records_from_backtest
 from pipeline.core.config import Config
-from tests.analysis.test_backtest_markets import NEW, halves, price, rows
+from tests.kit.contracts import FOOTBALL_DATA
+from tests.kit.football_data import halves, price, rows
 
+NEW = FOOTBALL_DATA / "E0_2019-20.csv"
 STAKE = 10.0
 
 

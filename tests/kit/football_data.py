@@ -1,4 +1,5 @@
-"""football-data.co.uk CSVs rewritten for no-lookahead tests."""
+"""football-data.co.uk CSVs read plainly (csv module, for figures worked out independently of
+the code under test) and rewritten for no-lookahead tests."""
 from __future__ import annotations
 
 import csv
@@ -23,3 +24,23 @@ def perturbed_copy(src, dst, at: datetime) -> int:
     with open(dst, "w", newline="") as fh:
         csv.writer(fh).writerows(rows)
     return len(late)
+
+
+def rows(path) -> list[dict]:
+    """The CSV's rows that name a home team, as dicts (BOM dropped, bad bytes replaced)."""
+    with open(path, newline="", encoding="utf-8-sig", errors="replace") as fh:
+        return [r for r in csv.DictReader(fh) if r.get("HomeTeam")]
+
+
+def price(cell):
+    """A price cell as a float, None when empty, not a number or not above 1."""
+    try:
+        x = float(cell)
+    except (TypeError, ValueError):
+        return None
+    return x if x > 1 else None
+
+
+def halves(line: float) -> list[float]:
+    """A handicap or totals line as its parts: a quarter line is two half lines."""
+    return [line] if (line * 2) == int(line * 2) else [line - 0.25, line + 0.25]
