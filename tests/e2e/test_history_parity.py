@@ -1,7 +1,7 @@
 """History parity: the real programs (monitor on the replay source, decide, execute in paper
 mode, track) on the step clock record an odds history; `betpipe backtest --history` on it, with
 windows on, places exactly the ledger's bets — same matches, selections, odds, stakes, profit —
-for the sessions of tests/e2e/test_parity.py (flat, percent, kelly, the result-dependent plans,
+for the sessions of tests/kit/parity.py (flat, percent, kelly, the result-dependent plans,
 AH and OU, and the sessions the risk controls refuse: the same refusals). The history files keep
 their contract."""
 from __future__ import annotations
@@ -12,9 +12,9 @@ import pytest
 from pipeline.analysis.histback import load_history, run_history
 from pipeline.core.config import Config
 from pipeline.history import store
-from tests.kit.replay import run_replay
-from tests.e2e.test_parity import CONFIG, SEASON, SESSION_IDS, live_bets, live_refusals
 from tests.kit.contracts import assert_contract
+from tests.kit.parity import CONFIG, live_bets, live_refusals, SEASON, SESSION_IDS
+from tests.kit.replay import run_replay
 
 pytestmark = pytest.mark.e2e
 
