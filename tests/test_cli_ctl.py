@@ -8,13 +8,13 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
 from pipeline.core.paths import REPO, Home
 from pipeline.programs import PROGRAMS
+from tests.kit.poll import poll
 
 BETPIPE = Path(sys.executable).parent / "betpipe"
 
@@ -22,16 +22,6 @@ BETPIPE = Path(sys.executable).parent / "betpipe"
 def ctl(home: Home, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run([str(BETPIPE), "--home", str(home.root), "ctl", *args],
                           capture_output=True, text=True, timeout=60)
-
-
-def wait_for(check, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = check()
-        if got:
-            return got
-        time.sleep(0.1)
-    raise AssertionError("timed out")
 
 
 @pytest.fixture
@@ -48,13 +38,14 @@ def supervised(tmp_path):
     supervisord = Path(sys.executable).parent / "supervisord"
     subprocess.run([str(supervisord), "-c", str(fake_repo / "supervisord.conf")], env=env,
                    check=True, timeout=60)
-    pid = int(wait_for(lambda: (home.data / "supervisord.pid").is_file()
-                       and (home.data / "supervisord.pid").read_text().strip()))
+    pid = int(poll(lambda: (home.data / "supervisord.pid").is_file()
+                   and (home.data / "supervisord.pid").read_text().strip(), 30,
+                   "supervisord's pid file", log=home.logs))
     try:
         yield home
     finally:
         ctl(home, "shutdown")
-        wait_for(lambda: not Path(f"/proc/{pid}").exists(), timeout=60)
+        poll(lambda: not Path(f"/proc/{pid}").exists(), 60, "supervisord to exit")
 
 
 def statuses(home: Home) -> dict[str, tuple[str, str]]:
@@ -64,8 +55,9 @@ def statuses(home: Home) -> dict[str, tuple[str, str]]:
 
 def test_ctl_status_restart_and_tail_reach_this_homes_supervisord(supervised):
     home = supervised
-    running = wait_for(lambda: (s := statuses(home)) and all(v[0] == "RUNNING" for v in s.values())
-                       and len(s) == len(PROGRAMS) and s)
+    running = poll(lambda: (s := statuses(home)) and all(v[0] == "RUNNING" for v in s.values())
+                   and len(s) == len(PROGRAMS) and s, 30, "every program RUNNING",
+                   log=lambda: ctl(home, "status").stdout)
     assert set(running) == set(PROGRAMS)
     before = running["decide"][1]
     out = ctl(home, "restart", "decide")
