@@ -2,7 +2,8 @@
 main(), the registry names exactly those programs, and no import breaks the import rules —
 `core` imports nothing else of pipeline; `strategies` only `core`; a program never imports
 another program; nothing but `cli` and `harness` imports a program. Read with ast: nothing is
-imported. (The reviewers' ../shared/tools/import-rules.py checks the same rules.)"""
+imported. (The reviewers' ../shared/tools/import-rules.py checks the same rules.) And in tests/,
+no module imports a test module (tests/**/test_*.py): what two need is in tests/kit."""
 from __future__ import annotations
 
 import ast
@@ -61,6 +62,21 @@ def violations(repo: Path) -> list[str]:
                 out.append(f"{rel}: a program imports another program: {name}")
             elif into_program and here not in MAY_IMPORT_PROGRAMS:
                 out.append(f"{rel}: {here} imports a program: {name}")
+    return out
+
+
+def imports_of_test_modules(repo: Path) -> list[str]:
+    """Every import, anywhere in tests/, of a test module (a test_*.py) or of a conftest."""
+    out = []
+    for path in sorted((repo / "tests").rglob("*.py")):
+        rel = path.relative_to(repo)
+        found = set()
+        for name in _imported(path, ".".join(rel.with_suffix("").parts)):
+            parts = name.split(".")
+            tested = [i for i, p in enumerate(parts) if p.startswith("test_") or p == "conftest"]
+            if parts[0] == "tests" and tested:  # `from tests.a.test_b import c`: tests.a.test_b
+                found.add(".".join(parts[:tested[0] + 1]))
+        out += [f"{rel}: imports the test module {name}" for name in sorted(found)]
     return out
 
 
@@ -127,6 +143,31 @@ def test_the_check_finds_each_kind_of_breach(tmp_path):
         "pipeline/programs/track/program.py: a program imports another program: "
         "pipeline.programs.execute.inputs",
         "pipeline/strategies/rules.py: strategies import pipeline.sources.replay",
+    ]
+
+
+def test_no_test_module_imports_another():
+    """What more than one test module needs is in tests/kit, never imported from a test."""
+    assert imports_of_test_modules(REPO) == []
+
+
+def test_the_test_import_check_finds_each_kind_of_breach(tmp_path):
+    repo = _tree(tmp_path, {
+        "tests/__init__.py": "",
+        "tests/a/__init__.py": "",
+        "tests/a/test_one.py": "from tests.a.test_two import helper\nfrom tests.kit import poll\n",
+        "tests/a/test_two.py": "from . import test_one\nfrom .reference import rows\n",
+        "tests/a/reference.py": "from ..b.test_three import X\n",
+        "tests/b/test_three.py": "import tests.a.test_one\nfrom tests import conftest\n"
+                                 "from tests.kit.builders import match\n",
+        "tests/kit/builders.py": "from tests.kit.poll import poll\n",
+    })
+    assert imports_of_test_modules(repo) == [
+        "tests/a/reference.py: imports the test module tests.b.test_three",
+        "tests/a/test_one.py: imports the test module tests.a.test_two",
+        "tests/a/test_two.py: imports the test module tests.a.test_one",
+        "tests/b/test_three.py: imports the test module tests.a.test_one",
+        "tests/b/test_three.py: imports the test module tests.conftest",
     ]
 
 
