@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import gzip
 import tempfile
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from pathlib import Path
 
 import orjson
@@ -32,20 +32,14 @@ from pipeline.strategies import ladder, rules, staking
 from pipeline.strategies.engine import decide
 from pipeline.strategies.settlement import results_body
 from tests.kit.contracts import contract_errors
+from tests.kit.ledgers import ledgers, ODDS, PAYOUT, SESSIONS, T0
+from tests.kit.tiers import examples
 
-SESSIONS = ("a", "b", "c")
 MATCHES = tuple(f"2024-25_Home{i} v Away{i}" for i in range(10))
-T0 = datetime(2024, 10, 5, 9, 0, tzinfo=timezone.utc)
 PLANS = [{"plan": "flat", "stake": 5}, {"plan": "percent", "percent": 3},
          {"plan": "martingale", "stake": 2, "max_steps": 3},
          {"plan": "fibonacci", "stake": 2, "max_steps": 4},
          {"plan": "ladder", "stake": 2, "target": 9}]
-ODDS = {"home": 2.5, "draw": 3.3, "away": 2.9}
-PAYOUT = {"won": lambda s, o: round(s * o, 2), "half_won": lambda s, o: round(s / 2 * o + s / 2, 2),
-          "void": lambda s, o: s, "half_lost": lambda s, o: round(s / 2, 2),
-          "lost": lambda s, o: 0.0}
-
-
 REVIEWS = ({"after_bets": 2, "min_roi": 0.0}, {"after_bets": 4, "min_roi": -0.3}, None)
 
 
@@ -60,70 +54,12 @@ def config_for(plan: dict) -> Config:
 CONFIGS = [config_for(p) for p in PLANS]
 
 
-@st.composite
-def histories(draw, max_events: int = 70) -> list[dict]:
-    """Event bodies of a well-formed ledger with their ts: every outcome answers an intent,
-    every settlement an open bet; time moves 0-16 hours between events."""
-    out: list[dict] = []
-    unresolved: dict[str, dict] = {}
-    attempts: dict[str, int] = {}
-    placed: dict[str, dict] = {}
-    open_bets: list[str] = []
-    final: set[str] = set()
-    t = T0
-    for _ in range(draw(st.integers(0, max_events))):
-        kinds = ["intend", "intend", "intend", "halt", "reset", "refuse", "target"]
-        kinds += ["place", "place", "place", "fail"] if unresolved else []
-        kinds += ["settle"] * 4 if open_bets else []
-        kind = draw(st.sampled_from(kinds))
-        sid = draw(st.sampled_from(SESSIONS))
-        did = f"{sid}|{draw(st.sampled_from(MATCHES))}|1X2"
-        if kind == "intend":
-            if did in placed or did in final or any(i["decision_id"] == did
-                                                    for i in unresolved.values()):
-                continue
-            attempts[did] = attempts.get(did, 0) + 1
-            body = {"type": "BET_INTENDED", "session": sid, "decision_id": did,
-                    "client_ref": f"{did}#{attempts[did]}", "attempt": attempts[did],
-                    "match_key": did.split("|")[1], "selection": "home",
-                    "odds": draw(st.sampled_from([1.5, 2.0, 3.25, 4.6])),
-                    "stake": draw(st.sampled_from([1.0, 2.5, 3.33, 10.0])), "mode": "paper"}
-            unresolved[body["client_ref"]] = body
-        elif kind in ("place", "fail"):
-            intent = unresolved.pop(draw(st.sampled_from(sorted(unresolved))))
-            base = {k: intent[k] for k in ("session", "decision_id", "client_ref")}
-            if kind == "place":
-                body = {"type": "BET_PLACED", **base, "bet_ref": f"B{len(out)}",
-                        "odds": intent["odds"], "stake": intent["stake"]}
-                placed[intent["decision_id"]] = body
-                open_bets.append(intent["decision_id"])
-            else:
-                body = {"type": "BET_FAILED", **base, "reason": "suspended",
-                        "retryable": draw(st.booleans())}
-                if not body["retryable"]:
-                    final.add(intent["decision_id"])
-        elif kind == "settle":
-            bet = placed[open_bets.pop(draw(st.integers(0, len(open_bets) - 1)))]
-            outcome = draw(st.sampled_from(sorted(PAYOUT)))
-            payout = PAYOUT[outcome](bet["stake"], bet["odds"])
-            body = {"type": "BET_SETTLED", "session": bet["session"],
-                    "decision_id": bet["decision_id"], "bet_ref": bet["bet_ref"],
-                    "outcome": outcome, "payout": payout,
-                    "profit": round(payout - bet["stake"], 2), "source": "track"}
-        elif kind == "refuse":
-            body = {"type": "BET_REFUSED", "session": sid, "decision_id": did,
-                    "control": "OpenBets", "reason": "no"}
-        elif kind == "halt":
-            body = {"type": "SESSION_HALTED", "session": sid,
-                    "reason": draw(st.sampled_from(["stop_loss", "daily_loss", "max_bets"]))}
-        elif kind == "target":
-            body = {"type": "TARGET_REACHED", "session": sid, "decision_id": did, "cycle": 1,
-                    "return": 9.0}
-        else:
-            body = {"type": "SESSION_RESET", "session": sid}
-        t += timedelta(minutes=draw(st.sampled_from([0, 5, 90, 600, 960])))
-        out.append({"ts": iso(t), **body})
-    return out
+def histories(max_events: int = 70):
+    """Event bodies (no seq) with their ts of a well-formed ledger (tests/kit/ledgers.py) on
+    MATCHES, every settlement outcome; time moves 0-16 hours between events."""
+    return ledgers(max_events, matches=MATCHES, gaps_min=(0, 5, 90, 600, 960),
+                   outcomes=tuple(PAYOUT)).map(
+        lambda events: [{k: v for k, v in ev.items() if k != "seq"} for ev in events])
 
 
 def write(path: Path, events: list[dict]) -> None:
@@ -172,7 +108,8 @@ def continue_seq(events: list[dict], after: int) -> list[dict]:
     return [{"seq": after + i, **ev} for i, ev in enumerate(events, start=1)]
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
 @given(histories(), st.data())
 def test_replay_of_the_checkpoint_and_the_tail_is_the_replay_of_the_whole_history(bodies, data):
     cuts = sorted(data.draw(st.lists(st.integers(0, len(bodies)), min_size=1, max_size=2),

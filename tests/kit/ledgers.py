@@ -32,10 +32,20 @@ def config_for(plan: dict, **limits) -> Config:
 LADDER = config_for(PLANS[-1])
 
 
+PAYOUT = {"won": lambda s, o: round(s * o, 2), "half_won": lambda s, o: round(s / 2 * o + s / 2, 2),
+          "void": lambda s, o: s, "half_lost": lambda s, o: round(s / 2, 2),
+          "lost": lambda s, o: 0.0}
+
+
 @st.composite
-def ledgers(draw, max_events: int = 50) -> list[dict]:
-    """A well-formed ledger: every outcome answers an intent, every settlement an open bet."""
+def ledgers(draw, max_events: int = 50, *, matches: tuple[str, ...] = MATCHES,
+            gaps_min: tuple[int, ...] = (17,), outcomes: tuple[str, ...] = ("won", "lost", "void")
+            ) -> list[dict]:
+    """A well-formed ledger: every outcome answers an intent, every settlement an open bet.
+    Decisions on `matches`; from T0 time moves one of `gaps_min` (minutes) an event; bets settle
+    with one of `outcomes` (PAYOUT's names)."""
     events: list[dict] = []
+    t = T0
     unresolved: dict[str, dict] = {}  # client_ref -> its BET_INTENDED
     attempts: dict[str, int] = {}
     placed: dict[str, dict] = {}  # decision id -> its BET_PLACED
@@ -49,7 +59,7 @@ def ledgers(draw, max_events: int = 50) -> list[dict]:
             kinds += ["settle", "settle"]
         kind = draw(st.sampled_from(kinds))
         sid = draw(st.sampled_from(SESSIONS))
-        did = f"{sid}|{draw(st.sampled_from(MATCHES))}|1X2"
+        did = f"{sid}|{draw(st.sampled_from(matches))}|1X2"
         body: dict
         if kind == "intend":
             busy = any(i["decision_id"] == did for i in unresolved.values())
@@ -59,8 +69,8 @@ def ledgers(draw, max_events: int = 50) -> list[dict]:
             body = {"type": "BET_INTENDED", "session": sid, "decision_id": did,
                     "client_ref": f"{did}#{attempts[did]}", "attempt": attempts[did],
                     "match_key": did.split("|")[1], "selection": draw(st.sampled_from(("home", "draw", "away"))),
-                    "odds": draw(st.sampled_from([1.5, 2.0, 3.25])),
-                    "stake": draw(st.sampled_from([1.0, 2.5, 10.0, 40.0])), "mode": "paper"}
+                    "odds": draw(st.sampled_from([1.5, 2.0, 3.25, 4.6])),
+                    "stake": draw(st.sampled_from([1.0, 2.5, 3.33, 10.0, 40.0])), "mode": "paper"}
             unresolved[body["client_ref"]] = body
         elif kind in ("place", "fail"):
             intent = unresolved.pop(draw(st.sampled_from(sorted(unresolved))))
@@ -79,9 +89,8 @@ def ledgers(draw, max_events: int = 50) -> list[dict]:
                     final.add(intent["decision_id"])
         elif kind == "settle":
             bet = placed[open_bets.pop(draw(st.integers(0, len(open_bets) - 1)))]
-            outcome = draw(st.sampled_from(["won", "lost", "void"]))
-            payout = {"won": round(bet["stake"] * bet["odds"], 2), "lost": 0.0,
-                      "void": bet["stake"]}[outcome]
+            outcome = draw(st.sampled_from(outcomes))
+            payout = PAYOUT[outcome](bet["stake"], bet["odds"])
             body = {"type": "BET_SETTLED", "session": bet["session"],
                     "decision_id": bet["decision_id"], "bet_ref": bet["bet_ref"],
                     "outcome": outcome, "payout": payout,
@@ -97,8 +106,9 @@ def ledgers(draw, max_events: int = 50) -> list[dict]:
                     "return": 9.0}
         else:
             body = {"type": "SESSION_RESET", "session": sid}
-        seq = len(events) + 1
-        events.append({"seq": seq, "ts": iso(T0 + timedelta(minutes=17 * seq)), **body})
+        gap = draw(st.sampled_from(gaps_min)) if len(gaps_min) > 1 else gaps_min[0]
+        t += timedelta(minutes=gap)
+        events.append({"seq": len(events) + 1, "ts": iso(t), **body})
     return events
 
 
