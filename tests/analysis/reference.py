@@ -7,6 +7,7 @@ computed here again, so a bug in the project's code cannot hide in both.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import math
 from datetime import datetime, timedelta, timezone
@@ -28,6 +29,18 @@ RESULT_DEPENDENT = {"martingale", "fibonacci", "ladder"}
 
 
 def read_rows(path: Path) -> list[dict]:
+    """The file's rows as dicts; a file is read once per version (its size and mtime), each
+    call gets its own copies."""
+    return [dict(row) for row in _rows(*_version(path))]
+
+
+def _version(path: Path) -> tuple[str, int, int]:
+    st = Path(path).stat()
+    return str(path), st.st_mtime_ns, st.st_size
+
+
+@functools.lru_cache(maxsize=64)
+def _rows(path: str, _mtime_ns: int, _size: int) -> tuple[dict, ...]:
     raw = Path(path).read_bytes()
     if raw[:3] == b"\xef\xbb\xbf":
         raw = raw[3:]
@@ -46,7 +59,7 @@ def read_rows(path: Path) -> list[dict]:
             if h and h not in row:  # the first of duplicate names; extra cells ignored
                 row[h] = cells[i].strip() if i < len(cells) else ""
         out.append(row)
-    return out
+    return tuple(out)
 
 
 def kickoff(row: dict) -> datetime:
@@ -68,10 +81,17 @@ def prices(row: dict, source: str):
 
 
 def matches(files: list[Path], source: str) -> list[dict]:
-    """Every match with the source's prices, in kickoff order, ties file-then-row."""
+    """Every match with the source's prices, in kickoff order, ties file-then-row (worked out
+    once per files' versions and source; nothing here changes a match)."""
+    return list(_matches(tuple(_version(p) for p in files), source))
+
+
+@functools.lru_cache(maxsize=64)
+def _matches(versions: tuple[tuple[str, int, int], ...], source: str) -> tuple[dict, ...]:
     out = []
-    for fi, path in enumerate(files):
-        for ri, row in enumerate(read_rows(path)):
+    for fi, version in enumerate(versions):
+        path = Path(version[0])
+        for ri, row in enumerate(_rows(*version)):
             p = prices(row, source)
             if p is None:
                 continue
@@ -80,7 +100,7 @@ def matches(files: list[Path], source: str) -> list[dict]:
                         "p": p, "ftr": row["FTR"], "home": row["HomeTeam"],
                         "away": row["AwayTeam"], "div": row.get("Div") or path.name[:2]})
     out.sort(key=lambda m: (m["ko"], m["order"]))
-    return out
+    return tuple(out)
 
 
 def cents_down(x: float) -> float:

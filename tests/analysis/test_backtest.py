@@ -4,6 +4,8 @@ plan, on new files (dd/mm/yyyy, Time), old ones (dd/mm/yy, latin-1 byte, ragged 
 CRLF copy, and ties across files in command-line order."""
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from pipeline.analysis.backtest import BacktestError, load_matches, run
@@ -15,8 +17,17 @@ from tests.kit.sessions import PLANS, SIDE, sessions
 
 NEW = [FOOTBALL_DATA / "E0_2018-19.csv", FOOTBALL_DATA / "E0_2019-20.csv"]
 OLD = [FOOTBALL_DATA / "E0_2003-04.csv", FOOTBALL_DATA / "E0_2004-05.csv"]
+
+
+@functools.cache
+def loaded(files: tuple, source: str):
+    """load_matches once per files and source for the module (a BtMatch is frozen; run reads)."""
+    return load_matches(list(files), source)
+
+
 def project(files, source, cfg_sessions):
-    bt = run(load_matches(files, source).matches, Config.model_validate({"sessions": cfg_sessions}))
+    bt = run(loaded(tuple(files), source).matches,
+             Config.model_validate({"sessions": cfg_sessions}))
     report = bt.report()
     bets = {sid: [(m.fixture.home, m.fixture.away, SIDE[b.selection], b.odds, b.stake, b.profit)
                   for b, m in bt.bets(sid)] for sid in report}
