@@ -2,6 +2,7 @@
 models on the cookbook examples and the default demo config (checked with jsonschema)."""
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import jsonschema
@@ -16,6 +17,20 @@ from pipeline.core.paths import REPO
 EXAMPLES = sorted((REPO / "config" / "examples").glob("*.json"))
 # example -> a session key it needs that other branches are adding (markets2, model)
 NEEDS = {"asian-handicap": ("market", "line"), "value-model": ("probability", "min_edge")}
+
+
+@functools.cache
+def schema_validator():
+    """jsonschema.validate's validator for the config schema, the schema checked, made once
+    for the module (validate() checks the schema again on every call)."""
+    schema = config_schema()
+    cls = jsonschema.validators.validator_for(schema)
+    cls.check_schema(schema)
+    return cls(schema)
+
+
+def validate(doc) -> None:
+    schema_validator().validate(doc)
 
 
 def test_every_field_has_a_description_and_every_description_a_field():
@@ -42,27 +57,25 @@ def test_each_example_loads_and_matches_the_schema(path: Path):
     if missing:
         pytest.skip(f"the config model has no session key {', '.join(missing)} yet")
     doc = orjson.loads(path.read_bytes())
-    jsonschema.validate(doc, config_schema())
+    validate(doc)
     cfg = parse_config(path.read_bytes(), path)
     assert [s.id for s in cfg.sessions] == [s["id"] for s in doc["sessions"]]
 
 
 def test_the_default_demo_config_matches_the_schema_with_and_without_schema_key():
-    schema = config_schema()
-    jsonschema.validate(default_config(), schema)
+    validate(default_config())
     doc = {"$schema": "system-config.schema.json", **default_config()}
-    jsonschema.validate(doc, schema)
+    validate(doc)
     assert parse_config(orjson.dumps(doc), Path("c.json")) == parse_config(
         orjson.dumps(default_config()), Path("c.json"))
 
 
 def test_schema_and_models_refuse_the_same_bad_values():
-    schema = config_schema()
     for bad in ({"sessions": [{"id": "x", "selection": "home"}]},  # no staking
                 {"mode": "dream"}, {"nope": 1}, {"$schema": 5},
                 {"sessions": [{"id": "x", "selection": "home", "staking": {"plan": "flat",
                                                                          "stake": -1}}]}):
         with pytest.raises(jsonschema.ValidationError):
-            jsonschema.validate(bad, schema)
+            validate(bad)
         with pytest.raises(ConfigError):
             parse_config(orjson.dumps(bad), Path("c.json"))
