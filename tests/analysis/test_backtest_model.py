@@ -7,7 +7,6 @@ saw it; a torn cache file is fitted again. Fits are counted by wrapping dixon_co
 from __future__ import annotations
 
 import csv
-import io
 import os
 import shutil
 import subprocess
@@ -23,8 +22,8 @@ from pipeline.core.config import Config
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import REPO
 from pipeline.models import dixon_coles as dc
-from tests.analysis import reference
 from tests.kit.contracts import FOOTBALL_DATA
+from tests.kit.football_data import perturbed
 
 NAMES = ["E0_2018-19.csv", "E0_2019-20.csv"]
 REFIT_DAYS = 14
@@ -65,27 +64,6 @@ def project(folder, cache):
     return bt.report(), bets, len(calls)
 
 
-def perturbed(src, dst, when) -> int:
-    """Copies of the files with 3 home goals added to each result whose kickoff `when` accepts
-    (FTR following the new score); returns how many rows changed."""
-    dst.mkdir(parents=True)
-    changed = 0
-    for name in NAMES:
-        text = (src / name).read_bytes().decode("utf-8-sig")
-        rows = list(csv.reader(io.StringIO(text)))
-        head = [h.strip() for h in rows[0]]
-        hg, ag, res = head.index("FTHG"), head.index("FTAG"), head.index("FTR")
-        for cells, row in zip(rows[1:], reference.read_rows(src / name)):
-            if when(reference.kickoff(row)):
-                h, a = int(cells[hg]) + 3, int(cells[ag])
-                cells[hg], cells[res] = str(h), "H" if h > a else "D" if h == a else "A"
-                changed += 1
-        out = io.StringIO()
-        csv.writer(out, lineterminator="\n").writerows(rows)
-        (dst / name).write_text(out.getvalue(), encoding="utf-8")
-    return changed
-
-
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     root = tmp_path_factory.mktemp("model")
@@ -108,7 +86,7 @@ def test_the_model_session_bets_and_a_second_run_reads_every_fit_from_the_cache(
 
 def test_results_from_an_instant_on_do_not_reach_the_bets_before_it(base, tmp_path):
     root, cache, report, bets, fits = base
-    assert perturbed(root / "csv", tmp_path / "late", lambda ko: ko >= T) > 200
+    assert perturbed(root / "csv", tmp_path / "late", NAMES, lambda ko: ko >= T) > 200
     _, late, refits = project(tmp_path / "late", cache)
     assert [b for b in late if b[0] < T] == [b for b in bets if b[0] < T]
     assert len([b for b in bets if b[0] < T]) > 20
@@ -120,7 +98,7 @@ def test_results_from_an_instant_on_do_not_reach_the_bets_before_it(base, tmp_pa
 def test_an_earlier_result_changes_the_bets_after_it(base, tmp_path):
     root, cache, report, bets, fits = base
     start, end = datetime(2019, 9, 1, tzinfo=timezone.utc), datetime(2019, 9, 2, tzinfo=timezone.utc)
-    assert perturbed(root / "csv", tmp_path / "early", lambda ko: start <= ko < end) >= 1
+    assert perturbed(root / "csv", tmp_path / "early", NAMES, lambda ko: start <= ko < end) >= 1
     _, early, _ = project(tmp_path / "early", cache)
     assert [b for b in early if b[0] < start] == [b for b in bets if b[0] < start]
     assert [b for b in early if start < b[0] < T] != [b for b in bets if start < b[0] < T]

@@ -2,7 +2,7 @@
 model` (the walk-forward fit's goal parameters) and `from: reference` (another source's prices of
 the same line). Bets are worked out here from the raw rows: the line and prices from DESIGN's
 column table, each side's outcome probabilities by the double sum over a Dixon–Coles matrix of
-tests/strategies/test_value_lines (only λ, μ, ρ come from the run), the value pick, the stake and
+tests/kit/goals.py (only λ, μ, ρ come from the run), the value pick, the stake and
 DESIGN's settlement written out again. No lookahead: results from an instant on changed leave the
 goal parameters and the AH/OU bets before it as they were."""
 from __future__ import annotations
@@ -21,9 +21,9 @@ from pipeline.core.config import Config
 from pipeline.core.matchkey import load_tables
 from pipeline.core.paths import REPO
 from tests.analysis import reference
-from tests.analysis.test_backtest_model import perturbed
 from tests.kit.contracts import FOOTBALL_DATA
-from tests.strategies.test_value_lines import direct
+from tests.kit.football_data import perturbed
+from tests.kit.goals import direct
 
 NAMES = ["E0_2018-19.csv", "E0_2019-20.csv"]
 REFIT_DAYS = 14
@@ -225,7 +225,7 @@ def test_ah_and_ou_value_sessions_backtest_as_the_rows_say(base):
 def test_results_from_an_instant_on_reach_neither_the_goals_nor_the_bets_before_it(base,
                                                                                     tmp_path):
     root, cache, (report, got, goals) = base
-    assert perturbed(root / "csv", tmp_path / "late", lambda ko: ko >= T) > 200
+    assert perturbed(root / "csv", tmp_path / "late", NAMES, lambda ko: ko >= T) > 200
     _, late, late_goals = project(tmp_path / "late", cache)
     before = {k: g for k, g in goals.items() if k[2] < T}
     assert sum(g is not None for g in before.values()) > 100
