@@ -3,16 +3,15 @@ columns): bets, staked and profit equal figures worked out here from the raw row
 csv module and DESIGN's settlement rule written out again (never via markets.settle)."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from pipeline.analysis.backtest import load_matches, markets_of, run
 from pipeline.core.config import Config
+from tests.kit.contracts import FOOTBALL_DATA
 from tests.kit.football_data import halves, price, rows
 
-DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "football-data"
-OLD, NEW = DATA / "E0_2004-05.csv", DATA / "E0_2019-20.csv"  # 2004-05: no AH columns
+OLD = FOOTBALL_DATA / "E0_2004-05.csv"  # no AH columns
+NEW = FOOTBALL_DATA / "E0_2019-20.csv"
 STAKE = 10.0
 
 
