@@ -117,18 +117,26 @@ def check_decisions(doc: dict | None, path: Path) -> list[dict]:
     return items
 
 
+def _keyed_matches(matches, path: Path, *, str_keys: bool = False):
+    """(index, match) of each of a document's `matches` in order; BadFile at the first that is
+    not an object with a key (a string key with `str_keys`) or whose key came before."""
+    keys: set = set()
+    for i, m in enumerate(matches):
+        if not isinstance(m, dict) or "key" not in m or \
+                (str_keys and not isinstance(m["key"], str)):
+            raise BadFile(path, f"$.matches[{i}]: not an object with a key")
+        if m["key"] in keys:
+            raise BadFile(path, f"$.matches[{i}].key: {m['key']!r} appears twice")
+        keys.add(m["key"])
+        yield i, m
+
+
 def check_odds(doc: dict | None, path: Path) -> dict | None:
     """The odds-data document if every match has a unique key and real prices (or null odds);
     BadFile names the first JSON path that is wrong."""
     if doc is not None and not isinstance(doc.get("matches"), list):
         raise BadFile(path, "field matches: missing or not a list")
-    keys: set = set()
-    for i, m in enumerate((doc or {}).get("matches", ())):
-        if not isinstance(m, dict) or "key" not in m:
-            raise BadFile(path, f"$.matches[{i}]: not an object with a key")
-        if m["key"] in keys:
-            raise BadFile(path, f"$.matches[{i}].key: {m['key']!r} appears twice")
-        keys.add(m["key"])
+    for i, m in _keyed_matches((doc or {}).get("matches", ()), path):
         problem = lines_problem(m)
         if problem:
             raise BadFile(path, f"$.matches[{i}]{problem}")
@@ -162,13 +170,7 @@ def check_probabilities(doc: dict | None, path: Path) -> dict | None:
             raise BadFile(path, f"$.model.{name}: missing or not a string")
     if not isinstance(doc.get("matches"), list):
         raise BadFile(path, "$.matches: missing or not a list")
-    keys: set = set()
-    for i, m in enumerate(doc["matches"]):
-        if not isinstance(m, dict) or not isinstance(m.get("key"), str):
-            raise BadFile(path, f"$.matches[{i}]: not an object with a key")
-        if m["key"] in keys:
-            raise BadFile(path, f"$.matches[{i}].key: {m['key']!r} appears twice")
-        keys.add(m["key"])
+    for i, m in _keyed_matches(doc["matches"], path, str_keys=True):
         p, goals = m.get("1X2"), m.get("goals")
         if p is None and goals is None:
             raise BadFile(path, f"$.matches[{i}]: neither 1X2 nor goals")
