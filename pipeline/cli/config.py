@@ -57,14 +57,12 @@ def _schema(args) -> int:
 
 
 def _check(args) -> int:
-    from pipeline.core.config import ConfigError, load_config
+    from pipeline.cli.common import config_or_say
     from pipeline.core.paths import Home
 
     path = Path(args.file) if args.file else Home.from_env(args.home).system_config
-    try:
-        cfg = load_config(path)
-    except ConfigError as e:
-        print(f"betpipe: {e}", file=sys.stderr)
+    cfg = config_or_say(path)
+    if cfg is None:
         return 2
     print(f"{path}: ok ({len(cfg.sessions)} sessions)", file=sys.stderr)
     return 0

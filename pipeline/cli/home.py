@@ -65,8 +65,8 @@ def register_clock(sub) -> None:
 
 
 def _clock(args) -> int:
+    from pipeline.cli.common import config_or_say
     from pipeline.core import clock as clockmod
-    from pipeline.core.config import ConfigError, load_config
     from pipeline.core.paths import Home
     from pipeline.core.timefmt import iso
 
@@ -82,10 +82,8 @@ def _clock(args) -> int:
         doc = clockmod.stop(home.clock)
         print(f"clock stopped at {doc['stopped_at']}" if doc else "no clock to stop")
         return 0
-    try:
-        cfg = load_config(home.system_config)
-    except ConfigError as e:
-        print(f"betpipe: cannot anchor the clock: {e}", file=sys.stderr)
+    cfg = config_or_say(home.system_config, "cannot anchor the clock: ")
+    if cfg is None:
         return 2
     start = cfg.clock.start or clockmod.real_now()  # a fresh home without clock.start starts now
     doc = clockmod.anchor(home.clock, start=start, speed=cfg.clock.speed, mode=cfg.clock.mode)
@@ -101,14 +99,12 @@ def register_preflight(sub) -> None:
 
 
 def _preflight(args) -> int:
-    from pipeline.core.config import ConfigError, load_config
+    from pipeline.cli.common import config_or_say
     from pipeline.core.paths import Home, football_data_dir
 
     home = Home.from_env(args.home)
-    try:
-        cfg = load_config(home.system_config)
-    except ConfigError as e:
-        print(f"betpipe: the config is invalid: {e}", file=sys.stderr)
+    cfg = config_or_say(home.system_config, "the config is invalid: ")
+    if cfg is None:
         return 2
     if cfg.source.kind == "sandbox":
         folder = football_data_dir(home, cfg.sandbox.data)

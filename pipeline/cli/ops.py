@@ -76,16 +76,14 @@ def _reconcile(args) -> int:
     import orjson
 
     from pipeline.bookmakers.reconcile import HistoryUnavailable, check, history
+    from pipeline.cli.common import config_or_say
     from pipeline.cli.status import _NullClock
-    from pipeline.core.config import ConfigError, load_config
     from pipeline.core.ledger import Ledger
     from pipeline.core.paths import Home
 
     home = Home.from_env(args.home)
-    try:
-        cfg = load_config(home.system_config)
-    except ConfigError as e:
-        print(f"betpipe: cannot reconcile: {e}", file=sys.stderr)
+    cfg = config_or_say(home.system_config, "cannot reconcile: ")
+    if cfg is None:
         return 2
     try:
         report = check(Ledger(home.ledger, _NullClock()), lambda: history(home, cfg), cfg.mode)
