@@ -6,5 +6,6 @@ download of football-data.co.uk CSVs. Everything runs the same strategy code as 
 - `drill`: records (matches at level stakes, or a session's backtest bets) grouped by factors.
 - `fetch`: `betpipe data fetch`, resumable, checking every file with the project's parser.
 - `plot`: equity curves as a hand-written SVG.
-`betpipe backtest`, `betpipe drill`, `betpipe data fetch` live in `pipeline.cli.analysis`.
+`betpipe backtest` and `betpipe drill` live in `pipeline.cli.analysis`, `betpipe data fetch` in
+`pipeline.cli.fetch`.
 """
