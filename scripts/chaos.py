@@ -45,6 +45,17 @@ VENV = REPO / ".venv" / "bin"
 WINDOWS = [(10080, "favourite"), (2880, "underdog"), (1440, "home"), (360, "away"), (60, "draw")]
 
 
+def priority() -> dict:
+    """This run's CPU priority: its nice, and whether the kernel groups tasks by session
+    (autogroup on: nice does not reach across sessions, so other work on a loaded host
+    delays a restarting program as much as without it)."""
+    try:
+        autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled").read_text().strip() == "1"
+    except OSError:
+        autogroup = None
+    return {"nice": os.nice(0), "autogroup": autogroup}
+
+
 def chaos_config(mode: str, speed: float) -> dict:
     """Five sessions whose windows open at different times before kickoff, so bets keep coming."""
     sessions = [{"id": f"{sel}-{minutes}", "selection": sel, "window": {"from_minutes": minutes},
@@ -170,6 +181,7 @@ def summary(args, home: Home, kills: list[dict], bets: list[dict], left: list[st
                  "settled": types.get("BET_SETTLED", 0), "at_bookmaker": len(bets)},
         "ledger_events": ledger["events"],
         "load_avg_1m": round(os.getloadavg()[0], 2), "cpus": os.cpu_count(),
+        "priority": priority(),
         "problems": ([error] if error else []) + ledger["problems"] + one_to_one["problems"]
         + files["problems"] + tool.get("problems", []) + history["problems"]
         + [f"in flight at the end: {r}" for r in left]
