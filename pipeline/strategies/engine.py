@@ -243,7 +243,9 @@ def _probability_session(c: Compiled, sb: SessionBook, blocked: tuple, matches, 
     purse: staking.Purse | None = None
     reserved = 0.0
     placed, flying, final = blocked
-    boost = 1 + session.staking.edge if source.source == "market" else 1.0
+    # kelly's `edge` key scales a market probability; other plans have no such key
+    boost = (1 + session.staking.edge
+             if source.source == "market" and session.staking.plan == "kelly" else 1.0)
     for m in matches:
         did = c.prefix + m.key + c.suffix
         if did in placed or did in flying or did in final:

@@ -106,6 +106,22 @@ def test_from_market_uses_the_margin_free_price_and_kelly_its_edge_key():
     assert out.decisions[0]["stake"] == kelly_stake(0.6, 2.10, 1.0, 1000)
 
 
+def test_from_market_with_a_flat_stake_bets_the_margin_free_edge_unscaled():
+    # flat has no `edge` key: p is the margin-free price itself (this crashed decide before)
+    book = sum(1 / o for o in ODDS)
+    p = [1 / o / book for o in ODDS]  # multiplicative, the default method
+    edges = [q * o - 1 for q, o in zip(p, ODDS)]  # all < 0: the margin is gone, not beaten
+    best = max(range(3), key=lambda i: edges[i])
+    s = value(probability={"from": "market"}, min_edge=edges[best] - 1e-9,
+              staking={"plan": "flat", "stake": 10})
+    out = decide(snapshot(match(odds=ODDS)), config(s), Book(), NOW)
+    assert [(d["selection"], d["stake"]) for d in out.decisions] == [
+        (("home", "draw", "away")[best], 10)]
+    out = decide(snapshot(match(odds=ODDS)), config(value(
+        probability={"from": "market"}, staking={"plan": "flat", "stake": 10})), Book(), NOW)
+    assert out.decisions == []  # default min_edge 0.02: no side has it
+
+
 def test_no_usable_probability_makes_no_bet_with_a_note():
     snap = snapshot(match(odds=ODDS, seen_at=iso(NOW)))
     out = decide(snap, config(value()), Book(), NOW, tables=Tables(problem="probabilities.json:"
