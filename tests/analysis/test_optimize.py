@@ -191,3 +191,57 @@ def test_a_trial_with_model_or_reference_probabilities_equals_the_plain_backtest
                               "--odds", "b365", "--json"])["opt"]
     assert train["bets"] > 20
     assert {k: plain[k] for k in ("bets", "staked", "profit", "roi")} == train
+
+
+def test_a_trial_through_the_prepared_matches_is_a_fresh_backtest_of_its_session():
+    """The trials' engine path (matches prepared once, deciding only where the session can bet)
+    against a plain `backtest.run` on freshly loaded CSVs, for sessions that skip by odds
+    bounds, competition, market and line, halt on limits and time, and stake from the
+    market's probabilities; run twice in turn on the same prepared data (nothing leaks from
+    one trial into the next)."""
+    from pipeline.analysis import backtest as bt
+    from pipeline.core.config import Config
+    files = [FOOTBALL_DATA / n for n in ("E0_2018-19.csv", "E0_2019-20.csv", "D1_2019-20.csv")]
+    markets = ("1X2", "AH", "OU")
+    data = op.Data.load(files, "b365", Config.model_validate({"sessions": [SESSION]}), "opt",
+                        markets=markets)
+    seasons = list(data.seasons)
+    fresh = bt.load_matches(files, "b365", markets=markets).matches
+    comps = sorted({m.fixture.competition for m in fresh})
+    assert len(comps) == 2 and len(seasons) == 2
+    cases = [
+        {"selection": "favourite", "odds.min": 1.5, "odds.max": 2.2},
+        {"selection": "draw", "odds.min": 3.0, "odds.max": 3.6, "competitions": [comps[0]]},
+        {"selection": "underdog", "odds.min": 1.2, "odds.max": 1.5},  # no match: no bet
+        {"market": "AH", "selection": "home", "line": {"min": -1.0, "max": 0.0}},
+        {"market": "OU", "selection": "over", "odds.max": 2.0},
+        {"selection": "home", "odds.min": 2.0, "odds.max": 3.0, "staking.plan": "martingale",
+         "limits.stop_loss": 100},
+        {"selection": "away", "odds.min": 3.5, "odds.max": 4.0, "limits.max_duration_h": 500},
+        {"selection": "favourite", "probability": {"from": "market", "method": "additive"},
+         "staking": {"plan": "kelly", "fraction": 0.5, "edge": 0.08},
+         "competitions": [comps[1]]},
+    ]
+    keys = ("bets", "staked", "profit", "roi", "equity")
+    seen = []
+    for params in cases + cases[::-1]:
+        session = op.session_with(data.base, params)
+        got = data.backtest(session, seasons)
+        config = Config.model_validate({"sessions": [session.model_dump()]})
+        plain = bt.run(fresh, config)
+        want = plain.figures("opt")
+        assert {k: got[k] for k in keys} == {k: want[k] for k in keys}, params
+        # and the same ledger: as many events, the same bets, the same halt at the same instant
+        run = data.trials(seasons).run(config)
+        a, b = run.session_book("opt"), plain.session_book("opt")
+        assert run.seq == plain.seq and run.matches == plain.matches
+        assert (a.halted, a.halted_at) == (b.halted, b.halted_at)
+        assert [(x.bet_ref, x.placed_at, x.settled_at, x.profit) for x in a.bets] == [
+            (x.bet_ref, x.placed_at, x.settled_at, x.profit) for x in b.bets]
+        assert got["log_growth"] == op.log_growth(want["equity"], session.bankroll)
+        seen.append((want["bets"], want["halted"]))
+        # the prepared path did skip matches (it decides on fewer than the plain run steps)
+        assert sum(data.trials(seasons).can_bet(session)) < plain.matches == len(fresh)
+    bets = [b for b, _ in seen[:len(cases)]]
+    assert bets[2] == 0 and all(b > 0 for i, b in enumerate(bets) if i != 2)
+    assert [h for _, h in seen[5:7]] == ["stop_loss", "max_duration_h"]
