@@ -28,7 +28,12 @@ def storage_for(url: str | None, default_dir: Path, session_id: str):
     from optuna.storages.journal import JournalFileBackend
 
     if url and "://" in url:
-        return optuna.storages.RDBStorage(url)
+        try:
+            return optuna.storages.RDBStorage(url)
+        except Exception as e:  # sqlalchemy's IntegrityError: another worker made the schema
+            if "IntegrityError" not in type(e).__name__:
+                raise
+            return optuna.storages.RDBStorage(url)  # between our look and our insert
     path = Path(url) if url else default_dir / f"{_safe(session_id)}.journal"
     path.parent.mkdir(parents=True, exist_ok=True)
     return JournalStorage(_batched(JournalFileBackend)(str(path)))
@@ -126,6 +131,8 @@ def search_all(search: op.Search, the_folds: Sequence[op.Fold], key: dict, *,
 
 def _fork(search, specs, storage_url, default_dir, trials, jobs, seed) -> None:
     # fork: each worker starts with the parsed CSVs and prepared matches (made once, before)
+    if storage_url and "://" in storage_url:  # a new database gets its tables here, once
+        storage_for(storage_url, default_dir, "").engine.dispose()
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=_worker, args=(search, specs, storage_url, default_dir, trials,
                                                seed, i), daemon=True) for i in range(jobs)]

@@ -127,14 +127,18 @@ def test_seed_repeats_and_an_invalid_combination_is_pruned_not_a_crash(tmp_path,
                                  str(tmp_path / "a.journal"), files=FILES[:2], trials=12)) == one
 
 
-def test_two_worker_processes_share_one_journal_study_and_run_each_trial_once(tmp_path, inputs):
+@pytest.mark.parametrize("kind", ["journal", "sqlite"])
+def test_two_worker_processes_share_one_study_and_run_each_trial_once(tmp_path, inputs, kind):
+    """The journal file (default) and a database URL (optuna's RDBStorage, here SQLite)."""
     cfg, space = inputs
-    trace, journal, n = tmp_path / "trace.jsonl", tmp_path / "shared.journal", 16
+    trace, n = tmp_path / "trace.jsonl", 16
+    journal = (str(tmp_path / "shared.journal") if kind == "journal"
+               else f"sqlite:///{tmp_path / 'shared.db'}")
     env = {**os.environ, op.TRACE_ENV: str(trace)}
     space.write_text(json.dumps({"odds.min": {"low": 1.3, "high": 1.9, "step": 0.05}}))
     out = subprocess.run([sys.executable, "-m", "pipeline.cli",
                           *args(tmp_path, cfg, space, "--jobs", "2", "--seed", "1",
-                                "--storage", str(journal), files=FILES[:1], trials=n)],
+                                "--storage", journal, files=FILES[:1], trials=n)],
                          capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
@@ -142,7 +146,11 @@ def test_two_worker_processes_share_one_journal_study_and_run_each_trial_once(tm
 
     from pipeline.analysis.studies import SURPLUS, storage_for
     study = optuna.load_study(study_name=doc["folds"][0]["study"],
-                              storage=storage_for(str(journal), tmp_path, "opt"))
+                              storage=storage_for(journal, tmp_path, "opt"))
+    if kind == "sqlite":
+        assert type(study._storage).__name__ in ("RDBStorage", "_CachedStorage")
+        assert (tmp_path / "shared.db").stat().st_size > 0 and not (
+            tmp_path / "shared.journal").exists()
     ran = [t for t in study.get_trials() if not t.user_attrs.get(SURPLUS)]
     assert sorted(t.number for t in ran) == list(range(n))
     lines = [json.loads(x) for x in trace.read_text().splitlines()]
