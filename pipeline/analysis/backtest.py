@@ -44,6 +44,16 @@ FIGURES = ("bets", "won", "staked", "profit", "roi", "hit_rate", "max_drawdown",
 DEFAULT = "default"  # --closing not given: the --odds source's own closing columns
 
 
+_SETTLED_ISO: dict[datetime, str] = {}  # settle instant -> ISO text (same in every trial)
+
+
+def _settled_iso(at: datetime) -> str:
+    if len(_SETTLED_ISO) >= 100_000:
+        _SETTLED_ISO.clear()
+    text = _SETTLED_ISO[at] = iso(at)
+    return text
+
+
 class BacktestError(ValueError):
     """Input the backtest cannot use: names the file, the row and the field."""
 
@@ -239,16 +249,15 @@ class Backtest:
             bodies += [settle(bet, match) for bet in bets]
         if self._ladders:
             bodies = with_targets(bodies, self.book, self.config)
-        ts = iso(at)
+        ts = _SETTLED_ISO.get(at) or _settled_iso(at)
         self.append(bodies, ts)
         if self._halting:
             self.append(self.halts([b["session"] for b in bodies], at), ts)
 
     # -- deciding ------------------------------------------------------------------------
     def step(self, m: BtMatch, index: OddsIndex | None = None, ts: str | None = None) -> None:
-        """Decide on the match at its kickoff. `index` and `ts`: its snapshot's `OddsIndex` and
-        kickoff ISO text made beforehand (optimize makes them once per worker for its trials;
-        default: built here from `snapshot(m)`)."""
+        """Decide on the match at its kickoff. `index`, `ts`: its snapshot's `OddsIndex` and
+        kickoff ISO text if made beforehand (optimize's trials, analysis/trials.py)."""
         if index is None:
             snap = snapshot(m)
             index, ts = OddsIndex(snap, check=False), snap["fetched_at"]

@@ -196,13 +196,13 @@ class Data:
         backtest` makes them: analysis.probabilities, walk-forward over every match of the
         data, the default refit interval, fits cached under the home's data/cache/models),
         made once per worker for each (probability, market) a trial names."""
-        from pipeline.analysis import probabilities as pr  # only for probability sessions
-        from pipeline.core.matchkey import load_tables
-        from pipeline.core.paths import Home
         from pipeline.strategies.value import NO_TABLES
 
         if session.probability is None or session.probability.source == "market":
-            return NO_TABLES
+            return NO_TABLES  # (before the imports: probabilities brings scipy, ~0.3 s a worker)
+        from pipeline.analysis import probabilities as pr  # only for probability sessions
+        from pipeline.core.matchkey import load_tables
+        from pipeline.core.paths import Home
         key = (session.probability, session.market)
         if key not in self.probabilities:
             every = [m for season in self.seasons.values() for m in season]
