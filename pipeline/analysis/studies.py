@@ -114,8 +114,10 @@ def search_all(search: op.Search, the_folds: Sequence[op.Fold], key: dict, *,
     """Run every fold's study to `trials` trials with `jobs` worker processes (1: in this
     one); returns (fold, study name) pairs."""
     specs = [(f, study_name(search, f, key)) for f in the_folds]
-    for f in the_folds:  # what every trial reuses, made once (before the workers fork)
-        search.data.trials(f.train)
+    data = search.data  # what every trial reuses, made once (before the workers fork)
+    for f in the_folds:
+        data.trials(f.train)
+    data.tables(data.config.model_copy(update={"sessions": [data.base]}), data.base)
     # the collector need not walk what lives until the end (a pass over it after every trial
     # otherwise costs as much as a small trial)
     gc.freeze()
