@@ -30,7 +30,7 @@ from pipeline.history.football_data import (PRICE_SOURCES, Fixture, FootballData
 from pipeline.strategies import clv
 from pipeline.strategies.controls import (BACKTEST_PASSES, Ctx, Refusal, chain, first_refusal,
                                           price_of)
-from pipeline.strategies.engine import decide
+from pipeline.strategies.engine import OddsIndex, decide
 from pipeline.strategies.ladder import with_targets
 from pipeline.strategies.rules import can_halt, review_figures
 from pipeline.strategies.settlement import figures, halt_cause, halt_event, settle, winner
@@ -42,6 +42,16 @@ FTR_SIDE = {"H": "home", "D": "draw", "A": "away"}
 FIGURES = ("bets", "won", "staked", "profit", "roi", "hit_rate", "max_drawdown", "bankroll",
            "halted", "clv_bets", "clv_mean", "ev_close_mean")
 DEFAULT = "default"  # --closing not given: the --odds source's own closing columns
+
+
+_SETTLED_ISO: dict[datetime, str] = {}  # settle instant -> ISO text (same in every trial)
+
+
+def _settled_iso(at: datetime) -> str:
+    if len(_SETTLED_ISO) >= 100_000:
+        _SETTLED_ISO.clear()
+    text = _SETTLED_ISO[at] = iso(at)
+    return text
 
 
 class BacktestError(ValueError):
@@ -239,22 +249,30 @@ class Backtest:
             bodies += [settle(bet, match) for bet in bets]
         if self._ladders:
             bodies = with_targets(bodies, self.book, self.config)
-        ts = iso(at)
+        ts = _SETTLED_ISO.get(at) or _settled_iso(at)
         self.append(bodies, ts)
         if self._halting:
             self.append(self.halts([b["session"] for b in bodies], at), ts)
 
     # -- deciding ------------------------------------------------------------------------
-    def step(self, m: BtMatch) -> None:
+    def step(self, m: BtMatch, index: OddsIndex | None = None, ts: str | None = None) -> None:
+        """Decide on the match at its kickoff. `index`, `ts`: its snapshot's `OddsIndex` and
+        kickoff ISO text if made beforehand (optimize's trials, analysis/trials.py)."""
+        if index is None:
+            snap = snapshot(m)
+            index, ts = OddsIndex(snap, check=False), snap["fetched_at"]
+        self.pass_by(m, ts)
+        self.place(decide(index, self.config, self.book, m.kickoff, windows=False,
+                          tables=self.tables).decisions, m, ts)
+
+    def pass_by(self, m: BtMatch, ts: str) -> None:
+        """What a match's step does before deciding: every result out by its kickoff settled,
+        the time halts then due. A match no session can bet on needs only this."""
         now = m.kickoff
         self.settle_until(now)
-        snap = snapshot(m)
-        ts = snap["fetched_at"]
         if self._timed:
             self.append(self.halts(self._timed, now), ts)
         self.matches += 1
-        self.place(decide(snap, self.config, self.book, now, windows=False,
-                               tables=self.tables).decisions, m, ts)
 
     def place(self, decisions: list[dict], m: BtMatch, ts: str) -> None:
         """Fill the match's decisions the risk controls pass at their quoted prices and stakes

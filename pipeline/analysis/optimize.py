@@ -1,10 +1,12 @@
 """`betpipe optimize` (DESIGN: research): a session's parameters searched with optuna's seeded
 TPE sampler on the backtest engine itself, optionally walk-forward by season.
 
-The CSVs are parsed once per worker (`Data`); a trial is one `backtest.run` of the one session
-with the trial's parameters over the fold's training seasons. A trial whose session fails the
-config validation (min > max, a plan without its stake…) or that has fewer than `min_bets` bets
-is pruned: it can never be a fold's best. Each fold's best parameters are then backtested on the
+The CSVs are parsed once per worker (`Data`), and what a trial's backtest reuses is made once
+(`trials.Trials`: each match's snapshot index, the price each picker takes); a trial is one
+backtest of the one session with the trial's parameters over the fold's training seasons, on
+the same engine as `backtest.run` and with the same figures, deciding only on the matches the
+session can bet. A trial whose session fails the config validation (min > max, a plan without
+its stake…) or that has fewer than `min_bets` bets is pruned: it can never be a fold's best. Each fold's best parameters are then backtested on the
 test season alone, exactly as `betpipe backtest` would (same engine, same session, that season's
 matches only); the headline `out_of_sample` figures sum those test seasons.
 
@@ -23,7 +25,9 @@ from typing import Any, Sequence
 from pydantic import ValidationError
 
 from pipeline.analysis import backtest as bt
+from pipeline.analysis.trials import Prepared, Trials, prepare
 from pipeline.core.config import Config, Session
+from pipeline.strategies.settlement import figures
 
 OBJECTIVES = ("roi", "profit", "log_growth")
 WARN_GAP = 0.05  # out-of-sample ROI this far (or more) below in-sample: a warning
@@ -132,12 +136,15 @@ def session_with(base: Session, params: dict[str, Any]) -> Session:
 
 @dataclass
 class Data:
-    """The matches of the CSVs, parsed once, by season (seasons in order)."""
+    """The matches of the CSVs, parsed once, by season (seasons in order), and what trials reuse
+    of them (`trials.Trials`, per list of seasons), made once per worker."""
     config: Config
     base: Session
     seasons: dict[str, list[bt.BtMatch]] = field(default_factory=dict)
     fixtures: tuple = ()  # every row of the files: the model's training rows
     probabilities: dict = field(default_factory=dict)  # (probability, market) -> Tables
+    prepared: dict[str, list[Prepared]] = field(default_factory=dict)  # season -> its matches
+    runs: dict[tuple, Trials] = field(default_factory=dict)  # seasons -> their Trials
 
     @classmethod
     def load(cls, paths: Sequence[str | Path], odds: str, config: Config,
@@ -157,16 +164,29 @@ class Data:
         return out
 
     def matches(self, seasons: Sequence[str]) -> list[bt.BtMatch]:
-        """The seasons' matches in the backtest's order (each season's list already is)."""
-        chosen = [m for s in seasons for m in self.seasons[s]]
-        chosen.sort(key=lambda m: (m.kickoff, m.order))
-        return chosen
+        """The seasons' matches in the backtest's order."""
+        return self.trials(seasons).matches
 
-    def backtest(self, session: Session, matches: Sequence[bt.BtMatch]) -> dict:
-        """bets, staked, profit, roi, log_growth and equity of the session over the matches."""
+    def trials(self, seasons: Sequence[str]) -> Trials:
+        """The seasons' prepared matches in the backtest's order (each season's list already
+        is), made on first use."""
+        key = tuple(seasons)
+        got = self.runs.get(key)
+        if got is None:
+            for s in key:
+                if s not in self.prepared:
+                    self.prepared[s] = [prepare(m) for m in self.seasons[s]]
+            chosen = [p for s in key for p in self.prepared[s]]
+            chosen.sort(key=lambda p: (p.match.kickoff, p.match.order))
+            got = self.runs[key] = Trials(chosen)
+        return got
+
+    def backtest(self, session: Session, seasons: Sequence[str]) -> dict:
+        """bets, staked, profit, roi, log_growth and equity of the session over the seasons:
+        `backtest.run`'s figures, run through the prepared matches (`trials`)."""
         config = self.config.model_copy(update={"sessions": [session]})
-        run = bt.run(matches, config, tables=self.tables(config, session))
-        f = run.figures(session.id)
+        run = self.trials(seasons).run(config, self.tables(config, session))
+        f = figures(run.session_book(session.id), session.bankroll)
         return {"bets": f["bets"], "staked": f["staked"], "profit": f["profit"],
                 "roi": f["roi"], "log_growth": log_growth(f["equity"], session.bankroll),
                 "equity": f["equity"]}
@@ -176,13 +196,13 @@ class Data:
         backtest` makes them: analysis.probabilities, walk-forward over every match of the
         data, the default refit interval, fits cached under the home's data/cache/models),
         made once per worker for each (probability, market) a trial names."""
-        from pipeline.analysis import probabilities as pr  # only for probability sessions
-        from pipeline.core.matchkey import load_tables
-        from pipeline.core.paths import Home
         from pipeline.strategies.value import NO_TABLES
 
         if session.probability is None or session.probability.source == "market":
-            return NO_TABLES
+            return NO_TABLES  # (before the imports: probabilities brings scipy, ~0.3 s a worker)
+        from pipeline.analysis import probabilities as pr  # only for probability sessions
+        from pipeline.core.matchkey import load_tables
+        from pipeline.core.paths import Home
         key = (session.probability, session.market)
         if key not in self.probabilities:
             every = [m for season in self.seasons.values() for m in season]
@@ -249,9 +269,8 @@ class Search:
             session = session_with(self.data.base, params)
         except OptimizeError as e:
             return None, {"reason": f"invalid: {e}"}
-        matches = self.data.matches(seasons)
-        _trace(tag or {}, seasons, matches)
-        fig = self.data.backtest(session, matches)
+        _trace(tag or {}, seasons, self.data)
+        fig = self.data.backtest(session, seasons)
         fig.pop("equity")
         if fig["bets"] < self.min_bets:
             return None, {**fig, "reason": f"{fig['bets']} bets < min_bets {self.min_bets}"}
@@ -266,11 +285,12 @@ class Search:
         return value, {**fig, "pid": os.getpid()}
 
 
-def _trace(tag: dict, seasons: Sequence[str], matches: Sequence[bt.BtMatch]) -> None:
+def _trace(tag: dict, seasons: Sequence[str], data: Data) -> None:
     """With $BETPIPE_OPTIMIZE_TRACE: one line per backtest, the seasons and files it ran on."""
     path = os.environ.get(TRACE_ENV)
     if not path:
         return
+    matches = data.matches(seasons)
     line = {**tag, "pid": os.getpid(), "asked": list(seasons),
             "seasons": sorted({m.fixture.season for m in matches}),
             "files": sorted({Path(m.fixture.file).name for m in matches}),
@@ -282,8 +302,8 @@ def _trace(tag: dict, seasons: Sequence[str], matches: Sequence[bt.BtMatch]) -> 
 def test_figures(data: Data, params: dict[str, Any], season: str) -> dict:
     """The fold's test: the session with `params`, backtested on that season alone."""
     session = session_with(data.base, params)
-    _trace({"fold": season, "test": True}, [season], data.seasons[season])
-    fig = data.backtest(session, data.seasons[season])
+    _trace({"fold": season, "test": True}, [season], data)
+    fig = data.backtest(session, [season])
     return {k: fig[k] for k in ("bets", "staked", "profit", "roi", "equity")}
 
 

@@ -8,6 +8,7 @@ same inputs on the same storage finds the studies full and reports the same resu
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -27,10 +28,43 @@ def storage_for(url: str | None, default_dir: Path, session_id: str):
     from optuna.storages.journal import JournalFileBackend
 
     if url and "://" in url:
-        return optuna.storages.RDBStorage(url)
+        try:
+            return optuna.storages.RDBStorage(url)
+        except Exception as e:  # sqlalchemy's IntegrityError: another worker made the schema
+            if "IntegrityError" not in type(e).__name__:
+                raise
+            return optuna.storages.RDBStorage(url)  # between our look and our insert
     path = Path(url) if url else default_dir / f"{_safe(session_id)}.journal"
     path.parent.mkdir(parents=True, exist_ok=True)
-    return JournalStorage(JournalFileBackend(str(path)))
+    return JournalStorage(_batched(JournalFileBackend)(str(path)))
+
+
+def _batched(base):
+    """optuna's journal file backend (each append locked, written and fsynced) with a trial's
+    parameters, user and system attributes held back and appended with the next other record
+    — the trial's end state (`study.tell`), or failing that the next trial's creation — in one
+    append: 2 fsynced appends per trial instead of 6–7 (ask, 3 parameters, TPE's relative
+    parameters, figures, tell). The trial's number, its claim, is appended at once as before,
+    so every trial still runs once. What other workers miss meanwhile is a running trial's
+    parameters: TPE's constant liar does not steer them away from it (with `--jobs 1`
+    nothing changes: the same trials for the same seed)."""
+    from optuna.storages.journal._storage import JournalOperation as Op
+
+    held_ops = {Op.SET_TRIAL_PARAM, Op.SET_TRIAL_USER_ATTR, Op.SET_TRIAL_SYSTEM_ATTR}
+
+    class Batched(base):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self._held: list[dict] = []
+
+        def append_logs(self, logs: list[dict]) -> None:
+            if logs and all(log.get("op_code") in held_ops for log in logs):
+                self._held += logs
+                return
+            logs, self._held = self._held + list(logs), []
+            super().append_logs(logs)
+
+    return Batched
 
 
 def _safe(name: str) -> str:
@@ -61,7 +95,7 @@ def run_fold(search: op.Search, fold: op.Fold, storage, name: str, trials: int,
             study.tell(trial, state=TrialState.PRUNED)
             break
         value, fig = search.trial(trial, fold)
-        trial.set_user_attr("figures", fig)  # one journal append (each is fsynced)
+        trial.set_user_attr("figures", fig)  # appended with the tell (journal: `_batched`)
         if value is None:
             study.tell(trial, state=TrialState.PRUNED)
         else:
@@ -80,10 +114,27 @@ def search_all(search: op.Search, the_folds: Sequence[op.Fold], key: dict, *,
     """Run every fold's study to `trials` trials with `jobs` worker processes (1: in this
     one); returns (fold, study name) pairs."""
     specs = [(f, study_name(search, f, key)) for f in the_folds]
-    if jobs <= 1:
-        _worker(search, specs, storage_url, default_dir, trials, seed, 0)
-        return specs
-    # fork: each worker starts with the parsed CSVs (parsed once, before the fork)
+    data = search.data  # what every trial reuses, made once (before the workers fork)
+    for f in the_folds:
+        data.trials(f.train)
+    data.tables(data.config.model_copy(update={"sessions": [data.base]}), data.base)
+    # the collector need not walk what lives until the end (a pass over it after every trial
+    # otherwise costs as much as a small trial)
+    gc.freeze()
+    try:
+        if jobs <= 1:
+            _worker(search, specs, storage_url, default_dir, trials, seed, 0)
+        else:
+            _fork(search, specs, storage_url, default_dir, trials, jobs, seed)
+    finally:
+        gc.unfreeze()
+    return specs
+
+
+def _fork(search, specs, storage_url, default_dir, trials, jobs, seed) -> None:
+    # fork: each worker starts with the parsed CSVs and prepared matches (made once, before)
+    if storage_url and "://" in storage_url:  # a new database gets its tables here, once
+        storage_for(storage_url, default_dir, "").engine.dispose()
     ctx = multiprocessing.get_context("fork")
     procs = [ctx.Process(target=_worker, args=(search, specs, storage_url, default_dir, trials,
                                                seed, i), daemon=True) for i in range(jobs)]
@@ -94,7 +145,6 @@ def search_all(search: op.Search, the_folds: Sequence[op.Fold], key: dict, *,
     bad = [p.exitcode for p in procs if p.exitcode]
     if bad:
         raise op.OptimizeError(f"{len(bad)} of {jobs} workers failed (exit codes {bad})")
-    return specs
 
 
 def best(storage, name: str) -> tuple[dict[str, Any], float, dict] | None:

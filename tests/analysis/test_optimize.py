@@ -127,14 +127,18 @@ def test_seed_repeats_and_an_invalid_combination_is_pruned_not_a_crash(tmp_path,
                                  str(tmp_path / "a.journal"), files=FILES[:2], trials=12)) == one
 
 
-def test_two_worker_processes_share_one_journal_study_and_run_each_trial_once(tmp_path, inputs):
+@pytest.mark.parametrize("kind", ["journal", "sqlite"])
+def test_two_worker_processes_share_one_study_and_run_each_trial_once(tmp_path, inputs, kind):
+    """The journal file (default) and a database URL (optuna's RDBStorage, here SQLite)."""
     cfg, space = inputs
-    trace, journal, n = tmp_path / "trace.jsonl", tmp_path / "shared.journal", 16
+    trace, n = tmp_path / "trace.jsonl", 16
+    journal = (str(tmp_path / "shared.journal") if kind == "journal"
+               else f"sqlite:///{tmp_path / 'shared.db'}")
     env = {**os.environ, op.TRACE_ENV: str(trace)}
     space.write_text(json.dumps({"odds.min": {"low": 1.3, "high": 1.9, "step": 0.05}}))
     out = subprocess.run([sys.executable, "-m", "pipeline.cli",
                           *args(tmp_path, cfg, space, "--jobs", "2", "--seed", "1",
-                                "--storage", str(journal), files=FILES[:1], trials=n)],
+                                "--storage", journal, files=FILES[:1], trials=n)],
                          capture_output=True, text=True, env=env, timeout=600)
     assert out.returncode == 0, out.stderr
     doc = json.loads(out.stdout)
@@ -142,7 +146,11 @@ def test_two_worker_processes_share_one_journal_study_and_run_each_trial_once(tm
 
     from pipeline.analysis.studies import SURPLUS, storage_for
     study = optuna.load_study(study_name=doc["folds"][0]["study"],
-                              storage=storage_for(str(journal), tmp_path, "opt"))
+                              storage=storage_for(journal, tmp_path, "opt"))
+    if kind == "sqlite":
+        assert type(study._storage).__name__ in ("RDBStorage", "_CachedStorage")
+        assert (tmp_path / "shared.db").stat().st_size > 0 and not (
+            tmp_path / "shared.journal").exists()
     ran = [t for t in study.get_trials() if not t.user_attrs.get(SURPLUS)]
     assert sorted(t.number for t in ran) == list(range(n))
     lines = [json.loads(x) for x in trace.read_text().splitlines()]
@@ -191,3 +199,57 @@ def test_a_trial_with_model_or_reference_probabilities_equals_the_plain_backtest
                               "--odds", "b365", "--json"])["opt"]
     assert train["bets"] > 20
     assert {k: plain[k] for k in ("bets", "staked", "profit", "roi")} == train
+
+
+def test_a_trial_through_the_prepared_matches_is_a_fresh_backtest_of_its_session():
+    """The trials' engine path (matches prepared once, deciding only where the session can bet)
+    against a plain `backtest.run` on freshly loaded CSVs, for sessions that skip by odds
+    bounds, competition, market and line, halt on limits and time, and stake from the
+    market's probabilities; run twice in turn on the same prepared data (nothing leaks from
+    one trial into the next)."""
+    from pipeline.analysis import backtest as bt
+    from pipeline.core.config import Config
+    files = [FOOTBALL_DATA / n for n in ("E0_2018-19.csv", "E0_2019-20.csv", "D1_2019-20.csv")]
+    markets = ("1X2", "AH", "OU")
+    data = op.Data.load(files, "b365", Config.model_validate({"sessions": [SESSION]}), "opt",
+                        markets=markets)
+    seasons = list(data.seasons)
+    fresh = bt.load_matches(files, "b365", markets=markets).matches
+    comps = sorted({m.fixture.competition for m in fresh})
+    assert len(comps) == 2 and len(seasons) == 2
+    cases = [
+        {"selection": "favourite", "odds.min": 1.5, "odds.max": 2.2},
+        {"selection": "draw", "odds.min": 3.0, "odds.max": 3.6, "competitions": [comps[0]]},
+        {"selection": "underdog", "odds.min": 1.2, "odds.max": 1.5},  # no match: no bet
+        {"market": "AH", "selection": "home", "line": {"min": -1.0, "max": 0.0}},
+        {"market": "OU", "selection": "over", "odds.max": 2.0},
+        {"selection": "home", "odds.min": 2.0, "odds.max": 3.0, "staking.plan": "martingale",
+         "limits.stop_loss": 100},
+        {"selection": "away", "odds.min": 3.5, "odds.max": 4.0, "limits.max_duration_h": 500},
+        {"selection": "favourite", "probability": {"from": "market", "method": "additive"},
+         "staking": {"plan": "kelly", "fraction": 0.5, "edge": 0.08},
+         "competitions": [comps[1]]},
+    ]
+    keys = ("bets", "staked", "profit", "roi", "equity")
+    seen = []
+    for params in cases + cases[::-1]:
+        session = op.session_with(data.base, params)
+        got = data.backtest(session, seasons)
+        config = Config.model_validate({"sessions": [session.model_dump()]})
+        plain = bt.run(fresh, config)
+        want = plain.figures("opt")
+        assert {k: got[k] for k in keys} == {k: want[k] for k in keys}, params
+        # and the same ledger: as many events, the same bets, the same halt at the same instant
+        run = data.trials(seasons).run(config)
+        a, b = run.session_book("opt"), plain.session_book("opt")
+        assert run.seq == plain.seq and run.matches == plain.matches
+        assert (a.halted, a.halted_at) == (b.halted, b.halted_at)
+        assert [(x.bet_ref, x.placed_at, x.settled_at, x.profit) for x in a.bets] == [
+            (x.bet_ref, x.placed_at, x.settled_at, x.profit) for x in b.bets]
+        assert got["log_growth"] == op.log_growth(want["equity"], session.bankroll)
+        seen.append((want["bets"], want["halted"]))
+        # the prepared path did skip matches (it decides on fewer than the plain run steps)
+        assert sum(data.trials(seasons).can_bet(session)) < plain.matches == len(fresh)
+    bets = [b for b, _ in seen[:len(cases)]]
+    assert bets[2] == 0 and all(b > 0 for i, b in enumerate(bets) if i != 2)
+    assert [h for _, h in seen[5:7]] == ["stop_loss", "max_duration_h"]
