@@ -48,7 +48,10 @@ def _batched(base):
     so every trial still runs once. What other workers miss meanwhile is a running trial's
     parameters: TPE's constant liar does not steer them away from it (with `--jobs 1`
     nothing changes: the same trials for the same seed)."""
-    from optuna.storages.journal._storage import JournalOperation as Op
+    try:  # optuna's private op codes (4.x): without them, the plain backend, just slower
+        from optuna.storages.journal._storage import JournalOperation as Op
+    except ImportError:
+        return base
 
     held_ops = {Op.SET_TRIAL_PARAM, Op.SET_TRIAL_USER_ATTR, Op.SET_TRIAL_SYSTEM_ATTR}
 
