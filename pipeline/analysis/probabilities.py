@@ -165,9 +165,9 @@ class FitCache:
         os.replace(tmp, path)
 
     @property
-    def ordered_rows(self) -> list[Row]:
-        """Every row, per competition in kickoff order (the order the fits see them)."""
-        return [r for rows, _, _ in self._comps.values() for r in rows]
+    def by_competition(self) -> dict[str, list[dc.Match]]:
+        """competition -> its matches in kickoff order (the order the fits see them)."""
+        return {comp: [r.match for r in rows] for comp, (rows, _, _) in self._comps.items()}
 
 
 def walk_forward(rows: Sequence[Row], targets: Sequence[Row], refit_days: float, xi: float,
@@ -179,7 +179,7 @@ def walk_forward(rows: Sequence[Row], targets: Sequence[Row], refit_days: float,
         raise ProbabilityError(f"--refit-days must be > 0 (got {refit_days:g})")
     step = timedelta(days=refit_days)
     targets = sorted(targets, key=lambda r: (r.match.kickoff, r.key))
-    train = cache.ordered_rows
+    by_comp = cache.by_competition  # grouped once, not at each of the run's instants
     out: dict[str, dict] = {}
     i, n = 0, len(targets)
     if not n:
@@ -189,7 +189,7 @@ def walk_forward(rows: Sequence[Row], targets: Sequence[Row], refit_days: float,
         k = (targets[i].match.kickoff - start) // step  # the refit instant of the next target
         t, nxt = start + k * step, start + (k + 1) * step
         cache.at(t)
-        fits = fits_at(train, t, xi, cache=cache)
+        fits = fits_at((), t, xi, cache=cache, by_comp=by_comp)
         while i < n and targets[i].match.kickoff < nxt:
             r = targets[i]
             e = entry(r.key, fits.get(r.competition), r.match)

@@ -28,8 +28,6 @@ from datetime import datetime, timedelta
 from typing import Iterable, NamedTuple
 
 import numpy as np
-from scipy.optimize import minimize
-from scipy.special import gammaln
 
 from pipeline.strategies import goals as goal_grid
 
@@ -154,6 +152,10 @@ def fit(matches: Iterable[Match], at: datetime, xi: float = DEFAULT_XI,
     used = finished_before(matches, at)
     if not used:
         return None
+    # scipy here, not at the top: a backtest whose fits are all cached never imports it (~1 s)
+    from scipy.optimize import minimize
+    from scipy.special import gammaln
+
     teams: dict[str, int] = {}
     for m in used:
         teams.setdefault(m.home, len(teams))

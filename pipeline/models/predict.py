@@ -38,13 +38,15 @@ def rows_of_fixtures(fixtures: Iterable, tables: KeyTables) -> list[Row]:
 
 
 def fits_at(rows: Iterable[Row], at: datetime, xi: float = dc.DEFAULT_XI,
-            cache=None) -> dict[str, dc.Fit]:
+            cache=None, by_comp: dict[str, list[dc.Match]] | None = None) -> dict[str, dc.Fit]:
     """competition -> its fit at `at` (competitions without a finished match are left out).
     `cache`: an object with get(competition, at, xi) / put(competition, fit) (the backtest's
-    on-disk cache); None fits every time."""
-    by_comp: dict[str, list[dc.Match]] = {}
-    for r in rows:
-        by_comp.setdefault(r.competition, []).append(r.match)
+    on-disk cache); None fits every time. `by_comp`: the rows already grouped by competition
+    (the backtest's walk-forward groups them once for all its instants; `rows` is then unused)."""
+    if by_comp is None:
+        by_comp = {}
+        for r in rows:
+            by_comp.setdefault(r.competition, []).append(r.match)
     out = {}
     for comp, matches in sorted(by_comp.items()):
         fit = cache.get(comp, at, xi) if cache is not None else None
