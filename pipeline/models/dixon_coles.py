@@ -10,7 +10,7 @@ and the low scores corrected by Dixon & Coles' τ (1997): τ(0,0) = 1 − λμρ
 parametrisation and weights of penaltyblog's DixonColesGoalModel, which tests/models use as the
 reference (predictions agree to ~1e-5). Identifiability: Σ attack = 0 (a penalty term, zero at
 the optimum, since attack + c, defence − c predict the same). L-BFGS-B with the analytic
-gradient: ~0.1 s at two seasons of one league (benchmarks/model.py).
+gradient: ~7 ms at two seasons of one league (benchmarks/model.py).
 
 `fit(matches, at, xi)` uses only matches that finished before `at` (kickoff + FINISHED_AFTER
 <= at) and have a score: walk-forward by construction. A team the fit has never seen gets no
