@@ -52,6 +52,13 @@ def test_the_cookbook_has_the_four_examples():
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_an_example_betting_on_the_model_runs_the_model_program(path: Path):
+    doc = orjson.loads(path.read_bytes())
+    wants = [s["id"] for s in doc["sessions"] if s.get("probability", {}).get("from") == "model"]
+    assert not wants or doc.get("model", {}).get("enabled") is True, wants
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_each_example_loads_and_matches_the_schema(path: Path):
     missing = [k for k in NEEDS.get(path.stem, ()) if k not in Session.model_fields]
     if missing:
