@@ -171,7 +171,7 @@ class Decider:
                 "ledger_seq": self.book.seq}  # what these decisions were made from
         if any(rt.health.info.get(k) != v for k, v in seen.items()):
             rt.health.info.update(seen)
-            rt.health.beat()  # the step clock waits on this, after decisions.json is written
+            rt.health.beat_soon()  # the step clock waits on this, after decisions.json is written
         self._update_health()
 
     def _read_ledger(self) -> bool:
