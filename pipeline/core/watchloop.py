@@ -15,7 +15,7 @@ from typing import Callable
 from pipeline.core.filebus import BadFile, FileWatch, parse_snapshot, read_capped
 from pipeline.core.jsonl import AppendError
 from pipeline.core.log import Logger, OncePerReason, exception_fields
-from pipeline.core.runtime import Runtime
+from pipeline.core.runtime import Runtime, collect_after
 
 
 class LastGood:
@@ -82,7 +82,8 @@ def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | N
             if config_path in changed:
                 rt.reload_config()
             try:
-                problem = on_pass(changed)
+                with collect_after():  # not in the middle of a pass (odds → BET_PLACED)
+                    problem = on_pass(changed)
             except (BadFile, AppendError) as e:  # a corrupt ledger, a full disk: health says
                 problem = str(e)  # so (logged once by degrade), the next pass tries again
             except Exception as e:
