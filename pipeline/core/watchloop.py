@@ -57,6 +57,13 @@ class LastGood:
             self.doc, self.value = doc, value
         return self.value
 
+    def doc_of(self, data: bytes) -> dict | None:
+        """The document of `data` when they are the bytes last loaded and those were good (no
+        need to parse them again: the paper bookmaker's look at odds-data), else None."""
+        if self.problem is None and self.doc is not None and data == self._bytes:
+            return self.doc
+        return None
+
 
 def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | None],
           every_real_s: float | None = None) -> None:
