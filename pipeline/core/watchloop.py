@@ -15,7 +15,7 @@ from typing import Callable
 from pipeline.core.filebus import BadFile, FileWatch, parse_snapshot, read_capped
 from pipeline.core.jsonl import AppendError
 from pipeline.core.log import Logger, OncePerReason, exception_fields
-from pipeline.core.runtime import Runtime
+from pipeline.core.runtime import Runtime, collect_after
 
 
 class LastGood:
@@ -57,6 +57,13 @@ class LastGood:
             self.doc, self.value = doc, value
         return self.value
 
+    def doc_of(self, data: bytes) -> dict | None:
+        """The document of `data` when they are the bytes last loaded and those were good (no
+        need to parse them again: the paper bookmaker's look at odds-data), else None."""
+        if self.problem is None and self.doc is not None and data == self._bytes:
+            return self.doc
+        return None
+
 
 def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | None],
           every_real_s: float | None = None) -> None:
@@ -82,7 +89,8 @@ def serve(rt: Runtime, paths: list[Path], on_pass: Callable[[frozenset], str | N
             if config_path in changed:
                 rt.reload_config()
             try:
-                problem = on_pass(changed)
+                with collect_after():  # not in the middle of a pass (odds → BET_PLACED)
+                    problem = on_pass(changed)
             except (BadFile, AppendError) as e:  # a corrupt ledger, a full disk: health says
                 problem = str(e)  # so (logged once by degrade), the next pass tries again
             except Exception as e:

@@ -52,3 +52,34 @@ def test_bad_edit_degrades_and_restoring_the_same_file_recovers(home):
         assert doc["state"] == "ok" and doc["last_error"] is None
     finally:
         rt.close()
+
+
+def test_start_freezes_start_up_objects_and_passes_collect_only_after_they_end(home):
+    import gc
+
+    from pipeline.core.runtime import collect_after
+
+    atomic_write_json(home.system_config, GOOD)
+    clockmod.anchor(home.clock, start=clockmod.real_now(), speed=1)
+    rt = Runtime("decide", home)
+    rt.install_signals = lambda: None
+    gc.unfreeze()
+    try:
+        assert rt.start()
+        assert gc.get_freeze_count() > 0  # what start-up made is left out of collections
+        assert gc.isenabled()
+        with collect_after():
+            assert not gc.isenabled()
+            with collect_after():  # nested: still off until the outer block ends
+                assert not gc.isenabled()
+            assert not gc.isenabled()
+        assert gc.isenabled()
+        gc.disable()  # a caller that had it off keeps it off
+        with collect_after():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+        gc.unfreeze()
+        rt.stopping.set()
+        rt.close()

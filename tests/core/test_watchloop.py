@@ -95,3 +95,18 @@ def test_a_bad_file_keeps_the_last_good_value_and_is_logged_once_until_it_change
     assert good.load() == ["a"]
     atomic_write_json(path, {"version": 1, "matches": [{"key": "a"}]})  # the old bytes again
     assert good.load() == ["a"] and good.problem is None and checked == [None, 1, None, 1]
+
+
+def test_doc_of_gives_the_last_good_document_only_for_its_own_bytes(tmp_path):
+    path = tmp_path / "odds-data.json"
+    good = LastGood(path, Logger("t", io.StringIO()))
+    assert good.doc_of(b"{}") is None  # nothing read yet
+    atomic_write_json(path, {"version": 1, "matches": []})
+    good.load()
+    data = path.read_bytes()
+    assert good.doc_of(data) is good.doc and good.doc["version"] == 1
+    assert good.doc_of(data + b" ") is None  # other bytes: the caller parses them itself
+    path.write_bytes(b'{"version": ')  # torn: the last good document stands, but not for these
+    good.load()
+    assert good.doc["version"] == 1
+    assert good.doc_of(path.read_bytes()) is None and good.doc_of(data) is None

@@ -17,7 +17,6 @@ prints the decisions.json document the program would write, and writes nothing.
 """
 from __future__ import annotations
 
-import gc
 import sys
 import threading
 import time
@@ -32,7 +31,7 @@ from pipeline.core.filebus import (SCHEMA_VERSION, BadFile, FileWatch, SnapshotW
 from pipeline.core.ledger import Ledger, read_events
 from pipeline.core.log import OncePerReason, exception_fields
 from pipeline.core.paths import Home
-from pipeline.core.runtime import Runtime
+from pipeline.core.runtime import Runtime, collect_after
 from pipeline.core.state import Book, absorb_new, replay
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.core.files import check_probabilities
@@ -116,19 +115,18 @@ class Decider:
         with self.lock:
             if self.closed:
                 return
-            gc.disable()  # a cycle allocates a lot: collect after it, not in the middle of it
-            try:
-                self._cycle(frozenset(paths))
-            except Exception as e:  # never let one bad cycle end the subscription
-                fields = exception_fields(e)
-                self.cycle_failed.failed(fields.pop("error"), **fields)  # once per error
-                self.rt.health.incr("errors")
-                self.rt.health.set("degraded", f"cycle error: {e!r}")
-            else:
-                self.cycle_failed.cleared()
-            finally:
-                self.retired = None
-                gc.enable()
+            with collect_after():  # a cycle allocates a lot: collect after it, not in it
+                try:
+                    self._cycle(frozenset(paths))
+                except Exception as e:  # never let one bad cycle end the subscription
+                    fields = exception_fields(e)
+                    self.cycle_failed.failed(fields.pop("error"), **fields)  # once per error
+                    self.rt.health.incr("errors")
+                    self.rt.health.set("degraded", f"cycle error: {e!r}")
+                else:
+                    self.cycle_failed.cleared()
+                finally:
+                    self.retired = None
 
     def _cycle(self, paths: frozenset) -> None:
         t0 = time.perf_counter()
@@ -171,7 +169,7 @@ class Decider:
                 "ledger_seq": self.book.seq}  # what these decisions were made from
         if any(rt.health.info.get(k) != v for k, v in seen.items()):
             rt.health.info.update(seen)
-            rt.health.beat()  # the step clock waits on this, after decisions.json is written
+            rt.health.beat_soon()  # the step clock waits on this, after decisions.json is written
         self._update_health()
 
     def _read_ledger(self) -> bool:

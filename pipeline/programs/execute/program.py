@@ -68,6 +68,8 @@ def _run(rt: Runtime) -> None:
     executor = Executor(Ledger(home.ledger, rt.clock), bookmaker, rt.clock, rt.log)
     decisions = LastGood(home.decisions, rt.log, check_decisions)
     odds = LastGood(home.odds, rt.log, check_odds)
+    if hasattr(bookmaker, "use_parsed"):  # paper: odds-data parsed once, not again to place
+        bookmaker.use_parsed(odds.doc_of)
     mode = rt.config.mode
 
     done = executor.reconcile(rt.config)  # on start, before anything else (invariant 1)
@@ -87,7 +89,7 @@ def _run(rt: Runtime) -> None:
                 "decisions_version": (decisions.doc or {}).get("version")}
         if any(rt.health.info.get(k) != v for k, v in seen.items()):
             rt.health.info.update(seen)  # what this pass processed (step-mode clock)
-            rt.health.beat()
+            rt.health.beat_soon()  # not on this thread: the fsyncs would hold the next pass
         return executor.backoff.problem or executor.problem or \
             bookmaker.problem or _file_problem(decisions, odds)
 
@@ -110,7 +112,7 @@ def _show_backoff(rt: Runtime, executor: Executor, counts) -> None:
              "waiting": counts["waiting"]}
     if rt.health.info.get("bookmaker") != shown:
         rt.health.info["bookmaker"] = shown
-        rt.health.beat()
+        rt.health.beat_soon()
 
 
 def _file_problem(*files: LastGood) -> str | None:
