@@ -99,11 +99,12 @@ class Capabilities:
     batched_placement: bool = False  # place_many(orders)
     bet_history: bool = False  # history(home, config) (a class method)
     reachability_probe: bool = False  # reachable()
+    parsed_odds: bool = False  # use_parsed(doc_of): takes odds-data as execute already parsed it
 
 
 ATTRIBUTES, METHODS = ("mode", "problem"), ("place", "lookup", "close")
 NEEDS = {"batched_placement": ("place_many",), "bet_history": ("history",),
-         "reachability_probe": ("reachable",)}
+         "reachability_probe": ("reachable",), "parsed_odds": ("use_parsed",)}
 
 
 class Bookmaker(Protocol):
@@ -126,6 +127,11 @@ class Bookmaker(Protocol):
     # -- by capability ------------------------------------------------------------------------
     def place_many(self, orders: list[Order]) -> list[Placement]:
         """batched_placement: each order answered, in order, as `place` would answer it."""
+        ...
+
+    def use_parsed(self, doc_of) -> None:
+        """parsed_odds: `doc_of(raw bytes)` is the odds-data document execute parsed and found
+        good for exactly those bytes (None for any other bytes): placing need not parse again."""
         ...
 
     def reachable(self) -> bool:

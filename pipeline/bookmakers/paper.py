@@ -39,7 +39,7 @@ def _placement(rec: dict) -> Placement:
 class PaperBookmaker:
     mode = "paper"
     capabilities = Capabilities(batched_placement=True, bet_history=True,
-                                reachability_probe=True)
+                                reachability_probe=True, parsed_odds=True)
     problem = None  # nothing outside its own record can stop it
 
     def __init__(self, home: Home, clock: Clock):

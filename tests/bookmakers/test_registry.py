@@ -39,7 +39,8 @@ def test_the_registry_names_every_mode_the_config_allows_and_nothing_else():
 def test_what_each_bookmaker_declares(monkeypatch):
     paper, live = bookmaker_class("paper"), bookmaker_class("live")
     assert paper.capabilities == Capabilities(concurrency=1, batched_placement=True,
-                                              bet_history=True, reachability_probe=True)
+                                              bet_history=True, reachability_probe=True,
+                                              parsed_odds=True)
     assert live.capabilities == Capabilities(concurrency=1, bet_history=True,
                                              reachability_probe=True)
     assert paper.unusable() is None

@@ -68,7 +68,7 @@ def _run(rt: Runtime) -> None:
     executor = Executor(Ledger(home.ledger, rt.clock), bookmaker, rt.clock, rt.log)
     decisions = LastGood(home.decisions, rt.log, check_decisions)
     odds = LastGood(home.odds, rt.log, check_odds)
-    if hasattr(bookmaker, "use_parsed"):  # paper: odds-data parsed once, not again to place
+    if bookmaker.capabilities.parsed_odds:  # odds-data parsed once, not again to place
         bookmaker.use_parsed(odds.doc_of)
     mode = rt.config.mode
 
