@@ -10,10 +10,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import orjson
-from pydantic import (BaseModel, BeforeValidator, ConfigDict, Field, ValidationError,
+from pydantic import (BeforeValidator, ConfigDict, Field, ValidationError,
                       ValidationInfo, field_validator, model_validator)
 
 from pipeline.core.filebus import BadFile, read_capped
+from pipeline.core.configmodel import StrictModel as _Model
+# the staking plans, one class each (core/plans.py), as config.Flat, config.Staking, …
+from pipeline.core.plans import (PLANS, Fibonacci, Flat, Kelly, Ladder,  # noqa: F401
+                                 Martingale, Percent, Staking)
 
 MAX_CONFIG_BYTES = 4 * 2**20  # a config file bigger than this is refused unread
 Selection = Literal["home", "draw", "away", "favourite", "underdog", "over", "under", "value"]
@@ -28,13 +32,6 @@ MARKET_SELECTIONS: dict[str, tuple[str, ...]] = {
 # a reference's same line or the market's own two prices (strategies/value)
 MARKET_SELECTIONS["AH"] += ("value",)
 MARKET_SELECTIONS["OU"] += ("value",)
-
-
-class _Model(BaseModel):
-    # strict: a value of the wrong JSON type is refused, never converted ("10" is not a stake,
-    # "false" is not a boolean, 2.5 is not a count); a number may be written without a decimal
-    # point. allow_inf_nan=False: no infinite or NaN amounts.
-    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False, strict=True)
 
 
 def _iso_text(value):
@@ -80,54 +77,6 @@ class Window(_Model):
             raise ValueError(f"from_minutes {self.from_minutes} is less than to_minutes "
                              f"{self.to_minutes} (the window opens before it closes)")
         return self
-
-
-# --- staking plans: one class per plan (DESIGN: staking plans), told apart by `plan`; a new
-# plan is one class here (added to Staking) and one function in strategies/staking.py
-class Flat(_Model):
-    plan: Literal["flat"] = "flat"
-    stake: float = Field(gt=0)
-
-
-class Percent(_Model):
-    plan: Literal["percent"]
-    percent: float = Field(gt=0, le=100)
-
-
-class Kelly(_Model):
-    plan: Literal["kelly"]
-    fraction: float = Field(gt=0, le=1)
-    edge: float = 0.0
-
-
-class Martingale(_Model):
-    plan: Literal["martingale"]
-    stake: float = Field(gt=0)
-    factor: float = Field(default=2.0, gt=0)
-    max_steps: int | None = Field(default=None, ge=1)
-
-
-class Fibonacci(_Model):
-    plan: Literal["fibonacci"]
-    stake: float = Field(gt=0)
-    max_steps: int | None = Field(default=None, ge=1)
-
-
-class Ladder(_Model):
-    plan: Literal["ladder"]
-    stake: float = Field(gt=0)
-    target: float = Field(gt=0)
-
-
-def _default_plan(value):
-    """`plan` may be left out: flat."""
-    return {"plan": "flat", **value} if isinstance(value, dict) and "plan" not in value else value
-
-
-Staking = Annotated[Flat | Percent | Kelly | Martingale | Fibonacci | Ladder,
-                    Field(discriminator="plan"), BeforeValidator(_default_plan)]
-PLANS = ("flat", "percent", "kelly", "martingale", "fibonacci", "ladder")  # Staking's, in order
-Plan = Literal["flat", "percent", "kelly", "martingale", "fibonacci", "ladder"]
 
 
 class Limits(_Model):
