@@ -199,7 +199,7 @@ class Backtest:
         # sessions that can halt (halt_cause is None without these limits) / halt with time
         self._halting = {s.id for s in config.sessions if can_halt(s.limits, daily=False, review=s.review)}
         self._timed = [s.id for s in config.sessions if s.limits.max_duration_h is not None]
-        self._ladders = any(s.staking.plan == "ladder" for s in config.sessions)
+        self._ladders = any(s.staking.ends_cycles for s in config.sessions)
         # the risk controls each session's decisions go through (none: every decision is filled)
         self._controls = {s.id: c for s in config.sessions if (c := chain(s, config, leave_out))}
         self.refused: list[tuple[dict, Refusal]] = []  # (decision, refusal) in decision order

@@ -8,6 +8,9 @@ the whole file under them. tests/core/test_config_schema.py fails when a field h
 """
 from __future__ import annotations
 
+from pipeline.core.plans import PLAN_CLASSES
+
+# the keys of the staking plans (core/plans.py); a new plan: its name in "plan", a line per new key
 _STAKING = {
     "plan": "flat, percent (of bankroll), kelly, martingale, fibonacci or ladder",
     "stake": "the base stake (flat, martingale, fibonacci, ladder)",
@@ -89,12 +92,9 @@ HELP: dict[str, dict[str, str]] = {
         "from_minutes": "the earliest bet, in minutes before kickoff; null: as soon as odds show",
         "to_minutes": "the latest bet, in minutes before kickoff",
     },
-    # one class per staking plan (config.Staking): each names only its own fields
-    **{plan: {k: _STAKING[k] for k in keys} for plan, keys in {
-        "Flat": ("plan", "stake"), "Percent": ("plan", "percent"),
-        "Kelly": ("plan", "fraction", "edge"), "Martingale": ("plan", "stake", "factor", "max_steps"),
-        "Fibonacci": ("plan", "stake", "max_steps"), "Ladder": ("plan", "stake", "target"),
-    }.items()},
+    # one class per staking plan (core/plans.py): each names its own keys' lines of _STAKING
+    **{plan.__name__: {k: _STAKING[k] for k in plan.model_fields if k in _STAKING}
+       for plan in PLAN_CLASSES},
     "Limits": {
         "max_bets": "bets in total before the session stops",
         "max_stake": "the largest single stake; a bigger stake is cut to it",

@@ -90,7 +90,7 @@ class Compiled:
         self.can_halt = rules.can_halt(lim, daily=True, review=session.review)
         # whether bet_slots can be anything but "no limit"
         self.capped = (lim.max_bets is not None or lim.max_open_bets is not None
-                       or session.staking.plan in rules.RESULT_DEPENDENT)
+                       or session.staking.result_dependent)
         self.floors: dict[float, float] = {}  # price -> min_odds
         self.stakes = staking.StakePlan(session)
         self.reasons: dict[tuple, str] = {}  # (selection, price, reason, line) -> reason
@@ -243,9 +243,9 @@ def _probability_session(c: Compiled, sb: SessionBook, blocked: tuple, matches, 
     purse: staking.Purse | None = None
     reserved = 0.0
     placed, flying, final = blocked
-    # kelly's `edge` key scales a market probability; other plans have no such key
+    # a plan's `edge` key (kelly's) scales a market probability; other plans have no such key
     boost = (1 + session.staking.edge
-             if source.source == "market" and session.staking.plan == "kelly" else 1.0)
+             if source.source == "market" and session.staking.reads_edge else 1.0)
     for m in matches:
         did = c.prefix + m.key + c.suffix
         if did in placed or did in flying or did in final:

@@ -27,7 +27,7 @@ class Position:
 
 def position(session: Session | None, sb: SessionBook) -> Position:
     """The session's cycle and bet number in it, from its ledger-derived book."""
-    if session is None or session.staking.plan != "ladder":
+    if session is None or not session.staking.ends_cycles:
         return Position(1, sb.bets_placed)
     lost = [b for b in sb.settled if b.outcome in LOSSES]
     p = sb.period  # what an archive carries of the period (pipeline.core.checkpoint)
@@ -45,7 +45,7 @@ def cycle(config: Config | None, session_id: str, sb: SessionBook) -> int:
 
 def reaches_target(staking: Staking, outcome: str, payout: float) -> bool:
     """A ladder win whose return (stake x odds, the payout) is at least the target."""
-    return (staking.plan == "ladder" and staking.target is not None and outcome in WINS
+    return (staking.ends_cycles and staking.target is not None and outcome in WINS
             and payout >= staking.target - _EPS)
 
 
@@ -61,7 +61,7 @@ def with_targets(bodies: Iterable[dict], book: Book, config: Config | None) -> l
         session = config.session(sid) if config is not None else None
         if body.get("type") != "BET_SETTLED" or session is None:
             continue
-        if session.staking.plan != "ladder":
+        if not session.staking.ends_cycles:
             continue
         sb = book.sessions.get(sid) or SessionBook(sid)
         if body["outcome"] in LOSSES:

@@ -15,8 +15,6 @@ from pipeline.core.timefmt import parse_iso
 from pipeline.strategies import markets
 from pipeline.strategies.markets import SIDES_1X2
 
-RESULT_DEPENDENT = ("martingale", "fibonacci", "ladder")  # at most one open or in-flight bet
-
 
 # --------------------------------------------------------------------------- selection
 
@@ -283,7 +281,7 @@ def bet_slots(session: Session, sb: SessionBook) -> tuple[int | None, str]:
     if lim.max_open_bets is not None:
         caps.append((lim.max_open_bets - open_n - flying,
                      f"max_open_bets {lim.max_open_bets} ({open_n} open, {flying} in flight)"))
-    if session.staking.plan in RESULT_DEPENDENT:
+    if session.staking.result_dependent:  # at most one open or in-flight bet
         caps.append((1 - open_n - flying,
                      f"{session.staking.plan} holds one bet at a time ({open_n} open, "
                      f"{flying} in flight)"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable, Mapping
 
 from pipeline.core.config import Session, Staking
+from pipeline.core.plans import Fibonacci, Flat, Kelly, Ladder, Martingale, Percent, StakingPlan
 from pipeline.core.state import SessionBook, bankroll, free_bankroll
 from pipeline.strategies.ladder import reaches_target
 from pipeline.strategies.markets import LOSSES, SIDES, SIDES_1X2, WINS, stake_return
@@ -36,8 +37,8 @@ def ceil2(x: float) -> float:
 
 
 # A plan: (its staking config class, session book, starting bankroll, 1X2 odds, selection) ->
-# (raw amount or None, reason). A new plan: its config class (core/config.py, in Staking) and
-# its function here, in PLANS (the one table plans are dispatched by).
+# (raw amount or None, reason). A new plan: its config class (core/plans.py, in Staking) and
+# its function here, in STAKES (the one table plans are dispatched by).
 Plan = Callable[[Staking, SessionBook, float, Mapping[str, float], str], tuple[float | None, str]]
 
 
@@ -173,28 +174,32 @@ def _ladder(st: Staking, sb: SessionBook, start: float, odds, selection):
     return amount, f"ladder step {n}: {amount:.2f}"
 
 
-PLANS: dict[str, Plan] = {"flat": _flat, "percent": _percent, "kelly": _kelly,
-                          "martingale": _martingale, "fibonacci": _fibonacci, "ladder": _ladder}
+# each plan class's stake function (a class whose `uses_probability` is set also takes p and
+# outcomes, as _kelly); tests/core/test_plans.py checks every class of Staking has one
+STAKES: dict[type[StakingPlan], Plan] = {Flat: _flat, Percent: _percent, Kelly: _kelly,
+                                         Martingale: _martingale, Fibonacci: _fibonacci,
+                                         Ladder: _ladder}
 
 
 MEMO_SIZE = 4096  # finished stakes remembered per session config
-ODDS_FREE = frozenset({"flat", "percent", "martingale", "fibonacci", "ladder"})  # not kelly
 
 
 class StakePlan:
-    """What a session's staking config fixes, worked out once per config: its plan, whether the
-    amount depends on the price, a flat plan's finished stake (it depends on nothing else), and
-    a memo of finished stakes by (amount, reason). The engine keeps one per session config."""
+    """What a session's staking config fixes, worked out once per config: its plan's function,
+    whether the amount depends on the price and takes the session's probability, a constant
+    plan's finished stake (flat: it depends on nothing else), and a memo of finished stakes by
+    (amount, reason). The engine keeps one per session config."""
 
     def __init__(self, session: Session):
         self.session = session
-        self.plan = PLANS.get(session.staking.plan)
-        self.odds_free = self.plan is not None and session.staking.plan in ODDS_FREE
+        st = session.staking  # the facts its class declares (core/plans.py)
+        self.plan = STAKES.get(type(st))
+        self.odds_free = self.plan is not None and st.odds_free
+        self.probability = self.plan is not None and st.uses_probability
         self.memo: dict[tuple, StakeResult] = {}
         self.constant: StakeResult | None = None
-        if session.staking.plan == "flat":
-            self.constant = self.finish(*_flat(session.staking, None, session.bankroll, None,
-                                               None))
+        if self.plan is not None and st.constant:
+            self.constant = self.finish(*self.plan(st, None, session.bankroll, None, None))
 
     def finish(self, raw: float | None, why: str) -> StakeResult:
         """Cap at max_stake, floor to a cent; None when there is nothing to stake."""
@@ -256,8 +261,8 @@ class Purse:
                 return StakeResult(None, f"{self.session.staking.plan}: depends on the odds")
             args = (self.session.staking, self.sb, self.session.bankroll, odds, selection)
             res = self.stakes.finish(*(
-                self.plan(*args) if (p is None and outcomes is None) or self.plan is not _kelly
-                else _kelly(*args, p, outcomes)))
+                self.plan(*args) if (p is None and outcomes is None) or not self.stakes.probability
+                else self.plan(*args, p, outcomes)))
         if res.stake is None or (res.stake <= self._floor and not reserved):
             return res  # no stake, or one the free bankroll surely covers
         free = round(self.free - reserved, 2) if reserved else self.free  # free: to the cent

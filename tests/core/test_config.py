@@ -132,8 +132,9 @@ def test_each_staking_plan_is_its_own_class_with_the_old_messages(tmp_path, stak
 
 
 def test_a_staking_plan_is_flat_when_left_out_and_every_plan_has_its_function():
-    from pipeline.core.config import PLANS, Flat
+    from pipeline.core.config import Flat
+    from pipeline.core.plans import PLAN_CLASSES
     from pipeline.strategies import staking
     s = Config.model_validate({"sessions": [{**SESSION, "staking": {"stake": 3}}]}).sessions[0]
     assert isinstance(s.staking, Flat) and s.staking.stake == 3
-    assert set(staking.PLANS) == set(PLANS)
+    assert set(staking.STAKES) == set(PLAN_CLASSES)
