@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from pipeline.core.config import Config
+from pipeline.core.errors import BetpipeError
 from pipeline.core.matchkey import KeyTables, load_tables
 from pipeline.core.state import Bet, Book, SessionBook
 from pipeline.core.timefmt import iso, parse_iso
@@ -54,7 +55,7 @@ def _settled_iso(at: datetime) -> str:
     return text
 
 
-class BacktestError(ValueError):
+class BacktestError(BetpipeError, ValueError):
     """Input the backtest cannot use: names the file, the row and the field."""
 
 

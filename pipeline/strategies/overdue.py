@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pipeline.core.errors import BetpipeError
 from pipeline.core.state import Book, replay
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.strategies.settlement import settle
 
 
-class Refused(ValueError):
+class Refused(BetpipeError, ValueError):
     """A manual settlement that must not be written; the message says why."""
 
 

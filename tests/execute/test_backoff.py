@@ -10,11 +10,11 @@ import pytest
 from pipeline.bookmakers import UNREACHABLE, Capabilities, Placement
 from pipeline.core.clock import FakeClock
 from pipeline.core.config import Config
+from pipeline.core.errors import NOT_FOUND
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.ledger import Ledger
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.execute.backoff import delay_s, next_try_at
-from pipeline.core.files import NOT_FOUND
 from pipeline.programs.execute.engine import Executor
 from tests.kit.builders import at, config_doc, decision, ledger_events, match, odds_doc, of_type
 from tests.kit.programs import Quiet

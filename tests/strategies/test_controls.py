@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from pipeline.core.files import NOT_FOUND
+from pipeline.core.errors import NOT_FOUND
 from pipeline.core.state import Book, replay
 from pipeline.core.timefmt import parse_iso
 from pipeline.strategies import controls as c

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from pipeline.bookmakers import UNKNOWN, UNREACHABLE, Placement
 from pipeline.core.clock import Clock
 from pipeline.core.config import Config
+from pipeline.core.errors import NOT_FOUND
 from pipeline.core.state import Book
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.core.files import NOT_FOUND
 
 
 def delay_s(failures: int, base_s: float, max_s: float) -> float:

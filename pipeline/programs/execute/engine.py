@@ -27,7 +27,7 @@ from typing import Callable, Iterable
 from pipeline.bookmakers import UNKNOWN, Bookmaker, Order, Placement, check_bookmaker
 from pipeline.core.clock import Clock
 from pipeline.core.config import Config
-from pipeline.core.files import NOT_FOUND
+from pipeline.core.errors import NOT_FOUND
 from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger, OncePerReason
 from pipeline.core.state import Book, Intent, SessionBook, absorb_new
