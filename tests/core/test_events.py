@@ -6,6 +6,8 @@ the bytes on disk must not change."""
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
 
 import orjson
 import pytest
@@ -192,3 +194,12 @@ def test_stamp_gives_a_fresh_body_its_seq_and_ts():
     assert out.to_dict() == {"seq": 5, "ts": TS, "type": "SESSION_RESET", "session": "s"}
     with pytest.raises(AttributeError):  # frozen for everyone else
         out.seq = 6
+
+
+def test_pipeline_builds_events_as_classes_not_dict_literals():
+    """The one place an event is a dict is the ledger's line (core/events.py and ledger.py)."""
+    root = Path(E.__file__).parents[1]  # pipeline/
+    literal = re.compile(r'"type":\s*(?:"(?:%s)"|CHECKPOINT)' % "|".join(E.EVENT_TYPES))
+    found = [f"{p.relative_to(root.parent)}:{n}" for p in root.rglob("*.py")
+             for n, line in enumerate(p.read_text().splitlines(), 1) if literal.search(line)]
+    assert found == []
