@@ -31,6 +31,7 @@ from benchmarks.common import bench_sessions, pct, watch
 from benchmarks.filebus import raw_hop
 from pipeline.core import clock as clockmod
 from pipeline.core.config import Config
+from pipeline.core.events import from_dicts
 from pipeline.core.filebus import SnapshotWriter, atomic_write_json, dumps, read_snapshot
 from pipeline.core.paths import REPO, Home
 from pipeline.core.state import replay
@@ -176,7 +177,7 @@ def cycle(body: dict, sessions: list[dict], events: list[dict], now, samples: in
     already indexed snapshot. Wall-clock and CPU time (thread_time: what the cycle itself costs,
     whatever else the shared machine runs)."""
     config = Config.model_validate({"max_odds_age_s": 3600, "sessions": sessions})
-    book = replay(events)
+    book = replay(from_dicts(events))
     doc = {"version": 1, "written_at": iso(now), **body}
     raw = orjson.dumps(doc)
     index = OddsIndex(doc)

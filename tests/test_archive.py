@@ -13,11 +13,11 @@ from pipeline.core.checkpoint import Period
 from pipeline.core.clock import FakeClock
 from pipeline.core.config import Config
 from pipeline.core.filebus import atomic_write_json
-from pipeline.core.ledger import Ledger, read_events
+from pipeline.core.ledger import Ledger, read_events, read_records
 from pipeline.core.state import replay
 from pipeline.programs.track.program import Tracker
 from pipeline.strategies import rules
-from tests.kit.builders import (bet_at as bet, config_doc, KEY as A, ledger_events, match, odds_doc,
+from tests.kit.builders import (bet_at as bet, replay_lines, config_doc, KEY as A, ledger_events, match, odds_doc,
                                 settle_at as settle)
 from tests.kit.contracts import assert_contract
 from tests.kit.programs import betpipe
@@ -99,7 +99,7 @@ def test_archive_twice_and_then_nothing_more_to_move(home):
     assert ledger_events(home) == events
     # the next event follows the checkpoint's seq
     nxt = Ledger(home.ledger, clock).append({"type": "SESSION_RESET", "session": "s1"})[0]
-    assert nxt["seq"] == events[0]["seq"] + 1
+    assert nxt.seq == events[0]["seq"] + 1
 
 
 def test_bad_input_is_refused_with_the_reason(home):
@@ -148,9 +148,9 @@ def test_a_review_still_halts_on_bets_an_archive_moved(home):
     clock.set("2024-10-03T09:00:00Z")
     report = archive(ledger, date(2024, 10, 2))
     assert report["archived"] == 6  # A's and B's intent, placement and settlement
-    kept = read_events(home.ledger)
+    kept = read_records(home.ledger)  # the lines as written
     assert not [e for e in kept if e["type"] == "BET_SETTLED"] and kept[-1]["type"] == "CHECKPOINT"
-    sb = replay(kept).sessions["s1"]
+    sb = replay_lines(kept).sessions["s1"]
     assert rules.review_figures(sb) == review_from_raw(history_events(home.ledger), "s1") == (
         2, 15.0, -15.0)
     assert rules.review_state(cfg.session("s1"), sb) == "review: 2/3 bets, roi -1.0000 < 0"
@@ -161,11 +161,11 @@ def test_a_review_still_halts_on_bets_an_archive_moved(home):
     out = tracker.run_pass(odds_doc(c_won), cfg)
     n, staked, profit = review_from_raw(history_events(home.ledger), "s1")
     assert (n, staked, profit) == (3, 23.0, -3.0)
-    assert [(e["type"], e.get("reason")) for e in out] == [("BET_SETTLED", None),
+    assert [(e.kind, getattr(e, "reason", None)) for e in out] == [("BET_SETTLED", None),
                                                          ("SESSION_HALTED", "review")]
-    assert out[1]["detail"] == (f"{n} settled bets since the reset, roi {profit / staked:.4f} "
+    assert out[1].detail == (f"{n} settled bets since the reset, roi {profit / staked:.4f} "
                                 f"< min_roi 0")
-    assert_contract("bet-record-event", out[1])
+    assert_contract("bet-record-event", out[1].to_dict())
     book = replay(read_events(home.ledger))
     assert rules.review_figures(book.sessions["s1"]) == (n, staked, profit)
     assert book.sessions["s1"].halted == "review"

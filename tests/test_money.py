@@ -30,7 +30,7 @@ from pipeline.strategies.controls import (DailyLoss, FreeBankroll, MatchExposure
                                           SessionExposure, context)
 from pipeline.programs.track.program import Tracker
 from pipeline.strategies.settlement import results_body
-from tests.kit.builders import config_doc, decision, ledger_events, match, odds_doc
+from tests.kit.builders import replay_lines, config_doc, decision, ledger_events, match, odds_doc
 from tests.kit.contracts import assert_contract
 from tests.kit.ledgers import ledgers, PROPERTY
 
@@ -123,7 +123,7 @@ class Controls:
     """What the executor's controls see of this home (strategies.controls.context)."""
 
     def __init__(self, home: Home, config: Config):
-        self.config, self.book = config, replay(ledger_events(home))
+        self.config, self.book = config, replay_lines(ledger_events(home))
         self.odds = read_snapshot(home.odds)
 
     def check(self, control, d: dict) -> str | None:
@@ -144,7 +144,7 @@ def test_bets_open_and_in_flight_at_a_reset_keep_their_money_and_settle_into_the
     tracker = Tracker(home, ledger, clock)
     for k in KEYS[:4]:
         place(ledger, k)
-    assert [e["type"] for e in tracker.run_pass(home_wins(KEYS[0]), cfg)] == ["BET_SETTLED"]
+    assert [e.kind for e in tracker.run_pass(home_wins(KEYS[0]), cfg)] == ["BET_SETTLED"]
     intend(ledger, KEYS[4])  # in flight at the reset
     betpipe(home, "reset", "s1")
     place(ledger, KEYS[4], intended=True)  # the bookmaker took it after the reset
@@ -180,8 +180,8 @@ def test_bets_open_and_in_flight_at_a_reset_keep_their_money_and_settle_into_the
 
     # two bets placed before the reset lose after it: their -20 is the new period's
     out = tracker.run_pass(home_wins(KEYS[1], KEYS[2]), cfg)
-    assert [e["type"] for e in out] == ["BET_SETTLED", "BET_SETTLED", "SESSION_HALTED"]
-    assert out[-1]["reason"] == "stop_loss"
+    assert [e.kind for e in out] == ["BET_SETTLED", "BET_SETTLED", "SESSION_HALTED"]
+    assert out[-1].reason == "stop_loss"
     events = ledger_events(home)
     r = raw(events)
     assert (r["profit"], r["profit_since"], r["open"]) == (-30.0, -20.0, 3)
@@ -267,7 +267,7 @@ CONFIG = Config.model_validate({"sessions": [  # "c" of the generated ledgers is
 @PROPERTY
 @given(ledgers())
 def test_results_json_is_the_raw_sums_of_any_ledger_with_resets(events):
-    book = replay(events)
+    book = replay_lines(events)
     body = results_body(book, CONFIG)
     everything = raw(events)
     total = body["total"]

@@ -22,7 +22,7 @@ from pipeline.core.timefmt import iso
 from pipeline.programs.notify.messages import program_items
 from pipeline.programs.notify.program import Notifier
 from pipeline.programs.notify.webhook import TargetError, payload, post, target_from
-from tests.kit.builders import bet
+from tests.kit.builders import replay_lines, bet
 from tests.kit.contracts import assert_contract, free_port
 from tests.kit.homes import START
 from tests.kit.poll import poll
@@ -225,7 +225,7 @@ def test_the_notify_program_skips_a_hand_written_line_and_a_bom_and_says_so_once
     assert len(lines) == 3, lines
     assert lines[0].startswith("🟢 bet placed · fav-week · Team0 v Other0")
     assert lines[1].startswith("✅ won · fav-week") and lines[2].startswith("🟢 bet placed")
-    assert [e["seq"] for e in ledger.read()] == [1, 2, 3, 4, 5]  # the hand lines took no seq
+    assert [e.seq for e in ledger.read()] == [1, 2, 3, 4, 5]  # the hand lines took no seq
     logged = [orjson.loads(line) for line in out.splitlines() if line.startswith("{")]
     skipped = [r for r in logged if r["event"] == "file.line_skipped"]
     assert [(r["file"], r["line"]) for r in skipped] == [(str(home.ledger), 3),
@@ -241,7 +241,7 @@ def test_an_overdue_bet_is_alerted_once_in_one_message_even_across_a_restart(hom
 
     rec, clock = recorder(), FakeClock("2019-08-10T07:00:00Z")
     events = placed_events(3)
-    book = replay(events)
+    book = replay_lines(events)
     late = overdue_bets(book, {}, clock.now(), 12)  # placed 18:31: overdue since 06:31
     assert len(late) == 3
     track = {"last_beat_real": iso(clock.real_now()), "state": "ok", "overdue": late[:2]}
@@ -270,7 +270,7 @@ def test_overdue_alerts_can_be_turned_off(home, recorder):
 
     rec, clock = recorder(), FakeClock("2019-08-10T07:00:00Z")
     events = placed_events(1)
-    late = overdue_bets(replay(events), {}, clock.now(), 12)
+    late = overdue_bets(replay_lines(events), {}, clock.now(), 12)
     n = notifier(home, rec.url, clock, events=["settled"])
     n.collect(events, {"track": {"last_beat_real": iso(clock.real_now()), "state": "ok",
                                  "overdue": late}})

@@ -149,7 +149,7 @@ def test_an_unknown_bet_halts_every_session_once_logs_an_error_and_degrades_heal
     assert t.run_pass(odds_doc(match()), cfg) == []  # not an hour since the last check yet
     clock.advance(1)
     out = t.run_pass(odds_doc(match()), cfg)
-    assert [(e["type"], e["session"], e["reason"]) for e in out] == [
+    assert [(e.kind, e.session, e.reason) for e in out] == [
         ("SESSION_HALTED", "s1", UNKNOWN_BET + "P-99"), ("SESSION_HALTED", "s2", UNKNOWN_BET + "P-99")]
     for ev in of_type(ledger_events(home), "SESSION_HALTED"):
         assert_contract("bet-record-event", ev)
@@ -203,7 +203,7 @@ def test_the_kill_switch_stops_bets_but_not_settlement(home, clock):
     ledger.append(intent(f"s1|{KEY}|1X2#1"), placed(f"s1|{KEY}|1X2#1", "P-1"))
     done = match(status="finished", odds=None, result={"home_goals": 0, "away_goals": 1})
     out = Tracker(home, ledger, clock).run_pass(odds_doc(done), config(halt=True))
-    assert [(e["type"], e["outcome"]) for e in out] == [("BET_SETTLED", "won")]
+    assert [(e.kind, e.outcome) for e in out] == [("BET_SETTLED", "won")]
 
 
 # --------------------------------------------------------------------------- real programs

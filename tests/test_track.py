@@ -17,7 +17,7 @@ from pipeline.core.state import Bet, SessionBook, replay
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.programs.track.program import Tracker
 from pipeline.strategies.settlement import figures, max_drawdown, settle
-from tests.kit.builders import (at, config, config_doc, KEY, KICKOFF, ledger_events, match,
+from tests.kit.builders import (replay_lines, at, config, config_doc, KEY, KICKOFF, ledger_events, match,
                                 odds_doc, of_type, place, T0)
 from tests.kit.contracts import assert_contract
 from tests.kit.poll import poll
@@ -45,24 +45,24 @@ def finished(home_goals, away_goals, status="finished"):
 ])
 def test_settle_won_and_lost(selection, score, outcome, payout, profit):
     s = settle(bet(selection), finished(*score))
-    assert (s["outcome"], s["payout"], s["profit"]) == (outcome, payout, profit)
-    assert s["type"] == "BET_SETTLED" and s["bet_ref"] == "P-1"
+    assert (s.outcome, s.payout, s.profit) == (outcome, payout, profit)
+    assert s.kind == "BET_SETTLED" and s.bet_ref == "P-1"
 
 
 def test_settle_rounds_to_cents():
     s = settle(bet(odds=1.333, stake=7.0), finished(0, 1))
-    assert (s["payout"], s["profit"]) == (9.33, 2.33)
+    assert (s.payout, s.profit) == (9.33, 2.33)
 
 
 @pytest.mark.parametrize("status", ["postponed", "void"])
 def test_settle_void_returns_the_stake(status):
     s = settle(bet(), match(status=status, odds=None))
-    assert (s["outcome"], s["payout"], s["profit"]) == ("void", 10.0, 0.0)
+    assert (s.outcome, s.payout, s.profit) == ("void", 10.0, 0.0)
 
 
 def test_a_void_stake_off_the_cent_comes_back_rounded_with_a_profit_of_plus_zero():
     s = settle(bet(stake=10.004), match(status="void", odds=None))
-    assert (s["payout"], repr(s["profit"])) == (10.0, "0.0")  # not -0.0 (10.0 - 10.004 rounded)
+    assert (s.payout, repr(s.profit)) == (10.0, "0.0")  # not -0.0 (10.0 - 10.004 rounded)
 
 
 @pytest.mark.parametrize("m", [match(), match(status="live", odds=None),
@@ -139,11 +139,11 @@ def test_settlements_of_a_pass_and_their_halt_share_one_append_and_the_halt_is_w
     tracker = Tracker(home, ledger, clock)
     lost = [home_win(k) for k in KEYS[:2]]
     out = tracker.run_pass(odds_doc(*lost), cfg)
-    assert [e["type"] for e in out] == ["BET_SETTLED", "BET_SETTLED", "SESSION_HALTED"]
-    assert out[2]["reason"] == "stop_loss" and len({e["ts"] for e in out}) == 1
-    assert [e["seq"] for e in out] == list(range(out[0]["seq"], out[0]["seq"] + 3))
+    assert [e.kind for e in out] == ["BET_SETTLED", "BET_SETTLED", "SESSION_HALTED"]
+    assert out[2].reason == "stop_loss" and len({e.ts for e in out}) == 1
+    assert [e.seq for e in out] == list(range(out[0].seq, out[0].seq + 3))
     for ev in out:
-        assert_contract("bet-record-event", ev)
+        assert_contract("bet-record-event", ev.to_dict())
     for _ in range(3):  # the same odds again, a fresh tracker: nothing more
         assert tracker.run_pass(odds_doc(*lost), cfg) == []
         assert Tracker(home, ledger, clock).run_pass(odds_doc(*lost), cfg) == []
@@ -156,9 +156,9 @@ def test_take_profit_halts_with_the_settlement_that_reaches_it(home, clock, ledg
     cfg = config(limits={"take_profit": 40})
     tracker = Tracker(home, ledger, clock)
     won = lambda k: match(k, status="finished", odds=None, result={"home_goals": 0, "away_goals": 1})  # noqa: E731
-    assert [e["type"] for e in tracker.run_pass(odds_doc(won(KEYS[0])), cfg)] == ["BET_SETTLED"]  # +20
+    assert [e.kind for e in tracker.run_pass(odds_doc(won(KEYS[0])), cfg)] == ["BET_SETTLED"]  # +20
     out = tracker.run_pass(odds_doc(won(KEYS[0]), won(KEYS[1])), cfg)  # +40: at the edge
-    assert [(e["type"], e.get("reason")) for e in out] == [("BET_SETTLED", None),
+    assert [(e.kind, getattr(e, "reason", None)) for e in out] == [("BET_SETTLED", None),
                                                          ("SESSION_HALTED", "take_profit")]
 
 
@@ -168,7 +168,7 @@ def test_max_bets_and_max_duration_halt_without_a_settlement(home, clock, ledger
     assert tracker.run_pass(odds_doc(match(KEYS[0])), config(limits={"max_bets": 2})) == []
     place(ledger, KEYS[1])
     out = tracker.run_pass(odds_doc(match(KEYS[0])), config(limits={"max_bets": 2}))
-    assert [e["reason"] for e in out] == ["max_bets"]
+    assert [e.reason for e in out] == ["max_bets"]
     assert tracker.run_pass(odds_doc(match(KEYS[0])), config(limits={"max_bets": 2})) == []
 
     ledger.append({"type": "SESSION_RESET", "session": "s1"})
@@ -178,7 +178,7 @@ def test_max_bets_and_max_duration_halt_without_a_settlement(home, clock, ledger
     clock.set(first + timedelta(hours=1, seconds=-1))
     assert tracker.run_pass(odds_doc(match(KEYS[2])), cfg) == []  # one second before the hour
     clock.advance(1)
-    assert [e["reason"] for e in tracker.run_pass(odds_doc(match(KEYS[2])), cfg)] == ["max_duration_h"]
+    assert [e.reason for e in tracker.run_pass(odds_doc(match(KEYS[2])), cfg)] == ["max_duration_h"]
 
 
 def test_the_recheck_under_the_lock_stops_a_second_settlement(home, clock, ledger):
@@ -198,7 +198,7 @@ def test_the_recheck_under_the_lock_stops_a_second_settlement(home, clock, ledge
     second = Tracker(home, Racing(home.ledger, clock), clock)
     assert second.run_pass(odds, config()) == []
     assert len(of_type(ledger_events(home), "BET_SETTLED")) == 1
-    assert replay(ledger_events(home)).placed[f"s1|{KEYS[0]}|1X2"].outcome == "won"
+    assert replay_lines(ledger_events(home)).placed[f"s1|{KEYS[0]}|1X2"].outcome == "won"
 
 
 # --------------------------------------------------------------------------- the real program
@@ -239,14 +239,14 @@ def test_a_daily_loss_halt_is_written_with_the_settlement_and_holds_for_that_utc
     cfg = config(limits={"daily_loss": 20})
     tracker = Tracker(home, ledger, clock)
     lost = home_win  # every bet backs the away side
-    assert [e["type"] for e in tracker.run_pass(odds_doc(lost(KEYS[0])), cfg)] == ["BET_SETTLED"]
+    assert [e.kind for e in tracker.run_pass(odds_doc(lost(KEYS[0])), cfg)] == ["BET_SETTLED"]
     out = tracker.run_pass(odds_doc(lost(KEYS[0]), lost(KEYS[1])), cfg)  # -20 today: the edge
-    assert [(e["type"], e.get("reason")) for e in out] == [("BET_SETTLED", None),
+    assert [(e.kind, getattr(e, "reason", None)) for e in out] == [("BET_SETTLED", None),
                                                          ("SESSION_HALTED", "daily_loss")]
     assert tracker.run_pass(odds_doc(lost(KEYS[0]), lost(KEYS[1])), cfg) == []  # written once
     clock.set("2024-10-06T00:00:01Z")  # the next UTC day: the halt no longer stands
     out = tracker.run_pass(odds_doc(*[lost(k) for k in KEYS[:3]]), cfg)
-    assert [e["type"] for e in out] == ["BET_SETTLED"]  # -10 on the new day: no halt
+    assert [e.kind for e in out] == ["BET_SETTLED"]  # -10 on the new day: no halt
 
 
 # --------------------------------------------------------------------------- overdue bets
@@ -256,7 +256,7 @@ def test_an_open_bet_without_a_result_turns_overdue_once_and_stays_open(home, cl
     clock.set(T0)  # placed at 12:00; the listed match kicks off at 14:00
     place(ledger, KEYS[0])
     place(ledger, KEYS[1])  # its match has left odds-data: it counts from its placement
-    listed, gone = (replay(ledger_events(home)).placed[f"s1|{k}|1X2"].bet_ref for k in KEYS[:2])
+    listed, gone = (replay_lines(ledger_events(home)).placed[f"s1|{k}|1X2"].bet_ref for k in KEYS[:2])
     kickoff = parse_iso(KICKOFF)
     odds = odds_doc(match(KEYS[0], status="live", odds=None))
     cfg = config(settle_overdue_h=12)
@@ -285,7 +285,7 @@ def test_an_open_bet_without_a_result_turns_overdue_once_and_stays_open(home, cl
     won = odds_doc(match(KEYS[0], status="finished", odds=None,
                          result={"home_goals": 0, "away_goals": 1}))
     (settled,) = tracker.run_pass(won, cfg)
-    assert (settled["bet_ref"], settled["outcome"], settled["source"]) == (listed, "won", "track")
+    assert (settled.bet_ref, settled.outcome, settled.source) == (listed, "won", "track")
     assert [o["bet_ref"] for o in tracker.overdue] == [gone]
 
 
@@ -330,19 +330,19 @@ def test_a_review_halt_is_written_with_the_settlement_that_brings_its_bets_in(ho
     cfg = Config.model_validate(doc)
     tracker = Tracker(home, ledger, clock)
     away = lambda k: match(k, status="finished", odds=None, result={"home_goals": 0, "away_goals": 1})  # noqa: E731
-    assert [e["type"] for e in settle_pass(tracker, odds_doc(home_win(KEYS[0])), cfg, clock)] == [
+    assert [e.kind for e in settle_pass(tracker, odds_doc(home_win(KEYS[0])), cfg, clock)] == [
         "BET_SETTLED"]  # 1 bet, roi -1: not due yet
     void = match(KEYS[1], status="postponed", odds=None)
-    assert [e["type"] for e in settle_pass(tracker, odds_doc(void), cfg, clock)] == [
+    assert [e.kind for e in settle_pass(tracker, odds_doc(void), cfg, clock)] == [
         "BET_SETTLED"]  # void: not counted
-    assert [e["type"] for e in settle_pass(tracker, odds_doc(away(KEYS[2])), cfg, clock)] == [
+    assert [e.kind for e in settle_pass(tracker, odds_doc(away(KEYS[2])), cfg, clock)] == [
         "BET_SETTLED"]  # 2 bets, -10 + 10 = 0
     out = settle_pass(tracker, odds_doc(home_win(KEYS[3])), cfg, clock)
     # 3 settled non-void bets: profit -10, staked 30, roi -0.333 < -0.3
-    assert [(e["type"], e.get("reason")) for e in out] == [("BET_SETTLED", None),
+    assert [(e.kind, getattr(e, "reason", None)) for e in out] == [("BET_SETTLED", None),
                                                          ("SESSION_HALTED", "review")]
-    assert "3 settled bets" in out[1]["detail"]
-    assert_contract("bet-record-event", out[1])
+    assert "3 settled bets" in out[1].detail
+    assert_contract("bet-record-event", out[1].to_dict())
     assert read_snapshot(home.results)["sessions"]["s1"]["halted"] == "review"
 
 

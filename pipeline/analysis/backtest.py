@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Callable, Iterable, Sequence
 
 from pipeline.core.config import Config
+from pipeline.core.errors import BetpipeError
+from pipeline.core.events import ABSENT, BetPlaced, Event, maker, stamp
 from pipeline.core.matchkey import KeyTables, load_tables
 from pipeline.core.state import Bet, Book, SessionBook
 from pipeline.core.timefmt import iso, parse_iso
@@ -42,6 +44,7 @@ FTR_SIDE = {"H": "home", "D": "draw", "A": "away"}
 FIGURES = ("bets", "won", "staked", "profit", "roi", "hit_rate", "max_drawdown", "bankroll",
            "halted", "clv_bets", "clv_mean", "ev_close_mean")
 DEFAULT = "default"  # --closing not given: the --odds source's own closing columns
+_placed = maker(BetPlaced)  # positional: one per bet (the hot path)
 
 
 _SETTLED_ISO: dict[datetime, str] = {}  # settle instant -> ISO text (same in every trial)
@@ -54,7 +57,7 @@ def _settled_iso(at: datetime) -> str:
     return text
 
 
-class BacktestError(ValueError):
+class BacktestError(BetpipeError, ValueError):
     """Input the backtest cannot use: names the file, the row and the field."""
 
 
@@ -205,15 +208,14 @@ class Backtest:
         self.refused: list[tuple[dict, Refusal]] = []  # (decision, refusal) in decision order
 
     # -- the ledger ----------------------------------------------------------------------
-    def append(self, events: Iterable[dict], ts: str) -> None:
+    def append(self, events: Iterable[Event], ts: str) -> None:  # stamped as the ledger would
         seq, apply = self.seq, self.book.apply
         for ev in events:
             seq += 1
-            ev["seq"] = self.seq = seq
-            ev["ts"] = ts
-            apply(ev)
+            apply(stamp(ev, seq, ts))
+        self.seq = seq
 
-    def halts(self, session_ids: Iterable[str], now: datetime) -> list[dict]:
+    def halts(self, session_ids: Iterable[str], now: datetime) -> list[Event]:
         """SESSION_HALTED for each of these sessions whose limits the state now trips (as track
         and execute write them: once, not for a session already halted)."""
         out = []
@@ -252,7 +254,7 @@ class Backtest:
         ts = _SETTLED_ISO.get(at) or _settled_iso(at)
         self.append(bodies, ts)
         if self._halting:
-            self.append(self.halts([b["session"] for b in bodies], at), ts)
+            self.append(self.halts([b.session for b in bodies], at), ts)
 
     # -- deciding ------------------------------------------------------------------------
     def step(self, m: BtMatch, index: OddsIndex | None = None, ts: str | None = None) -> None:
@@ -293,11 +295,9 @@ class Backtest:
                     self.refused.append((d, refusal))
                     continue
             self.seq = seq = self.seq + 1  # one event: what `append` does, without its loop
-            apply({"type": "BET_PLACED", "session": sid, "decision_id": did,
-                   "client_ref": did + "#1", "bet_ref": f"bt-{seq}", "odds": d["odds"],
-                   "stake": d["stake"], "match_key": d["match_key"], "market": d["market"],
-                   "selection": d["selection"], "line": d.get("line"), "placed_at": ts,
-                   "seq": seq, "ts": ts})
+            apply(_placed((seq, ts, ABSENT, sid, None, did, did + "#1", f"bt-{seq}", d["odds"],
+                           d["stake"], d["match_key"], d["market"], d["selection"],
+                           d.get("line"), ts)))
             bets.append(placed[did])
             if sid in halting:
                 self.append(self.halts([sid], m.kickoff), ts)

@@ -36,6 +36,7 @@ from pipeline.core.bets import WINS, Bet
 from pipeline.core.files import MARKETS
 from pipeline.core.matchkey import KeyTables
 from pipeline.analysis.backtest import FTR_SIDE, Backtest, BtMatch, load_matches
+from pipeline.core.errors import BetpipeError
 from pipeline.history.football_data import UK, Fixture, price
 from pipeline.strategies import clv
 from pipeline.strategies.markets import SIDES_1X2, ah_favourite, line_label
@@ -194,7 +195,7 @@ class Group:
         return out
 
 
-class DrillError(ValueError):
+class DrillError(BetpipeError, ValueError):
     pass
 
 

@@ -22,6 +22,7 @@ from typing import Callable
 
 import orjson
 
+from pipeline.core.errors import BetpipeError
 from pipeline.core.filebus import fsync_dir
 from pipeline.core.matchkey import KeyTables, load_tables, season_of
 from pipeline.history.football_data import FootballDataError, decode, parse_text
@@ -37,7 +38,7 @@ _RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)$")
 Progress = Callable[[str, int, int | None], None]  # (file name, bytes so far, total or None)
 
 
-class FetchError(ValueError):
+class FetchError(BetpipeError, ValueError):
     pass
 
 

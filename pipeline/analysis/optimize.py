@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from pipeline.analysis import backtest as bt
 from pipeline.analysis.trials import Prepared, Trials, prepare
 from pipeline.core.config import Config, Session
+from pipeline.core.errors import BetpipeError
 from pipeline.strategies.settlement import figures
 
 OBJECTIVES = ("roi", "profit", "log_growth")
@@ -34,7 +35,7 @@ WARN_GAP = 0.05  # out-of-sample ROI this far (or more) below in-sample: a warni
 TRACE_ENV = "BETPIPE_OPTIMIZE_TRACE"  # a file: each trial appends what it ran on (tests)
 
 
-class OptimizeError(ValueError):
+class OptimizeError(BetpipeError, ValueError):
     """Input optimize cannot use: names the file, the key and the reason."""
 
 

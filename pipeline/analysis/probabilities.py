@@ -31,6 +31,7 @@ from typing import Sequence
 import orjson
 
 from pipeline.core.config import Config
+from pipeline.core.errors import BetpipeError
 from pipeline.core.files import MARKET_SIDES
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.timefmt import iso
@@ -44,7 +45,7 @@ DEFAULT_REFIT_DAYS = 7.0
 CACHE_VERSION = "1"  # part of every fit's hash: bump when the fit's code changes its output
 
 
-class ProbabilityError(ValueError):
+class ProbabilityError(BetpipeError, ValueError):
     """A probability source the backtest cannot build (names the session and the field)."""
 
 

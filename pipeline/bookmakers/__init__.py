@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from pipeline.core.adapters import AdapterError, check, label, load
-from pipeline.core.files import UNREACHABLE  # noqa: F401  (a reason every bookmaker may give)
+from pipeline.core.errors import UNREACHABLE, BetpipeError, NotPlaced, never_reached  # noqa: F401
 
 # the config's `mode` -> the bookmaker's class (tests/bookmakers/test_registry.py: every mode
 # the config allows is here, and each class's `mode` is its name)
@@ -39,7 +39,7 @@ BOOKMAKERS = {
 KIND = "bookmaker"
 
 PLACED, NOT_PLACED, UNKNOWN = "placed", "not_placed", "unknown"
-# UNREACHABLE (core.files): reason prefix of a not_placed bet whose bookmaker could not be
+# UNREACHABLE (core.errors): reason prefix of a not_placed bet whose bookmaker could not be
 # reached (nothing was sent): the executor backs off and probes with `reachable()`
 
 
@@ -79,6 +79,11 @@ class Placement:
         return cls(NOT_PLACED, client_ref, reason=reason, retryable=retryable)
 
     @classmethod
+    def not_reached(cls, client_ref: str, err: NotPlaced) -> "Placement":
+        """Certainly not placed: the attempt never reached the bookmaker (retryable)."""
+        return cls(NOT_PLACED, client_ref, reason=err.failure, retryable=True)
+
+    @classmethod
     def unknown(cls, client_ref: str, reason: str) -> "Placement":
         return cls(UNKNOWN, client_ref, reason=reason)
 
@@ -86,8 +91,13 @@ class Placement:
     def ok(self) -> bool:
         return self.status == PLACED
 
+    @property
+    def never_reached(self) -> bool:
+        """Not placed because nothing reached the bookmaker (core.errors.NEVER_REACHED)."""
+        return self.status == NOT_PLACED and never_reached(self.reason)
 
-class HistoryUnavailable(RuntimeError):
+
+class HistoryUnavailable(BetpipeError, RuntimeError):
     """The bookmaker's bet history cannot be had now (unreachable, an answer that is not JSON),
     or not at all (a bookmaker without the bet_history capability)."""
 

@@ -28,6 +28,7 @@ from typing import Callable
 from pipeline.bookmakers import HistoryUnavailable, bookmaker_class
 from pipeline.core.adapters import label
 from pipeline.core.config import Config
+from pipeline.core.events import Event, SessionHalted
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
 
@@ -162,32 +163,34 @@ def _index(events: list[dict]) -> tuple[dict, dict, dict]:
 
 
 def check(ledger: Ledger, fetch: Callable[[], list[dict]], mode: str) -> Report:
-    """Ledger, history, ledger again (see `compare`). HistoryUnavailable when it cannot be had."""
-    before = ledger.read()
+    """Ledger, history, ledger again (see `compare`: the lines as written, as the bookmaker's
+    bets are). HistoryUnavailable when it cannot be had."""
+    before = ledger.records()
     bets = fetch()
-    return compare(bets, before, ledger.read(), mode)
+    return compare(bets, before, ledger.records(), mode)
 
 
 # --------------------------------------------------------------------------- halts
 
-def halts(report: Report, events: list[dict], sessions: list[str]) -> list[dict]:
+def halts(report: Report, events: list[Event], sessions: list[str]) -> list[SessionHalted]:
     """SESSION_HALTED of every session for each unknown bet not yet halted for (written once)."""
-    done = {ev.get("reason") for ev in events if ev.get("type") == "SESSION_HALTED"}
+    done = {ev.reason for ev in events if type(ev) is SessionHalted}
     out = []
     for bet in report.unknown:
         reason = UNKNOWN_BET + bet["bet_ref"]
         if reason in done:
             continue
         done.add(reason)
-        out += [{"type": "SESSION_HALTED", "session": sid, "reason": reason,
-                 "detail": f"{bet['why']}; every session halts until reset"} for sid in sessions]
+        out += [SessionHalted(session=sid, reason=reason,
+                              detail=f"{bet['why']}; every session halts until reset")
+                for sid in sessions]
     return out
 
 
-def session_ids(config: Config | None, events: list[dict]) -> list[str]:
+def session_ids(config: Config | None, events: list[Event]) -> list[str]:
     """Every session: configured ones first, then any other the ledger names."""
     ids = [s.id for s in config.sessions] if config else []
-    return ids + sorted({ev["session"] for ev in events if ev.get("session")} - set(ids))
+    return ids + sorted({ev.session for ev in events if ev.session} - set(ids))
 
 
 # --------------------------------------------------------------------------- the hourly check
@@ -211,7 +214,7 @@ class Hourly:
             return False
         return self.next_at is None or self.clock.now() >= self.next_at
 
-    def run(self, config: Config | None) -> list[dict]:
+    def run(self, config: Config | None) -> list[SessionHalted]:
         """Check if due; the SESSION_HALTED events appended for unknown bets."""
         if not self.due():
             return []
@@ -235,8 +238,8 @@ class Hourly:
             return []
         out = self.ledger.transact(lambda evs: halts(report, evs, session_ids(config, evs)))
         for ev in out:
-            self.log.error("reconcile.halted", session=ev["session"], reason=ev["reason"],
-                           detail=ev["detail"])
+            self.log.error("reconcile.halted", session=ev.session, reason=ev.reason,
+                           detail=ev.detail)
         return out
 
     def problem(self, halted: dict[str, str | None]) -> str | None:

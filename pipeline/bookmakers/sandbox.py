@@ -44,10 +44,10 @@ from playwright.async_api import TimeoutError as PlaywrightTimeoutError
 
 from pipeline.bookmakers import UNREACHABLE, Capabilities, Order, Placement
 from pipeline.core.config import Config
-from pipeline.core.files import BROWSER_ERROR
 from pipeline.bookmakers.account import (ENV_PASSWORD, ENV_USER, Credentials, bookmaker_url,
                                          credentials_problem, sandbox_history)
-from pipeline.browser.pool import PagePool, PoolError
+from pipeline.browser.pool import PagePool
+from pipeline.core.errors import BROWSER_ERROR, BetpipeError, NotPlaced
 from pipeline.core.log import OncePerReason
 
 # reason_code of the sandbox's refusal page -> whether trying again later may work
@@ -128,11 +128,11 @@ def unreachable_error(e: BaseException) -> bool:
         any(f"net::{code}" in text for code in NET_ERRORS)
 
 
-class LoginRefused(RuntimeError):
+class LoginRefused(BetpipeError, RuntimeError):
     """The site refused the credentials (never says the password)."""
 
 
-class SlipError(RuntimeError):
+class SlipError(BetpipeError, RuntimeError):
     """The page is not what placing a bet expects (before the click)."""
 
 
@@ -242,9 +242,9 @@ class SandboxBookmaker:
             return self._call(lambda page: self._place_on(page, order))
         except concurrent.futures.TimeoutError:
             return Placement.unknown(order.client_ref, "the placement timed out")
-        except PoolError as e:  # no page was touched
-            return Placement.not_placed(order.client_ref, self.scrub(f"{BROWSER_ERROR}: {e}"),
-                                        retryable=True)
+        except NotPlaced as e:  # no page was touched (PoolError)
+            return Placement.not_reached(order.client_ref,
+                                         NotPlaced(self.scrub(str(e)), kind=e.kind))
         except Exception as e:
             return Placement.unknown(order.client_ref, self.scrub(f"{type(e).__name__}: {e}"))
 
@@ -280,7 +280,7 @@ class SandboxBookmaker:
             if clicked:
                 return Placement.unknown(ref, f"after the click: {reason}")
             kind = UNREACHABLE if unreachable_error(e) else BROWSER_ERROR
-            return Placement.not_placed(ref, f"{kind}: {reason}", retryable=True)
+            return Placement.not_reached(ref, NotPlaced(reason, kind=kind))
         return Placement.not_placed(ref, "logged_out", retryable=True)
 
     async def _open_slip(self, page, order: Order) -> Placement | None:

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import psutil
 
+from pipeline.core.errors import BetpipeError
 from pipeline.core.paths import Home
 
 ENV = "BETPIPE_CHROMIUM"
@@ -37,7 +38,7 @@ NO_FORM_MEMORY = {"autofill": {"profile_enabled": False, "credit_card_enabled": 
 TERM_GRACE_S = 3.0
 
 
-class BrowserNotFound(RuntimeError):
+class BrowserNotFound(BetpipeError, RuntimeError):
     def __init__(self, tried: list[str]):
         super().__init__("no Chromium found; tried " + "; ".join(tried) + ". Install one "
                          "(`playwright install chromium`, or as root `apt-get install chromium`) "

@@ -22,13 +22,14 @@ from typing import Awaitable, Callable, TypeVar
 
 from pipeline.browser.launch import (ARGS, BrowserNotFound, end_orphans, forget_forms, locate,
                                       remove_singletons)
+from pipeline.core.errors import NotPlaced
 
 T = TypeVar("T")
 COOKIE_FILES = ("Default/Cookies", "Default/Cookies-journal")
 CLOSE_TIMEOUT_S = 15.0
 
 
-class PoolError(RuntimeError):
+class PoolError(NotPlaced, RuntimeError):
     """The pool could not give a page (no browser, launch failed): nothing was done on a page."""
 
 

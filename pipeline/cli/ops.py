@@ -24,12 +24,13 @@ def register(sub) -> None:
 
 # --------------------------------------------------------------------------- export
 
-def export_rows(events: list[dict], session: str | None = None) -> list[dict]:
-    """One row per placed bet, in ledger order, every reset included; an open bet has no
-    outcome, payout, profit or settled_at yet."""
+def export_rows(lines: list[dict], session: str | None = None) -> list[dict]:
+    """One row per placed bet of the ledger's lines (archive.history_events), in ledger order,
+    every reset included; an open bet has no outcome, payout, profit or settled_at yet."""
+    from pipeline.core.events import from_dicts
     from pipeline.core.state import replay
 
-    bets = sorted(replay(events).placed.values(), key=lambda b: b.seq)
+    bets = sorted(replay(from_dicts(lines)).placed.values(), key=lambda b: b.seq)
     return [_row(b) for b in bets if session is None or b.session == session]
 
 

@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # the parser alone stays fast: each command imports what it u
     from datetime import datetime
 
     from pipeline.core.config import Config
+    from pipeline.core.events import Event
     from pipeline.core.paths import Home
     from pipeline.core.state import Book, SessionBook
     from pipeline.strategies.snapshot import OddsIndex
@@ -98,10 +99,12 @@ def session_ids(config: Config | None, book: Book) -> list[str]:
     return ids + [sid for sid in book.sessions if sid not in ids]
 
 
-def _halt_detail(events: list[dict], sb: SessionBook) -> str | None:
-    ev = next((e for e in reversed(events) if e.get("type") == "SESSION_HALTED"
-               and e.get("session") == sb.id and e.get("seq", 0) > sb.reset_seq), None)
-    return ev.get("detail") if ev else None
+def _halt_detail(events: list[Event], sb: SessionBook) -> str | None:
+    from pipeline.core.events import ABSENT, SessionHalted
+
+    ev = next((e for e in reversed(events) if type(e) is SessionHalted
+               and e.session == sb.id and e.seq > sb.reset_seq), None)
+    return None if ev is None or ev.detail is ABSENT else ev.detail
 
 
 def closes_of(home: Home) -> dict[str, dict]:
@@ -111,7 +114,7 @@ def closes_of(home: Home) -> dict[str, dict]:
     return closes if isinstance(closes, dict) else {}
 
 
-def session_row(sid: str, cfg: Config | None, book: Book, events: list[dict],
+def session_row(sid: str, cfg: Config | None, book: Book, events: list[Event],
                 index: OddsIndex | None, notes: list[str], now: datetime,
                 closes: dict | None = None) -> dict:
     """One session's line of `betpipe sessions`."""
@@ -314,6 +317,7 @@ def run_history(args) -> int:
 # --------------------------------------------------------------------------- reset
 
 def run_reset(args) -> int:
+    from pipeline.core.events import SessionReset
     from pipeline.core.ledger import Ledger
     from pipeline.core.paths import Home
     from pipeline.core.state import replay
@@ -329,7 +333,7 @@ def run_reset(args) -> int:
               f"the ledger {home.ledger}. Known sessions: {', '.join(known) or 'none'}",
               file=sys.stderr)
         return 2
-    ev = ledger.append({"type": "SESSION_RESET", "session": args.session})[0]
-    print(f"session {args.session!r} reset at seq {ev['seq']} ({ev['ts']}): its counts, limits, "
+    ev = ledger.append(SessionReset(session=args.session))[0]
+    print(f"session {args.session!r} reset at seq {ev.seq} ({ev.ts}): its counts, limits, "
           f"halt and ladder cycle start again")
     return 0

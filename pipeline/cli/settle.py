@@ -47,6 +47,6 @@ def run(args) -> int:
     except Refused as e:
         print(f"betpipe settle: {e} ({home.ledger})", file=sys.stderr)
         return 2
-    print(f"settled {ev['bet_ref']} by hand at seq {ev['seq']}: {ev['outcome']}, payout "
-          f"{ev['payout']:.2f}, profit {ev['profit']:+.2f} ({ev['session']}, {ev['match_key']})")
+    print(f"settled {ev.bet_ref} by hand at seq {ev.seq}: {ev.outcome}, payout "
+          f"{ev.payout:.2f}, profit {ev.profit:+.2f} ({ev.session}, {ev.match_key})")
     return 0

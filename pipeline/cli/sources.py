@@ -17,6 +17,8 @@ from __future__ import annotations
 import sys
 from typing import TYPE_CHECKING
 
+from pipeline.core.errors import BetpipeError
+
 if TYPE_CHECKING:  # the parser alone stays fast: each command imports what it uses
     from pipeline.core.paths import Home
 
@@ -39,7 +41,7 @@ def register(sub) -> None:
     parse.set_defaults(run=_parse)
 
 
-class Refused(Exception):
+class Refused(BetpipeError):
     """A file or an option the parser cannot use: names the file and the field."""
 
 

@@ -14,8 +14,10 @@ from __future__ import annotations
 import importlib
 from typing import Iterable, Mapping
 
+from pipeline.core.errors import BetpipeError
 
-class AdapterError(TypeError):
+
+class AdapterError(BetpipeError, TypeError):
     """An adapter that is not what its registry or its declared capabilities promise."""
 
 

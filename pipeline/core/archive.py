@@ -25,7 +25,8 @@ from pipeline.core import checkpoint
 from pipeline.core.checkpoint import CHECKPOINT, Life
 from pipeline.core.filebus import BadFile, atomic_write_bytes
 from pipeline.core.jsonl import parse
-from pipeline.core.ledger import Ledger, not_an_event, read_events
+from pipeline.core.events import Checkpoint, from_dicts
+from pipeline.core.ledger import Ledger, not_an_event, read_records
 from pipeline.core.state import replay
 from pipeline.core.timefmt import parse_iso
 
@@ -72,9 +73,9 @@ def total_life(book) -> Life:
 
 
 def make_checkpoint(archived: list[dict], before: date, cut: int, last_seq: int, name: str,
-                    kept: int) -> dict:
-    """The CHECKPOINT body for the archived events (an earlier checkpoint among them)."""
-    book = replay(archived)
+                    kept: int) -> Checkpoint:
+    """The CHECKPOINT for the archived lines (an earlier checkpoint among them)."""
+    book = replay(from_dicts(archived))
     return checkpoint.body(book, total_life(book), last_seq, before=before.isoformat(),
                            cut_seq=cut, archive=f"{ARCHIVE_DIR}/{name}",
                            archived=sum(ev.get("type") != CHECKPOINT for ev in archived),
@@ -107,7 +108,7 @@ def archive(ledger: Ledger, before: date) -> dict:
         atomic_write_bytes(directory / name, gzip.compress(
             b"".join(orjson.dumps(ev) + b"\n" for ev in archived), mtime=0))
         body = make_checkpoint(archived, before, cut, events[-1]["seq"], name, len(kept))
-        report.update(archived=body["archived"], kept=len(kept), file=str(directory / name))
+        report.update(archived=body.archived, kept=len(kept), file=str(directory / name))
         return kept, body
 
     out = ledger.rewrite(decide)
@@ -130,7 +131,8 @@ def archived_events(directory: Path) -> list[dict]:
 
 def history_events(ledger_path: Path) -> list[dict]:
     """The whole history in seq order: the archives' events and the ledger's, each seq once,
-    checkpoints left out. Replaying it gives the state replaying the ledger gives."""
+    checkpoints left out, as lines (dicts). Replaying them (`events.from_dicts`) gives the
+    state replaying the ledger gives."""
     by_seq = {ev["seq"]: ev for ev in archived_events(archive_dir(ledger_path))}
-    by_seq.update((ev["seq"], ev) for ev in read_events(ledger_path))
+    by_seq.update((ev["seq"], ev) for ev in read_records(ledger_path))
     return [by_seq[s] for s in sorted(by_seq) if by_seq[s].get("type") != CHECKPOINT]

@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from pipeline.core.bets import LOSSES, WINS
+from pipeline.core.events import Checkpoint
 from pipeline.core.timefmt import parse_iso
 
-CHECKPOINT = "CHECKPOINT"
+CHECKPOINT = Checkpoint.TYPE
 CODES = {"won": "W", "half_won": "w", "void": "V", "half_lost": "l", "lost": "L"}
 OUTCOMES = {v: k for k, v in CODES.items()}
 
@@ -192,27 +193,27 @@ def session_carried(sb) -> Carried:
     return Carried(life, period)
 
 
-def body(book, total, last_seq: int, **fields) -> dict:
+def body(book, total, last_seq: int, **fields) -> Checkpoint:
     """The CHECKPOINT body for a Book of the archived events (`total`: their Life over every
     session, in settlement order)."""
     sessions = {}
     for sid, sb in book.sessions.items():
         c = session_carried(sb)
         sessions[sid] = {"life": c.life.to_json(), "period": c.period.to_json()}
-    return {"type": CHECKPOINT, "session": "", "last_seq": last_seq, **fields,
-            "sessions": sessions, "total": total.to_json()}
+    return Checkpoint(session="", last_seq=last_seq, **fields, sessions=sessions,
+                      total=total.to_json())
 
 
 # --------------------------------------------------------------------------- folding one in
 
-def merge(book, ev: dict) -> None:
+def merge(book, ev: Checkpoint) -> None:
     """Fold a CHECKPOINT into a Book that applied the events kept before it (and nothing of
     what it archived): each session's kept bets are sorted into the periods the archived resets
     made, and the archived figures go in front of the kept ones."""
     from pipeline.core.state import SessionBook  # state imports this module
 
-    book.carried_total = Life.from_json(ev["total"])
-    for sid, doc in ev["sessions"].items():
+    book.carried_total = Life.from_json(ev.total)
+    for sid, doc in ev.sessions.items():
         c = Carried(Life.from_json(doc["life"]), Period.from_json(doc["period"]))
         old = book.session(sid)
         if old.reset_seq:  # a kept reset came after everything archived: life only

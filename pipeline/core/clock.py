@@ -16,6 +16,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Protocol
 
+from pipeline.core.errors import BetpipeError
 from pipeline.core.timefmt import iso, parse_iso
 
 
@@ -87,7 +88,7 @@ class StoppedClock:
         return real_now()
 
 
-class ClockError(RuntimeError):
+class ClockError(BetpipeError, RuntimeError):
     pass
 
 

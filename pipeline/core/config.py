@@ -13,6 +13,7 @@ import orjson
 from pydantic import (BeforeValidator, Field, ValidationError, field_validator,
                       model_validator)
 
+from pipeline.core.errors import BetpipeError
 from pipeline.core.filebus import BadFile, read_capped
 from pipeline.core.configmodel import StrictModel as _Model
 # the staking plans, one class each (core/plans.py), as config.Flat, config.Staking, …
@@ -176,11 +177,12 @@ class Config(_Model):
         return next((s for s in self.sessions if s.id == session_id), None)
 
 
-class ConfigError(ValueError):
+class ConfigError(BetpipeError, ValueError):
     """A config that cannot be used: `file: $.json.path: reason`."""
 
     def __init__(self, file: Path, json_path: str, reason: str):
-        super().__init__(f"{file}: {json_path}: {reason}")
+        super().__init__(f"{file}: {json_path}: {reason}", file=file, field=json_path,
+                         reason=reason)
         self.file, self.json_path, self.reason = str(file), json_path, reason
 
 

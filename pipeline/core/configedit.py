@@ -16,6 +16,7 @@ import orjson
 
 from pipeline.core.audit import Audit
 from pipeline.core.config import ConfigError, parse_config
+from pipeline.core.errors import BetpipeError
 from pipeline.core.filebus import atomic_write_bytes, dumps
 
 _TOKEN = re.compile(r'\s*(?:"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?|true|false|null|[{}\[\]:,])',
@@ -138,9 +139,9 @@ def append_item_text(text: str, path: tuple, value) -> str:
     return text[:last.end] + gap + _dump(value) + text[last.end:]
 
 
-class EditRefused(ValueError):
+class EditRefused(BetpipeError, ValueError):
     def __init__(self, status: int, reason: str):
-        super().__init__(reason)
+        super().__init__(reason, reason=reason)
         self.status, self.reason = status, reason
 
 

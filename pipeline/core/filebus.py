@@ -24,17 +24,19 @@ from watchdog.events import (FileClosedEvent, FileCreatedEvent, FileModifiedEven
                              FileMovedEvent, FileSystemEventHandler)
 from watchdog.observers import Observer
 
+from pipeline.core.errors import BetpipeError
+
 TMP_DIR = ".tmp"
 SCHEMA_VERSION = 1
 MAX_FILE_BYTES = 32 * 2**20  # a snapshot or config bigger than this is refused unread
 _counter = itertools.count()
 
 
-class BadFile(ValueError):
+class BadFile(BetpipeError, ValueError):
     """A file that exists but cannot be used: names the file and the reason."""
 
     def __init__(self, path: Path, reason: str):
-        super().__init__(f"{path}: {reason}")
+        super().__init__(f"{path}: {reason}", file=path, reason=reason)
         self.path, self.reason = Path(path), reason
 
 

@@ -19,13 +19,6 @@ MARKET_SIDES: dict[str, tuple[str, ...]] = {
 }
 SIDES = MARKET_SIDES["1X2"]  # the 1X2 selections of odds-data and decisions
 
-# BET_FAILED reasons (prefixes) of attempts that never reached the bookmaker: the executor died
-# before the call (reconciled as not found), or the site could not be reached before the bet
-# was sent. They count towards no MaxAttempts limit but MAX_TRIES (strategies.controls).
-UNREACHABLE = "unreachable"  # a bookmaker answer: nothing was sent (backoff, then a probe)
-NOT_FOUND = "not_found_on_reconcile"  # the bookmaker never had the bet
-BROWSER_ERROR = "browser_error"
-NEVER_REACHED = (NOT_FOUND, BROWSER_ERROR, UNREACHABLE)
 _NUMBERS = (float, int)  # by type: bool is not a price
 
 _DECISION_FIELDS = {"id": str, "session": str, "match_key": str, "selection": str,

@@ -29,6 +29,7 @@ from typing import Callable, Iterable
 
 import orjson
 
+from pipeline.core.errors import BetpipeError
 from pipeline.core.filebus import BadFile, atomic_write_bytes
 from pipeline.core.log import Logger
 
@@ -90,7 +91,7 @@ def parse(data: bytes, offset: int = 0, *, line: int = 1, check: Check | None = 
     return ReadResult(records, pos, torn, line - first, unended, tuple(skipped))
 
 
-class AppendError(OSError):
+class AppendError(BetpipeError, OSError):
     """An append that did not happen (disk full, file size limit, I/O error): names the file;
     nothing of it was left in the file. The caller may try again later."""
 

@@ -9,6 +9,10 @@ the start is tolerated.
 `transact` lets a program decide what to append from the ledger as it stands under the lock, which
 is how "at most one BET_PLACED per decision id" and "halt written once, by the first program that
 sees the cause" hold across processes.
+Events are typed (core/events.py) everywhere but here: `read` gives them (each line converted
+once, however often the ledger is read), `transact` / `append` take them and write their lines;
+`records` / `read_records` give the lines as written, for tools that check or move the file
+itself (invariants, notify, archive).
 """
 from __future__ import annotations
 
@@ -19,18 +23,21 @@ from typing import Callable, Iterable
 import orjson
 
 from pipeline.core.clock import Clock
+from pipeline.core.events import CLASSES, EVENT_TYPES, BadEvent, Event, from_dict, missing
 from pipeline.core.filebus import BadFile
 from pipeline.core.jsonl import BOM, JsonlFile, parse
 from pipeline.core.timefmt import iso
 
+__all__ = ["EVENT_TYPES", "SCHEMA_VERSION", "Ledger", "last_seq", "not_an_event", "read_events",
+           "read_records"]
 SCHEMA_VERSION = 1
-EVENT_TYPES = ("BET_INTENDED", "BET_PLACED", "BET_FAILED", "BET_REFUSED", "BET_SETTLED",
-               "TARGET_REACHED", "SESSION_HALTED", "SESSION_RESET", "CHECKPOINT")
+_WRITABLE = frozenset(CLASSES.values())
 
 
 def not_an_event(rec: object, prev: dict | None) -> str | None:
     """Why a line that parses is no ledger event (None: it is one): every reader skips it.
-    An event is an object with an integer `seq` above the event before it and a `type`."""
+    An event is an object with an integer `seq` above the event before it and a `type`; a line
+    of a known type also carries its class's REQUIRED fields."""
     if not isinstance(rec, dict):
         return f"not an event: a JSON {type(rec).__name__}, not an object"
     seq = rec.get("seq")
@@ -41,12 +48,15 @@ def not_an_event(rec: object, prev: dict | None) -> str | None:
     last = prev["seq"] if prev else 0
     if seq <= last:
         return f"not an event: seq {seq} does not follow seq {last}"
+    lacks = missing(rec)
+    if lacks is not None:
+        return f"not an event: {rec['type']} without {lacks}"
     return None
 
 
-def read_events(path: Path) -> list[dict]:
-    """The ledger's events as every reader sees them, at once (no follower state): [] for a
-    missing ledger; BadFile for a line that does not parse before the last."""
+def read_records(path: Path) -> list[dict]:
+    """The ledger's lines as every reader sees them, at once (no follower state), as written:
+    [] for a missing ledger; BadFile for a line that does not parse before the last."""
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
@@ -57,56 +67,97 @@ def read_events(path: Path) -> list[dict]:
         raise BadFile(path, str(e)) from None
 
 
+def read_events(path: Path) -> list[Event]:
+    """The ledger's events (typed), at once: see `read_records`."""
+    return [from_dict(r) for r in read_records(path)]
+
+
+def line_of(ev: Event, seq: int, ts: str) -> dict:
+    """The line an event body is written as, with its seq and ts."""
+    if isinstance(ev, dict):  # a writer not yet typed: read as a line first
+        ev = from_dict(ev)
+    if type(ev) not in _WRITABLE or not isinstance(ev.session, str):
+        raise BadEvent(f"not a ledger event: {ev!r}")
+    fields = ev.to_dict()
+    fields.pop("seq", None)
+    fields.pop("ts", None)
+    fields.pop("schema_version", None)
+    return {"seq": seq, "ts": ts, "schema_version": SCHEMA_VERSION, **fields}
+
+
 class Ledger:
-    def __init__(self, path: Path, clock: Clock):
+    def __init__(self, path: Path, clock: Clock | None = None):
         self.path = Path(path)
-        self.clock = clock
+        self.clock = clock  # only writers need it (the events' ts)
         self._file = JsonlFile(self.path, check=not_an_event)
+        self._lines: list[dict] = []  # the lines last read and their events, index by index
+        self._events: list[Event] = []
 
     @property
     def repairs(self) -> int:
         return self._file.repairs
 
-    def read(self) -> list[dict]:
+    def records(self) -> list[dict]:
+        """The lines as written (dicts: callers must not mutate them)."""
         return self._file.read()
 
-    def transact(self, decide: Callable[[list[dict]], Iterable[dict]], *,
-                 sync: bool = True) -> list[dict]:
+    def read(self) -> list[Event]:
+        return list(self._typed(self._file.read()))
+
+    def _typed(self, lines: list[dict]) -> list[Event]:
+        """The events of `lines`, converting only the lines not converted before (the file's
+        parsed lines are shared objects: the ones seen before are the same objects)."""
+        seen, events = self._lines, self._events
+        k = min(len(seen), len(lines))
+        while k and lines[k - 1] is not seen[k - 1]:  # a line parsed again, or a new file
+            k -= 1
+        if k < len(events):
+            events = events[:k]
+        if len(lines) > k:
+            events.extend([from_dict(r) for r in lines[k:]])
+        self._lines, self._events = lines, events
+        return events
+
+    def transact(self, decide: Callable[[list[Event]], Iterable[Event]], *,
+                 sync: bool = True) -> list[Event]:
         """Under the lock: read the ledger, let `decide` say what to append, append it.
 
-        `decide` gets every event so far and returns event bodies (type, session, …); they get
-        `seq`, `ts` and `schema_version` here and are written with one write and one fsync
-        (with sync=False the fsync waits for `sync()`: group commit).
+        `decide` gets every event so far (a list shared with later reads: not to be changed)
+        and returns the events to append (their seq and ts are set here); they get `seq`, `ts`
+        and `schema_version` here and are written with one write and one fsync (with
+        sync=False the fsync waits for `sync()`: group commit). Returns the events appended.
         """
-        def stamped(events: list[dict]) -> list[dict]:
-            bodies = list(decide(events))
-            last = events[-1]["seq"] if events else 0  # every reader's events: seq increases
-            ts = iso(self.clock.now())
-            out = []
-            for i, body in enumerate(bodies, start=1):
-                fields = {k: v for k, v in body.items() if k not in ("seq", "ts")}
-                ev = {"seq": last + i, "ts": ts, "schema_version": SCHEMA_VERSION, **fields}
-                if ev.get("type") not in EVENT_TYPES or not isinstance(ev.get("session"), str):
-                    raise ValueError(f"not a ledger event: {body!r}")
-                out.append(ev)
+        made: list[tuple[list[dict], list[dict], list[Event]]] = []
+
+        def stamped(lines: list[dict]) -> list[dict]:
+            bodies = list(decide(self._typed(lines)))
+            last = lines[-1]["seq"] if lines else 0  # every reader's events: seq increases
+            ts = iso(self.clock.now()) if bodies else ""
+            out = [line_of(body, last + i, ts) for i, body in enumerate(bodies, start=1)]
+            made.append((lines, out, [from_dict(line) for line in out]))
             return out
 
-        return self._file.transact(stamped, sync=sync)
+        self._file.transact(stamped, sync=sync)
+        lines, out, typed = made[-1] if made else ([], [], [])
+        if out and self._lines is lines:  # the file's next parsed lines: converted already
+            lines.extend(out)  # (the file keeps its own list of them)
+            self._events.extend(typed)
+        return typed
 
-    def rewrite(self, decide: Callable[[list[dict]], tuple[list[dict], dict] | None]
+    def rewrite(self, decide: Callable[[list[dict]], tuple[list[dict], Event] | None]
                 ) -> list[dict] | None:
-        """Under the lock: `decide(events)` returns the events to keep and one event body to
-        append after them (a CHECKPOINT: pipeline.core.archive), or None to leave the ledger;
-        the body gets the next seq (never one used before), `ts` and `schema_version`, and the
-        new ledger replaces the old one atomically (`JsonlFile.rewrite`). Returns it."""
-        def fn(events: list[dict]) -> list[dict] | None:
-            out = decide(events)
+        """Under the lock: `decide(lines)` (the lines as written) returns the lines to keep and
+        one event to append after them (a CHECKPOINT: pipeline.core.archive), or None to leave
+        the ledger; the event gets the next seq (never one used before), `ts` and
+        `schema_version`, and the new ledger replaces the old one atomically
+        (`JsonlFile.rewrite`). Returns its lines."""
+        def fn(lines: list[dict]) -> list[dict] | None:
+            out = decide(lines)
             if out is None:
                 return None
             kept, body = out
-            ev = {"seq": (events[-1]["seq"] if events else 0) + 1, "ts": iso(self.clock.now()),
-                  "schema_version": SCHEMA_VERSION, **body}
-            return [*kept, ev]
+            seq = (lines[-1]["seq"] if lines else 0) + 1
+            return [*kept, line_of(body, seq, iso(self.clock.now()))]
 
         return self._file.rewrite(fn)
 
@@ -114,7 +165,7 @@ class Ledger:
         """Make the appends written with sync=False durable: one fsync for all of them."""
         self._file.sync()
 
-    def append(self, *bodies: dict) -> list[dict]:
+    def append(self, *bodies: Event) -> list[Event]:
         return self.transact(lambda _events: bodies)
 
 

@@ -14,7 +14,10 @@ from operator import attrgetter
 from typing import Iterable
 
 from pipeline.core.bets import Bet, Intent  # noqa: F401 (defined there, used from here)
-from pipeline.core.checkpoint import CHECKPOINT, Carried, Life, merge
+from pipeline.core.checkpoint import Carried, Life, merge
+from pipeline.core.events import (ABSENT, BetFailed, BetIntended, BetPlaced, BetRefused,
+                                  BetSettled, Checkpoint, Event, SessionHalted, SessionReset,
+                                  TargetReached)
 from pipeline.core.timefmt import parse_iso
 
 
@@ -200,10 +203,10 @@ class Book:
     unresolved: dict[str, Intent] = field(default_factory=dict)  # client_ref -> intent w/o outcome
     placed: dict[str, Bet] = field(default_factory=dict)  # decision_id -> its one placed bet
     by_bet_ref: dict[str, Bet] = field(default_factory=dict)
-    failures: dict[str, list[dict]] = field(default_factory=dict)  # decision_id -> BET_FAILED events
+    failures: dict[str, list[BetFailed]] = field(default_factory=dict)  # decision_id -> them
     refusals: dict[tuple[str, str], str] = field(default_factory=dict)  # (decision_id, control) -> reason
     sessions: dict[str, SessionBook] = field(default_factory=dict)
-    duplicates: list[dict] = field(default_factory=list)  # a second BET_PLACED for one id (never expected)
+    duplicates: list[BetPlaced] = field(default_factory=list)  # a 2nd BET_PLACED for an id
     # indexes that keep the queries O(1) (decide asks them for every match x session)
     flying: dict[str, dict[str, Intent]] = field(default_factory=dict)  # decision_id -> unresolved
     refs: dict[str, set[str]] = field(default_factory=dict)  # decision_id -> client_refs intended
@@ -235,52 +238,57 @@ class Book:
         return len(self.refs.get(decision_id, ()))
 
     # -- folding ------------------------------------------------------------------------
-    def apply(self, ev: dict) -> None:
-        seq = ev.get("seq", 0)
+    def apply(self, ev: Event) -> None:
+        """Fold in one event (core.events): dispatched on its class; an event of a type the
+        Book does not fold (events.Unknown) only moves `seq`."""
+        try:
+            seq = ev.seq
+        except AttributeError:
+            raise TypeError(f"Book.apply takes a core.events class, not {type(ev).__name__} "
+                            "(events.from_dict converts a ledger line)") from None
         if seq <= self.seq:
             return  # already applied (a re-read of the same ledger)
         self.seq = seq
-        kind = ev.get("type")
-        handler = _HANDLERS.get(kind) if type(kind) is str else None
-        if handler is None:  # as before: any spelling of a known type, nothing for the rest
-            handler = _HANDLERS.get(str(kind).upper())
-        if handler:
+        handler = _HANDLERS.get(type(ev))
+        if handler is not None:
             handler(self, ev)
 
-    def _on_bet_intended(self, ev: dict) -> None:
-        intent = Intent(ev["decision_id"], ev["session"], ev["client_ref"], int(ev["attempt"]),
-                        ev["match_key"], ev["selection"], float(ev["odds"]), float(ev["stake"]),
-                        ev.get("mode", "paper"), ev["ts"], ev["seq"], ev.get("market", "1X2"),
-                        ev.get("line"))
+    def _on_bet_intended(self, ev: BetIntended) -> None:
+        mode, market, line = ev.mode, ev.market, ev.line
+        intent = Intent(ev.decision_id, ev.session, ev.client_ref, int(ev.attempt),
+                        ev.match_key, ev.selection, float(ev.odds), float(ev.stake),
+                        "paper" if mode is ABSENT else mode, ev.ts, ev.seq,
+                        "1X2" if market is ABSENT else market, None if line is ABSENT else line)
         self.intents[intent.client_ref] = intent
         self.unresolved[intent.client_ref] = intent
         self.flying.setdefault(intent.decision_id, {})[intent.client_ref] = intent
         self.refs.setdefault(intent.decision_id, set()).add(intent.client_ref)
         self.session(intent.session).in_flight[intent.decision_id] = intent
 
-    def _resolve(self, ev: dict) -> Intent | None:
-        intent = self.unresolved.pop(ev.get("client_ref"), None)
+    def _resolve(self, client_ref) -> Intent | None:
+        intent = self.unresolved.pop(client_ref, None)
         if intent:
             self.session(intent.session).in_flight.pop(intent.decision_id, None)
             flying = self.flying.get(intent.decision_id, {})
             flying.pop(intent.client_ref, None)
             if not flying:
                 self.flying.pop(intent.decision_id, None)
-        return intent or self.intents.get(ev.get("client_ref"))
+        return intent or self.intents.get(client_ref)
 
-    def _on_bet_placed(self, ev: dict) -> None:
+    def _on_bet_placed(self, ev: BetPlaced) -> None:
         # every unresolved intent is also in `intents`: none (the backtest), nothing to resolve
-        intent = self._resolve(ev) if self.intents else None
-        did, sid = ev["decision_id"], ev["session"]
+        intent = self._resolve(ev.client_ref) if self.intents else None
+        did, sid = ev.decision_id, ev.session
         if did in self.placed:
             self.duplicates.append(ev)
             return
-        bet = Bet(did, sid, ev["client_ref"], str(ev["bet_ref"]),
-                  ev.get("match_key") or (intent.match_key if intent else ""),
-                  ev.get("selection") or (intent.selection if intent else ""),
-                  float(ev["odds"]), float(ev["stake"]), ev["ts"], ev["seq"],
-                  market=ev.get("market") or (intent.market if intent else "1X2"),
-                  line=ev["line"] if "line" in ev else (intent.line if intent else None))
+        line = ev.line
+        bet = Bet(did, sid, ev.client_ref, str(ev.bet_ref),
+                  ev.match_key or (intent.match_key if intent else ""),
+                  ev.selection or (intent.selection if intent else ""),
+                  float(ev.odds), float(ev.stake), ev.ts, ev.seq,
+                  market=ev.market or (intent.market if intent else "1X2"),
+                  line=line if line is not ABSENT else (intent.line if intent else None))
         self.placed[did] = bet
         self.by_bet_ref[bet.bet_ref] = bet
         sb = self.sessions.get(sid) or self.session(sid)
@@ -288,35 +296,35 @@ class Book:
         if not sb.first_bet_at:
             sb.first_bet_at = bet.placed_at
 
-    def _on_bet_failed(self, ev: dict) -> None:
-        self._resolve(ev)
-        self.failures.setdefault(ev["decision_id"], []).append(ev)
-        if not ev.get("retryable", False):
-            self.final.add(ev["decision_id"])
+    def _on_bet_failed(self, ev: BetFailed) -> None:
+        self._resolve(None if ev.client_ref is ABSENT else ev.client_ref)
+        self.failures.setdefault(ev.decision_id, []).append(ev)
+        if not ev.retryable:
+            self.final.add(ev.decision_id)
 
-    def _on_bet_refused(self, ev: dict) -> None:
-        self.refusals[(ev["decision_id"], ev["control"])] = ev["reason"]
+    def _on_bet_refused(self, ev: BetRefused) -> None:
+        self.refusals[(ev.decision_id, ev.control)] = ev.reason
 
-    def _on_bet_settled(self, ev: dict) -> None:
-        bet = self.by_bet_ref.get(str(ev["bet_ref"])) or self.placed.get(ev["decision_id"])
+    def _on_bet_settled(self, ev: BetSettled) -> None:
+        bet = self.by_bet_ref.get(str(ev.bet_ref)) or self.placed.get(ev.decision_id)
         if bet is None or bet.outcome is not None:
             return
-        bet.outcome, bet.payout, bet.profit = ev["outcome"], float(ev["payout"]), float(ev["profit"])
-        bet.settled_at, bet.settled_seq = ev["ts"], ev["seq"]
+        bet.outcome, bet.payout, bet.profit = ev.outcome, float(ev.payout), float(ev.profit)
+        bet.settled_at, bet.settled_seq = ev.ts, ev.seq
         sb = self.sessions.get(bet.session) or self.session(bet.session)
         sb.add_settled(bet)  # in the period it settles in, even if placed before its reset
 
-    def _on_target_reached(self, ev: dict) -> None:
-        sb = self.session(ev["session"])
-        sb.targets_reached, sb.target_seq = sb.targets_reached + 1, ev["seq"]
+    def _on_target_reached(self, ev: TargetReached) -> None:
+        sb = self.session(ev.session)
+        sb.targets_reached, sb.target_seq = sb.targets_reached + 1, ev.seq
 
-    def _on_session_halted(self, ev: dict) -> None:
-        sb = self.session(ev["session"])
-        sb.halted, sb.halted_at = ev["reason"], ev["ts"]
+    def _on_session_halted(self, ev: SessionHalted) -> None:
+        sb = self.session(ev.session)
+        sb.halted, sb.halted_at = ev.reason, ev.ts
 
-    def _on_session_reset(self, ev: dict) -> None:
-        old = self.session(ev["session"])
-        fresh = type(old)(old.id, reset_seq=ev["seq"])
+    def _on_session_reset(self, ev: SessionReset) -> None:
+        old = self.session(ev.session)
+        fresh = type(old)(old.id, reset_seq=ev.seq)
         # counts restart; the money stays: bets open or in flight at the reset stay so, and
         # what earlier periods placed and settled stays in the session's lifetime figures
         fresh.in_flight = old.in_flight
@@ -330,9 +338,11 @@ class Book:
     _on_checkpoint = merge  # the archived history's figures (pipeline.core.checkpoint)
 
 
-_HANDLERS = {t: getattr(Book, "_on_" + t.lower()) for t in (
-    "BET_INTENDED", "BET_PLACED", "BET_FAILED", "BET_REFUSED", "BET_SETTLED", "TARGET_REACHED",
-    "SESSION_HALTED", "SESSION_RESET", CHECKPOINT)}
+_HANDLERS = {BetIntended: Book._on_bet_intended, BetPlaced: Book._on_bet_placed,
+             BetFailed: Book._on_bet_failed, BetRefused: Book._on_bet_refused,
+             BetSettled: Book._on_bet_settled, TargetReached: Book._on_target_reached,
+             SessionHalted: Book._on_session_halted, SessionReset: Book._on_session_reset,
+             Checkpoint: Book._on_checkpoint}
 
 
 class NotStanding:
@@ -346,23 +356,23 @@ class NotStanding:
         return did in self.placed or did in self.flying or did in self.final
 
 
-def replay(events: Iterable[dict]) -> Book:
+def replay(events: Iterable[Event]) -> Book:
     book = Book()
     for ev in events:
         book.apply(ev)
     return book
 
 
-def absorb_new(book: Book, events: Iterable[dict]) -> None:
+def absorb_new(book: Book, events: Iterable[Event]) -> None:
     """Fold in the events (a whole ledger, in seq order) that `book` has not seen: those past
     its seq, found from the end, so a re-read of a long ledger costs what is new in it. When
     they hold a CHECKPOINT and the book has seen events, the ledger was archived under it: the
     book is rebuilt from the new ledger (it would count twice, or miss, what moved away)."""
     events = events if isinstance(events, list) else list(events)
     i = len(events)
-    while i and events[i - 1].get("seq", 0) > book.seq:
+    while i and events[i - 1].seq > book.seq:
         i -= 1
-    if book.seq and any(ev.get("type") == CHECKPOINT for ev in events[i:]):
+    if book.seq and any(type(ev) is Checkpoint for ev in events[i:]):
         book.__dict__.update(replay(events).__dict__)
         return
     for ev in events[i:]:

@@ -25,7 +25,8 @@ import orjson
 from pipeline.core.archive import archive_dir, archived_events, history_events
 from pipeline.core.filebus import BadFile
 from pipeline.core.jsonl import parse
-from pipeline.core.ledger import read_events
+from pipeline.core.events import from_dicts
+from pipeline.core.ledger import read_records
 from pipeline.core.state import replay
 from pipeline.core.paths import REPO, Home
 from pipeline.bookmakers.reconcile import compare
@@ -134,8 +135,9 @@ def check_one_to_one(bets: list[dict], events: list[dict], mode: str) -> dict:
 
 
 def ledger_events(home: Home) -> list[dict]:
-    """The ledger as readers see it (a torn last line and lines that are no event left out)."""
-    return read_events(home.ledger)
+    """The ledger's lines as readers see them (a torn last line and lines that are no event
+    left out), as written."""
+    return read_records(home.ledger)
 
 
 def unresolved(home: Home) -> list[str]:
@@ -162,7 +164,7 @@ def check_history(home: Home) -> dict:
     """The archives and the ledger as one history (see the module docstring):
     {"archived", "events", "problems"}."""
     try:
-        archived, ledger = archived_events(archive_dir(home.ledger)), read_events(home.ledger)
+        archived, ledger = archived_events(archive_dir(home.ledger)), read_records(home.ledger)
         whole = history_events(home.ledger)
     except BadFile as e:
         return {"archived": 0, "events": 0, "problems": [str(e)]}
@@ -186,7 +188,8 @@ def check_history(home: Home) -> dict:
     problems += [f"{d} placed {n} times" for d, n in placed.items() if n > 1][:5]
     problems += [f"{d} settled {n} times" for d, n in settled.items() if n > 1][:5]
     if any(ev.get("type") == "CHECKPOINT" for ev in ledger):
-        short, full = results_body(replay(ledger), None), results_body(replay(whole), None)
+        short = results_body(replay(from_dicts(ledger)), None)
+        full = results_body(replay(from_dicts(whole)), None)
         short.pop("ledger_seq"), full.pop("ledger_seq")
         if short != full:
             problems.append("the ledger's CHECKPOINT does not give the whole history's figures")

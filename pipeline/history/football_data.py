@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Iterable, Iterator, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
+from pipeline.core.errors import BetpipeError
 from pipeline.core.matchkey import KeyTables, season_of
 from pipeline.strategies.markets import is_line
 
@@ -85,7 +86,7 @@ def closing_source(source: str) -> str | None:
     return closing if closing in PRICE_SOURCES else None
 
 
-class FootballDataError(ValueError):
+class FootballDataError(BetpipeError, ValueError):
     """A row or file that cannot be read: names the file, the row and the reason."""
 
 

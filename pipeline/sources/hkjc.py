@@ -27,6 +27,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from pipeline.core.errors import BetpipeError
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.sources.hkjc_pools import LINE_POOLS, carried, had_odds, line_prices
@@ -43,11 +44,11 @@ PRICED = ("scheduled", "live")  # statuses whose prices are kept
 KEEP = {"HAD": "odds", **{code: field for code, (field, _) in LINE_POOLS.items()}}
 
 
-class ShapeError(ValueError):
+class ShapeError(BetpipeError, ValueError):
     """An answer this parser does not know: names the field (`data.matches[0].results`)."""
 
     def __init__(self, field: str, reason: str):
-        super().__init__(f"{field}: {reason}")
+        super().__init__(f"{field}: {reason}", field=field, reason=reason)
         self.field, self.reason = field, reason
 
 

@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 
+from pipeline.core.errors import BetpipeError
 from pipeline.core.files import LINE_MARKETS, line_ok
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.timefmt import iso, parse_iso
@@ -66,7 +67,7 @@ READ_ROWS_JS = """() => {
 }"""
 
 
-class SourceError(RuntimeError):
+class SourceError(BetpipeError, RuntimeError):
     """The source cannot give a usable snapshot now; the last good one stands."""
 
 

@@ -19,7 +19,6 @@ from typing import NamedTuple
 
 from pipeline.core.config import Config, Session
 from pipeline.core import files
-from pipeline.core.files import NEVER_REACHED
 from pipeline.core.state import Book, SessionBook, free_bankroll
 from pipeline.core.timefmt import parse_iso
 from pipeline.strategies.rules import can_halt, daily_profit, review_figures, standing_halt
@@ -62,7 +61,7 @@ def price_of(match: dict | None, d: dict) -> float | None:
 def lost_attempts(book: Book, decision_id: str) -> int:
     """Attempts at the decision that never reached the bookmaker (their BET_FAILED reason)."""
     return sum(1 for f in book.failures.get(decision_id, ())
-               if str(f.get("reason", "")).startswith(NEVER_REACHED))
+               if f.never_reached)
 
 
 def match_exposure(book: Book, match_key: str) -> float:

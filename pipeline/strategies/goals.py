@@ -18,12 +18,13 @@ import math
 from functools import lru_cache
 from typing import Mapping
 
+from pipeline.core.errors import BetpipeError
 from pipeline.strategies.markets import OUTCOMES, outcome_of, stake_return
 
 MAX_GOALS = 14  # 0..14 goals per side (penaltyblog's 15×15 grid)
 
 
-class GoalsError(ValueError):
+class GoalsError(BetpipeError, ValueError):
     """Parameters that give no probabilities (a τ <= 0, λ or μ not > 0, not finite)."""
 
 

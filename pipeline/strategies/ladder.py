@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Iterable
 
 from pipeline.core.config import Config, Session, Staking
+from pipeline.core.events import BetSettled, Event, TargetReached
 from pipeline.core.state import Book, SessionBook
 from pipeline.strategies.markets import LOSSES, WINS
 
@@ -49,28 +50,30 @@ def reaches_target(staking: Staking, outcome: str, payout: float) -> bool:
             and payout >= staking.target - _EPS)
 
 
-def with_targets(bodies: Iterable[dict], book: Book, config: Config | None) -> list[dict]:
+def with_targets(bodies: Iterable[Event], book: Book, config: Config | None) -> list[Event]:
     """`bodies` (one ledger append) with a TARGET_REACHED right after every BET_SETTLED of a
     ladder win that reaches its session's target: session, decision_id, cycle (the one it
     ends) and return. Earlier settlements of the same append count towards the cycle."""
-    out: list[dict] = []
+    out: list[Event] = []
     ended: dict[str, int] = {}  # session -> cycles ended earlier in this append
     for body in bodies:
         out.append(body)
-        sid = body.get("session")
+        if type(body) is not BetSettled:
+            continue
+        sid = body.session
         session = config.session(sid) if config is not None else None
-        if body.get("type") != "BET_SETTLED" or session is None:
+        if session is None:
             continue
         if not session.staking.ends_cycles:
             continue
         sb = book.sessions.get(sid) or SessionBook(sid)
-        if body["outcome"] in LOSSES:
+        if body.outcome in LOSSES:
             ended[sid] = ended.get(sid, 0) + 1
-        elif reaches_target(session.staking, body["outcome"], float(body["payout"])):
-            out.append({"type": "TARGET_REACHED", "session": sid,
-                        "decision_id": body["decision_id"], "bet_ref": body.get("bet_ref"),
-                        "cycle": position(session, sb).cycle + ended.get(sid, 0),
-                        "return": round(float(body["payout"]), 2),
-                        "target": session.staking.target})
+        elif reaches_target(session.staking, body.outcome, float(body.payout)):
+            out.append(TargetReached(session=sid, decision_id=body.decision_id,
+                                     bet_ref=body.bet_ref,
+                                     cycle=position(session, sb).cycle + ended.get(sid, 0),
+                                     returned=round(float(body.payout), 2),
+                                     target=session.staking.target))
             ended[sid] = ended.get(sid, 0) + 1
     return out

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from pipeline.core.errors import BetpipeError
+from pipeline.core.events import ABSENT, BetSettled, Event
 from pipeline.core.state import Book, replay
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.strategies.settlement import settle
 
 
-class Refused(ValueError):
+class Refused(BetpipeError, ValueError):
     """A manual settlement that must not be written; the message says why."""
 
 
@@ -48,7 +50,8 @@ def overdue_bets(book: Book, matches: dict[str, dict], now: datetime, hours: flo
     return out
 
 
-def manual_settlement(events: list[dict], bet_ref: str, score: tuple[int, int] | None) -> dict:
+def manual_settlement(events: list[Event], bet_ref: str,
+                      score: tuple[int, int] | None) -> BetSettled:
     """The BET_SETTLED body (source manual) settling `bet_ref` with the final `score` (home,
     away goals), or void when `score` is None. Refused for a bet_ref the ledger does not know,
     one without BET_PLACED, and a bet already settled. Call it under the ledger lock
@@ -56,21 +59,23 @@ def manual_settlement(events: list[dict], bet_ref: str, score: tuple[int, int] |
     book = replay(events)
     bet = book.by_bet_ref.get(bet_ref)
     if bet is None:
-        seen = [e for e in events if bet_ref in (e.get("bet_ref"), e.get("client_ref"))]
+        seen = [e for e in events
+                if bet_ref in (getattr(e, "bet_ref", None), getattr(e, "client_ref", None))]
         if seen:
-            kinds = ", ".join(f"{e.get('type')} (seq {e.get('seq')})" for e in seen[:5])
+            kinds = ", ".join(f"{e.kind} (seq {e.seq})" for e in seen[:5])
             raise Refused(f"bet {bet_ref!r} has no BET_PLACED in the ledger (it has {kinds}); "
                           "only a placed bet can be settled")
         raise Refused(f"unknown bet_ref {bet_ref!r}: no event of the ledger names it "
                       "(`betpipe bets` lists the bets)")
     if not bet.open:
-        how = next((e for e in events if e.get("type") == "BET_SETTLED"
-                    and e.get("seq") == bet.settled_seq), {})
+        how = next((e for e in events if type(e) is BetSettled and e.seq == bet.settled_seq),
+                   None)
+        source = how.source if how is not None and how.source is not ABSENT else "track"
         raise Refused(f"bet {bet_ref!r} is already settled: {bet.outcome}, profit "
                       f"{bet.profit:+.2f} at seq {bet.settled_seq} (source "
-                      f"{how.get('source', 'track')}); a bet settles once")
+                      f"{source}); a bet settles once")
     match = ({"status": "void", "result": None} if score is None else
              {"status": "finished", "result": {"home_goals": score[0], "away_goals": score[1]}})
-    body = settle(bet, match)
+    body = settle(bet, match, "manual")
     assert body is not None  # an open bet always settles against a final status
-    return {**body, "source": "manual"}
+    return body

@@ -189,7 +189,7 @@ def review_figures(sb: SessionBook, extra: tuple | list = ()) -> tuple[int, floa
     if running:
         sb.memo[_REVIEW] = (len(settled), fig)
     bets, staked, profit = add_decided(
-        fig, ((ev.get("outcome"), ev["stake"], ev["profit"]) for ev in extra))
+        fig, ((ev.outcome, ev.stake, ev.profit) for ev in extra))
     return bets, round(staked, 2), round(profit, 2)
 
 

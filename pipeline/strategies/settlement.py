@@ -12,12 +12,14 @@ from typing import Iterable, Mapping
 
 from pipeline.core.config import Config
 from pipeline.core.checkpoint import Carried, Life
+from pipeline.core.events import ABSENT, BetSettled, SessionHalted, maker
 from pipeline.core.state import Bet, Book, SessionBook, bankroll, free_bankroll
 from pipeline.core.timefmt import parse_iso
 from pipeline.strategies import clv, markets, rules
 from pipeline.strategies.ladder import cycle
 
 VOID_STATUSES = ("postponed", "void")
+_settled = maker(BetSettled)  # positional: one per bet settled (the backtest's hot path)
 DEFAULT_BANKROLL = 1000.0
 
 
@@ -26,10 +28,11 @@ def winner(result: dict) -> str:
     return markets.winner(int(result["home_goals"]), int(result["away_goals"]))
 
 
-def settle(bet: Bet, match: dict | None) -> dict | None:
+def settle(bet: Bet, match: dict | None, source: str = ABSENT) -> BetSettled | None:
     """The BET_SETTLED body for `bet` once its match is finished (with a result), postponed or
     void; None while the match is still to be decided (or unknown to odds-data). The outcome,
-    payout and profit are `markets.settle`'s (a postponed or void match: `markets.void`)."""
+    payout and profit are `markets.settle`'s (a postponed or void match: `markets.void`).
+    `source` (track | manual) is written when given (the backtest gives none)."""
     if match is None or bet.outcome is not None:
         return None
     status, result = match.get("status"), match.get("result")
@@ -40,21 +43,17 @@ def settle(bet: Bet, match: dict | None) -> dict | None:
                            int(result["home_goals"]), int(result["away_goals"]))
     else:
         return None
-    body = {"type": "BET_SETTLED", "session": bet.session, "decision_id": bet.decision_id,
-            "bet_ref": bet.bet_ref, "client_ref": bet.client_ref, "match_key": bet.match_key,
-            "market": bet.market, "selection": bet.selection, "odds": bet.odds,
-            "stake": bet.stake, "outcome": s.outcome, "payout": s.payout, "profit": s.profit,
-            "status": status, "result": result}
-    if bet.line is not None:
-        body["line"] = bet.line
-    return body
+    line = ABSENT if bet.line is None else bet.line
+    return _settled((0, ABSENT, ABSENT, bet.session, None, bet.decision_id, bet.bet_ref,
+                     bet.client_ref, bet.match_key, bet.market, bet.selection, bet.odds,
+                     bet.stake, s.outcome, s.payout, s.profit, status, result, line, source))
 
 
 halt_cause = rules.halt_cause  # the one halt rule of decide, execute and track
 
 
-def halt_event(session: str, cause: tuple[str, str]) -> dict:
-    return {"type": "SESSION_HALTED", "session": session, "reason": cause[0], "detail": cause[1]}
+def halt_event(session: str, cause: tuple[str, str]) -> SessionHalted:
+    return SessionHalted(session=session, reason=cause[0], detail=cause[1])
 
 
 def max_drawdown(profits: Iterable[float]) -> float:

@@ -30,7 +30,7 @@ for limit in limits:  # one process: full, then room again (a raised soft limit)
     resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
     try:
         ev = ledger.append({"type": "SESSION_RESET", "session": "s1", "note": "x" * pad})
-        print(json.dumps({"appended": ev[0]["seq"]}), flush=True)
+        print(json.dumps({"appended": ev[0].seq}), flush=True)
     except AppendError as e:
         print(json.dumps({"error": str(e), "errno": e.errno}), flush=True)
 """

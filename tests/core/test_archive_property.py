@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from pipeline.core.archive import archive, history_events
 from pipeline.core.clock import FakeClock
 from pipeline.core.config import Config
-from pipeline.core.ledger import Ledger, read_events
+from pipeline.core.events import SessionHalted, from_dicts
+from pipeline.core.ledger import Ledger, read_events, read_records
 from pipeline.core.state import Book, absorb_new, free_bankroll, replay
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.strategies import ladder, rules, staking
@@ -137,20 +138,22 @@ def test_replay_of_the_checkpoint_and_the_tail_is_the_replay_of_the_whole_histor
         tail = continue_seq(bodies[done:], seq)
         write(path, tail)
         whole += tail
-        ledger = read_events(path)
-        absorb_new(follower, ledger)
+        ledger = read_records(path)
+        events = from_dicts(ledger)
+        absorb_new(follower, events)
 
         def placed(events):
             return {ev["decision_id"] for ev in events if ev["type"] == "BET_PLACED"}
         moved = placed(whole) - placed(ledger)  # bets the archives hold: settled, over
-        assert state(replay(ledger), moved) == state(replay(whole), moved)
-        assert replay(ledger).seq == max([ev["seq"] for ev in ledger], default=0)
+        full = state(replay(from_dicts(whole)), moved)
+        assert state(replay(events), moved) == full
+        assert replay(events).seq == max([ev["seq"] for ev in ledger], default=0)
         # a program that follows the ledger event by event gets there too
         live = Book()
-        for i in range(len(ledger)):
-            absorb_new(live, ledger[:i + 1])
-        assert state(live, moved) == state(replay(whole), moved)
-        assert state(follower, moved) == state(replay(whole), moved)
+        for i in range(len(events)):
+            absorb_new(live, events[:i + 1])
+        assert state(live, moved) == full
+        assert state(follower, moved) == full
         # nothing lost, nothing twice: the archives and the ledger are the whole history
         assert history_events(path) == whole
         seqs = [ev["seq"] for ev in ledger]
@@ -188,7 +191,7 @@ def test_what_moves_and_what_stays(tmp_path):
     write(path, continue_seq(bodies, 0))
     report = archive(Ledger(path, FakeClock(day3)), date(2024, 10, 2))
     assert report["archived"] == 4 and report["kept"] == 4 and report["checkpoint"] == 9
-    ledger = read_events(path)
+    ledger = read_records(path)
     assert [ev["seq"] for ev in ledger] == [3, 4, 7, 8, 9]
     cp = ledger[-1]
     assert cp["type"] == "CHECKPOINT" and cp["archive"] == "archive/bet-record-2024-10-02.jsonl.gz"
@@ -196,11 +199,11 @@ def test_what_moves_and_what_stays(tmp_path):
     assert cp["sessions"]["a"]["period"]["halted"] == ["max_bets", day1]
     moved = gzip.decompress((tmp_path / cp["archive"]).read_bytes()).splitlines()
     assert [orjson.loads(line)["seq"] for line in moved] == [1, 2, 5, 6]
-    book = replay(ledger)
+    book = replay(from_dicts(ledger))
     assert book.sessions["a"].lifetime_profit == 5.0  # +10 archived, -5 kept
     assert book.sessions["a"].halted is None  # the kept reset came after the archived halt
     again = archive(Ledger(path, FakeClock(day3)), date(2024, 10, 2))
-    assert again["checkpoint"] is None and read_events(path) == ledger
+    assert again["checkpoint"] is None and read_records(path) == ledger
 
 
 def test_writers_appending_while_the_archive_runs_lose_nothing_and_reuse_no_seq(tmp_path):
@@ -222,7 +225,7 @@ def test_writers_appending_while_the_archive_runs_lose_nothing_and_reuse_no_seq(
         for i in range(150):
             if i == 75:
                 archived_once.wait(120)
-            ev = ledger.append({"type": "SESSION_HALTED", "session": f"w{n}", "reason": f"r{i}"})
+            ev = ledger.append(SessionHalted(session=f"w{n}", reason=f"r{i}"))
             with lock:
                 written.extend(ev)
 
@@ -239,8 +242,8 @@ def test_writers_appending_while_the_archive_runs_lose_nothing_and_reuse_no_seq(
         t.join()
     checkpoints.append(archive(Ledger(path, clock), date(2024, 10, 2))["checkpoint"])
     assert len([c for c in checkpoints if c]) >= 2
-    assert history_events(path) == sorted(written, key=lambda ev: ev["seq"])
-    assert not {c for c in checkpoints if c} & {ev["seq"] for ev in written}
-    assert [ev["type"] for ev in read_events(path)] == ["CHECKPOINT"]
+    assert history_events(path) == [ev.to_dict() for ev in sorted(written, key=lambda e: e.seq)]
+    assert not {c for c in checkpoints if c} & {ev.seq for ev in written}
+    assert [ev.kind for ev in read_events(path)] == ["CHECKPOINT"]
     last = replay(read_events(path)).sessions
     assert {sid: sb.halted for sid, sb in last.items()} == {f"w{n}": "r149" for n in range(3)}

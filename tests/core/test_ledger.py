@@ -8,6 +8,7 @@ import orjson
 import pytest
 
 from pipeline.core.clock import FakeClock
+from pipeline.core.events import from_dicts
 from pipeline.core.jsonl import parse
 from pipeline.core.ledger import Ledger, last_seq
 from pipeline.core.state import replay
@@ -24,7 +25,7 @@ def test_appends_get_strictly_increasing_seq_and_valid_events(tmp_path):
     ledger = Ledger(tmp_path / "bet-record.jsonl", CLOCK)
     ledger.append(reset("a"))
     ledger.append(reset("b"), reset("c"))
-    events = ledger.read()
+    events = ledger.records()
     assert [e["seq"] for e in events] == [1, 2, 3]
     assert [e["session"] for e in events] == ["a", "b", "c"]
     for ev in events:
@@ -37,11 +38,11 @@ def test_torn_last_line_is_ignored_by_readers_and_cut_by_the_next_writer(tmp_pat
     ledger.append(reset("a"))
     with open(path, "ab") as f:
         f.write(b'{"seq": 2, "ts": "2019-08-09T18:30:00Z", "type": "SESS')  # crash mid-write
-    assert [e["seq"] for e in ledger.read()] == [1]
+    assert [e["seq"] for e in ledger.records()] == [1]
     ledger.append(reset("b"))
     lines = path.read_bytes().splitlines()
     assert len(lines) == 2 and all(orjson.loads(line) for line in lines)
-    assert [e["seq"] for e in ledger.read()] == [1, 2]
+    assert [e["seq"] for e in ledger.records()] == [1, 2]
     assert ledger.repairs == 1
 
 
@@ -53,14 +54,14 @@ def test_last_seq_reads_the_tail_as_readers_do(tmp_path):
     ledger = Ledger(path, CLOCK)
     for i in range(40):  # lines longer than the chunk below: the tail is read further back
         ledger.append({**reset(f"session-{i}"), "note": "x" * 100})
-    assert last_seq(path) == 40 == ledger.read()[-1]["seq"]
+    assert last_seq(path) == 40 == ledger.records()[-1]["seq"]
     assert last_seq(path, chunk=64) == 40  # each line is longer than 64 bytes
     with open(path, "ab") as f:
         f.write(b'{"seq": 41, "ts": "2019-08-09T18:30:00Z", "type": "SESS')  # crash mid-write
-    assert last_seq(path) == 40 == ledger.read()[-1]["seq"]
+    assert last_seq(path) == 40 == ledger.records()[-1]["seq"]
     assert last_seq(path, chunk=16) == 40
     ledger.append(reset("after"))
-    assert last_seq(path) == 41 == ledger.read()[-1]["seq"]
+    assert last_seq(path) == 41 == ledger.records()[-1]["seq"]
 
 
 def test_an_unparsable_line_that_is_not_last_is_an_error(tmp_path):
@@ -80,7 +81,7 @@ def test_events_are_never_rewritten(tmp_path):
 
 def test_transact_sees_the_ledger_under_the_lock(tmp_path):
     ledger = Ledger(tmp_path / "bet-record.jsonl", CLOCK)
-    once = lambda events: [] if any(e["session"] == "x" for e in events) else [reset("x")]
+    once = lambda events: [] if any(e.session == "x" for e in events) else [reset("x")]
     assert len(ledger.transact(once)) == 1
     assert ledger.transact(once) == []
     assert len(ledger.read()) == 1
@@ -101,7 +102,7 @@ def test_concurrent_appends_from_processes_keep_seq_unique(tmp_path):
     procs = [subprocess.Popen([sys.executable, "-c", code, str(path), f"p{i}"]) for i in range(4)]
     assert all(p.wait(timeout=120) == 0 for p in procs)
     events = Ledger(path, CLOCK).read()
-    assert [e["seq"] for e in events] == list(range(1, 401))
+    assert [e.seq for e in events] == list(range(1, 401))
 
 
 def test_replay_is_the_same_live_or_at_once(tmp_path):
@@ -114,6 +115,7 @@ def test_replay_is_the_same_live_or_at_once(tmp_path):
         {"seq": 3, "ts": "t", "type": "BET_SETTLED", "session": "s", "decision_id": "s|k|1X2",
          "bet_ref": "P-1", "outcome": "won", "payout": 20.0, "profit": 10.0},
     ]
+    events = from_dicts(events)  # as the ledger reads them
     at_once = replay(events)
     live = replay([])
     for ev in events + events:  # a duplicate re-read applies nothing twice

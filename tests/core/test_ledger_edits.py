@@ -37,16 +37,16 @@ def test_a_complete_last_line_without_its_newline_counts_and_the_next_writer_end
     path = tmp_path / "bet-record.jsonl"
     writer, follower = Ledger(path, CLOCK), Ledger(path, CLOCK)
     writer.append(reset("a"), reset("b"), reset("c"))
-    assert [e["seq"] for e in follower.read()] == [1, 2, 3]  # read while whole
+    assert [e.seq for e in follower.read()] == [1, 2, 3]  # read while whole
     with open(path, "r+b") as f:  # an editor drops the final newline
         f.truncate(path.stat().st_size - 1)
     edited = path.read_bytes()
     assert not edited.endswith(b"\n")
     fresh = Ledger(path, CLOCK)
-    assert [e["session"] for e in fresh.read()] == ["a", "b", "c"]  # the last line counts
-    assert [e["seq"] for e in follower.read()] == [1, 2, 3]
+    assert [e.session for e in fresh.read()] == ["a", "b", "c"]  # the last line counts
+    assert [e.seq for e in follower.read()] == [1, 2, 3]
     assert last_seq(path) == 3
-    assert read_events(path)[-1]["seq"] == 3
+    assert read_events(path)[-1].seq == 3
 
     writer.append(reset("d"))  # ends the line, never cuts it; seq 3 is not used again
     assert path.read_bytes() == edited + b"\n" + path.read_bytes()[len(edited) + 1:]
@@ -54,7 +54,7 @@ def test_a_complete_last_line_without_its_newline_counts_and_the_next_writer_end
                                                                   (4, "d")]
     assert writer.repairs == 0
     for reader in (follower, fresh, Ledger(path, CLOCK)):  # nothing skipped, nothing read twice
-        assert [e["seq"] for e in reader.read()] == [1, 2, 3, 4]
+        assert [e.seq for e in reader.read()] == [1, 2, 3, 4]
     assert last_seq(path) == 4
 
 
@@ -66,12 +66,12 @@ def test_a_follower_that_read_the_unended_line_reads_it_once_after_the_newline(t
     with open(path, "ab") as f:  # a reader may see a write before its newline
         f.write(line)
     follower = Ledger(path, CLOCK)
-    assert [e["seq"] for e in follower.read()] == [1, 2]
+    assert [e.seq for e in follower.read()] == [1, 2]
     with open(path, "ab") as f:
         f.write(b"\n")
-    assert [e["seq"] for e in follower.read()] == [1, 2]
+    assert [e.seq for e in follower.read()] == [1, 2]
     ledger.append(reset("c"))
-    assert [e["seq"] for e in follower.read()] == [1, 2, 3]
+    assert [e.seq for e in follower.read()] == [1, 2, 3]
 
 
 def test_an_unended_last_line_that_is_no_event_is_torn_and_cut(tmp_path, reports):
@@ -81,12 +81,12 @@ def test_an_unended_last_line_that_is_no_event_is_torn_and_cut(tmp_path, reports
     good = path.read_bytes()
     with open(path, "ab") as f:
         f.write(b'{"seq": 2, "ts": "2019')  # a crash mid-write
-    assert [e["seq"] for e in ledger.read()] == [1]
+    assert [e.seq for e in ledger.read()] == [1]
     ledger.append(reset("b"))
     assert [e["seq"] for e in raw_lines(path)] == [1, 2] and ledger.repairs == 1
     with open(path, "ab") as f:
         f.write(b'{"note": "no newline"}')  # parses, but is no event: torn as well
-    assert [e["seq"] for e in ledger.read()] == [1, 2]
+    assert [e.seq for e in ledger.read()] == [1, 2]
     ledger.append(reset("c"))
     assert path.read_bytes().startswith(good) and b"note" not in path.read_bytes()
     assert [e["seq"] for e in raw_lines(path)] == [1, 2, 3] and ledger.repairs == 2
@@ -103,7 +103,7 @@ def test_a_line_that_parses_but_is_no_event_is_reported_once_and_skipped(tmp_pat
                 b'{"seq": 1, "ts": "t", "type": "SESSION_RESET", "session": "copy"}\n')
     readers = [ledger, Ledger(path, CLOCK)]
     for reader in readers:
-        assert [e["seq"] for e in reader.read()] == [1, 2]
+        assert [e.seq for e in reader.read()] == [1, 2]
     assert sorted(line for _f, line, _r in reports) == [3, 4, 5, 6, 7]  # each once
     assert {f for f, _l, _r in reports} == {str(path)}
     reasons = dict((line, reason) for _f, line, reason in reports)
@@ -111,14 +111,14 @@ def test_a_line_that_parses_but_is_no_event_is_reported_once_and_skipped(tmp_pat
     assert "seq" in reasons[6] and "seq 1" in reasons[7]
 
     new = ledger.append(reset("c"))  # the next seq follows the last event: 3, not 10 or 2
-    assert new[0]["seq"] == 3 and last_seq(path) == 3
+    assert new[0].seq == 3 and last_seq(path) == 3
     for reader in readers:
-        assert [e["seq"] for e in reader.read()] == [1, 2, 3]
-    assert [e["seq"] for e in read_events(path)] == [1, 2, 3]
+        assert [e.seq for e in reader.read()] == [1, 2, 3]
+    assert [e.seq for e in read_events(path)] == [1, 2, 3]
     assert len(reports) == 5  # not again on later reads or appends (read_events: its own)
     with open(path, "ab") as f:
         f.write(b'{"note": "the last line"}\n')
-    assert last_seq(path) == 3 and ledger.append(reset("d"))[0]["seq"] == 4
+    assert last_seq(path) == 3 and ledger.append(reset("d"))[0].seq == 4
 
 
 def test_a_bom_at_the_start_is_tolerated_by_readers_and_writers(tmp_path, reports):
@@ -126,16 +126,16 @@ def test_a_bom_at_the_start_is_tolerated_by_readers_and_writers(tmp_path, report
     Ledger(tmp_path / "plain.jsonl", CLOCK).append(reset("a"), reset("b"))
     path.write_bytes(BOM + (tmp_path / "plain.jsonl").read_bytes())  # saved by an editor
     ledger = Ledger(path, CLOCK)
-    assert [e["session"] for e in ledger.read()] == ["a", "b"]
-    assert ledger.append(reset("c"))[0]["seq"] == 3
+    assert [e.session for e in ledger.read()] == ["a", "b"]
+    assert ledger.append(reset("c"))[0].seq == 3
     assert path.read_bytes().startswith(BOM)
-    assert [e["seq"] for e in Ledger(path, CLOCK).read()] == [1, 2, 3] == \
-        [e["seq"] for e in read_events(path)]
+    assert [e.seq for e in Ledger(path, CLOCK).read()] == [1, 2, 3] == \
+        [e.seq for e in read_events(path)]
     assert last_seq(path) == 3 and reports == []
     only_bom = tmp_path / "new.jsonl"
     only_bom.write_bytes(BOM)
     assert Ledger(only_bom, CLOCK).read() == [] and last_seq(only_bom) == 0
-    assert Ledger(only_bom, CLOCK).append(reset("x"))[0]["seq"] == 1
+    assert Ledger(only_bom, CLOCK).append(reset("x"))[0].seq == 1
     assert only_bom.read_bytes().startswith(BOM + b'{"seq":1')
 
 

@@ -15,6 +15,7 @@ from datetime import timedelta
 
 from hypothesis import given, strategies as st
 
+from pipeline.core.events import from_dicts
 from pipeline.core.state import Book, absorb_new, replay
 from pipeline.core.timefmt import iso
 from pipeline.strategies.engine import decide
@@ -23,7 +24,8 @@ from tests.kit.ledgers import (MATCHES, ODDS, PLANS, PROPERTY, SESSIONS, T0, con
 
 @PROPERTY
 @given(ledgers(), st.data())
-def test_any_prefix_replayed_then_the_rest_applied_live_is_the_whole_replay(events, data):
+def test_any_prefix_replayed_then_the_rest_applied_live_is_the_whole_replay(lines, data):
+    events = from_dicts(lines)  # as the ledger reads them
     whole = summary(replay(events))
     k = data.draw(st.integers(0, len(events)), label="prefix")
     book = replay(events[:k])
@@ -34,7 +36,8 @@ def test_any_prefix_replayed_then_the_rest_applied_live_is_the_whole_replay(even
 
 @PROPERTY
 @given(ledgers(), st.data())
-def test_replay_is_deterministic_and_duplicate_rereads_change_nothing(events, data):
+def test_replay_is_deterministic_and_duplicate_rereads_change_nothing(lines, data):
+    events = from_dicts(lines)  # as the ledger reads them
     whole = summary(replay(events))
     assert summary(replay(copy.deepcopy(events))) == whole
     book = Book()
@@ -50,7 +53,8 @@ def test_replay_is_deterministic_and_duplicate_rereads_change_nothing(events, da
 
 @PROPERTY
 @given(ledgers(max_events=40))
-def test_next_stakes_and_decisions_from_a_replay_equal_the_live_ones(events):
+def test_next_stakes_and_decisions_from_a_replay_equal_the_live_ones(lines):
+    events = from_dicts(lines)  # as the ledger reads them
     live = Book()
     snap = {"version": 1, "fetched_at": iso(T0), "matches": [
         {"key": k, "competition": "EPL", "status": "scheduled", "kickoff":
@@ -71,7 +75,7 @@ def test_next_stakes_and_decisions_from_a_replay_equal_the_live_ones(events):
 @PROPERTY
 @given(ledgers())
 def test_the_books_indexes_agree_with_their_definitions(events):
-    book = replay(events)
+    book = replay(from_dicts(events))
     resolved = {e["client_ref"] for e in events if e["type"] in ("BET_PLACED", "BET_FAILED")}
     intents = [e for e in events if e["type"] == "BET_INTENDED"]
     for did in {f"{s}|{m}|1X2" for s in SESSIONS for m in MATCHES}:

@@ -10,6 +10,7 @@ from hypothesis import given
 
 from pipeline.analysis.backtest import load_matches, run
 from pipeline.core.config import Config
+from pipeline.core.events import from_dicts
 from pipeline.core.state import Bet, Book, SessionBook, free_bankroll, replay
 from pipeline.core.timefmt import parse_iso
 from tests.kit.contracts import FOOTBALL_DATA
@@ -85,19 +86,19 @@ def test_a_backtest_on_running_figures_equals_one_on_scans_for_every_plan():
 def test_running_figures_follow_each_event_of_a_real_backtest():
     config = Config.model_validate({"sessions": sessions("percent") + sessions("martingale")})
     matches = load_matches([FOOTBALL_DATA / "E0_2018-19.csv"], "avg").matches
-    events: list[dict] = []
+    events: list = []
 
     class Recording(Book):
         def apply(self, ev):
-            events.append(dict(ev))
+            events.append(ev)  # immutable: kept as applied
             super().apply(ev)
 
     run(matches, config, book=Recording())
     book = Book()
     for ev in events:
-        book.apply(dict(ev))
-        sb = book.sessions[ev["session"]]
-        day = parse_iso(ev["ts"]).date()
+        book.apply(ev)
+        sb = book.sessions[ev.session]
+        day = parse_iso(ev.ts).date()
         assert figures(sb, 1000, day) == definitions(sb, 1000, day)
         assert sb.free_floor(1000) <= free_bankroll(sb, 1000)  # the stakes' quick check
     assert len(events) > 1000
@@ -105,13 +106,13 @@ def test_running_figures_follow_each_event_of_a_real_backtest():
 
 @PROPERTY
 @given(ledgers())
-def test_running_figures_equal_their_definitions_on_any_ledger(events):
+def test_running_figures_equal_their_definitions_on_any_ledger(lines):
     book, scanned = Book(), ScanningBook()
-    for ev in events:
+    for ev in from_dicts(lines):
         book.apply(ev)
         scanned.apply(ev)
         for sb in book.sessions.values():
-            day = parse_iso(ev["ts"]).date()
+            day = parse_iso(ev.ts).date()
             assert figures(sb, 100, day) == definitions(sb, 100, day)
             assert sb.free_floor(100) <= free_bankroll(sb, 100)
         # the plans' folds, continued from the last event vs folded whole every time

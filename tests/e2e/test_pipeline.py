@@ -28,7 +28,7 @@ def run(cmd: list[str], home: Home, timeout: float = 600) -> subprocess.Complete
 
 
 def events(home: Home) -> list[dict]:
-    return Ledger(home.ledger, FakeClock("2000-01-01T00:00:00Z")).read()
+    return Ledger(home.ledger, FakeClock("2000-01-01T00:00:00Z")).records()  # the lines
 
 
 

@@ -10,11 +10,12 @@ import pytest
 from pipeline.bookmakers import UNREACHABLE, Capabilities, Placement
 from pipeline.core.clock import FakeClock
 from pipeline.core.config import Config
+from pipeline.core.errors import NOT_FOUND
+from pipeline.core.events import from_dict
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.ledger import Ledger
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.execute.backoff import delay_s, next_try_at
-from pipeline.core.files import NOT_FOUND
 from pipeline.programs.execute.engine import Executor
 from tests.kit.builders import at, config_doc, decision, ledger_events, match, odds_doc, of_type
 from tests.kit.programs import Quiet
@@ -27,7 +28,8 @@ def cfg() -> Config:
 
 
 def failure(seconds: float, reason: str = "suspended") -> dict:
-    return {"type": "BET_FAILED", "ts": at(seconds), "reason": reason, "retryable": True}
+    return from_dict({"type": "BET_FAILED", "ts": at(seconds), "session": "s1", "decision_id": "d",
+                      "reason": reason, "retryable": True})
 
 
 def test_delay_doubles_from_the_base_up_to_the_cap():

@@ -24,7 +24,7 @@ from pipeline.core.ledger import Ledger
 from pipeline.core.state import replay
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.execute.engine import Executor
-from tests.kit.builders import (at, config, config_doc, decision, decisions_doc, KEY, match,
+from tests.kit.builders import (replay_lines, at, config, config_doc, decision, decisions_doc, KEY, match,
                                 odds_doc, of_type)
 from tests.kit.contracts import assert_contract
 from tests.kit.poll import poll
@@ -66,7 +66,7 @@ class TornAppend(Ledger):
 
     def transact(self, decide, **kw):
         out = super().transact(decide, **kw)
-        if out and out[0]["type"] == self.kind:
+        if out and out[0].kind == self.kind:
             data = self.path.read_bytes()
             last = data.rstrip(b"\n").rfind(b"\n") + 1
             with open(self.path, "r+b") as f:
@@ -208,7 +208,7 @@ def test_every_crash_point_replays_to_one_placed_bet(home, clock, tmp_path):
     ex = Executor(Ledger(home.ledger, clock), paper, clock, Quiet("execute"))
     ex.reconcile(config())
     ex.run_pass([decision(k) for k in keys], doc, config())
-    book = replay(whole_ledger(home))
+    book = replay_lines(whole_ledger(home))
     assert sorted(book.placed) == sorted(f"s1|{k}|1X2" for k in keys) and not book.unresolved
     assert not book.duplicates
     assert sorted(r["client_ref"] for r in paper_records(home)) == sorted(

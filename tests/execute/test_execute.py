@@ -9,6 +9,7 @@ from pipeline.bookmakers import Capabilities, Order, Placement
 from pipeline.bookmakers.paper import PaperBookmaker, record_path
 from pipeline.core import clock as clockmod
 from pipeline.core.clock import FakeClock
+from pipeline.core.events import from_dict
 from pipeline.core.filebus import atomic_write_bytes, atomic_write_json
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.execute.engine import order_of
@@ -95,7 +96,7 @@ def test_an_unresolved_intent_found_at_the_bookmaker_is_reconciled_to_placed(hom
     # a crash between the bookmaker's confirmation and BET_PLACED: intent + paper record only
     ex = executor(home, clock, paper)
     ex._intend(decision(), odds_doc(match()), {KEY: match()}, config())
-    paper.place(order_of(ledger_events(home)[0]))
+    paper.place(order_of(from_dict(ledger_events(home)[0])))
     restarted = executor(home, clock, paper)
     assert restarted.reconcile(config()) == 1
     placed = of_type(ledger_events(home), "BET_PLACED")
@@ -356,7 +357,7 @@ def test_the_program_reconciles_intents_left_by_a_crash_before_placing_anything(
     for key in (KEY, other):
         crashed._intend(decision(key), odds_doc(match(), match(other)),
                         {KEY: match(), other: match(other)}, config())
-    paper.place(order_of(of_type(ledger_events(home), "BET_INTENDED")[0]))
+    paper.place(order_of(from_dict(of_type(ledger_events(home), "BET_INTENDED")[0])))
     atomic_write_json(home.decisions, decisions_doc(decision(), decision(other), version=1))
     log = tmp_path / "execute.log"
     proc = start_program("execute", home, log)

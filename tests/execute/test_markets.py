@@ -7,12 +7,13 @@ import pytest
 
 from pipeline.bookmakers.paper import PaperBookmaker
 from pipeline.cli.ops import export_rows
+from pipeline.core.events import BetIntended
 from pipeline.core.clock import FakeClock
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.ledger import Ledger
 from pipeline.core.state import Bet, SessionBook, replay
 from pipeline.strategies.settlement import figures, settle
-from tests.kit.builders import (at, config, decision, KEY, ledger_events, match, odds_doc, of_type,
+from tests.kit.builders import (replay_lines, at, config, decision, KEY, ledger_events, match, odds_doc, of_type,
                                 T0)
 from tests.kit.contracts import assert_contract
 from tests.kit.programs import executor
@@ -54,7 +55,7 @@ def test_intent_and_placement_carry_market_and_line_and_fill_at_that_lines_price
         assert (ev["market"], ev["selection"], ev["line"]) == (d["market"], d["selection"],
                                                                 d["line"])
     assert evs[1]["odds"] == price
-    bet = replay(evs).placed[d["id"]]
+    bet = replay_lines(evs).placed[d["id"]]
     assert (bet.market, bet.line) == (d["market"], d["line"])
 
 
@@ -63,9 +64,12 @@ def test_a_line_no_longer_offered_is_not_placed(home, clock):
     moved["handicap"] = [{"line": -1.0, "home": 2.1, "away": 1.8}]
     atomic_write_json(home.odds, odds_doc(moved))
     paper = PaperBookmaker(home, clock)
+    d = ah_decision()
+    intent = BetIntended(session=d["session"], decision_id="d", client_ref="c#1", attempt=1,
+                         match_key=d["match_key"], market=d["market"], selection=d["selection"],
+                         odds=1.92, min_odds=d["min_odds"], stake=d["stake"], line=d["line"])
     placement = paper.place(__import__("pipeline.programs.execute.engine", fromlist=["x"])
-                            .order_of({**ah_decision(), "client_ref": "c#1", "decision_id": "d",
-                                       "odds": 1.92}))
+                            .order_of(intent))
     assert (placement.ok, placement.reason) == (False, "line_changed")
     # and the executor's controls see no price on sale for the old line
     executor(home, clock, paper).run_pass([ah_decision()], odds_doc(moved), config())
@@ -97,9 +101,9 @@ def finished(h, a):
 ])
 def test_track_settles_ah_and_ou_by_the_result(market, selection, line, score, outcome, payout):
     s = settle(ah_bet(selection, line, market=market), finished(*score))
-    assert (s["outcome"], s["payout"], s["profit"]) == (outcome, payout, round(payout - 10, 2))
-    assert (s["market"], s["line"]) == (market, line)
-    assert_contract("bet-record-event", {**s, "seq": 3, "ts": T0})
+    assert (s.outcome, s.payout, s.profit) == (outcome, payout, round(payout - 10, 2))
+    assert (s.market, s.line) == (market, line)
+    assert_contract("bet-record-event", {**s.to_dict(), "seq": 3, "ts": T0})
 
 
 def test_reports_leave_void_bets_out_of_staked_and_count_half_wins_as_hits():

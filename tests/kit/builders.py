@@ -7,7 +7,9 @@ from datetime import timedelta
 import orjson
 
 from pipeline.core.config import Config
+from pipeline.core.events import from_dicts
 from pipeline.core.paths import Home
+from pipeline.core.state import Book, replay
 from pipeline.core.timefmt import iso, parse_iso
 
 T0 = "2024-10-05T12:00:00Z"
@@ -74,6 +76,12 @@ def ledger_events(home: Home) -> list[dict]:
     if not home.ledger.exists():
         return []
     return [orjson.loads(line) for line in home.ledger.read_bytes().splitlines() if line.strip()]
+
+
+def replay_lines(lines: list[dict]) -> Book:
+    """The Book of ledger lines (dicts, as a test writes them or reads the file): each becomes
+    its event (core.events) first, as the ledger converts what it reads."""
+    return replay(from_dicts(lines))
 
 
 def of_type(events: list[dict], kind: str) -> list[dict]:

@@ -88,7 +88,7 @@ class Run:
                               text=True, timeout=timeout, cwd=REPO)
 
     def events(self) -> list[dict]:
-        return Ledger(self.home.ledger, FakeClock("2000-01-01T00:00:00Z")).read()
+        return Ledger(self.home.ledger, FakeClock("2000-01-01T00:00:00Z")).records()  # the lines
 
     def stop(self) -> None:
         if not self.stopped:

@@ -6,11 +6,11 @@ from datetime import timedelta
 
 import pytest
 
-from pipeline.core.files import NOT_FOUND
+from pipeline.core.errors import NOT_FOUND
 from pipeline.core.state import Book, replay
 from pipeline.core.timefmt import parse_iso
 from pipeline.strategies import controls as c
-from tests.kit.builders import at, config, decision, KEY, match, odds_doc, T0
+from tests.kit.builders import replay_lines, at, config, decision, KEY, match, odds_doc, T0
 
 DID = f"s1|{KEY}|1X2"
 NOW = parse_iso(at(60))  # one minute after the odds were seen
@@ -79,11 +79,11 @@ def test_session_off_for_unknown_or_disabled_sessions():
 
 
 def test_session_halted_by_event_or_by_a_cause_already_there():
-    book = replay(events(("SESSION_HALTED", {"reason": "stop_loss"})))
+    book = replay_lines(events(("SESSION_HALTED", {"reason": "stop_loss"})))
     assert "stop_loss" in refusal(c.SessionHalted(), decision(), ctx(book=book))
     cfg = config(limits={"stop_loss": 20})
-    at_edge = replay(events(*placed(1), *placed(2), settled(1, "lost", -10), settled(2, "lost", -10)))
-    inside = replay(events(*placed(1), *placed(2), settled(1, "lost", -10),
+    at_edge = replay_lines(events(*placed(1), *placed(2), settled(1, "lost", -10), settled(2, "lost", -10)))
+    inside = replay_lines(events(*placed(1), *placed(2), settled(1, "lost", -10),
                            settled(2, "lost", -9.99)))
     assert "stop_loss" in refusal(c.SessionHalted(), decision(), ctx(cfg=cfg, book=at_edge))
     assert refusal(c.SessionHalted(), decision(), ctx(cfg=cfg, book=inside)) is None
@@ -91,15 +91,15 @@ def test_session_halted_by_event_or_by_a_cause_already_there():
 
 def test_session_halted_counts_bets_in_flight_towards_max_bets():
     cfg = config(limits={"max_bets": 2})
-    one_placed_one_in_flight = replay(events(*placed(1), placed(2)[0]))
+    one_placed_one_in_flight = replay_lines(events(*placed(1), placed(2)[0]))
     assert "max_bets" in refusal(c.SessionHalted(), decision(),
                                  ctx(cfg=cfg, book=one_placed_one_in_flight))
-    assert refusal(c.SessionHalted(), decision(), ctx(cfg=cfg, book=replay(events(*placed(1))))) is None
+    assert refusal(c.SessionHalted(), decision(), ctx(cfg=cfg, book=replay_lines(events(*placed(1))))) is None
 
 
 def test_max_attempts():
     def attempts(n):
-        return replay(events(*[("BET_INTENDED", dict(decision_id=DID, client_ref=f"{DID}#{i}", attempt=i,
+        return replay_lines(events(*[("BET_INTENDED", dict(decision_id=DID, client_ref=f"{DID}#{i}", attempt=i,
                                                      match_key=KEY, selection="away", odds=2.1,
                                                      stake=10, mode="paper")) for i in range(1, n + 1)]))
     assert refusal(c.MaxAttempts(), decision(), ctx(book=attempts(c.MAX_ATTEMPTS - 1))) is None
@@ -118,7 +118,7 @@ def test_attempts_that_never_reached_the_bookmaker_count_only_towards_max_tries(
                 if i <= lost else "suspended"
             specs.append(("BET_FAILED", dict(decision_id=DID, client_ref=ref, reason=reason,
                                              retryable=True)))
-        return replay(events(*specs))
+        return replay_lines(events(*specs))
     assert refusal(c.MaxAttempts(), decision(), ctx(book=tries(5, c.MAX_ATTEMPTS - 1))) is None
     assert "attempts failed" in refusal(c.MaxAttempts(), decision(), ctx(book=tries(5, c.MAX_ATTEMPTS)))
     assert refusal(c.MaxAttempts(), decision(), ctx(book=tries(c.MAX_TRIES - 1, 0))) is None
@@ -127,9 +127,9 @@ def test_attempts_that_never_reached_the_bookmaker_count_only_towards_max_tries(
 
 def test_daily_loss_refuses_at_the_limit_not_a_cent_before():
     cfg = config(limits={"daily_loss": 20})
-    at_edge = replay(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(10)),
+    at_edge = replay_lines(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(10)),
                             settled(2, "lost", -10, ts=at(20))))
-    inside = replay(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(10)),
+    inside = replay_lines(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(10)),
                            settled(2, "lost", -9.99, ts=at(20))))
     reason = refusal(c.DailyLoss(), decision(), ctx(cfg=cfg, book=at_edge))
     assert "daily_loss 20" in reason and "2024-10-05" in reason
@@ -137,7 +137,7 @@ def test_daily_loss_refuses_at_the_limit_not_a_cent_before():
 
 
 def test_a_daily_loss_halt_holds_for_the_rest_of_its_utc_day_only():
-    book = replay(events(("SESSION_HALTED", {"reason": "daily_loss", "ts": at(60)})))
+    book = replay_lines(events(("SESSION_HALTED", {"reason": "daily_loss", "ts": at(60)})))
     assert "daily_loss" in refusal(c.SessionHalted(), decision(), ctx(book=book))
     next_day = parse_iso("2024-10-06T00:00:00Z")
     assert refusal(c.SessionHalted(), decision(expires_at="2024-10-07T00:00:00Z"),
@@ -146,9 +146,9 @@ def test_a_daily_loss_halt_holds_for_the_rest_of_its_utc_day_only():
 
 def test_daily_loss_counts_only_today_utc():
     cfg = config(limits={"daily_loss": 20})
-    today = replay(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(10)),
+    today = replay_lines(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(10)),
                           settled(2, "lost", -10, ts=at(20))))
-    yesterday = replay(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(-13 * 3600)),
+    yesterday = replay_lines(events(*placed(1), *placed(2), settled(1, "lost", -10, ts=at(-13 * 3600)),
                               settled(2, "lost", -10, ts=at(20))))
     assert "daily_loss" in refusal(c.DailyLoss(), decision(), ctx(cfg=cfg, book=today))
     assert refusal(c.DailyLoss(), decision(), ctx(cfg=cfg, book=yesterday)) is None
@@ -191,8 +191,8 @@ def test_max_stake():
 
 def test_max_open_bets_counts_open_and_in_flight():
     cfg = config(limits={"max_open_bets": 2})
-    open_and_in_flight = replay(events(*placed(1), placed(2)[0]))
-    settled_one = replay(events(*placed(1), *placed(2), settled(2, "won", 10, 20)))
+    open_and_in_flight = replay_lines(events(*placed(1), placed(2)[0]))
+    settled_one = replay_lines(events(*placed(1), *placed(2), settled(2, "won", 10, 20)))
     assert "max_open_bets" in refusal(c.MaxOpenBets(), decision(), ctx(cfg=cfg, book=open_and_in_flight))
     assert refusal(c.MaxOpenBets(), decision(), ctx(cfg=cfg, book=settled_one)) is None
 
@@ -224,7 +224,7 @@ def session_events(*specs: tuple) -> list[dict]:
 def test_match_exposure_counts_every_session_open_and_in_flight_on_that_match_only():
     cfg = config(limits={"max_exposure_match": 50}, sessions=["s1", "s2"])
     # s2: 20 placed and 15 in flight on KEY; 100 on another match; s1 adds 15 -> exactly 50
-    book = replay(session_events(*other_session(1, stake=20), *other_session(2, stake=15, resolve=False),
+    book = replay_lines(session_events(*other_session(1, stake=20), *other_session(2, stake=15, resolve=False),
                                  *other_session(3, stake=100, key=OTHER)))
     assert refusal(c.MatchExposure(), decision(stake=15), ctx(cfg=cfg, book=book)) is None
     reason = refusal(c.MatchExposure(), decision(stake=15.01), ctx(cfg=cfg, book=book))
@@ -234,17 +234,17 @@ def test_match_exposure_counts_every_session_open_and_in_flight_on_that_match_on
 def test_match_exposure_leaves_settled_bets_out_and_is_off_without_the_limit():
     settled_bet = ("BET_SETTLED", dict(session="s2", decision_id=f"s2|{KEY}|1X2#1", bet_ref="Q-1",
                                        outcome="lost", payout=0, profit=-40))
-    book = replay(session_events(*other_session(1, stake=40), settled_bet))
+    book = replay_lines(session_events(*other_session(1, stake=40), settled_bet))
     cfg = config(limits={"max_exposure_match": 50}, sessions=["s1", "s2"])
     assert refusal(c.MatchExposure(), decision(stake=50), ctx(cfg=cfg, book=book)) is None
-    open_book = replay(session_events(*other_session(1, stake=40)))
+    open_book = replay_lines(session_events(*other_session(1, stake=40)))
     assert refusal(c.MatchExposure(), decision(stake=50), ctx(cfg=config(), book=open_book)) is None
     assert refusal(c.MatchExposure(), decision(stake=50), ctx(cfg=cfg, book=open_book))
 
 
 def test_session_exposure_counts_its_own_open_and_in_flight_stake_not_other_sessions():
     cfg = config(limits={"max_exposure_session": 30}, sessions=["s1", "s2"])
-    book = replay(session_events(*placed(1, stake=10), placed(2, stake=5)[0],
+    book = replay_lines(session_events(*placed(1, stake=10), placed(2, stake=5)[0],
                                  *other_session(3, stake=500)))  # s1: 10 open + 5 in flight
     assert refusal(c.SessionExposure(), decision(stake=15), ctx(cfg=cfg, book=book)) is None
     reason = refusal(c.SessionExposure(), decision(stake=15.01), ctx(cfg=cfg, book=book))
@@ -254,7 +254,7 @@ def test_session_exposure_counts_its_own_open_and_in_flight_stake_not_other_sess
 
 def test_free_bankroll_counts_open_stakes_and_bets_in_flight():
     cfg = config(bankroll=100)
-    book = replay(events(*placed(1, stake=50), placed(2, stake=30)[0]))  # 20 free
+    book = replay_lines(events(*placed(1, stake=50), placed(2, stake=30)[0]))  # 20 free
     assert refusal(c.FreeBankroll(), decision(stake=20), ctx(cfg=cfg, book=book)) is None
     assert "free bankroll" in refusal(c.FreeBankroll(), decision(stake=20.01), ctx(cfg=cfg, book=book))
 

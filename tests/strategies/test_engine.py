@@ -11,6 +11,7 @@ from pipeline.core.timefmt import iso
 from pipeline.strategies import staking
 from pipeline.strategies.engine import check_snapshot, decide, decision_id, min_odds
 from tests.kit.contracts import assert_contract
+from tests.kit.builders import replay_lines
 from tests.kit.engine import config, doc_of, KEY, KICKOFF, match, NOW, sess, snapshot
 
 FAV = "fav|" + KEY + "|1X2"
@@ -112,12 +113,12 @@ def test_staleness_falls_back_to_fetched_at():
 # --------------------------------------------------------------------------- standing ids
 
 def test_a_placed_bet_stops_the_decision_standing():
-    book = replay([intended(1), placed(2)])
+    book = replay_lines([intended(1), placed(2)])
     assert decide(snapshot(), config(), book, NOW).decisions == []
 
 
 def test_an_unresolved_intent_stops_the_decision_standing():
-    book = replay([intended(1)])
+    book = replay_lines([intended(1)])
     assert decide(snapshot(), config(), book, NOW).decisions == []
 
 
@@ -125,13 +126,13 @@ def test_a_retryable_failure_lets_the_decision_stand_again():
     failed = {"seq": 2, "ts": "2024-10-05T13:00:01Z", "type": "BET_FAILED", "session": "fav",
               "decision_id": FAV, "client_ref": f"{FAV}#1", "reason": "suspended",
               "retryable": True}
-    book = replay([intended(1), failed])
+    book = replay_lines([intended(1), failed])
     assert [d["id"] for d in decide(snapshot(), config(), book, NOW).decisions] == [FAV]
 
 
 def test_another_sessions_bet_does_not_stop_this_one():
     other = "dog|" + KEY + "|1X2"
-    book = replay([intended(1, did=other, session="dog"), placed(2, did=other, session="dog")])
+    book = replay_lines([intended(1, did=other, session="dog"), placed(2, did=other, session="dog")])
     assert [d["id"] for d in decide(snapshot(), config(), book, NOW).decisions] == [FAV]
 
 
@@ -162,7 +163,7 @@ def test_stake_is_floored_to_a_cent():
 def test_a_free_bankroll_too_small_makes_no_decision_and_says_so():
     # bankroll 30: one open bet of 26 (another match) leaves 4 free for a stake of 10
     other = "fav|2024-25_X v Y|1X2"
-    book = replay([intended(1, did=other, stake=26, key="2024-25_X v Y"),
+    book = replay_lines([intended(1, did=other, stake=26, key="2024-25_X v Y"),
                    placed(2, did=other, stake=26)])
     cfg = config(sess(bankroll=30))
     out = decide(snapshot(), cfg, book, NOW)
@@ -174,7 +175,7 @@ def test_a_free_bankroll_too_small_makes_no_decision_and_says_so():
 
 def test_stakes_in_flight_and_decisions_of_the_same_pass_use_up_the_free_bankroll():
     other = "fav|2024-25_X v Y|1X2"
-    book = replay([intended(1, did=other, stake=15, key="2024-25_X v Y")])  # in flight: 15
+    book = replay_lines([intended(1, did=other, stake=15, key="2024-25_X v Y")])  # in flight: 15
     ms = [match(key=f"2024-25_T{i} v U{i}") for i in range(3)]
     out = decide(snapshot(*ms), config(sess(bankroll=40)), book, NOW)
     assert len(out.decisions) == 2  # 40 - 15 = 25: two stakes of 10, not a third
@@ -185,7 +186,7 @@ def test_stakes_in_flight_and_decisions_of_the_same_pass_use_up_the_free_bankrol
 
 def test_max_open_bets_counts_open_bets_and_intents_in_flight():
     a, b = "fav|2024-25_X v Y|1X2", "fav|2024-25_V v W|1X2"
-    book = replay([intended(1, did=a, key="2024-25_X v Y"), placed(2, did=a),
+    book = replay_lines([intended(1, did=a, key="2024-25_X v Y"), placed(2, did=a),
                    intended(3, did=b, key="2024-25_V v W", ref="b#1")])
     ms = [match(key=f"2024-25_T{i} v U{i}") for i in range(3)]
     out = decide(snapshot(*ms), config(sess(limits={"max_open_bets": 3})), book, NOW)
@@ -196,7 +197,7 @@ def test_max_open_bets_counts_open_bets_and_intents_in_flight():
 
 def test_max_bets_stops_new_decisions():
     a = "fav|2024-25_X v Y|1X2"
-    book = replay([intended(1, did=a, key="2024-25_X v Y"), placed(2, did=a),
+    book = replay_lines([intended(1, did=a, key="2024-25_X v Y"), placed(2, did=a),
                    settled(3, "won", 11.0, did=a)])
     out = decide(snapshot(), config(sess(limits={"max_bets": 2})), book, NOW)
     assert len(out.decisions) == 1
@@ -209,10 +210,10 @@ def test_max_bets_stops_new_decisions():
 def test_a_halted_session_decides_nothing():
     halted = {"seq": 1, "ts": "2024-10-05T13:00:00Z", "type": "SESSION_HALTED",
               "session": "fav", "reason": "stop_loss 300: settled profit -300.00"}
-    out = decide(snapshot(), config(), replay([halted]), NOW)
+    out = decide(snapshot(), config(), replay_lines([halted]), NOW)
     assert out.decisions == [] and out.notes["fav"] == [f"halted: {halted['reason']}"]
     reset = {"seq": 2, "ts": "2024-10-05T13:10:00Z", "type": "SESSION_RESET", "session": "fav"}
-    assert len(decide(snapshot(), config(), replay([halted, reset]), NOW).decisions) == 1
+    assert len(decide(snapshot(), config(), replay_lines([halted, reset]), NOW).decisions) == 1
 
 
 def test_config_halt_stops_every_session():
@@ -235,7 +236,7 @@ def test_result_dependent_plans_hold_one_bet_taking_the_earliest_kickoff():
     cfg = config(sess(staking={"plan": "martingale", "stake": 1, "max_steps": 3}))
     out = decide(snapshot(*ms), cfg, Book(), NOW)
     assert [d["match_key"] for d in out.decisions] == ["2024-25_Z v Y"]
-    assert decide(snapshot(*ms), cfg, replay([intended(1, did="fav|x|1X2")]), NOW).decisions == []
+    assert decide(snapshot(*ms), cfg, replay_lines([intended(1, did="fav|x|1X2")]), NOW).decisions == []
 
 
 def test_windows_false_ignores_windows_for_the_backtest():
@@ -249,7 +250,7 @@ def test_windows_false_ignores_windows_for_the_backtest():
 
 def _stake(plan: dict, events=(), odds=(3.10, 3.40, 2.10), selection="away", **over):
     s = Session.model_validate(sess(staking=plan, **over))
-    sb = replay(list(events)).sessions.get("fav") or SessionBook("fav")
+    sb = replay_lines(list(events)).sessions.get("fav") or SessionBook("fav")
     return staking.stake_for(s, sb, dict(zip(("home", "draw", "away"), odds)), selection)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pipeline.core.state import replay
 from pipeline.strategies.clv import Clv
 from pipeline.strategies.settlement import results_body
+from tests.kit.builders import replay_lines
 
 
 def placed(seq: int, market: str, selection: str, line: float | None) -> dict:
@@ -15,7 +16,7 @@ def placed(seq: int, market: str, selection: str, line: float | None) -> dict:
 
 
 def test_closes_carry_market_and_line():
-    book = replay([placed(1, "AH", "away", -0.75), placed(2, "1X2", "home", None),
+    book = replay_lines([placed(1, "AH", "away", -0.75), placed(2, "1X2", "home", None),
                    placed(3, "OU", "under", 2.5), placed(4, "AH", "home", 0.0)])
     c = Clv(2.0, -0.05, -0.04)
     body = results_body(book, None, {"b1": c, "b2": c, "b3": c, "b4": c})

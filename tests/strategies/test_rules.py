@@ -9,6 +9,7 @@ from pipeline.core.config import OddsBounds, Session, Window
 from pipeline.core.state import replay
 from pipeline.core.timefmt import parse_iso
 from pipeline.strategies import rules
+from tests.kit.builders import replay_lines
 
 KICKOFF = parse_iso("2024-10-05T14:00:00Z")
 
@@ -118,7 +119,7 @@ def _settled(seq, outcome, profit, ts="2024-10-05T16:00:00Z"):
 
 def test_halt_causes():
     now = parse_iso("2024-10-05T18:00:00Z")
-    book = replay(_placed(1) + [_settled(1, "lost", -10.0)] + _placed(2))
+    book = replay_lines(_placed(1) + [_settled(1, "lost", -10.0)] + _placed(2))
     sb = book.sessions["s"]
 
     def cause(**limits):
@@ -138,7 +139,7 @@ def test_halt_causes():
 
 def test_take_profit_at_the_limit():
     now = parse_iso("2024-10-05T18:00:00Z")
-    sb = replay(_placed(1) + [_settled(1, "won", 10.0)]).sessions["s"]
+    sb = replay_lines(_placed(1) + [_settled(1, "won", 10.0)]).sessions["s"]
     assert rules.session_halt_cause(session(limits={"take_profit": 10}), sb, now) == (
         "take_profit: settled profit 10.00 >= 10")
     assert rules.session_halt_cause(session(limits={"take_profit": 10.01}), sb, now) is None
@@ -167,13 +168,13 @@ def test_halt_cause_without_daily_profit_leaves_daily_loss_to_the_executor():
 def test_a_daily_loss_halt_ends_with_the_utc_day_others_hold_until_reset():
     ev = {"seq": 1, "ts": "2024-10-05T18:00:00Z", "type": "SESSION_HALTED", "session": "s",
           "reason": "daily_loss 100: settled profit today -120.00"}
-    sb = replay([ev]).sessions["s"]
+    sb = replay_lines([ev]).sessions["s"]
     assert rules.standing_halt(sb, parse_iso("2024-10-05T23:59:59Z"))
     assert rules.standing_halt(sb, parse_iso("2024-10-06T00:00:00Z")) is None
-    sb = replay([{**ev, "reason": "stop_loss 300"}]).sessions["s"]
+    sb = replay_lines([{**ev, "reason": "stop_loss 300"}]).sessions["s"]
     assert rules.standing_halt(sb, parse_iso("2024-12-06T00:00:00Z")) == "stop_loss 300"
     reset = {"seq": 2, "ts": "2024-10-06T00:00:00Z", "type": "SESSION_RESET", "session": "s"}
-    assert rules.standing_halt(replay([ev, reset]).sessions["s"], parse_iso("2024-10-05T19:00:00Z")) is None
+    assert rules.standing_halt(replay_lines([ev, reset]).sessions["s"], parse_iso("2024-10-05T19:00:00Z")) is None
 
 
 def test_bet_slots_count_open_bets_and_intents_in_flight():
@@ -182,7 +183,7 @@ def test_bet_slots_count_open_bets_and_intents_in_flight():
                    "session": "s", "decision_id": "s|m9|1X2", "client_ref": "x", "attempt": 1,
                    "match_key": "m9", "selection": "home", "odds": 2.0, "stake": 5.0,
                    "mode": "paper"})
-    sb = replay(events).sessions["s"]
+    sb = replay_lines(events).sessions["s"]
     assert rules.bet_slots(session(), sb) == (None, "")
     n, why = rules.bet_slots(session(limits={"max_open_bets": 5}), sb)
     assert n == 2 and "max_open_bets 5" in why  # 2 open + 1 in flight
@@ -195,7 +196,7 @@ def test_review_counts_settled_non_void_bets_since_the_reset():
     now = parse_iso("2024-10-05T18:00:00Z")
     events = (_placed(1) + [_settled(1, "lost", -10.0)] + _placed(2) + [_settled(2, "void", 0.0)]
               + _placed(3) + [_settled(3, "won", 10.0)] + _placed(4) + [_settled(4, "lost", -10.0)])
-    sb = replay(events).sessions["s"]
+    sb = replay_lines(events).sessions["s"]
     # 3 non-void bets, staked 30, profit -10: roi -0.333
     assert rules.review_figures(sb) == (3, 30.0, -10.0)
     s = session(review={"after_bets": 3, "min_roi": -0.3})
@@ -209,7 +210,7 @@ def test_review_counts_settled_non_void_bets_since_the_reset():
         "review: 3/50 bets, roi -0.3333 >= -0.5")
     assert rules.review_state(session(), sb) is None
     assert rules.can_halt(session().limits, daily=False, review=s.review)
-    reset = replay(events + [{"seq": 100, "ts": "2024-10-05T17:00:00Z", "type": "SESSION_RESET",
+    reset = replay_lines(events + [{"seq": 100, "ts": "2024-10-05T17:00:00Z", "type": "SESSION_RESET",
                               "session": "s"}]).sessions["s"]
     assert rules.review_figures(reset) == (0, 0.0, 0.0)
     assert rules.session_halt_cause(s, reset, now) is None

@@ -151,7 +151,7 @@ def test_ladder_cycles_and_target_reached(tmp_path):
     for outcome in ["won", "won", "won", "won", "lost", "won"]:
         stake, appended = run.bet(outcome)
         pos = ladder.position(s, run.sb())
-        seen.append((stake, [e["type"] for e in appended], pos.cycle, pos.bet))
+        seen.append((stake, [e.kind for e in appended], pos.cycle, pos.bet))
     assert seen == [
         (1, ["BET_SETTLED"], 1, 1),
         (2, ["BET_SETTLED"], 1, 2),  # the whole return (1 x 2.0) rides
@@ -160,7 +160,7 @@ def test_ladder_cycles_and_target_reached(tmp_path):
         (2, ["BET_SETTLED"], 3, 0),  # a loss ends the cycle too
         (1, ["BET_SETTLED"], 3, 1),
     ]
-    events = run.ledger.read()
+    events = run.ledger.records()  # the lines as written
     for ev in events:
         assert_contract("bet-record-event", ev)
     target = next(e for e in events if e["type"] == "TARGET_REACHED")
@@ -196,7 +196,7 @@ def test_two_ladder_cycles_ending_in_one_append_count_on(tmp_path):
     done = [run.match(i, status="finished", odds=None,
                       result={"home_goals": 0, "away_goals": 1}) for i in (1, 2)]
     out = run.tracker.run_pass(run.snapshot(*done), run.config)
-    assert [(e["type"], e.get("cycle")) for e in out] == [
+    assert [(e.kind, getattr(e, "cycle", None)) for e in out] == [
         ("BET_SETTLED", None), ("TARGET_REACHED", 1), ("BET_SETTLED", None),
         ("TARGET_REACHED", 2)]
     assert ladder.position(run.config.sessions[0], run.sb()).cycle == 3
@@ -213,7 +213,7 @@ def test_the_tracker_halts_and_the_engine_stops(tmp_path, limits, outcomes, reas
     run = Run(tmp_path, {"staking": {"plan": "flat", "stake": 10}, "limits": limits})
     for o in outcomes:
         assert run.bet(o)[0] == 10
-    halts = [e for e in run.ledger.read() if e["type"] == "SESSION_HALTED"]
+    halts = [e for e in run.ledger.records() if e["type"] == "SESSION_HALTED"]
     assert [e["reason"] for e in halts] == [reason]
     out = run.decide(run.match(50))
     assert out.decisions == [] and out.notes["s"] == [f"halted: {reason}"]
@@ -229,7 +229,7 @@ def test_max_duration_halts_after_the_first_bet(tmp_path):
     run.clock.advance(3600)  # T0 + 3 h: the duration is over
     out = run.decide(run.match(60))
     assert out.decisions == [] and out.notes["s"][0].startswith("halting: max_duration_h")
-    assert [e["reason"] for e in run.tracker.run_pass(run.snapshot(), run.config)] == [
+    assert [e.reason for e in run.tracker.run_pass(run.snapshot(), run.config)] == [
         "max_duration_h"]
 
 

@@ -18,6 +18,7 @@ from typing import Callable
 
 import orjson
 
+from pipeline.core.errors import BetpipeError
 from pipeline.core.filebus import fsync_dir
 from pipeline.programs.bookmaker.pools import pool_key
 
@@ -26,7 +27,7 @@ BET_FIELDS = ("client_ref", "bet_ref", "match_id", "match_key", "market", "selec
               "odds", "stake", "placed_at")
 
 
-class BetRefused(Exception):
+class BetRefused(BetpipeError):
     """The bookmaker does not take a bet: `reason_code` is suspended | price_changed |
     line_changed | over_limit | unknown_match | bad_request | logged_out."""
 

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from pipeline.core.clock import Clock, ClockError, load_clock, real_now
 from pipeline.core.config import Config, ConfigHolder
+from pipeline.core.events import from_dict
 from pipeline.core.filebus import BadFile, read_snapshot
 from pipeline.core.health import liveness, read_health
 from pipeline.core.jsonl import JsonlFile
@@ -161,8 +162,8 @@ class LedgerView:
         if (len(events) < self.applied or (events and events[-1].get("seq", 0) < self.book.seq)
                 or any(ev.get("type") == "CHECKPOINT" for ev in events[self.applied:])):
             self.reset()  # a different ledger (a new home, an archive): start over
-        for ev in events[self.applied:]:
-            self.book.apply(ev)
+        for ev in events[self.applied:]:  # the lines: counted as written, folded as events
+            self.book.apply(from_dict(ev))
             kind, sid = ev.get("type", "?"), ev.get("session", "?")
             per = self.counts.setdefault(kind, {})
             per[sid] = per.get(sid, 0) + 1

@@ -23,9 +23,9 @@ from datetime import datetime, timedelta
 from pipeline.bookmakers import UNKNOWN, UNREACHABLE, Placement
 from pipeline.core.clock import Clock
 from pipeline.core.config import Config
+from pipeline.core.events import BetFailed
 from pipeline.core.state import Book
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.core.files import NOT_FOUND
 
 
 def delay_s(failures: int, base_s: float, max_s: float) -> float:
@@ -35,24 +35,24 @@ def delay_s(failures: int, base_s: float, max_s: float) -> float:
     return min(max_s, base_s * 2.0 ** min(failures - 1, 60))
 
 
-def is_unreachable(failure: dict) -> bool:
-    return str(failure.get("reason", "")).startswith(UNREACHABLE)
+def is_unreachable(failure: BetFailed) -> bool:
+    return failure.unreachable
 
 
-def next_try_at(failures: list[dict], base_s: float, max_s: float,
+def next_try_at(failures: list[BetFailed], base_s: float, max_s: float,
                 back_at: datetime | None = None) -> datetime | None:
     """When a decision with these BET_FAILED events (oldest first) may be tried again; None:
     now. `back_at`: when the bookmaker was last seen back after an outage."""
-    if not failures or str(failures[-1].get("reason", "")).startswith(NOT_FOUND):
+    if not failures or failures[-1].not_found:
         return None
     last = failures[-1]
     try:
-        failed_at = parse_iso(last["ts"])
-    except (KeyError, TypeError, ValueError):
+        failed_at = parse_iso(last.ts)
+    except (TypeError, ValueError):
         return None  # a failure without its time cannot hold the decision back
     if back_at is not None and is_unreachable(last) and back_at >= failed_at:
         return None
-    counted = sum(1 for f in failures if not str(f.get("reason", "")).startswith(NOT_FOUND))
+    counted = sum(1 for f in failures if not f.not_found)
     return failed_at + timedelta(seconds=delay_s(counted, base_s, max_s))
 
 
@@ -151,7 +151,7 @@ class Backoff:
         if self._said.get(d["id"]) != until and self.log is not None:
             self._said[d["id"]] = until
             self.log.info("bet.backoff", decision_id=d["id"], failures=len(failures),
-                          reason=failures[-1].get("reason"), next_try_at=iso(until))
+                          reason=failures[-1].reason, next_try_at=iso(until))
         return True
 
     def observe(self, p: Placement) -> None:

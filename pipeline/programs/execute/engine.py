@@ -27,7 +27,9 @@ from typing import Callable, Iterable
 from pipeline.bookmakers import UNKNOWN, Bookmaker, Order, Placement, check_bookmaker
 from pipeline.core.clock import Clock
 from pipeline.core.config import Config
-from pipeline.core.files import NOT_FOUND
+from pipeline.core.errors import NOT_FOUND
+from pipeline.core.events import (ABSENT, BetFailed, BetIntended, BetPlaced, BetRefused,
+                                  Event)
 from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger, OncePerReason
 from pipeline.core.state import Book, Intent, SessionBook, absorb_new
@@ -56,37 +58,36 @@ def assess(d: dict, book: Book, ctx: Ctx) -> tuple[str, tuple] | None:
     return "refuse", refusal
 
 
-def intent_body(d: dict, ctx: Ctx, attempt: int, mode: str) -> dict:
-    return {"type": "BET_INTENDED", "session": d["session"], "decision_id": d["id"],
-            "client_ref": f"{d['id']}#{attempt}", "attempt": attempt,
-            "match_key": d["match_key"], "market": d.get("market", "1X2"),
-            "selection": d["selection"], "odds": ctx.price, "min_odds": float(d["min_odds"]),
-            "stake": float(d["stake"]), "mode": mode, **_line(d)}
+def intent_body(d: dict, ctx: Ctx, attempt: int, mode: str) -> BetIntended:
+    return BetIntended(session=d["session"], decision_id=d["id"],
+                       client_ref=f"{d['id']}#{attempt}", attempt=attempt,
+                       match_key=d["match_key"], market=d.get("market", "1X2"),
+                       selection=d["selection"], odds=ctx.price, min_odds=float(d["min_odds"]),
+                       stake=float(d["stake"]), mode=mode, line=_line(d.get("line")))
 
 
-def _line(d) -> dict:
-    """{"line": …} for an AH or OU decision or intent, else {} (1X2 events carry none)."""
-    line = d.get("line") if isinstance(d, dict) else d.line
-    return {} if line is None else {"line": line}
+def _line(line: float | None) -> float:
+    """The line of an AH or OU decision or intent; ABSENT for 1X2 (its events carry none)."""
+    return ABSENT if line is None else line
 
 
-def order_of(intent: dict) -> Order:
-    return Order(intent["client_ref"], intent["decision_id"], intent["session"],
-                 intent["match_key"], intent["market"], intent["selection"],
-                 float(intent["odds"]), float(intent["min_odds"]), float(intent["stake"]),
-                 intent.get("line"))
+def order_of(intent: BetIntended) -> Order:
+    return Order(intent.client_ref, intent.decision_id, intent.session, intent.match_key,
+                 intent.market, intent.selection, float(intent.odds), float(intent.min_odds),
+                 float(intent.stake), None if intent.line is ABSENT else intent.line)
 
 
-def outcome_body(intent: Intent, p: Placement) -> dict:
+def outcome_body(intent: Intent, p: Placement) -> BetPlaced | BetFailed:
     """BET_PLACED or BET_FAILED for a placement that is known (never for `unknown`)."""
-    base = {"session": intent.session, "decision_id": intent.decision_id,
-            "client_ref": intent.client_ref}
     if p.ok:
-        return {"type": "BET_PLACED", **base, "bet_ref": p.bet_ref, "odds": p.odds,
-                "stake": p.stake, "match_key": intent.match_key, "market": intent.market,
-                "selection": intent.selection, **_line(intent), "placed_at": p.placed_at}
+        return BetPlaced(session=intent.session, decision_id=intent.decision_id,
+                         client_ref=intent.client_ref, bet_ref=p.bet_ref, odds=p.odds,
+                         stake=p.stake, match_key=intent.match_key, market=intent.market,
+                         selection=intent.selection, line=_line(intent.line),
+                         placed_at=p.placed_at)
     assert p.status != UNKNOWN, "an unknown effect is reconciled, never written as failed"
-    return {"type": "BET_FAILED", **base, "reason": p.reason, "retryable": p.retryable}
+    return BetFailed(session=intent.session, decision_id=intent.decision_id,
+                     client_ref=intent.client_ref, reason=p.reason, retryable=p.retryable)
 
 
 # --------------------------------------------------------------------------- the executor
@@ -106,7 +107,7 @@ class Executor:
         self.backoff = Backoff(bookmaker, clock, log)  # retries and outages (backoff.py)
         self.lookup_failed = OncePerReason(log, "reconcile.failed")  # once per error
 
-    def absorb(self, events: Iterable[dict]) -> None:
+    def absorb(self, events: Iterable[Event]) -> None:
         absorb_new(self.book, events)
 
     def refresh(self) -> None:
@@ -153,7 +154,7 @@ class Executor:
         return Placement.not_placed(ref, NOT_FOUND, retryable=True)
 
     # -- halts caused by placements (max_bets, max_duration_h) ---------------------------------
-    def _due_halts(self, config: Config, extra: dict | None = None) -> list[dict]:
+    def _due_halts(self, config: Config, extra: dict | None = None) -> list[Event]:
         """Halts due now; with `extra` (session -> bets being placed) only those sessions'."""
         out, now = [], self.clock.now()
         for s in config.sessions:
@@ -171,7 +172,7 @@ class Executor:
                 out.append(halt_event(s.id, cause))
         return out
 
-    def halt_sessions(self, config: Config) -> list[dict]:
+    def halt_sessions(self, config: Config) -> list[Event]:
         if not self._due_halts(config):
             return []
 
@@ -182,7 +183,7 @@ class Executor:
         out = self.ledger.transact(fn)
         self.absorb(out)
         for ev in out:
-            self.log.warning("session.halted", session=ev["session"], reason=ev["reason"])
+            self.log.warning("session.halted", session=ev.session, reason=ev.reason)
         return out
 
     # -- one pass --------------------------------------------------------------------------
@@ -205,7 +206,7 @@ class Executor:
                 self._finish_all(self.parallel.finish(), config)
         finally:
             if self.parallel is not None:
-                self.pending.update(i["client_ref"] for i in self.parallel.abandon())
+                self.pending.update(i.client_ref for i in self.parallel.abandon())
                 counts.pop("started", None)
                 counts.update(self._done)
                 self._done.clear()
@@ -241,8 +242,8 @@ class Executor:
                     if intent is None:
                         counts["skip"] += 1
                         continue
-                    self.log.info("bet.intended", client_ref=intent["client_ref"],
-                                  odds=intent["odds"], stake=intent["stake"])
+                    self.log.info("bet.intended", client_ref=intent.client_ref,
+                                  odds=intent.odds, stake=intent.stake)
                     intents.append(intent)
                 queue.extendleft(reversed(later))
                 if intents:
@@ -252,18 +253,18 @@ class Executor:
                         try:
                             counts[self._finish(intent, placement, config, sync=False)] += 1
                         except OSError:  # outcomes not on record (disk full): owed, looked up
-                            self.pending.update(i["client_ref"] for i, _ in done[n:])
+                            self.pending.update(i.client_ref for i, _ in done[n:])
                             raise
         finally:
             self.ledger.sync()
         return counts
 
-    def _call_many(self, intents: list[dict]) -> list[Placement]:
+    def _call_many(self, intents: list[BetIntended]) -> list[Placement]:
         try:
             return self.bookmaker.place_many([order_of(i) for i in intents])
         except Exception as e:  # the requests may have left: unknown effect
             why = f"{type(e).__name__}: {e}"
-            return [Placement.unknown(i["client_ref"], why) for i in intents]
+            return [Placement.unknown(i.client_ref, why) for i in intents]
 
     def _ctx(self, d: dict, odds, matches, config) -> Ctx:
         return context(d, now=self.clock.now(), config=config, book=self.book, matches=matches,
@@ -287,8 +288,8 @@ class Executor:
             self.absorb(events)
             if self.book.refusals.get((d["id"], control)) == reason:
                 return []
-            return [{"type": "BET_REFUSED", "session": d["session"], "decision_id": d["id"],
-                     "control": control, "reason": reason}]
+            return [BetRefused(session=d["session"], decision_id=d["id"], control=control,
+                               reason=reason)]
 
         out = self.ledger.transact(fn)
         self.absorb(out)
@@ -296,7 +297,8 @@ class Executor:
             self.log.info("bet.refused", decision_id=d["id"], control=control, reason=reason)
         return bool(out)
 
-    def _intend(self, d: dict, odds, matches, config: Config, sync: bool = True) -> dict | None:
+    def _intend(self, d: dict, odds, matches, config: Config,
+                sync: bool = True) -> BetIntended | None:
         """Append BET_INTENDED if, under the lock, the decision still stands and passes."""
 
         def fn(events):
@@ -310,33 +312,33 @@ class Executor:
         self.absorb(out)
         return out[0] if out else None
 
-    def _place(self, intent: dict, config: Config) -> str:
-        self.log.info("bet.intended", client_ref=intent["client_ref"], odds=intent["odds"],
-                      stake=intent["stake"])
+    def _place(self, intent: BetIntended, config: Config) -> str:
+        self.log.info("bet.intended", client_ref=intent.client_ref, odds=intent.odds,
+                      stake=intent.stake)
         if self.parallel is None:
             return self._finish(intent, self._call(intent), config)
         self._finish_all(self.parallel.submit(intent), config)
         return "started"  # its outcome is counted when it is recorded, in decision order
 
-    def _finish_all(self, done: list[tuple[dict, Placement]], config: Config) -> None:
+    def _finish_all(self, done: list[tuple[BetIntended, Placement]], config: Config) -> None:
         for i, (intent, placement) in enumerate(done):
             try:
                 self._done[self._finish(intent, placement, config)] += 1
             except Exception:  # their outcomes are still owed: looked up on the next pass
-                self.pending.update(x["client_ref"] for x, _ in done[i:])
+                self.pending.update(x.client_ref for x, _ in done[i:])
                 raise
 
-    def _call(self, intent: dict) -> Placement:
+    def _call(self, intent: BetIntended) -> Placement:
         """The bookmaker's answer (on a worker thread in parallel mode); never raises."""
         try:
             return self.bookmaker.place(order_of(intent))
         except Exception as e:  # the request may have left: unknown effect
-            return Placement.unknown(intent["client_ref"], f"{type(e).__name__}: {e}")
+            return Placement.unknown(intent.client_ref, f"{type(e).__name__}: {e}")
 
-    def _finish(self, intent: dict, placement: Placement, config: Config,
+    def _finish(self, intent: BetIntended, placement: Placement, config: Config,
                 sync: bool = True) -> str:
         """Reconcile an unknown effect, then record the outcome (on the executor's thread)."""
-        ref = intent["client_ref"]
+        ref = intent.client_ref
         self.backoff.observe(placement)
         if placement.status == UNKNOWN:
             self.log.warning("bet.unknown", client_ref=ref, reason=placement.reason)
@@ -354,7 +356,7 @@ class Executor:
         return "placed" if placement.ok else "failed"
 
     def _record(self, intent: Intent, p: Placement, config: Config,
-                sync: bool = True) -> dict | None:
+                sync: bool = True) -> Event | None:
         """Append the outcome of `intent` (with any halt BET_PLACED causes) unless resolved."""
 
         def fn(events):
@@ -368,7 +370,8 @@ class Executor:
         out = self.ledger.transact(fn, sync=sync)
         self.absorb(out)
         for ev in out:
-            fields = {k: ev.get(k) for k in ("client_ref", "bet_ref", "odds", "stake", "reason")}
-            self.log.info(ev["type"].lower().replace("_", "."), session=ev["session"],
-                          **{k: v for k, v in fields.items() if v is not None})
+            fields = {k: getattr(ev, k, None)
+                      for k in ("client_ref", "bet_ref", "odds", "stake", "reason")}
+            self.log.info(ev.TYPE.lower().replace("_", "."), session=ev.session,
+                          **{k: v for k, v in fields.items() if v is not None and v is not ABSENT})
         return out[0] if out else None

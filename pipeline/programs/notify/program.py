@@ -181,7 +181,7 @@ class Program:
         except FileNotFoundError:
             return
         if stat != self._ledger_stat:
-            self.events, self._ledger_stat = self.ledger.read(), stat
+            self.events, self._ledger_stat = self.ledger.records(), stat  # the lines as written
 
     def _audit(self) -> None:
         path = self.rt.home.system_config

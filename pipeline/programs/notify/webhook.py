@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from pipeline.core.config import NotifyConfig
+from pipeline.core.errors import BetpipeError
 
 URL_ENV = "BETPIPE_NOTIFY_URL"
 TELEGRAM_TOKEN_ENV = "BETPIPE_TELEGRAM_TOKEN"
@@ -25,7 +26,7 @@ TIMEOUT_S = 10.0
 BACKOFF_BASE_S, BACKOFF_CAP_S = 0.5, 60.0
 
 
-class TargetError(ValueError):
+class TargetError(BetpipeError, ValueError):
     """Notifications are asked for but cannot be sent: says what is missing."""
 
 

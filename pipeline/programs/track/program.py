@@ -22,6 +22,7 @@ stays open until a result comes or an operator settles it (`betpipe settle`).
 from __future__ import annotations
 
 from pipeline.core.config import Config
+from pipeline.core.events import BetSettled, Event
 from pipeline.core.filebus import SnapshotWriter
 from pipeline.core.ledger import Ledger
 from pipeline.core.paths import Home
@@ -61,11 +62,10 @@ class Tracker:
     def absorb(self, events) -> None:
         absorb_new(self.book, events)
 
-    def due(self, matches: dict[str, dict], config: Config | None) -> list[dict]:
+    def due(self, matches: dict[str, dict], config: Config | None) -> list[Event]:
         """Settlements (in placement order) and the halts they or placements cause."""
         bets = sorted((b for b in self.book.placed.values() if b.open), key=lambda b: b.seq)
-        bodies = [{**s, "source": "track"} for s in (settle(b, matches.get(b.match_key))
-                                                     for b in bets) if s]
+        bodies = [s for s in (settle(b, matches.get(b.match_key), "track") for b in bets) if s]
         if config is None:
             return bodies
         bodies = with_targets(bodies, self.book, config)  # TARGET_REACHED with its settlement
@@ -74,10 +74,9 @@ class Tracker:
             sb = self.book.sessions.get(s.id) or SessionBook(s.id)
             if standing_halt(sb, now):
                 continue
-            new = sum(b["profit"] for b in bodies  # each counts in the period it settles in
-                      if b["type"] == "BET_SETTLED" and b["session"] == s.id)
+            mine = [b for b in bodies if type(b) is BetSettled and b.session == s.id]
+            new = sum(b.profit for b in mine)  # each counts in the period it settles in
             today = round(daily_profit(sb, now) + new, 2) if s.limits.daily_loss else None
-            mine = [b for b in bodies if b["type"] == "BET_SETTLED" and b["session"] == s.id]
             cause = halt_cause(s.limits, settled_profit=round(sb.settled_profit + new, 2),
                                placed=sb.bets_placed, first_bet_at=sb.first_bet_at, now=now,
                                today_profit=today, review=s.review,
@@ -86,10 +85,10 @@ class Tracker:
                 bodies.append(halt_event(s.id, cause))
         return bodies
 
-    def run_pass(self, odds: dict | None, config: Config | None) -> list[dict]:
+    def run_pass(self, odds: dict | None, config: Config | None) -> list[Event]:
         self.absorb(self.ledger.read())
         matches = {m.get("key"): m for m in (odds or {}).get("matches", [])}
-        out: list[dict] = []
+        out: list[Event] = []
         if self.due(matches, config):
             def fn(events):
                 self.absorb(events)  # under the lock: what is settled or halted by now
@@ -151,10 +150,11 @@ def main(home: Home | None = None) -> int:
 
         def on_pass(_changed) -> str | None:
             for ev in tracker.run_pass(odds.load(), rt.config):
-                fields = ("bet_ref", "outcome", "profit") if ev["type"] == "BET_SETTLED" else ("reason",)
-                rt.log.info(ev["type"].lower().replace("_", "."), session=ev["session"],
-                            **{k: ev.get(k) for k in fields})
-                rt.health.incr("settled" if ev["type"] == "BET_SETTLED" else "halts")
+                settled = type(ev) is BetSettled
+                fields = ("bet_ref", "outcome", "profit") if settled else ("reason",)
+                rt.log.info(ev.TYPE.lower().replace("_", "."), session=ev.session,
+                            **{k: getattr(ev, k, None) for k in fields})
+                rt.health.incr("settled" if settled else "halts")
             for o in tracker.newly_overdue:
                 rt.log.warning("bet.overdue", bet_ref=o["bet_ref"], session=o["session"],
                                match_key=o["match_key"], kickoff=o["kickoff"],
