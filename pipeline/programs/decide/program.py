@@ -135,8 +135,10 @@ class Decider:
         changed = False  # each read below is cheap when its file did not change
         if self.config_path in paths:
             changed |= rt.reload_config()  # compares the file's bytes first
-        if self.ledger_path in paths:
-            changed |= self._read_ledger()  # parses only the appended tail
+        # the ledger on every cycle, not only on its own event: the odds' event may come
+        # first, and a decision must never stand on a ledger older than the file (an intent
+        # appended just before withdraws it). Cheap: a stat, and only the appended tail parsed
+        changed |= self._read_ledger()
         if self.odds_path in paths:
             changed |= self._read_odds()
         if self.prob_path in paths:
