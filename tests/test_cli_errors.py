@@ -3,19 +3,9 @@
 leaves stdout empty and shows no Python traceback."""
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-
 import pytest
 
-from pipeline.core.paths import REPO
-
-
-def betpipe(home, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, BETPIPE_HOME=str(home))
-    return subprocess.run([sys.executable, "-m", "pipeline.cli", *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=120)
+from tests.kit.programs import betpipe
 
 
 BAD = [  # (argv, exit code, words the message must hold)

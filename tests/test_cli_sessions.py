@@ -2,8 +2,6 @@
 console script in a subprocess on a temporary home with a config, a ledger and odds."""
 from __future__ import annotations
 
-import os
-import subprocess
 from datetime import timedelta
 
 import orjson
@@ -12,11 +10,11 @@ import pytest
 from pipeline.core.clock import anchor, load_clock
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.ledger import Ledger
-from pipeline.core.paths import REPO, Home
+from pipeline.core.paths import Home
 from pipeline.core.timefmt import iso, parse_iso
 from tests.kit.contracts import assert_contract
+from tests.kit.programs import betpipe
 
-BETPIPE = REPO / ".venv" / "bin" / "betpipe"
 START = parse_iso("2024-10-05T13:00:00Z")
 EPL, ED1 = "2024-25_Arsenal v Chelsea", "2024-25_Leeds v Hull"
 
@@ -85,12 +83,6 @@ def odds_doc(now, version: int = 7) -> dict:
                                                 m(ED1, "ED1", now + timedelta(hours=3))]}
     assert_contract("odds-data", doc)
     return doc
-
-
-def betpipe(home: Home, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "BETPIPE_HOME": str(home.root), "COLUMNS": "250"}
-    return subprocess.run([str(BETPIPE), *args], env=env, capture_output=True, text=True,
-                          timeout=60, cwd=str(REPO))
 
 
 def test_sessions_shows_state_cycle_money_window_and_a_short_bankroll(filled):

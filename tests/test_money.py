@@ -8,8 +8,6 @@ with resets, results.json's figures are the raw sums.
 """
 from __future__ import annotations
 
-import os
-import subprocess
 import warnings
 
 import orjson
@@ -20,7 +18,7 @@ from pipeline.core.clock import anchor, load_clock
 from pipeline.core.config import Config
 from pipeline.core.filebus import atomic_write_json, read_snapshot
 from pipeline.core.ledger import Ledger
-from pipeline.core.paths import REPO, Home
+from pipeline.core.paths import Home
 from pipeline.core.state import free_bankroll, replay
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.dashboard.app import create_app
@@ -33,12 +31,12 @@ from pipeline.strategies.settlement import results_body
 from tests.kit.builders import replay_lines, config_doc, decision, ledger_events, match, odds_doc
 from tests.kit.contracts import assert_contract
 from tests.kit.ledgers import ledgers, PROPERTY
+from tests.kit.programs import betpipe
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-BETPIPE = REPO / ".venv" / "bin" / "betpipe"
 NOW = parse_iso("2024-10-05T15:00:00Z")
 KEYS = [f"2024-25_Home{i} v Away{i}" for i in range(6)]
 
@@ -67,17 +65,9 @@ def raw(events: list[dict], session: str | None = None) -> dict:
 
 # --------------------------------------------------------------------------- a real home
 
-def betpipe(home: Home, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "BETPIPE_HOME": str(home.root), "COLUMNS": "250"}
-    r = subprocess.run([str(BETPIPE), *args], env=env, capture_output=True, text=True,
-                       timeout=60, cwd=str(REPO))
-    assert r.returncode == 0, r.stderr
-    return r
-
-
 def sessions_cli(home: Home) -> dict:
-    return {s["session"]: s for s in orjson.loads(betpipe(home, "sessions", "--json").stdout)[
-        "sessions"]}
+    doc = orjson.loads(betpipe(home, "sessions", "--json", check=True).stdout)
+    return {s["session"]: s for s in doc["sessions"]}
 
 
 def intend(ledger: Ledger, key: str, session: str = "s1", stake: float = 10.0) -> str:
@@ -146,7 +136,7 @@ def test_bets_open_and_in_flight_at_a_reset_keep_their_money_and_settle_into_the
         place(ledger, k)
     assert [e.kind for e in tracker.run_pass(home_wins(KEYS[0]), cfg)] == ["BET_SETTLED"]
     intend(ledger, KEYS[4])  # in flight at the reset
-    betpipe(home, "reset", "s1")
+    betpipe(home, "reset", "s1", check=True)
     place(ledger, KEYS[4], intended=True)  # the bookmaker took it after the reset
     place(ledger, KEYS[5])
 

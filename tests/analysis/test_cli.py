@@ -1,8 +1,6 @@
 """`betpipe backtest` and `betpipe drill` as a user runs them (real subprocesses)."""
 from __future__ import annotations
 
-import os
-import subprocess
 import xml.etree.ElementTree as ET
 
 import orjson
@@ -12,11 +10,10 @@ from pipeline.cli import analysis as cli
 from pipeline.analysis.drill import FACTORS
 from pipeline.analysis.fetch import BASE_URL, URL_ENV
 from pipeline.history import football_data
-from pipeline.core.paths import REPO
 from tests.analysis import reference
 from tests.kit.contracts import FOOTBALL_DATA
+from tests.kit.programs import betpipe
 
-BETPIPE = str(REPO / ".venv" / "bin" / "betpipe")
 FILES = [str(FOOTBALL_DATA / "E0_2018-19.csv"), str(FOOTBALL_DATA / "E0_2019-20.csv")]
 SESSIONS = [
     {"id": "fav-flat", "selection": "favourite", "odds": {"min": 1.4, "max": 2.4},
@@ -28,11 +25,6 @@ SESSIONS = [
 ]
 
 
-def betpipe(*args):
-    return subprocess.run([BETPIPE, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "COLUMNS": "200"})
-
-
 @pytest.fixture
 def config(tmp_path):
     path = tmp_path / "system-config.json"
@@ -42,7 +34,7 @@ def config(tmp_path):
 
 def test_backtest_json_equals_the_independent_figures(config, tmp_path):
     plot = tmp_path / "plots" / "equity.svg"
-    r = betpipe("backtest", "--data", *FILES, "--config", config, "--odds", "pinnacle",
+    r = betpipe(None, "backtest", "--data", *FILES, "--config", config, "--odds", "pinnacle",
                 "--json", "--plot", str(plot))
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""  # no progress bar with --json
@@ -68,7 +60,7 @@ def test_backtest_json_equals_the_independent_figures(config, tmp_path):
 
 
 def test_backtest_table_for_people(config):
-    r = betpipe("backtest", "--data", *FILES, "--config", config, "--odds", "avg")
+    r = betpipe(None, "backtest", "--data", *FILES, "--config", config, "--odds", "avg")
     assert r.returncode == 0, r.stderr
     assert "760 matches with avg prices" in r.stdout
     for word in ("fav-flat", "dog-pct", "max drawdown", "football-data.co.uk"):
@@ -81,21 +73,22 @@ def test_backtest_errors_name_file_row_and_field(config, tmp_path):
     cells = lines[3].split(",")
     cells[2] = "7pm"  # Time
     bad.write_text("\n".join(lines[:3] + [",".join(cells)]))
-    r = betpipe("backtest", "--data", FILES[1], str(bad), "--config", config, "--odds", "b365")
+    r = betpipe(None, "backtest", "--data", FILES[1], str(bad), "--config", config,
+                "--odds", "b365")
     assert r.returncode == 2 and r.stdout == ""
     assert f"{bad} row 2: time '7pm' is not HH:MM" in r.stderr
     bad_cfg = tmp_path / "bad.json"
     bad_cfg.write_bytes(orjson.dumps({"sessions": [{**SESSIONS[0], "staking": {"plan": "flat"}}]}))
-    r = betpipe("backtest", "--data", FILES[1], "--config", str(bad_cfg), "--odds", "b365")
+    r = betpipe(None, "backtest", "--data", FILES[1], "--config", str(bad_cfg), "--odds", "b365")
     assert r.returncode == 2
     assert "bad.json: $.sessions[0].staking: plan 'flat' needs 'stake'" in r.stderr
-    r = betpipe("backtest", "--data", FILES[1], "--config", config, "--odds", "b365",
+    r = betpipe(None, "backtest", "--data", FILES[1], "--config", config, "--odds", "b365",
                 "--plot", str(tmp_path / "x.png"))
     assert r.returncode == 2 and "write an .svg file" in r.stderr
 
 
 def test_drill_json_down_to_the_records(config):
-    r = betpipe("drill", "--data", *FILES, "--odds", "b365", "--by", "season,selection",
+    r = betpipe(None, "drill", "--data", *FILES, "--odds", "b365", "--by", "season,selection",
                 "--session", "dog-pct", "--config", config, "--where", "season=2018-19",
                 "--records", "--json")
     assert r.returncode == 0, r.stderr
@@ -114,13 +107,14 @@ def test_drill_json_down_to_the_records(config):
 
 
 def test_drill_table_and_errors():
-    r = betpipe("drill", "--data", FILES[1], "--odds", "max", "--by", "weekday",
+    r = betpipe(None, "drill", "--data", FILES[1], "--odds", "max", "--by", "weekday",
                 "--where", "weekday=Fri", "--records")
     assert r.returncode == 0, r.stderr
     assert "Fri" in r.stdout and "Sat" not in r.stdout and "kickoff (UK)" in r.stdout
-    r = betpipe("drill", "--data", FILES[1], "--odds", "max", "--by", "colour")
+    r = betpipe(None, "drill", "--data", FILES[1], "--odds", "max", "--by", "colour")
     assert r.returncode == 2 and "unknown factor 'colour'" in r.stderr
-    r = betpipe("drill", "--data", FILES[1], "--odds", "max", "--by", "role", "--session", "x")
+    r = betpipe(None, "drill", "--data", FILES[1], "--odds", "max", "--by", "role",
+                "--session", "x")
     assert r.returncode == 2 and "--session needs --config" in r.stderr
 
 

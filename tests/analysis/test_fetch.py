@@ -3,9 +3,7 @@ site's URL layout (/mmz4281/1920/E0.csv): downloads, resumes, skips, refuses wha
 and `betpipe preflight --fetch` (what scripts/start runs) filling an empty sandbox folder."""
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -13,10 +11,8 @@ import orjson
 import pytest
 
 from pipeline.analysis.fetch import FetchError, fetch, parse_seasons, season_code, url_for
-from pipeline.core.paths import REPO
 from tests.kit.contracts import FOOTBALL_DATA
-
-BETPIPE = str(REPO / ".venv" / "bin" / "betpipe")
+from tests.kit.programs import betpipe
 
 
 class Site:
@@ -74,11 +70,6 @@ def site():
     thread.join(10)
 
 
-def betpipe(*args, env=None):
-    return subprocess.run([BETPIPE, *args], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, **(env or {})})
-
-
 def test_seasons_and_urls():
     assert parse_seasons("2015-16..2018-19") == ["2015-16", "2016-17", "2017-18", "2018-19"]
     assert parse_seasons("2019-20") == ["2019-20"]
@@ -93,7 +84,7 @@ def test_seasons_and_urls():
 
 def test_fetch_seasons_with_the_cli(site, tmp_path):
     dest = tmp_path / "fd"
-    r = betpipe("data", "fetch", "--league", "E0", "--seasons", "2017-18..2019-20",
+    r = betpipe(None, "data", "fetch", "--league", "E0", "--seasons", "2017-18..2019-20",
                 "--dest", str(dest), "--base-url", site.url)
     assert r.returncode == 0, r.stderr
     names = ["E0_2017-18.csv", "E0_2018-19.csv", "E0_2019-20.csv"]
@@ -105,7 +96,7 @@ def test_fetch_seasons_with_the_cli(site, tmp_path):
     assert "E0_2019-20.csv: downloaded (380 matches" in r.stderr
     assert "3 of 3 files" in r.stdout
     # again: everything is there and parses, so nothing is asked
-    r = betpipe("data", "fetch", "--seasons", "2017-18..2019-20", "--dest", str(dest),
+    r = betpipe(None, "data", "fetch", "--seasons", "2017-18..2019-20", "--dest", str(dest),
                 "--base-url", site.url, "--json")
     assert r.returncode == 0 and len(site.requests) == 3
     assert [f["status"] for f in orjson.loads(r.stdout)["files"]] == ["skipped"] * 3
@@ -156,7 +147,7 @@ def test_missing_seasons_pages_and_broken_files(site, tmp_path):
     dest.mkdir()
     (dest / "E0_2018-19.csv").write_bytes(b"Div,Date,HomeTeam\nE0,1")  # a broken leftover
     site.html.add("/mmz4281/1718/E0.csv")
-    r = betpipe("data", "fetch", "--seasons", "2017-18..2020-21", "--dest", str(dest),
+    r = betpipe(None, "data", "fetch", "--seasons", "2017-18..2020-21", "--dest", str(dest),
                 "--base-url", site.url, "--json")
     assert r.returncode == 1
     files = {f["name"]: f for f in orjson.loads(r.stdout)["files"]}
@@ -171,7 +162,7 @@ def test_missing_seasons_pages_and_broken_files(site, tmp_path):
 
 def test_default_dest_is_the_homes_data_folder(site, tmp_path):
     home = tmp_path / "home"
-    r = betpipe("data", "fetch", "--seasons", "2019-20", env={"BETPIPE_HOME": str(home),
+    r = betpipe(None, "data", "fetch", "--seasons", "2019-20", env={"BETPIPE_HOME": str(home),
                                                               "BETPIPE_DATA_URL": site.url})
     assert r.returncode == 0, r.stderr
     assert (home / "data" / "football-data" / "E0_2019-20.csv").stat().st_size > 10000
@@ -181,18 +172,18 @@ def test_preflight_fetches_the_sandbox_season_when_there_is_none(site, tmp_path)
     """What scripts/start runs: no CSVs for the sandbox -> betpipe data fetch of its season."""
     home = tmp_path / "home"
     env = {"BETPIPE_HOME": str(home), "BETPIPE_DATA_URL": "http://127.0.0.1:9/"}
-    assert betpipe("init-home", env=env).returncode == 0
+    assert betpipe(None, "init-home", env=env).returncode == 0
     cfg_path = home / "config" / "system-config.json"
     cfg = orjson.loads(cfg_path.read_bytes())
     cfg["sandbox"]["data"] = "fd"
     cfg_path.write_bytes(orjson.dumps(cfg))
-    r = betpipe("preflight", "--fetch", env=env)  # nothing listens on port 9
+    r = betpipe(None, "preflight", "--fetch", env=env)  # nothing listens on port 9
     assert r.returncode == 2
     assert "betpipe data fetch --league E0 --seasons 2019-20 --for-sandbox" in r.stderr
     assert "E0_2019-20.csv: failed" in r.stderr
-    r = betpipe("preflight", "--fetch", env={**env, "BETPIPE_DATA_URL": site.url})
+    r = betpipe(None, "preflight", "--fetch", env={**env, "BETPIPE_DATA_URL": site.url})
     assert r.returncode == 0, r.stdout + r.stderr
     assert site.requests == [("/mmz4281/1920/E0.csv", None)]
     assert (home / "fd" / "E0_2019-20.csv").read_bytes() == \
         (FOOTBALL_DATA / "E0_2019-20.csv").read_bytes()
-    assert betpipe("preflight", env=env).returncode == 0
+    assert betpipe(None, "preflight", env=env).returncode == 0

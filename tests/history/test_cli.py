@@ -4,21 +4,14 @@ from __future__ import annotations
 
 import csv
 import io
-import subprocess
 
 import orjson
 
-from pipeline.core.paths import REPO
 from pipeline.history import store
 from tests.kit.builders import history_line_match as match
+from tests.kit.programs import betpipe
 
-BETPIPE = REPO / ".venv" / "bin" / "betpipe"
 AH = [{"line": -0.5, "home": 1.9, "away": 1.95}]
-
-
-def betpipe(home, *args):
-    return subprocess.run([str(BETPIPE), "--home", str(home.root), "history", *args],
-                          capture_output=True, text=True, timeout=60)
 
 
 def filled(home):
@@ -36,19 +29,21 @@ def filled(home):
 
 def test_days_matches_show_and_export(home):
     filled(home)
-    days = orjson.loads(betpipe(home, "days", "--json").stdout)
+    days = orjson.loads(betpipe(home, "history", "days", "--json").stdout)
     assert [(d["day"], d["file"], d["lines"], d["matches"]) for d in days] == [
         ("2019-08-16", "2019-08-16.jsonl.gz", 4, 2),
         ("2019-08-17", "2019-08-17.jsonl", 2, 2)]  # each day's first line of a match is full
-    ms = [orjson.loads(x) for x in betpipe(home, "matches", "--json").stdout.splitlines()]
+    out = betpipe(home, "history", "matches", "--json").stdout
+    ms = [orjson.loads(x) for x in out.splitlines()]
     assert [(m["key"], m["lines"], m["status"]) for m in ms] == [
         ("2019-20_Arsenal v Burnley", 3, "finished"), ("2019-20_Chelsea v Leeds", 3, "scheduled")]
-    shown = betpipe(home, "show", "2019-20_Arsenal v Burnley").stdout.splitlines()
+    shown = betpipe(home, "history", "show", "2019-20_Arsenal v Burnley").stdout.splitlines()
     assert len(shown) == 3 and "2/3.4/4.1" in shown[0] and "2.1/3.4/4.1" in shown[1]
     assert "result 2-1" in shown[2]
-    missing = betpipe(home, "show", "nope")
+    missing = betpipe(home, "history", "show", "nope")
     assert missing.returncode == 2 and "no line for match 'nope'" in missing.stderr
-    rows = list(csv.DictReader(io.StringIO(betpipe(home, "export", "--format", "csv").stdout)))
+    csv_text = betpipe(home, "history", "export", "--format", "csv").stdout
+    rows = list(csv.DictReader(io.StringIO(csv_text)))
     # one row per market line whose prices changed; the Chelsea line re-stated on day 2 is none
     assert [(r["t"][11:16], r["key"][8:15], r["market"], r["line"], r["price_1"],
              r["home_goals"]) for r in rows] == [
@@ -58,5 +53,5 @@ def test_days_matches_show_and_export(home):
 
 
 def test_history_alone_is_still_the_ledgers_events(home):
-    out = betpipe(home)
+    out = betpipe(home, "history")
     assert out.returncode == 0 and out.stdout.strip() == "no events"

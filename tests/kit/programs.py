@@ -52,11 +52,20 @@ def log_lines(log: Path) -> list[dict]:
     return out
 
 
-def betpipe(home: Home, *args: str) -> subprocess.CompletedProcess:
-    """`betpipe ARGS` on `home`, wide (COLUMNS=250), its output captured."""
-    env = {**os.environ, "BETPIPE_HOME": str(home.root), "COLUMNS": "250"}
-    return subprocess.run([BETPIPE, *args], env=env, capture_output=True, text=True,
-                          timeout=60, cwd=str(REPO))
+def betpipe(home: Home | Path | None, *args: str, env: dict | None = None, check: bool = False,
+            timeout: float = 120, **run) -> subprocess.CompletedProcess:
+    """`betpipe ARGS` on `home` (None: whatever BETPIPE_HOME the environment has), wide
+    (COLUMNS=250), run from the repository, its output captured as text. `env` adds to the
+    environment; `check` asserts exit 0 (showing stderr); other keywords (input=...) go to
+    subprocess.run."""
+    full = {**os.environ, "COLUMNS": "250"}
+    if home is not None:
+        full["BETPIPE_HOME"] = str(home.root if isinstance(home, Home) else home)
+    r = subprocess.run([BETPIPE, *args], env={**full, **(env or {})}, capture_output=True,
+                       text=True, timeout=timeout, cwd=str(REPO), **run)
+    if check:
+        assert r.returncode == 0, r.stderr
+    return r
 
 
 class Quiet(Logger):

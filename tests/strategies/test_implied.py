@@ -7,16 +7,15 @@ import csv
 import json
 import math
 import random
-import subprocess
 from fractions import Fraction
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.core.paths import REPO
 from pipeline.strategies.implied import METHODS, additive, implied, multiplicative, shin
 from tests.kit.contracts import FOOTBALL_DATA
+from tests.kit.programs import betpipe
 from tests.kit.tiers import examples
 
 SOLVED = ("power", "shin", "odds_ratio")
@@ -251,15 +250,10 @@ def test_an_unknown_method_is_refused_naming_the_choices():
 
 # --- the CLI ------------------------------------------------------------------------------------
 
-def betpipe(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(REPO / ".venv/bin/betpipe"), "implied", *args],
-                          capture_output=True, text=True, timeout=60)
-
-
 def test_cli_prints_one_json_line_per_method():
     odds = ["2.7", "2.3", "4.4"]
     for method in METHODS:
-        run = betpipe("--method", method, *odds)
+        run = betpipe(None, "implied", "--method", method, *odds)
         assert run.returncode == 0, run.stderr
         assert run.stdout.count("\n") == 1 and run.stderr == ""
         doc = json.loads(run.stdout)
@@ -267,7 +261,7 @@ def test_cli_prints_one_json_line_per_method():
         assert doc["margin"] == pytest.approx(1 / 2.7 + 1 / 2.3 + 1 / 4.4 - 1, abs=1e-15)
         assert sum(doc["probabilities"]) == pytest.approx(1, abs=1e-9)
         assert doc["probabilities"] == list(implied([2.7, 2.3, 4.4], method).probabilities)
-    shin_two = json.loads(betpipe("--method", "shin", "1.5", "2.6").stdout)
+    shin_two = json.loads(betpipe(None, "implied", "--method", "shin", "1.5", "2.6").stdout)
     assert shin_two["probabilities"][0] == pytest.approx(25 / 39, abs=1e-12)  # by hand, above
 
 
@@ -281,6 +275,6 @@ def test_cli_prints_one_json_line_per_method():
     (["2.0", "2.0"], "--method"),
 ])
 def test_cli_bad_input_exits_2_with_the_reason_on_stderr(args, message):
-    run = betpipe(*args)
+    run = betpipe(None, "implied", *args)
     assert run.returncode == 2 and run.stdout == ""
     assert message in run.stderr
