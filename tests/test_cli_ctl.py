@@ -15,14 +15,7 @@ import pytest
 from pipeline.core.paths import REPO, Home
 from pipeline.programs import PROGRAMS
 from tests.kit.poll import poll
-
-BETPIPE = Path(sys.executable).parent / "betpipe"
-
-
-def ctl(home: Home, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([str(BETPIPE), "--home", str(home.root), "ctl", *args],
-                          capture_output=True, text=True, timeout=60)
-
+from tests.kit.programs import betpipe
 
 @pytest.fixture
 def supervised(tmp_path):
@@ -44,12 +37,12 @@ def supervised(tmp_path):
     try:
         yield home
     finally:
-        ctl(home, "shutdown")
+        betpipe(home, "ctl", "shutdown")
         poll(lambda: not Path(f"/proc/{pid}").exists(), 60, "supervisord to exit")
 
 
 def statuses(home: Home) -> dict[str, tuple[str, str]]:
-    out = ctl(home, "status").stdout
+    out = betpipe(home, "ctl", "status").stdout
     return {m[0]: (m[1], m[2]) for m in re.findall(r"^betpipe:(\w+)\s+(\w+)\s+(pid \d+)?", out, re.M)}
 
 
@@ -57,16 +50,16 @@ def test_ctl_status_restart_and_tail_reach_this_homes_supervisord(supervised):
     home = supervised
     running = poll(lambda: (s := statuses(home)) and all(v[0] == "RUNNING" for v in s.values())
                    and len(s) == len(PROGRAMS) and s, 30, "every program RUNNING",
-                   log=lambda: ctl(home, "status").stdout)
+                   log=lambda: betpipe(home, "ctl", "status").stdout)
     assert set(running) == set(PROGRAMS)
     before = running["decide"][1]
-    out = ctl(home, "restart", "decide")
+    out = betpipe(home, "ctl", "restart", "decide")
     assert out.returncode == 0, out.stderr
     assert "betpipe:decide: started" in out.stdout
     after = statuses(home)
     assert after["decide"][0] == "RUNNING" and after["decide"][1] != before
     assert after["execute"][1] == running["execute"][1]  # the others untouched
-    tail = ctl(home, "tail", "execute")
+    tail = betpipe(home, "ctl", "tail", "execute")
     assert "stub execute started" in tail.stdout
 
 
@@ -79,6 +72,6 @@ def test_scripts_ctl_is_the_same_command(supervised):
 
 def test_ctl_without_a_supervisord_says_so_and_fails(tmp_path):
     home = Home(tmp_path / "nohome").ensure()
-    out = ctl(home, "status")
+    out = betpipe(home, "ctl", "status")
     assert out.returncode != 0
     assert "no such file" in (out.stdout + out.stderr).lower()

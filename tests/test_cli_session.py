@@ -3,15 +3,10 @@ subprocesses on a hand-written config: each leaves a config that loads, changes 
 keeps every other value (and the user's text where it did not change)."""
 from __future__ import annotations
 
-import subprocess
-import sys
-from pathlib import Path
-
 import orjson
 
 from pipeline.core.config import load_config
-
-BETPIPE = Path(sys.executable).parent / "betpipe"
+from tests.kit.programs import betpipe
 
 HAND = """{
   "$schema": "system-config.schema.json",
@@ -35,11 +30,6 @@ HAND = """{
 """
 
 
-def run(home, *args):
-    return subprocess.run([str(BETPIPE), "--home", str(home.root), *args], capture_output=True,
-                          text=True, timeout=60)
-
-
 def setup(home) -> dict:
     home.system_config.write_text(HAND)
     return orjson.loads(HAND)
@@ -52,7 +42,8 @@ def after(home) -> dict:
 
 def test_set_changes_only_the_named_keys_and_keeps_the_text(home):
     want = setup(home)
-    r = run(home, "session", "set", "fav", "staking.stake=20", "odds.max=2.5", "window.to_minutes=5")
+    r = betpipe(home, "session", "set", "fav", "staking.stake=20", "odds.max=2.5",
+                "window.to_minutes=5")
     assert r.returncode == 0, r.stderr
     want["sessions"][0]["staking"]["stake"] = 20
     want["sessions"][0]["odds"]["max"] = 2.5
@@ -69,26 +60,26 @@ def test_set_changes_only_the_named_keys_and_keeps_the_text(home):
 def test_add_from_json_and_template_then_remove(home):
     want = setup(home)
     new = {"id": "late", "selection": "draw", "staking": {"plan": "flat", "stake": 3}}
-    r = run(home, "session", "add", "--json", orjson.dumps(new).decode())
+    r = betpipe(home, "session", "add", "--json", orjson.dumps(new).decode())
     assert r.returncode == 0, r.stderr
     assert after(home) == {**want, "sessions": want["sessions"] + [new]}
-    r = run(home, "session", "add", "--template", "ladder", "--id", "lad")
+    r = betpipe(home, "session", "add", "--template", "ladder", "--id", "lad")
     assert r.returncode == 0, r.stderr
     assert load_config(home.system_config).session("lad").staking.plan == "ladder"
-    assert run(home, "session", "remove", "late").returncode == 0
-    assert run(home, "session", "remove", "lad").returncode == 0
+    assert betpipe(home, "session", "remove", "late").returncode == 0
+    assert betpipe(home, "session", "remove", "lad").returncode == 0
     assert after(home) == want
     assert home.system_config.read_text() == HAND  # add then remove leaves the very same text
 
 
 def test_enable_and_disable_a_whole_category(home):
     want = setup(home)
-    r = run(home, "session", "disable", "--category", "favourites")
+    r = betpipe(home, "session", "disable", "--category", "favourites")
     assert r.returncode == 0, r.stderr
     for i in (0, 2):
         want["sessions"][i]["enabled"] = False
     assert after(home) == want
-    assert run(home, "session", "enable", "dog").returncode == 0
+    assert betpipe(home, "session", "enable", "dog").returncode == 0
     want["sessions"][1]["enabled"] = True
     assert after(home) == want
     audit = [orjson.loads(line) for line in home.audit.read_text().splitlines()]
@@ -104,7 +95,7 @@ def test_refusals_leave_the_file_alone_and_say_why_on_stderr(home):
              (["session", "disable", "--category", "martians"], "category 'martians'"),
              (["session", "set", "fav", "id=other"], "id cannot be changed")]
     for args, reason in cases:
-        r = run(home, *args)
+        r = betpipe(home, *args)
         assert r.returncode == 2, (args, r.stderr)
         assert reason in r.stderr and r.stdout == "", (args, r.stderr)
         assert home.system_config.read_text() == HAND
@@ -113,7 +104,7 @@ def test_refusals_leave_the_file_alone_and_say_why_on_stderr(home):
 def test_sessions_and_status_filter_by_category(home):
     setup(home)
     for cmd in ("sessions", "status"):
-        r = run(home, cmd, "--json", "--category", "favourites")
+        r = betpipe(home, cmd, "--json", "--category", "favourites")
         assert r.returncode == 0, r.stderr
         info = orjson.loads(r.stdout)
         ids = ([s["session"] for s in info["sessions"]] if cmd == "sessions"

@@ -4,8 +4,6 @@ against `min_roi`, computed again in the test from the rows."""
 from __future__ import annotations
 
 import html
-import os
-import subprocess
 import warnings
 
 import orjson
@@ -14,15 +12,15 @@ import pytest
 from pipeline.core.clock import FakeClock, anchor, load_clock
 from pipeline.core.filebus import atomic_write_json
 from pipeline.core.ledger import Ledger
-from pipeline.core.paths import REPO, Home
+from pipeline.core.paths import Home
 from pipeline.core.timefmt import parse_iso
 from pipeline.programs.dashboard.app import create_app
+from tests.kit.programs import betpipe
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
 
-BETPIPE = REPO / ".venv" / "bin" / "betpipe"
 START = "2024-10-05T13:00:00Z"
 CONFIG = {"sessions": [
     {"id": "rev", "selection": "home", "staking": {"plan": "flat", "stake": 10},
@@ -85,16 +83,13 @@ def test_the_expected_lines_follow_from_the_rows():
 
 
 def test_sessions_shows_the_review_state(reviewed):
-    env = {**os.environ, "BETPIPE_HOME": str(reviewed.root), "COLUMNS": "250"}
-    run = lambda *a: subprocess.run([str(BETPIPE), "sessions", *a], env=env,  # noqa: E731
-                                    capture_output=True, text=True, timeout=60, cwd=str(REPO))
-    r = run("--json")
+    r = betpipe(reviewed, "sessions", "--json")
     assert r.returncode == 0, r.stderr
     rows = {s["session"]: s for s in orjson.loads(r.stdout)["sessions"]}
     assert rows["rev"]["review"] == REV
     assert rows["due"]["review"] == DUE
     assert rows["plain"]["review"] is None
-    table = run()
+    table = betpipe(reviewed, "sessions")
     assert table.returncode == 0, table.stderr
     assert f"rev: {REV}" in table.stdout and f"due: {DUE}" in table.stdout
     assert "plain: review" not in table.stdout

@@ -3,8 +3,6 @@
 `betpipe bets` show the same figures. The history is written here, line by line."""
 from __future__ import annotations
 
-import os
-import subprocess
 
 import orjson
 import pytest
@@ -12,10 +10,10 @@ import pytest
 from pipeline.core.clock import FakeClock
 from pipeline.core.filebus import read_snapshot
 from pipeline.core.ledger import Ledger
-from pipeline.core.paths import REPO
 from pipeline.programs.track.program import Tracker
 from tests.kit.builders import at, config, KICKOFF, match, odds_doc, place
 from tests.kit.contracts import assert_contract
+from tests.kit.programs import betpipe
 
 KEY, LATE, UNSEEN = ("2024-25_Home1 v Away1", "2024-25_Home2 v Away2", "2024-25_Home3 v Away3")
 LATE_KO = "2024-10-05T18:00:00Z"
@@ -93,19 +91,16 @@ def test_track_takes_the_close_from_the_history_once_the_match_kicks_off(home, w
     fresh.run_pass(odds_doc(match(UNSEEN)), config())  # KEY and LATE gone from odds-data
     assert read_snapshot(home.results)["closes"] == doc["closes"]
 
-    env = {**os.environ, "BETPIPE_HOME": str(home.root)}
-    run = lambda *a: subprocess.run([str(REPO / ".venv/bin/betpipe"), *a], env=env,  # noqa: E731
-                                    capture_output=True, text=True, timeout=60)
-    r = run("sessions", "--json")
+    r = betpipe(home, "sessions", "--json")
     assert r.returncode == 0, r.stderr
     row = orjson.loads(r.stdout)["sessions"][0]
     assert (row["clv_bets"], row["clv_mean"], row["ev_close_mean"]) == \
         (s1["clv_bets"], s1["clv_mean"], s1["ev_close_mean"])
-    r = run("bets", "--json")
+    r = betpipe(home, "bets", "--json")
     rows = {x["match_key"]: x for x in map(orjson.loads, r.stdout.splitlines())}
     assert {k: (rows[k]["closing"], rows[k]["clv"], rows[k]["ev_close"]) for k in rows} == {
         KEY: tuple(a.values())[:3], LATE: tuple(b.values())[:3], UNSEEN: (None, None, None)}
-    r = run("bets")
+    r = betpipe(home, "bets")
     assert f"{a['clv']:+.2%}" in r.stdout and f"{b['clv']:+.2%}" in r.stdout
 
 
