@@ -8,7 +8,6 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-import orjson
 import pytest
 
 from pipeline.core import clock as clockmod
@@ -16,14 +15,14 @@ from pipeline.core import filebus
 from pipeline.core.filebus import atomic_write_json, read_json, read_snapshot
 from pipeline.core.ledger import Ledger
 from pipeline.core.log import Logger
-from pipeline.core.paths import REPO, Home
+from pipeline.core.paths import Home
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.sources.replay_step import StepGate, caught_up
+from tests.kit.builders import ledger_events
 from tests.kit.contracts import assert_contract, FOOTBALL_DATA
 from tests.kit.replay import run_replay
 
 START = parse_iso("2019-08-09T18:00:00Z")
-BETPIPE = REPO / ".venv" / "bin" / "betpipe"
 
 
 def test_a_step_home_reads_sim_now_and_only_the_replay_moves_it(home, monkeypatch):
@@ -180,7 +179,7 @@ def test_a_replay_steps_through_real_fixtures_and_every_program_sees_every_versi
         assert_contract("health", health)
         assert health["odds_version"] == odds["version"], name
     # bets at the window's opening step (an hour before kickoff), settled at kickoff + 110 min
-    events = [orjson.loads(line) for line in home.ledger.read_bytes().splitlines()]
+    events = ledger_events(home)
     for ev in events:
         assert_contract("bet-record-event", ev)
     placed = [e for e in events if e["type"] == "BET_PLACED"]
@@ -204,7 +203,7 @@ def test_a_bet_decided_on_a_settlement_is_placed_at_that_step(home, tmp_path):
         "window": {"from_minutes": 10080, "to_minutes": 0},
         "staking": {"plan": "martingale", "stake": 10, "factor": 2}}))
     assert [s for s in programs["monitor"].events("clock.step") if s["late"]] == []
-    events = [orjson.loads(line) for line in home.ledger.read_bytes().splitlines()]
+    events = ledger_events(home)
     for ev in events:
         assert_contract("bet-record-event", ev)
     placed = [e for e in events if e["type"] == "BET_PLACED"]
