@@ -1,7 +1,6 @@
 """The tracker: settlement math, halts written once with their cause, results.json, the program."""
 from __future__ import annotations
 
-import subprocess
 from datetime import timedelta
 
 import orjson
@@ -21,7 +20,7 @@ from tests.kit.builders import (replay_lines, at, config, config_doc, KEY, KICKO
                                 odds_doc, of_type, place, T0)
 from tests.kit.contracts import assert_contract
 from tests.kit.poll import poll
-from tests.kit.programs import BETPIPE, health, log_lines, start_program, stop_program
+from tests.kit.programs import betpipe, health, log_lines, start_program, stop_program
 
 
 def bet(selection="away", odds=2.1, stake=10.0, key=KEY) -> Bet:
@@ -367,8 +366,7 @@ def test_the_track_program_follows_the_ledger_through_an_archive_without_countin
         return (read_snapshot(home.results) or {}).get("sessions", {}).get("s1", {}).get(field)
     try:
         poll(lambda: s1("open_bets") == 1 and s1("profit") == 15.0, 20, "A settled", proc, log)
-        out = subprocess.run([BETPIPE, "--home", str(home.root), "ledger", "archive", "--before",
-                              "2024-10-06", "--json"], capture_output=True, text=True, timeout=60)
+        out = betpipe(home, "ledger", "archive", "--before", "2024-10-06", "--json")
         assert out.returncode == 0, out.stderr
         report = orjson.loads(out.stdout)
         assert (report["archived"], report["kept"], report["checkpoint"]) == (3, 2, 6)

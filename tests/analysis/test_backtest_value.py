@@ -4,8 +4,6 @@ module (tests/analysis/reference's row reading, no pipeline code); the lookahead
 closing reference; several references side by side."""
 from __future__ import annotations
 
-import os
-import subprocess
 from datetime import timedelta
 
 import orjson
@@ -15,12 +13,11 @@ from pipeline.analysis.backtest import load_matches, run
 from pipeline.analysis.probabilities import tables_for
 from pipeline.core.config import Config
 from pipeline.core.matchkey import load_tables
-from pipeline.core.paths import REPO
 from tests.analysis import reference
 from tests.kit.contracts import FOOTBALL_DATA
+from tests.kit.programs import betpipe
 
 FILES = [FOOTBALL_DATA / "E0_2018-19.csv", FOOTBALL_DATA / "E0_2019-20.csv"]
-BETPIPE = str(REPO / ".venv" / "bin" / "betpipe")
 HDA = ("H", "D", "A")
 
 
@@ -173,10 +170,8 @@ def test_several_references_coexist_and_a_closing_one_is_flagged(tmp_path):
              "probability": {"from": "reference", "odds": "pinnacle", "method": "shin"}}
     cfg = tmp_path / "c.json"
     cfg.write_bytes(orjson.dumps({"sessions": [REF_FLAT, other, REF_KELLY]}))
-    env = {**os.environ, "COLUMNS": "200", "BETPIPE_HOME": str(tmp_path)}
-    args = [BETPIPE, "backtest", "--data", *map(str, FILES), "--config", str(cfg)]
-    out = subprocess.run(args + ["--odds", "b365", "--json"], capture_output=True, text=True,
-                         timeout=120, env=env)
+    args = ["backtest", "--data", *map(str, FILES), "--config", str(cfg)]
+    out = betpipe(tmp_path, *args, "--odds", "b365", "--json")
     assert out.returncode == 0, out.stderr
     report = orjson.loads(out.stdout)
     # the flat session's bets, from the CLI as in-process (the first test checks them)
@@ -185,11 +180,9 @@ def test_several_references_coexist_and_a_closing_one_is_flagged(tmp_path):
     assert report["ref-shin"]["bets"] > 0 and report["ref-shin"] != report["ref-flat"]
     assert "ref-kelly" in out.stderr and "lookahead" in out.stderr
     assert "ref-flat" not in out.stderr and "ref-shin" not in out.stderr
-    table = subprocess.run(args + ["--odds", "b365"], capture_output=True, text=True,
-                           timeout=120, env=env)
+    table = betpipe(tmp_path, *args, "--odds", "b365")
     assert table.returncode == 0 and "LOOKAHEAD" in table.stdout and "ref-kelly" in table.stdout
-    closing = subprocess.run(args + ["--odds", "b365-closing", "--json"], capture_output=True,
-                             text=True, timeout=120, env=env)
+    closing = betpipe(tmp_path, *args, "--odds", "b365-closing", "--json")
     assert closing.returncode == 0 and "lookahead" not in closing.stderr
 
 
@@ -197,8 +190,7 @@ def test_an_unknown_reference_source_is_a_clear_error(tmp_path):
     bad = {**REF_FLAT, "probability": {"from": "reference", "odds": "pinnacel"}}
     cfg = tmp_path / "c.json"
     cfg.write_bytes(orjson.dumps({"sessions": [bad]}))
-    out = subprocess.run([BETPIPE, "backtest", "--data", str(FILES[0]), "--config", str(cfg),
-                          "--odds", "b365"], capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "BETPIPE_HOME": str(tmp_path)})
+    out = betpipe(tmp_path, "backtest", "--data", str(FILES[0]), "--config", str(cfg),
+                  "--odds", "b365")
     assert out.returncode == 2
     assert "session ref-flat: field probability.odds: unknown source 'pinnacel'" in out.stderr

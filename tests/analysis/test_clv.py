@@ -6,23 +6,21 @@ with p_close = (1/close) / Σ(1/close of each side)."""
 from __future__ import annotations
 
 import json
-import subprocess
 
 import pytest
 
 from pipeline.analysis.backtest import load_matches, run
 from pipeline.core.config import Config
-from pipeline.core.paths import REPO
 from pipeline.strategies import clv
 from tests.analysis.reference import read_rows
 from tests.kit.contracts import FOOTBALL_DATA
+from tests.kit.programs import betpipe
 
 FILES = [FOOTBALL_DATA / "E0_2019-20.csv", FOOTBALL_DATA / "I1_2019-20.csv"]
 COLS = {"b365": "B365{}", "pinnacle": "PS{}", "avg": "Avg{}", "b365-closing": "B365C{}",
         "pinnacle-closing": "PSC{}", "avg-closing": "AvgC{}", "max-closing": "MaxC{}"}
 FAV = {"id": "fav", "selection": "favourite", "odds": {"min": 1.5, "max": 2.2},
        "staking": {"plan": "flat", "stake": 10}, "bankroll": 1_000_000}
-BETPIPE = str(REPO / ".venv" / "bin" / "betpipe")
 
 
 def three(row: dict, source: str) -> dict | None:
@@ -87,19 +85,16 @@ def test_the_cli_report_and_json_carry_the_clv(tmp_path):
     cfg = tmp_path / "c.json"
     cfg.write_text(json.dumps({"sessions": [FAV]}))
     files = [str(f) for f in FILES]
-    r = subprocess.run([BETPIPE, "backtest", "--data", *files, "--config", str(cfg), "--odds",
-                        "b365", "--closing", "pinnacle-closing", "--json"],
-                       capture_output=True, text=True, timeout=120)
+    r = betpipe(None, "backtest", "--data", *files, "--config", str(cfg), "--odds", "b365",
+                "--closing", "pinnacle-closing", "--json")
     assert r.returncode == 0, r.stderr
     check(json.loads(r.stdout)["fav"], expected("b365", "pinnacle-closing"))
-    r = subprocess.run([BETPIPE, "backtest", "--data", *files, "--config", str(cfg), "--odds",
-                        "pinnacle"], capture_output=True, text=True, timeout=120)
+    r = betpipe(None, "backtest", "--data", *files, "--config", str(cfg), "--odds", "pinnacle")
     want = expected("pinnacle", "pinnacle-closing")
     assert r.returncode == 0 and "CLV against pinnacle-closing" in r.stdout
     assert f"{want['clv_mean']:+.2%}" in r.stdout and f"{want['ev_close_mean']:+.2%}" in r.stdout
-    r = subprocess.run([BETPIPE, "backtest", "--data", *files, "--config", str(cfg), "--odds",
-                        "b365", "--closing", "b365-late"], capture_output=True, text=True,
-                       timeout=120)
+    r = betpipe(None, "backtest", "--data", *files, "--config", str(cfg), "--odds", "b365",
+                "--closing", "b365-late")
     assert r.returncode == 2 and "--closing" in r.stderr and "b365-late" in r.stderr
 
 

@@ -5,7 +5,6 @@ tests/e2e/test_parity.py); with the results cut out of the history, `--results` 
 same bets; `--to` stops time."""
 from __future__ import annotations
 
-import subprocess
 
 import orjson
 import pytest
@@ -14,12 +13,12 @@ from pipeline.analysis.backtest import load_matches, run
 from pipeline.analysis.histback import load_history, run_history
 from pipeline.core.config import Config
 from pipeline.core.matchkey import load_tables
-from pipeline.core.paths import REPO
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.history import store
 from pipeline.sources.replay import Replay, window_edges
 from pipeline.history.football_data import parse_file
 from tests.kit.contracts import FOOTBALL_DATA
+from tests.kit.programs import betpipe
 
 SEASON = FOOTBALL_DATA / "E0_2019-20.csv"
 START, UNTIL = parse_iso("2019-08-09T18:00:00Z"), parse_iso("2019-08-11T20:00:00Z")
@@ -68,9 +67,8 @@ def test_the_history_backtests_to_the_closing_prices_and_results_can_come_from_c
     # the CLI: --results, --to (the first day only: Liverpool v Norwich, Friday 19:00)
     cfg = tmp_path / "cfg.json"
     cfg.write_bytes(orjson.dumps(CONFIG))
-    out = subprocess.run([str(REPO / ".venv/bin/betpipe"), "backtest", "--history", str(folder),
-                          "--config", str(cfg), "--to", "2019-08-10T00:00:00Z", "--json"],
-                         capture_output=True, text=True, timeout=60)
+    out = betpipe(None, "backtest", "--history", str(folder), "--config", str(cfg), "--to",
+                  "2019-08-10T00:00:00Z", "--json")
     report = orjson.loads(out.stdout)
     first = [b for b in expected if b[0] == "fav" and "Liverpool v Norwich" in b[1]]
     assert report["fav"]["bets"] == 1 and report["fav"]["profit"] == first[0][5]
