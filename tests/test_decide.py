@@ -5,25 +5,21 @@ every wait polls the files with a deadline.
 """
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-import orjson
 import pytest
 
 from pipeline.core.clock import anchor, load_clock
 from pipeline.core.filebus import BadFile, atomic_write_bytes, atomic_write_json, read_snapshot
 from pipeline.core.ledger import Ledger
-from pipeline.core.paths import REPO, Home
+from pipeline.core.paths import Home
 from pipeline.core.timefmt import iso
 from tests.kit.contracts import assert_contract
 from tests.kit.poll import poll
+from tests.kit.programs import log_lines, start_program, stop_program
 
-BETPIPE = REPO / ".venv" / "bin" / "betpipe"
 START = datetime.fromisoformat("2024-10-05T13:00:00+00:00")
 KICKOFF = START + timedelta(minutes=60)
 KEY = "2024-25_Southampton v Arsenal"
@@ -50,10 +46,7 @@ class Decide:
     def __init__(self, home: Home, log: Path):
         self.home, self.log_path = home, log
         self.clock = load_clock(home.clock)
-        env = {**os.environ, "BETPIPE_HOME": str(home.root), "PYTHONUNBUFFERED": "1"}
-        self.log_file = open(log, "wb")
-        self.proc = subprocess.Popen([str(BETPIPE), "decide"], env=env, stdout=self.log_file,
-                                     stderr=subprocess.STDOUT, cwd=str(REPO))
+        self.proc = start_program("decide", home, log)
 
     def write_odds(self, version: int, away=2.10, home=3.10, draw=3.40) -> dict:
         doc = self.odds_doc(version, away, home, draw)
@@ -90,23 +83,10 @@ class Decide:
             return None
 
     def logs(self, event: str | None = None) -> list[dict]:
-        out = []
-        for line in self.log_path.read_bytes().splitlines():
-            try:
-                rec = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if event is None or rec.get("event") == event:
-                out.append(rec)
-        return out
+        return [r for r in log_lines(self.log_path) if event is None or r.get("event") == event]
 
     def stop(self, timeout: float = DEADLINE_S) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(timeout)
-        finally:
-            self.log_file.close()
+        return stop_program(self.proc, timeout)
 
 
 @pytest.fixture
@@ -118,8 +98,6 @@ def decide_proc(home: Home, tmp_path):
     if proc.proc.poll() is None:
         proc.proc.kill()
         proc.proc.wait(5)
-    if not proc.log_file.closed:
-        proc.log_file.close()
 
 
 def ids(doc: dict) -> list[str]:
