@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from pipeline.core.config import Config
 from pipeline.harness.soak import plan
 from pipeline.harness.soak.sample import browser_pids, fd_change, program_figures, sample_pid, slope
+from tests.kit.poll import poll
 
 
 def _status(pid: int, field: str) -> str:
@@ -55,9 +55,7 @@ def test_browsers_are_found_by_their_profile_under_the_home_never_by_name(tmp_pa
 
 def test_a_zombie_is_not_sampled():
     child = subprocess.Popen([sys.executable, "-c", "pass"])
-    deadline = time.monotonic() + 30
-    while _status(child.pid, "State") != "Z" and time.monotonic() < deadline:
-        time.sleep(0.05)  # polling the child's state, not timing it
+    poll(lambda: _status(child.pid, "State") == "Z", 30, "the child to exit unreaped (State Z)")
     assert _status(child.pid, "State") == "Z"  # exited, not yet reaped
     try:
         assert sample_pid(child.pid) is None
