@@ -7,9 +7,7 @@ saw it; a torn cache file is fitted again. Fits are counted by wrapping dixon_co
 from __future__ import annotations
 
 import csv
-import os
 import shutil
-import subprocess
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
@@ -20,10 +18,10 @@ from pipeline.analysis.backtest import load_matches, run
 from pipeline.analysis.probabilities import tables_for
 from pipeline.core.config import Config
 from pipeline.core.matchkey import load_tables
-from pipeline.core.paths import REPO
 from pipeline.models import dixon_coles as dc
 from tests.kit.contracts import FOOTBALL_DATA
 from tests.kit.football_data import perturbed
+from tests.kit.programs import betpipe
 
 NAMES = ["E0_2018-19.csv", "E0_2019-20.csv"]
 REFIT_DAYS = 14
@@ -31,7 +29,6 @@ SESSION = {"id": "model-value", "selection": "value", "min_edge": 0.03,
            "probability": {"from": "model"}, "odds": {"min": 1.5, "max": 5.0},
            "staking": {"plan": "flat", "stake": 10}}
 T = datetime(2019, 12, 1, tzinfo=timezone.utc)  # results from here on are changed
-BETPIPE = str(REPO / ".venv" / "bin" / "betpipe")
 
 
 @contextmanager
@@ -118,10 +115,8 @@ def test_the_cli_uses_the_homes_cache_and_says_what_it_fitted(base):
     root, cache, report, bets, fits = base
     cfg = root / "config.json"
     cfg.write_bytes(orjson.dumps({"sessions": [SESSION]}))
-    out = subprocess.run([BETPIPE, "backtest", "--data", *(str(root / "csv" / n) for n in NAMES),
-                          "--odds", "b365", "--config", str(cfg), "--refit-days",
-                          str(REFIT_DAYS), "--json"], capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "BETPIPE_HOME": str(root / "home")})
+    out = betpipe(root / "home", "backtest", "--data", *(str(root / "csv" / n) for n in NAMES),
+                  "--odds", "b365", "--config", str(cfg), "--refit-days", str(REFIT_DAYS), "--json")
     assert out.returncode == 0, out.stderr
     assert orjson.loads(out.stdout) == orjson.loads(orjson.dumps(report))
     assert "0 fits made" in out.stderr and f"{fits} read from" in out.stderr

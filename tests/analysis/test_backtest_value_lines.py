@@ -7,9 +7,7 @@ DESIGN's settlement written out again. No lookahead: results from an instant on 
 goal parameters and the AH/OU bets before it as they were."""
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -19,15 +17,14 @@ from pipeline.analysis.backtest import load_matches, markets_of, run
 from pipeline.analysis.probabilities import tables_for
 from pipeline.core.config import Config
 from pipeline.core.matchkey import load_tables
-from pipeline.core.paths import REPO
 from tests.analysis import reference
 from tests.kit.contracts import FOOTBALL_DATA
 from tests.kit.football_data import perturbed
+from tests.kit.programs import betpipe
 from tests.kit.goals import direct
 
 NAMES = ["E0_2018-19.csv", "E0_2019-20.csv"]
 REFIT_DAYS = 14
-BETPIPE = str(REPO / ".venv" / "bin" / "betpipe")
 AH_MODEL = {"id": "ah-model", "market": "AH", "selection": "value", "min_edge": 0.03,
             "probability": {"from": "model"}, "odds": {"min": 1.5, "max": 3.0},
             "staking": {"plan": "flat", "stake": 10}}
@@ -241,10 +238,8 @@ def test_the_cli_backtests_ah_and_ou_value_and_flags_the_closing_reference(base)
     root, cache, (report, got, goals) = base
     cfg = root / "config.json"
     cfg.write_bytes(orjson.dumps({"sessions": SESSIONS}))
-    out = subprocess.run([BETPIPE, "backtest", "--data", *(str(root / "csv" / n) for n in NAMES),
-                          "--odds", "b365", "--config", str(cfg), "--refit-days",
-                          str(REFIT_DAYS), "--json"], capture_output=True, text=True,
-                         timeout=120, env={**os.environ, "BETPIPE_HOME": str(root / "home")})
+    out = betpipe(root / "home", "backtest", "--data", *(str(root / "csv" / n) for n in NAMES),
+                  "--odds", "b365", "--config", str(cfg), "--refit-days", str(REFIT_DAYS), "--json")
     assert out.returncode == 0, out.stderr
     assert orjson.loads(out.stdout) == orjson.loads(orjson.dumps(report))
     assert "0 fits made" in out.stderr and "lookahead" in out.stderr
