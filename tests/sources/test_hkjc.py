@@ -4,15 +4,12 @@ Chromium reading the site's GraphQL answers off the network from a local imitati
 from __future__ import annotations
 
 import copy
-import os
-import subprocess
 
 import orjson
 import pytest
 
 from pipeline.core.clock import anchor
 from pipeline.core.filebus import atomic_write_json
-from pipeline.core.paths import REPO
 from pipeline.browser.launch import find_chromium
 from pipeline.sources.hkjc import (STATUSES, ShapeError, had_odds, parse_odds_answers,
                                    parse_results)
@@ -22,8 +19,7 @@ from tests.kit.poll import poll
 from tests.kit.hkjc import (fb4342, fb5022, entry, LEVANTE, NOW, parse, results_answer, run_cli,
                             SAN_DIEGO, SEEN, TABLES)
 from tests.kit.hkjc_site import HkjcSite, load_capture
-
-BETPIPE = REPO / ".venv" / "bin" / "betpipe"
+from tests.kit.programs import betpipe
 
 
 def had_line(match: dict) -> dict:
@@ -251,12 +247,10 @@ def test_cli_prints_the_matches_and_refuses_files_of_the_wrong_shape(home, tmp_p
     assert code == 2 and "stageId" in err and "fulltime" in err
     # the real command: a file of the wrong shape, named with its field, exit 2
     wrong = HKJC_DATA / "tournament-list.json"
-    done = subprocess.run([str(BETPIPE), "sources", "parse", "--kind", "hkjc",
-                           str(HKJC_DATA / "had_example_preevent_FB5022.json"), str(wrong)],
-                          env={**os.environ, "BETPIPE_HOME": str(home.root)}, cwd=REPO,
-                          capture_output=True, timeout=60)
-    assert done.returncode == 2 and done.stdout == b""
-    assert str(wrong).encode() in done.stderr and b"data.matches" in done.stderr
+    done = betpipe(home, "sources", "parse", "--kind", "hkjc",
+                   str(HKJC_DATA / "had_example_preevent_FB5022.json"), str(wrong))
+    assert done.returncode == 2 and done.stdout == ""
+    assert str(wrong) in done.stderr and "data.matches" in done.stderr
 
 
 # --------------------------------------------------------------------------- in Chromium
