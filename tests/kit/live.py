@@ -2,7 +2,6 @@
 sandbox's matches and bets, starting and stopping both, the ledger checked against the sandbox."""
 from __future__ import annotations
 
-import os
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -20,7 +19,7 @@ from pipeline.programs.bookmaker.market import Market
 from tests.kit.builders import ledger_events, of_type
 from tests.kit.contracts import FOOTBALL_DATA, assert_contract, free_port
 from tests.kit.poll import poll
-from tests.kit.programs import BETPIPE, health, stop_program
+from tests.kit.programs import health, start_program, stop_program
 
 START = "2019-08-09T18:30:00Z"
 USER, PASSWORD = "live-tester", "pw-live-3b7e-secret"
@@ -48,10 +47,7 @@ def decision(m: dict, i: int) -> dict:
 
 
 def start(program: str, home, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "BETPIPE_HOME": str(home.root), "PYTHONUNBUFFERED": "1",
-           ENV_USER: USER, ENV_PASSWORD: PASSWORD}
-    return subprocess.Popen([BETPIPE, program], env=env, stdout=open(log, "ab"),
-                            stderr=subprocess.STDOUT)
+    return start_program(program, home, log, {ENV_USER: USER, ENV_PASSWORD: PASSWORD})
 
 
 def sandbox_bets(url: str) -> list[dict]:

@@ -18,10 +18,12 @@ from pipeline.programs.execute.engine import Executor
 BETPIPE = str(REPO / ".venv" / "bin" / "betpipe")
 
 
-def start_program(program: str, home: Home, log: Path) -> subprocess.Popen:
-    env = {**os.environ, "BETPIPE_HOME": str(home.root), "PYTHONUNBUFFERED": "1"}
+def start_program(program: str, home: Home, log: Path, env: dict | None = None) -> subprocess.Popen:
+    """`betpipe PROGRAM` on `home`, unbuffered, its output appended to `log`; `env` adds to the
+    environment (credentials, URLs)."""
+    full = {**os.environ, "BETPIPE_HOME": str(home.root), "PYTHONUNBUFFERED": "1", **(env or {})}
     out = open(log, "ab")
-    return subprocess.Popen([BETPIPE, program], env=env, stdout=out, stderr=subprocess.STDOUT)
+    return subprocess.Popen([BETPIPE, program], env=full, stdout=out, stderr=subprocess.STDOUT)
 
 
 def stop_program(proc: subprocess.Popen, timeout: float = 15) -> int:
