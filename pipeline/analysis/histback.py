@@ -44,8 +44,9 @@ from pipeline.core.timefmt import iso, parse_iso
 from pipeline.history import store
 from pipeline.history.football_data import FootballDataError, parse_file
 from pipeline.strategies import clv
-from pipeline.strategies.engine import decide, next_change
+from pipeline.strategies.engine import compiled_all, decide, next_change
 from pipeline.strategies.running import RunningIndex, Sight
+from pipeline.strategies.staking import Purse
 
 FIELDS = ("key", "season", "competition", "home", "away", "kickoff", "status", "odds",
           "handicap", "totals", "result")
@@ -192,6 +193,9 @@ class _Clock:
         self.blocked = {s.id: False for s in config.sessions}
         self.daily = [s for s in self.sessions if s.limits.daily_loss is not None]
         self.refused: set[str] = set()  # keys with a refused decision at the last pass
+        self.plans = {c.session.id: c.stakes for c in compiled_all(config)}
+        self.starved: frozenset[str] = frozenset()  # sessions no match can get a stake from
+        self._starved_at = -1  # the ledger seq `starved` was worked out at
         self.before: datetime | None = None  # the last instant decided
 
     def apply(self, lines: list[dict], i: int, ts_now: str) -> tuple[int, dict]:
@@ -223,8 +227,10 @@ class _Clock:
         window, refused decisions (decided again, as live), and every match of a blocked
         session whose settlements (or the new UTC day) may have freed it."""
         index, bt, pick = self.index, self.bt, {}
+        was, starved = self.starved, self.starve()
+        looking = [s for s in self.sessions if s.id not in starved] if starved else self.sessions
         if changed:
-            sight = Sight(self.sessions, now)
+            sight = Sight(looking, now)
             state = bt.state
             for key, before in changed.items():
                 m = index.by_key[key]
@@ -232,6 +238,8 @@ class _Clock:
                     pick[key] = m
         if self.before is not None:
             for s in self.opening:
+                if s.id in starved:
+                    continue
                 for m in index.entering(s, self.before, now):
                     pick[m.key] = m
         for key in self.refused:
@@ -241,13 +249,29 @@ class _Clock:
         freed = bt.touched
         if self.before is not None and self.before.date() != now.date():
             freed = freed | {s.id for s in self.daily}
-        self.full = {sid for sid in freed if self.blocked.get(sid)}
+        for sid in starved:  # what it skips now it must read in full once it has money
+            self.blocked[sid] = True
+        freed = freed | (was - starved)
+        self.full = {sid for sid in freed if self.blocked.get(sid) and sid not in starved}
         bt.touched = set()
-        for s in self.sessions:
+        for s in looking:
             if s.id in self.full:
                 for m in index.select(s, now):
                     pick[m.key] = m
         return list(pick.values())
+
+    def starve(self) -> frozenset[str]:
+        """The sessions whose stake, the same for every match, their free bankroll cannot
+        cover (staking.Purse.starved): `decide` makes none of their matches a decision, so
+        their price changes and windows opening pick nothing until money comes free."""
+        bt = self.bt
+        if bt.seq != self._starved_at:  # only the ledger moves a free bankroll
+            books = bt.book.sessions
+            self.starved = frozenset(
+                s.id for s in self.sessions
+                if Purse(s, books.get(s.id), self.plans[s.id]).starved())
+            self._starved_at = bt.seq
+        return self.starved
 
     def decided(self, now: datetime, out) -> None:
         """Remember which sessions may have been blocked by their book in this pass."""

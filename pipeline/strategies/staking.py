@@ -274,6 +274,13 @@ class Purse:
             return short[2]
         return res
 
+    def starved(self) -> bool:
+        """Whether no match can get a stake in this pass, before any is priced: the plan's
+        amount is the same for every match (constant or odds-free) and more than the free
+        bankroll, so each match that reaches `stake` gets `short_of`'s note and none a stake."""
+        res = self._fixed
+        return res is not None and res.stake is not None and res.stake > self.free + _EPS
+
     @property
     def free(self) -> float:
         """The session's free bankroll (`free_bankroll`) at the start of the pass."""

@@ -166,7 +166,7 @@ def reference(lines: list[dict], config: Config) -> HistoryBacktest:
 
 def outcome(bt: HistoryBacktest) -> tuple:
     bets = [(b.session, b.match_key, b.market, b.line, b.selection, b.odds, b.stake, b.placed_at,
-             b.outcome, b.profit) for s in SESSIONS for b, _ in bt.bets(s["id"])]
+             b.outcome, b.profit) for s in bt.config.sessions for b, _ in bt.bets(s.id)]
     refused = [(d["id"], d["stake"], r.control, r.reason) for d, r in bt.refused]
     return bets, refused, bt.report(), bt.seq
 
@@ -210,3 +210,42 @@ def test_to_bound_and_empty_history_agree_with_the_rebuild():
     cut = [r for r in lines if parse_iso(r["t"]) < end]
     assert outcome(run_history(cut, config, end=end)) == outcome(reference(cut, config))
     assert run_history([], config).seq == 0
+
+
+def test_sessions_short_of_their_stake_are_skipped_until_money_comes_free(monkeypatch):
+    """A session whose stake — the same for every match: flat, percent, martingale — its free
+    bankroll cannot cover is handed no match (staking.Purse.starved) until a settlement frees
+    money: each is starved several times, flat and percent bet again after settlements free them,
+    and the run still equals the rebuild."""
+    from pipeline.strategies import staking
+
+    starved: dict[str, int] = {}
+    real = staking.Purse.starved
+
+    def counted(self):
+        out = real(self)
+        if out:
+            starved[self.session.id] = starved.get(self.session.id, 0) + 1
+        return out
+
+    monkeypatch.setattr(staking.Purse, "starved", counted)
+    lines = history(3)
+    config = Config.model_validate({"max_odds_age_s": 90, "sessions": [
+        {"id": "flat", "selection": "underdog", "staking": {"plan": "flat", "stake": 10},
+         "bankroll": 30},
+        {"id": "half", "selection": "favourite", "window": {"from_minutes": 300,
+                                                            "to_minutes": 0},
+         "staking": {"plan": "percent", "percent": 50}, "bankroll": 100},
+        # 5, 15, then 45 after two losses: more than the 20 left, for good
+        {"id": "mart", "selection": "underdog", "window": {"from_minutes": 90, "to_minutes": 0},
+         "staking": {"plan": "martingale", "stake": 5, "factor": 3}, "bankroll": 40},
+        {"id": "fav", "selection": "favourite", "competitions": ["EPL"], "window": W,
+         "staking": {"plan": "flat", "stake": 10}}]})
+    got = outcome(run_history(lines, config))
+    assert got == outcome(reference(lines, config))
+    by_session: dict[str, int] = {}
+    for b in got[0]:
+        by_session[b[0]] = by_session.get(b[0], 0) + 1
+    assert starved.keys() >= {"flat", "half", "mart"} and min(starved.values()) >= 5
+    assert by_session["flat"] > 3 and by_session["half"] > 2 and by_session["fav"] > 0
+    assert [b[6] for b in got[0] if b[0] == "mart"] == [5, 15]

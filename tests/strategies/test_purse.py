@@ -58,6 +58,8 @@ def test_the_purse_decides_as_the_free_bankroll_defines(start, stake, open_stake
     res = purse(start, stake, sb).stake(None, None)
     fits = 0 < floor2(stake) <= free + 1e-9  # a stake that rounds to 0.00 is no stake
     assert (res.stake is not None) == fits
+    # starved: known before any match is priced — the bankroll, not the stake's rounding
+    assert purse(start, stake, sb).starved() == (0 < floor2(stake) and not fits)
 
 
 def test_at_the_cent_the_exact_free_bankroll_decides():
@@ -82,3 +84,20 @@ def test_a_stake_well_inside_skips_the_exact_figure_and_a_book_without_running_f
     filled.bets.append(Bet("d", "s", "c", "b", "k", "home", 2.0, 5.0, "2024-10-05T12:00:00Z", 1))
     assert filled.free_floor(1000) == -math.inf
     assert purse(1000, 10, filled).stake(None, None).stake == 10
+
+
+def test_starved_only_for_an_amount_the_same_for_every_match():
+    """percent (odds-free) is starved when its share exceeds what is free; kelly (per price)
+    never is: each match's own stake decides."""
+    sb = book([60.0], [], [])  # 100 - 60 open = 40 free, bankroll 100
+    half = Purse(Session.model_validate({"id": "s", "selection": "home", "bankroll": 100,
+                                         "staking": {"plan": "percent", "percent": 50}}), sb)
+    assert half.starved() and half.stake(None, None).stake is None
+    third = Purse(Session.model_validate({"id": "s", "selection": "home", "bankroll": 100,
+                                          "staking": {"plan": "percent", "percent": 30}}), sb)
+    assert not third.starved() and third.stake(None, None).stake == 30
+    kelly = Purse(Session.model_validate({"id": "s", "selection": "home", "bankroll": 100,
+                                          "staking": {"plan": "kelly", "fraction": 1,
+                                                      "edge": 0.5}}), sb)
+    assert not kelly.starved()
+    assert kelly.stake({"home": 2.0, "draw": 3.4, "away": 4.0}, "home").stake is None
