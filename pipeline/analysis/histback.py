@@ -299,6 +299,7 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
         horizon = min(horizon, end - timedelta(microseconds=1))
     now: datetime | None = parse_iso(lines[0]["t"])
     quiet, nxt = None, None  # (ledger seq, index moves, day) of the last pass; its next change
+    active: list = []  # the sessions active at the last pass
     collecting = gc.isenabled()
     gc.disable()  # as the CSV backtest: collect once, at the end
     try:
@@ -311,13 +312,19 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
             if bt._timed:
                 bt.append(bt.halts(bt._timed, now), ts)
             pick = clock.to_decide(now, changed)
-            if pick or quiet != (bt.seq, index.moves, now.date()) or (nxt and now >= nxt):
+            same = quiet == (bt.seq, index.moves, now.date()) and (nxt is None or now < nxt)
+            if pick or not same:
                 # else nothing to decide on, and neither the ledger, the index nor the day
                 # changed since the last pass, before its `nxt`: the same `nxt` (engine.next_change)
                 index.seen(now)
                 out = decide(index.view(pick, now, ts), config_, bt.book, now, windows=True,
                              with_next_change=False)
-                nxt = next_change(index, config_, bt.book, now, out.active)
+                if not (same and out.active == active and (nxt is None or nxt <= horizon)):
+                    # else the same `nxt` too: the first time-driven change after the last pass
+                    # is still ahead, nothing it is worked out from moved (staleness's far-off
+                    # instant, which counts from now, lies past the horizon either way)
+                    nxt = next_change(index, config_, bt.book, now, out.active)
+                active = out.active
                 clock.decided(now, out)
                 quiet = (bt.seq, index.moves, now.date())
                 clock.refused = bt.fill(out.decisions, ts)
