@@ -17,9 +17,12 @@ Incrementally: the matches are kept in a running index (strategies.running), a l
 its match in place, and `decide` is handed only the matches that can have a decision at the
 instant (`_Clock.to_decide`: prices a session reads that changed in its window, matches a window
 opened on, refused decisions, and all of a blocked session's matches when a settlement or a new
-day may free it) — a match that makes no decision changes nothing for the others in a pass, so
-the decisions are those of the whole snapshot; `next_change` still asks about every match.
-Instants where nothing can be decided and neither the ledger nor the index moved skip `decide`.
+day may free it; nothing for a session whose stake, the same for every match, its free bankroll
+cannot cover, until money comes free) — a match that makes no decision changes nothing for the
+others in a pass, so the decisions are those of the whole snapshot; `next_change` still asks
+about every match. Instants where nothing can be decided and neither the ledger nor the index
+moved skip `decide`; a pass for picked matches alone in such an instant keeps the last
+`next_change`.
 tests/history/test_incremental.py holds the per-instant rebuild this replaced as its yardstick.
 
 Staleness: a history holds changes, not polls — a price that did not move was still seen at
