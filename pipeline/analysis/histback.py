@@ -224,11 +224,12 @@ class _Clock:
                 changed[key] = prev
         return i, changed
 
-    def to_decide(self, now: datetime, changed: dict) -> list:
+    def to_decide(self, now: datetime, changed: dict, opened: bool = True) -> list:
         """The matches that may get a decision at `now` (a superset of those a pass over every
         match would decide on): changed prices a session reads, matches time brought into a
         window, refused decisions (decided again, as live), and every match of a blocked
-        session whose settlements (or the new UTC day) may have freed it."""
+        session whose settlements (or the new UTC day) may have freed it. `opened=False`: no
+        window opened since the last instant (the last pass's `next_change` is still ahead)."""
         index, bt, pick = self.index, self.bt, {}
         was, starved = self.starved, self.starve()
         looking = [s for s in self.sessions if s.id not in starved] if starved else self.sessions
@@ -239,7 +240,7 @@ class _Clock:
                 m = index.by_key[key]
                 if sight.sees(m, state[key], before):
                     pick[key] = m
-        if self.before is not None:
+        if self.before is not None and opened:
             for s in self.opening:
                 if s.id in starved:
                     continue
@@ -314,8 +315,10 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
             bt.settle_until(now)
             if bt._timed:
                 bt.append(bt.halts(bt._timed, now), ts)
-            pick = clock.to_decide(now, changed)
+            # neither the ledger, the index nor the day moved since the last pass, whose next
+            # time-driven change (a window opening among them) is still ahead
             same = quiet == (bt.seq, index.moves, now.date()) and (nxt is None or now < nxt)
+            pick = clock.to_decide(now, changed, opened=not same)
             if pick or not same:
                 # else nothing to decide on, and neither the ledger, the index nor the day
                 # changed since the last pass, before its `nxt`: the same `nxt` (engine.next_change)
