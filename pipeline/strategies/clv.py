@@ -95,16 +95,30 @@ def bet_market(bet) -> tuple[str, float | None]:
 
 def closing_state(lines: Iterable[Mapping], kickoff: str) -> dict | None:
     """The closing state among one match's history lines (in `t` order): per market, its
-    prices in the last line seen before `kickoff` (ISO text) that priced it; None if none did."""
-    close: dict = {}
+    prices in the last line seen before `kickoff` (ISO text) that priced it; None if none did.
+
+    The lines read are those before the first one at or after kickoff; of them, each market's
+    last line that priced it is found by reading back from the cut, stopping once every
+    market is found (the same lines a forward pass keeping the latest would end on)."""
+    lines = lines if isinstance(lines, list) else list(lines)
     end = _ms(kickoff)
-    for r in lines:
+    cut = len(lines)
+    for i, r in enumerate(lines):
         if _ms(r["t"]) >= end:
+            cut = i
             break
-        for name in ("odds", "handicap", "totals"):
-            if r.get(name):
+    close: dict = {}
+    for i in range(cut - 1, -1, -1):
+        r = lines[i]
+        for name in _NAMES:
+            if name not in close and r.get(name):
                 close[name] = r[name]
+        if len(close) == len(_NAMES):
+            break
     return close or None
+
+
+_NAMES = ("odds", "handicap", "totals")
 
 
 def _ms(t: str) -> str:

@@ -107,3 +107,46 @@ def test_an_ah_bet_whose_line_is_not_offered_at_the_close_has_none():
     assert got == (1.9, round(2.0 / 1.9 - 1, 6), round(2.0 * p - 1, 6))
     assert clv.of_bet(2.2, "under", close, "OU", 2.5).clv == round(2.2 / 2.1 - 1, 6)
     assert clv.of_bet(2.0, "home", close) is None  # no 1X2 price at the close
+
+
+def _forward_close(lines, kickoff):
+    """The closing state as a forward pass keeps it: every line before the first at or after
+    kickoff, each market's latest non-empty prices (whole-second texts compare as .000)."""
+    def ms(t):
+        return t[:-1] + ".000Z" if len(t) == 20 else t
+    close = {}
+    for r in lines:
+        if ms(r["t"]) >= ms(kickoff):
+            break
+        for name in ("odds", "handicap", "totals"):
+            if r.get(name):
+                close[name] = r[name]
+    return close or None
+
+
+def test_closing_state_reading_back_equals_the_forward_pass():
+    import random
+    rng = random.Random(7)
+    kickoff = "2026-01-01T15:00:00Z"
+    times = ["2026-01-01T14:59:59Z", "2026-01-01T14:59:59.500Z", "2026-01-01T15:00:00Z",
+             "2026-01-01T15:00:00.000Z", "2026-01-01T15:00:00.250Z", "2026-01-01T14:00:00Z"]
+    values = {"odds": [None, {}, {"home": 2.0, "draw": 3.1, "away": 4.0}],
+              "handicap": [None, [], [{"line": -0.5, "home": 1.9, "away": 1.95}]],
+              "totals": [None, [], [{"line": 2.5, "over": 1.8, "under": 2.0}]]}
+    seen_some = seen_none = 0
+    for _ in range(3000):
+        lines = []
+        for _ in range(rng.randrange(0, 9)):
+            r = {"t": rng.choice(times)}
+            for name, options in values.items():
+                if rng.random() < 0.7:  # else the line omits the market
+                    r[name] = rng.choice(options)
+                    if r[name] and rng.random() < 0.5:  # another price than the last
+                        r[name] = json.loads(json.dumps(r[name]).replace("2", str(len(lines))))
+            lines.append(r)
+        want = _forward_close(lines, kickoff)
+        assert clv.closing_state(lines, kickoff) == want
+        assert clv.closing_state(iter(lines), kickoff) == want  # any iterable, as before
+        seen_some += want is not None
+        seen_none += want is None
+    assert seen_some > 500 and seen_none > 100  # both outcomes exercised
