@@ -191,6 +191,7 @@ class _Clock:
         config = bt.decide_config
         self.sessions = [] if config.halt else [s for s in config.sessions if s.enabled]
         self.opening = [s for s in self.sessions if s.window.from_minutes is not None]
+        self.spans = {s.id: Sight.span(s) for s in self.sessions}  # their windows, for Sight
         # sessions that may have matches they could not bet on for want of bankroll, a limit,
         # or because they were off: re-read in full when a settlement or a new day may help
         self.blocked = {s.id: False for s in config.sessions}
@@ -234,7 +235,7 @@ class _Clock:
         was, starved = self.starved, self.starve()
         looking = [s for s in self.sessions if s.id not in starved] if starved else self.sessions
         if changed:
-            sight = Sight(looking, now)
+            sight = Sight(looking, now, self.spans)
             state = bt.state
             for key, before in changed.items():
                 m = index.by_key[key]

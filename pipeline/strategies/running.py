@@ -158,17 +158,28 @@ class Sight:
     field of its market, so `sees(m)` is a dict look-up and a comparison or two."""
     __slots__ = ("by_competition", "every")
 
-    def __init__(self, sessions: list[Session], now: datetime):
+    def __init__(self, sessions: list[Session], now: datetime,
+                 spans: dict[str, tuple] | None = None):
+        """`spans`: session id -> `Sight.spans`'s (to, from) of each session (worked out once
+        by a caller that asks at many instants), else from the sessions' windows."""
         self.every: list[tuple] = []  # sessions of every competition
         self.by_competition: dict[str, list[tuple]] = {}
         for s in sessions:
-            lo, hi = OddsIndex.window(s, now)
-            seat = (lo, hi, MARKET_FIELD[s.market])
+            to, span = spans[s.id] if spans is not None else Sight.span(s)
+            # OddsIndex.window(s, now), the same sums
+            seat = (now + to, None if span is None else now + span, MARKET_FIELD[s.market])
             if s.competitions is None:
                 self.every.append(seat)
             else:
                 for c in dict.fromkeys(s.competitions):
                     self.by_competition.setdefault(c, []).append(seat)
+
+    @staticmethod
+    def span(s: Session) -> tuple[timedelta, timedelta | None]:
+        """(to_minutes, from_minutes) of the session's window as timedeltas (None: unbounded)."""
+        w = s.window
+        return (timedelta(minutes=w.to_minutes),
+                None if w.from_minutes is None else timedelta(minutes=w.from_minutes))
 
     def sees(self, m: Match, now: dict | None = None, before: dict | None = None) -> bool:
         """Whether a session sees `m` (its competitions and window) — and, given two states of

@@ -58,6 +58,14 @@ def test_running_index_answers_as_a_fresh_index():
         sight = Sight(CONFIG.sessions, now)
         seen = {m.key for s in CONFIG.sessions for m in fresh.select(s, now)}
         assert {k for k, m in index.by_key.items() if sight.sees(m)} == seen
+        # the windows worked out once (histback's spans) give the seats OddsIndex.window gives
+        spans = {s.id: Sight.span(s) for s in CONFIG.sessions}
+        again = Sight(CONFIG.sessions, now, spans)
+        assert (again.every, again.by_competition) == (sight.every, sight.by_competition)
+        assert sorted((seat[:2] for seats in [sight.every, *sight.by_competition.values()]
+                       for seat in seats), key=str) == sorted(
+            (OddsIndex.window(s, now) for s in CONFIG.sessions
+             for _ in (s.competitions and dict.fromkeys(s.competitions) or [None])), key=str)
         if step % 50 == 0:  # a view of the matches some session sees decides as the whole
             view = index.view([index.by_key[k] for k in seen], now, iso(now))
             whole = decide(fresh, CONFIG, Book(), now)
