@@ -64,11 +64,8 @@ def project(folder, cache):
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     root = tmp_path_factory.mktemp("model")
-    (root / "csv").mkdir()
-    for name in NAMES:
-        shutil.copy(FOOTBALL_DATA / name, root / "csv" / name)
     cache = root / "home" / "data" / "cache" / "models"
-    report, bets, fits = project(root / "csv", cache)
+    report, bets, fits = project(FOOTBALL_DATA, cache)
     (root / "base-fits").write_text("\n".join(sorted(p.name for p in cache.glob("*.json"))))
     return root, cache, report, bets, fits
 
@@ -77,13 +74,13 @@ def test_the_model_session_bets_and_a_second_run_reads_every_fit_from_the_cache(
     root, cache, report, bets, fits = base
     assert report[SESSION["id"]]["bets"] > 50 and fits > 30  # ~2 seasons / 14 days, summers skipped
     assert len(list(cache.glob("*.json"))) == fits
-    again = project(root / "csv", cache)
+    again = project(FOOTBALL_DATA, cache)
     assert again[2] == 0 and again[:2] == (report, bets)
 
 
 def test_results_from_an_instant_on_do_not_reach_the_bets_before_it(base, tmp_path):
     root, cache, report, bets, fits = base
-    assert perturbed(root / "csv", tmp_path / "late", NAMES, lambda ko: ko >= T) > 200
+    assert perturbed(FOOTBALL_DATA, tmp_path / "late", NAMES, lambda ko: ko >= T) > 200
     _, late, refits = project(tmp_path / "late", cache)
     assert [b for b in late if b[0] < T] == [b for b in bets if b[0] < T]
     assert len([b for b in bets if b[0] < T]) > 20
@@ -95,7 +92,7 @@ def test_results_from_an_instant_on_do_not_reach_the_bets_before_it(base, tmp_pa
 def test_an_earlier_result_changes_the_bets_after_it(base, tmp_path):
     root, cache, report, bets, fits = base
     start, end = datetime(2019, 9, 1, tzinfo=timezone.utc), datetime(2019, 9, 2, tzinfo=timezone.utc)
-    assert perturbed(root / "csv", tmp_path / "early", NAMES, lambda ko: start <= ko < end) >= 1
+    assert perturbed(FOOTBALL_DATA, tmp_path / "early", NAMES, lambda ko: start <= ko < end) >= 1
     _, early, _ = project(tmp_path / "early", cache)
     assert [b for b in early if b[0] < start] == [b for b in bets if b[0] < start]
     assert [b for b in early if start < b[0] < T] != [b for b in bets if start < b[0] < T]
@@ -107,7 +104,7 @@ def test_a_torn_cache_file_is_fitted_again(base, tmp_path):
     shutil.copytree(cache, copy)
     victim = copy / (root / "base-fits").read_text().split()[0]  # other tests add fits
     victim.write_bytes(victim.read_bytes()[:40])
-    got = project(root / "csv", copy)
+    got = project(FOOTBALL_DATA, copy)
     assert got[2] == 1 and got[:2] == (report, bets)
 
 
@@ -115,7 +112,7 @@ def test_the_cli_uses_the_homes_cache_and_says_what_it_fitted(base):
     root, cache, report, bets, fits = base
     cfg = root / "config.json"
     cfg.write_bytes(orjson.dumps({"sessions": [SESSION]}))
-    out = betpipe(root / "home", "backtest", "--data", *(str(root / "csv" / n) for n in NAMES),
+    out = betpipe(root / "home", "backtest", "--data", *(str(FOOTBALL_DATA / n) for n in NAMES),
                   "--odds", "b365", "--config", str(cfg), "--refit-days", str(REFIT_DAYS), "--json")
     assert out.returncode == 0, out.stderr
     assert orjson.loads(out.stdout) == orjson.loads(orjson.dumps(report))

@@ -7,7 +7,6 @@ DESIGN's settlement written out again. No lookahead: results from an instant on 
 goal parameters and the AH/OU bets before it as they were."""
 from __future__ import annotations
 
-import shutil
 from datetime import datetime, timedelta, timezone
 
 import orjson
@@ -181,11 +180,8 @@ def kelly(p, price_, bank):
 @pytest.fixture(scope="module")
 def base(tmp_path_factory):
     root = tmp_path_factory.mktemp("lines")
-    (root / "csv").mkdir()
-    for name in NAMES:
-        shutil.copy(FOOTBALL_DATA / name, root / "csv" / name)
     cache = root / "home" / "data" / "cache" / "models"
-    return root, cache, project(root / "csv", cache)
+    return root, cache, project(FOOTBALL_DATA, cache)
 
 
 def assert_figures(got: dict, bets: list[tuple], staked: float) -> None:
@@ -198,7 +194,7 @@ def assert_figures(got: dict, bets: list[tuple], staked: float) -> None:
 
 def test_ah_and_ou_value_sessions_backtest_as_the_rows_say(base):
     root, cache, (report, got, goals) = base
-    all_rows = rows(root / "csv")
+    all_rows = rows(FOOTBALL_DATA)
     want_ah, staked_ah = simulate(all_rows, ah_offer(("AHh", "B365AHH", "B365AHA")),
                        model_choice(goals, 1.5, 3.0, 0.03), flat)
     want_ou, _ = simulate(all_rows, ou_offer, model_choice(goals, 1.0, 1e9, 0.02), kelly)
@@ -222,7 +218,7 @@ def test_ah_and_ou_value_sessions_backtest_as_the_rows_say(base):
 def test_results_from_an_instant_on_reach_neither_the_goals_nor_the_bets_before_it(base,
                                                                                     tmp_path):
     root, cache, (report, got, goals) = base
-    assert perturbed(root / "csv", tmp_path / "late", NAMES, lambda ko: ko >= T) > 200
+    assert perturbed(FOOTBALL_DATA, tmp_path / "late", NAMES, lambda ko: ko >= T) > 200
     _, late, late_goals = project(tmp_path / "late", cache)
     before = {k: g for k, g in goals.items() if k[2] < T}
     assert sum(g is not None for g in before.values()) > 100
@@ -238,7 +234,7 @@ def test_the_cli_backtests_ah_and_ou_value_and_flags_the_closing_reference(base)
     root, cache, (report, got, goals) = base
     cfg = root / "config.json"
     cfg.write_bytes(orjson.dumps({"sessions": SESSIONS}))
-    out = betpipe(root / "home", "backtest", "--data", *(str(root / "csv" / n) for n in NAMES),
+    out = betpipe(root / "home", "backtest", "--data", *(str(FOOTBALL_DATA / n) for n in NAMES),
                   "--odds", "b365", "--config", str(cfg), "--refit-days", str(REFIT_DAYS), "--json")
     assert out.returncode == 0, out.stderr
     assert orjson.loads(out.stdout) == orjson.loads(orjson.dumps(report))
@@ -251,7 +247,7 @@ def test_a_1x2_session_beside_them_moves_no_refit_instant_and_no_bet(base):
     root, cache, (report, got, goals) = base
     x12 = {"id": "x12", "selection": "value", "probability": {"from": "model"},
            "staking": {"plan": "flat", "stake": 10}}
-    with_1x2 = project(root / "csv", cache, [*SESSIONS, x12])
+    with_1x2 = project(FOOTBALL_DATA, cache, [*SESSIONS, x12])
     assert with_1x2[2].keys() > goals.keys()  # 2018-19 is priced now, too
     assert {k: with_1x2[2][k] for k in goals} == goals
     assert {sid: with_1x2[1][sid] for sid in got} == got and with_1x2[1]["x12"]
