@@ -14,7 +14,6 @@ the end settle last. Figures come from `pipeline.strategies.settlement.figures`,
 """
 from __future__ import annotations
 
-import gc
 import heapq
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,6 +23,7 @@ from typing import Callable, Iterable, Sequence
 from pipeline.core.config import Config
 from pipeline.core.errors import BetpipeError
 from pipeline.core.events import ABSENT, BetPlaced, Event, maker, stamp
+from pipeline.core.gcpause import collect_after
 from pipeline.core.matchkey import KeyTables, load_tables
 from pipeline.core.state import Bet, Book, SessionBook
 from pipeline.core.timefmt import iso, parse_iso
@@ -383,9 +383,8 @@ def run(matches: Sequence[BtMatch], config: Config,
     of sessions from model or reference (`analysis.probabilities.tables_for`); `leave_out`: the
     risk controls not run (`()`: the executor's whole chain)."""
     bt = Backtest(config, book, tables, leave_out)
-    collecting = gc.isenabled()
-    gc.disable()  # a run allocates ~10 objects per bet and frees few: collect once, at the end
-    try:
+    # a run allocates ~10 objects per bet and frees few: collect once, at the end
+    with collect_after():
         for i, m in enumerate(matches, 1):
             bt.step(m)
             if progress is not None and i % 100 == 0:
@@ -393,6 +392,3 @@ def run(matches: Sequence[BtMatch], config: Config,
         if progress is not None:
             progress(len(matches))
         return bt.finish()
-    finally:
-        if collecting:
-            gc.enable()

@@ -32,7 +32,6 @@ never trips here (what it guards against live — a monitor that stopped — lea
 """
 from __future__ import annotations
 
-import gc
 import heapq
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -41,6 +40,7 @@ from typing import Sequence
 
 from pipeline.analysis.backtest import SETTLE_AFTER, Backtest, BacktestError, result_of
 from pipeline.core.config import Config
+from pipeline.core.gcpause import collect_after
 from pipeline.core.matchkey import KeyTables
 from pipeline.core.state import Bet
 from pipeline.core.timefmt import iso, parse_iso
@@ -305,9 +305,7 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
     now: datetime | None = parse_iso(lines[0]["t"])
     quiet, nxt = None, None  # (ledger seq, index moves, day) of the last pass; its next change
     active: list = []  # the sessions active at the last pass
-    collecting = gc.isenabled()
-    gc.disable()  # as the CSV backtest: collect once, at the end
-    try:
+    with collect_after():  # as the CSV backtest: collect once, at the end
         while now is not None:
             ts = iso(now)
             j, changed = clock.apply(lines, i, ts)
@@ -345,6 +343,3 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
         bt.finish()
         add_closings(lines, bt)
         return bt
-    finally:
-        if collecting:
-            gc.enable()

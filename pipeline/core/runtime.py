@@ -12,7 +12,6 @@ from __future__ import annotations
 import gc
 import signal
 import threading
-from contextlib import contextmanager
 
 from reactivex.scheduler import EventLoopScheduler
 
@@ -24,21 +23,6 @@ from pipeline.core.log import Logger, OncePerReason, bridge, unbridge
 from pipeline.core.paths import Home
 
 RETRY_REAL_S = 0.5
-
-
-@contextmanager
-def collect_after():
-    """Automatic garbage collection held off for the block — one pass or cycle of a program,
-    which allocates a lot (odds-data: ~20,000 containers) — and back on after it, so it collects
-    between passes: a collection in the middle of execute's pass took 5-100 ms of the odds →
-    BET_PLACED path. Start-up's objects are frozen out of collections (`Runtime.start`)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 class Runtime:

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Callable
 
 from pipeline.core.filebus import BadFile, FileWatch, parse_snapshot, read_capped
+from pipeline.core.gcpause import collect_after
 from pipeline.core.jsonl import AppendError
 from pipeline.core.log import Logger, OncePerReason, exception_fields
-from pipeline.core.runtime import Runtime, collect_after
+from pipeline.core.runtime import Runtime
 
 
 class LastGood:

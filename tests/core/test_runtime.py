@@ -57,7 +57,7 @@ def test_bad_edit_degrades_and_restoring_the_same_file_recovers(home):
 def test_start_freezes_start_up_objects_and_passes_collect_only_after_they_end(home):
     import gc
 
-    from pipeline.core.runtime import collect_after
+    from pipeline.core.gcpause import collect_after
 
     atomic_write_json(home.system_config, GOOD)
     clockmod.anchor(home.clock, start=clockmod.real_now(), speed=1)

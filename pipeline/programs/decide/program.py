@@ -28,10 +28,11 @@ from pipeline.core import clock as clockmod
 from pipeline.core.config import ConfigError, load_config
 from pipeline.core.filebus import (SCHEMA_VERSION, BadFile, FileWatch, SnapshotWriter,
                                   parse_snapshot, read_capped, read_snapshot)
+from pipeline.core.gcpause import collect_after
 from pipeline.core.ledger import Ledger, read_events
 from pipeline.core.log import OncePerReason, exception_fields
 from pipeline.core.paths import Home
-from pipeline.core.runtime import Runtime, collect_after
+from pipeline.core.runtime import Runtime
 from pipeline.core.state import Book, absorb_new, replay
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.core.files import check_probabilities
