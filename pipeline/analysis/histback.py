@@ -45,10 +45,12 @@ from pipeline.core.matchkey import KeyTables
 from pipeline.core.state import Bet
 from pipeline.core.timefmt import iso, parse_iso
 from pipeline.history import store
+from pipeline.history.store import FIRST
 from pipeline.history.football_data import FootballDataError, parse_file
 from pipeline.strategies import clv
 from pipeline.strategies.engine import compiled_all, decide, next_change
 from pipeline.strategies.running import RunningIndex, Sight
+from pipeline.strategies.snapshot import Match
 from pipeline.strategies.staking import Purse
 
 FIELDS = ("key", "season", "competition", "home", "away", "kickoff", "status", "odds",
@@ -126,13 +128,14 @@ def matches_of(lines: list[dict], results: dict[str, dict],
     return out
 
 
-def add_closings(lines: list[dict], bt: "HistoryBacktest") -> None:
-    """The closing state of every match bet on (what `matches_of` gives with `closing`)."""
+def add_closings(lines: list[dict], bt: "HistoryBacktest", i: int) -> None:
+    """The closing state of every match bet on (what `matches_of` gives with `closing`), from
+    `bt.of_key` (each match's lines up to line `i`) and the lines from `i` on."""
     want = {m.key: m for m, _ in bt.placed_on}
-    of_key: dict[str, list[dict]] = {}
-    for r in lines:
+    of_key = bt.of_key
+    for r in lines[i:]:  # past the run's last instant (a --to bound): the close may be there
         if r["key"] in want:
-            of_key.setdefault(r["key"], []).append(r)
+            of_key[r["key"]].append(r)
     for key, m in want.items():
         m.closing = clv.closing_state(of_key[key], of_key[key][-1]["kickoff"])
 
@@ -143,7 +146,9 @@ class HistoryBacktest(Backtest):
         self.hmatches = matches
         self._lists: dict[str, list[Bet]] = {}
         self.changes = 0  # history lines stepped through
-        self.state: dict[str, dict] = {}  # key -> its match as the lines so far say
+        # key -> its lines so far: the last is its whole state now (pipeline.history.store);
+        # the closing states are read from them
+        self.of_key: dict[str, list[dict]] = {}
         self.now_iso = ""  # the instant being decided (its prices are seen then)
         self.touched: set[str] = set()  # sessions with settlements since last asked
         # every price is seen "now" (module doc): no instant to wake at for staleness
@@ -164,8 +169,10 @@ class HistoryBacktest(Backtest):
 
     def on_sale(self, m: HMatch) -> dict:
         """The match as a snapshot of every match known would carry it, seen now."""
-        st = self.state[m.key]
-        match = {k: st.get(k) for k in FIELDS}
+        lines = self.of_key[m.key]
+        match = {k: lines[-1].get(k) for k in FIELDS}
+        for k in FIRST:  # from the match's last line that carried them (store.fold)
+            match[k] = next((r[k] for r in reversed(lines) if k in r), None)
         match["seen_at"] = self.now_iso
         return match
 
@@ -191,7 +198,7 @@ class _Clock:
         config = bt.decide_config
         self.sessions = [] if config.halt else [s for s in config.sessions if s.enabled]
         self.opening = [s for s in self.sessions if s.window.from_minutes is not None]
-        self.spans = {s.id: Sight.span(s) for s in self.sessions}  # their windows, for Sight
+        self.sights: dict[frozenset[str], Sight] = {}  # by the starved sessions it leaves out
         # sessions that may have matches they could not bet on for want of bankroll, a limit,
         # or because they were off: re-read in full when a settlement or a new day may help
         self.blocked = {s.id: False for s in config.sessions}
@@ -200,47 +207,71 @@ class _Clock:
         self.plans = {c.session.id: c.stakes for c in compiled_all(config)}
         self.starved: frozenset[str] = frozenset()  # sessions no match can get a stake from
         self._starved_at = -1  # the ledger seq `starved` was worked out at
+        self.was: frozenset[str] = frozenset()  # `starved` at the instant before
+        self.full: frozenset[str] = frozenset()  # sessions that read every match this pass
         self.before: datetime | None = None  # the last instant decided
 
-    def apply(self, lines: list[dict], i: int, ts_now: str) -> tuple[int, dict]:
-        """Apply the lines from `i` up to `ts_now`; (next i, key -> the match's state before
-        this instant, None for a match new to the index or moved in it)."""
-        state, index, n = self.bt.state, self.index, len(lines)
+    def apply(self, lines: list[dict], i: int, ts_now: str, now: datetime) -> tuple[int, dict]:
+        """Apply the lines from `i` up to `ts_now` (the instant `now`), after its settlements;
+        (next i, key -> Match of the matches whose lines a session sees change: prices of the
+        market it reads in its competitions and window, or a match new to the index or moved
+        in it). A line is its match's whole state (pipeline.history.store), kept in `of_key`."""
+        bt, index, n = self.bt, self.index, len(lines)
+        of_key = bt.of_key
         known, put, drop = index.by_key, index.put, index.drop
-        changed: dict[str, dict | None] = {}
-        while i < n and lines[i]["t"] <= ts_now:
+        self.was, starved = self.starved, self.starve()
+        sight = self.sights.get(starved)
+        if sight is None:
+            sight = self.sights[starved] = Sight(
+                [s for s in self.sessions if s.id not in starved])
+        sees, far = sight.sees, sight.reach is not None and now + sight.reach  # see Sight
+        blocked = bt.book.not_standing()
+        seen: dict[str, Match] = {}
+        while i < n:
             r = lines[i]
+            if r["t"] > ts_now:
+                break
             i += 1
             key = r["key"]
-            prev = state.get(key)
-            st = state[key] = {**prev, **r} if prev is not None else r
-            if st.get("status") != "scheduled" or not st.get("odds"):  # not on sale
+            before = of_key.get(key)
+            if before is None:
+                of_key[key] = [r]
+                prev = None
+            else:
+                prev = before[-1]
+                before.append(r)
+            odds = r.get("odds")
+            if r["status"] != "scheduled" or not odds:  # not on sale
                 if key in known:
                     drop(key)
-                changed.pop(key, None)
-            elif put(key, st.get("competition"), st["kickoff"], st["odds"], st.get("handicap"),
-                     st.get("totals")) or prev is None:
-                changed[key] = None
-            elif key not in changed:
-                changed[key] = prev
-        return i, changed
+                    seen.pop(key, None)
+                continue
+            m = known.get(key)
+            if (m is not None and m.kickoff_iso_text == r["kickoff"]
+                    and m.competition == r.get("competition")):  # a price change (put's)
+                m.odds, m.handicap, m.totals = odds, r.get("handicap"), r.get("totals")
+                if (not far or m.kickoff <= far) and key not in seen and sees(m, now, r, prev,
+                                                                          blocked):
+                    seen[key] = m
+            else:
+                put(key, r.get("competition"), r["kickoff"], odds, r.get("handicap"),
+                    r.get("totals"))
+                m = known[key]
+                if sees(m, now, blocked=blocked):
+                    seen[key] = m
+                else:
+                    seen.pop(key, None)
+        return i, seen
 
-    def to_decide(self, now: datetime, changed: dict, opened: bool = True) -> list:
+    def to_decide(self, now: datetime, seen: dict, opened: bool = True) -> list:
         """The matches that may get a decision at `now` (a superset of those a pass over every
-        match would decide on): changed prices a session reads, matches time brought into a
-        window, refused decisions (decided again, as live), and every match of a blocked
-        session whose settlements (or the new UTC day) may have freed it. `opened=False`: no
-        window opened since the last instant (the last pass's `next_change` is still ahead)."""
-        index, bt, pick = self.index, self.bt, {}
-        was, starved = self.starved, self.starve()
-        looking = [s for s in self.sessions if s.id not in starved] if starved else self.sessions
-        if changed:
-            sight = Sight(looking, now, self.spans)
-            state = bt.state
-            for key, before in changed.items():
-                m = index.by_key[key]
-                if sight.sees(m, state[key], before):
-                    pick[key] = m
+        match would decide on): `apply`'s (changed prices a session reads), matches time
+        brought into a window, refused decisions (decided again, as live); a blocked session
+        whose settlements (or the new UTC day) may have freed it reads every match (`full`).
+        `opened=False`: no window opened since the last instant (the last pass's
+        `next_change` is still ahead)."""
+        index, bt, pick = self.index, self.bt, seen
+        was, starved = self.was, self.starved
         if self.before is not None and opened:
             for s in self.opening:
                 if s.id in starved:
@@ -257,12 +288,9 @@ class _Clock:
         for sid in starved:  # what it skips now it must read in full once it has money
             self.blocked[sid] = True
         freed = freed | (was - starved)
-        self.full = {sid for sid in freed if self.blocked.get(sid) and sid not in starved}
+        self.full = frozenset(sid for sid in freed
+                              if self.blocked.get(sid) and sid not in starved)
         bt.touched = set()
-        for s in looking:
-            if s.id in self.full:
-                for m in index.select(s, now):
-                    pick[m.key] = m
         return list(pick.values())
 
     def starve(self) -> frozenset[str]:
@@ -308,22 +336,22 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
     with collect_after():  # as the CSV backtest: collect once, at the end
         while now is not None:
             ts = iso(now)
-            j, changed = clock.apply(lines, i, ts)
-            bt.changes += j - i
-            i = j
-            bt.settle_until(now)
+            bt.settle_until(now)  # settling reads no prices: before the instant's lines
             if bt._timed:
                 bt.append(bt.halts(bt._timed, now), ts)
+            j, seen = clock.apply(lines, i, ts, now)
+            bt.changes += j - i
+            i = j
             # neither the ledger, the index nor the day moved since the last pass, whose next
             # time-driven change (a window opening among them) is still ahead
             same = quiet == (bt.seq, index.moves, now.date()) and (nxt is None or now < nxt)
-            pick = clock.to_decide(now, changed, opened=not same)
-            if pick or not same:
+            pick = clock.to_decide(now, seen, opened=not same)
+            if pick or clock.full or not same:
                 # else nothing to decide on, and neither the ledger, the index nor the day
                 # changed since the last pass, before its `nxt`: the same `nxt` (engine.next_change)
                 index.seen(now)
-                out = decide(index.view(pick, now, ts), config_, bt.book, now, windows=True,
-                             with_next_change=False)
+                out = decide(index.view(pick, now, ts, clock.full), config_, bt.book, now,
+                             windows=True, with_next_change=False, count_all=False)
                 if not (same and out.active == active and (nxt is None or nxt <= horizon)):
                     # else the same `nxt` too: the first time-driven change after the last pass
                     # is still ahead, nothing it is worked out from moved (staleness's far-off
@@ -341,5 +369,5 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
             if now is not None and now > horizon:
                 now = None
         bt.finish()
-        add_closings(lines, bt)
+        add_closings(lines, bt, i)
         return bt

@@ -68,6 +68,11 @@ def min_odds(price: float, session: Session) -> float:
 
 # --------------------------------------------------------------------------- one session
 
+def id_parts(session: Session) -> tuple[str, str]:
+    """(prefix, suffix): a decision's id is prefix + match key + suffix ("session|key|market")."""
+    return session.id + "|", "|" + session.market
+
+
 class Compiled:
     """What a session's config fixes, worked out once per Session object (configs are frozen and
     a running program keeps the same objects until the file changes): the side picker, the odds
@@ -82,9 +87,8 @@ class Compiled:
         # match -> (side, price, line, prices); value sessions pick per match from their
         # probabilities (strategies/value)
         self.pick = None if session.selection == "value" else rules.market_picker(session)
-        self.suffix = "|" + session.market
+        self.prefix, self.suffix = id_parts(session)
         self.lo, self.hi = rules.bounds(session.odds)
-        self.prefix = session.id + "|"
         self.to = timedelta(minutes=session.window.to_minutes)
         lim = session.limits
         self.can_halt = rules.can_halt(lim, daily=True, review=session.review)
@@ -155,9 +159,10 @@ def _blocked_parts(blocked) -> tuple:
 
 def _session(c: Compiled, sb: SessionBook, blocked: tuple, index: OddsIndex, stale: set[str],
              now: datetime | None, previous: dict[str, dict], max_age: float, now_iso: str,
-             made: list[dict], tables: Tables = NO_TABLES) -> list[str] | None:
+             made: list[dict], tables: Tables = NO_TABLES, count_all: bool = True
+             ) -> list[str] | None:
     """One session's decisions, appended to `made`; returns its notes (None: none).
-    `blocked`: `_blocked_parts` of the decision ids that do not stand."""
+    `blocked`: `_blocked_parts` of the decision ids that do not stand; `count_all`: `decide`'s."""
     session = c.session
     matches = index.select(session, now)
     if not matches:
@@ -192,14 +197,18 @@ def _session(c: Compiled, sb: SessionBook, blocked: tuple, index: OddsIndex, sta
         if slots is not None and n >= slots:
             why = f"limit reached: {limit}"
             counts[why] = counts.get(why, 0) + 1
-            continue
+            if count_all:
+                continue
+            break  # n no longer moves: every later match is refused the same
         if purse is None:
             purse = staking.Purse(session, sb, c.stakes)
         res = purse.stake(prices, selection, reserved)
         stake = res.stake
         if stake is None:
             counts[res.reason] = counts.get(res.reason, 0) + 1
-            continue
+            if count_all or not purse.same_for_every_match:
+                continue
+            break  # the same stake against the same free bankroll for every later match
         reserved += stake
         n += 1
         prev = previous.get(did) if previous else None
@@ -295,7 +304,8 @@ def _probability_session(c: Compiled, sb: SessionBook, blocked: tuple, matches, 
 
 def decide(snapshot: dict | OddsIndex, config: Config, book: Book, now: datetime,
            previous: dict[str, dict] | None = None, *, windows: bool = True,
-           with_next_change: bool = True, tables: Tables = NO_TABLES) -> Outcome:
+           with_next_change: bool = True, tables: Tables = NO_TABLES,
+           count_all: bool = True) -> Outcome:
     """The standing decisions for this odds snapshot, config, ledger state and time.
 
     `snapshot` is an odds-data document (used as it is: check it first with check_snapshot) or
@@ -307,6 +317,11 @@ def decide(snapshot: dict | OddsIndex, config: Config, book: Book, now: datetime
     `next_change(index, config, book, now, outcome.active)` (the decide program).
     `tables`: the probabilities of sessions with `probability` from model or reference
     (strategies/value; the decide program's probabilities.json, the backtest's).
+    `count_all=False`: a session (without `probability`) stops at its first match refused for a
+    reason every later match of the pass would get too — its bet limit reached, or a stake the
+    same for every match (`Purse.same_for_every_match`) refused — so the decisions are the same
+    and its note counts that one match (the history backtest: it reads a session's notes only
+    for whether the session was held back).
     """
     index = snapshot if isinstance(snapshot, OddsIndex) else OddsIndex(snapshot, check=False)
     previous = previous or {}
@@ -338,7 +353,7 @@ def decide(snapshot: dict | OddsIndex, config: Config, book: Book, now: datetime
             continue
         active.append(session)
         why = _session(c, sb, blocked, index, stale, at, previous, max_age, now_iso, decisions,
-                       tables)
+                       tables, count_all)
         if why:
             notes[sid] = why
     nxt = next_change(index, config, book, now, active) if windows and with_next_change else None

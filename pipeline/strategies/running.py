@@ -16,7 +16,9 @@ from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
 
 from pipeline.core.config import Session
+from pipeline.core.state import NotStanding
 from pipeline.core.timefmt import iso, parse_iso
+from pipeline.strategies.engine import id_parts
 from pipeline.strategies.rules import MARKET_FIELD
 from pipeline.strategies.snapshot import Match, OddsIndex, _Run
 
@@ -47,10 +49,13 @@ def _remove(run: _Run, m: Match) -> None:
 
 class _View(OddsIndex):
     """An OddsIndex of `matches` (already in (kickoff, key) order, ranks set), built without a
-    document: what `decide` reads of it is `select`, `stale_keys`, `iso` (and `next_*`)."""
+    document: what `decide` reads of it is `select`, `stale_keys`, `iso` (and `next_*`). The
+    sessions in `whole` select from `running` (every match) instead."""
 
-    def __init__(self, matches: list[Match], seen_times: list[datetime], iso_memo: dict):
+    def __init__(self, matches: list[Match], seen_times: list[datetime], iso_memo: dict,
+                 running: "RunningIndex", whole: frozenset[str]):
         self.doc, self.checked, self.version, self._at = None, False, None, []
+        self.running, self.whole = running, whole
         self.all = _Run(matches)
         groups: dict[str, list[Match]] = {}
         for m in matches:
@@ -58,6 +63,11 @@ class _View(OddsIndex):
         self.by_competition = {c: _Run(ms) for c, ms in groups.items()}
         self.seen_times = seen_times
         self._iso = iso_memo
+
+    def select(self, session: Session, now: datetime | None):
+        if session.id in self.whole:
+            return self.running.select(session, now)
+        return super().select(session, now)
 
 
 class RunningIndex(OddsIndex):
@@ -126,15 +136,18 @@ class RunningIndex(OddsIndex):
             self._ranked = True
         return super().runs(session)
 
-    def view(self, matches, now: datetime, now_iso: str) -> OddsIndex:
+    def view(self, matches, now: datetime, now_iso: str,
+             whole: frozenset[str] = frozenset()) -> OddsIndex:
         """An OddsIndex of these of its matches (any order, no repeats), their prices seen at
-        `now`: `decide` on it decides on them alone, as it would among all the matches."""
+        `now`: `decide` on it decides on them alone, as it would among all the matches — but
+        for the sessions in `whole` (ids), which select from every match."""
         if not self._ranked:
             self.runs(_NO_SESSION)
         ms = sorted(matches, key=_rank)
-        for m in ms:
+        for m in self.all.matches if whole else ms:
             m.seen_at, m.seen_iso = now, now_iso
-        return _View(ms, [now] if ms else [], self._iso)
+        return _View(ms, [now] if ms or whole and self.all.matches else [], self._iso, self,
+                     whole)
 
     def entering(self, session: Session, before: datetime, now: datetime) -> list[Match]:
         """The matches in the session's window at `now` that time alone brought in since
@@ -154,42 +167,51 @@ class RunningIndex(OddsIndex):
 
 
 class Sight:
-    """What `sessions` see at `now`: per competition, each session's window and the odds-data
-    field of its market, so `sees(m)` is a dict look-up and a comparison or two."""
-    __slots__ = ("by_competition", "every")
+    """What `sessions` see: per competition, each session's window (as offsets from now: to
+    and from minutes before kickoff) and the odds-data field of its market, so `sees(m, now)`
+    is a dict look-up, a subtraction and a comparison or two. Built once for a set of
+    sessions, asked at any instant."""
+    __slots__ = ("by_competition", "every", "reach")
 
-    def __init__(self, sessions: list[Session], now: datetime,
-                 spans: dict[str, tuple] | None = None):
-        """`spans`: session id -> `Sight.spans`'s (to, from) of each session (worked out once
-        by a caller that asks at many instants), else from the sessions' windows."""
+    def __init__(self, sessions: list[Session]):
         self.every: list[tuple] = []  # sessions of every competition
-        self.by_competition: dict[str, list[tuple]] = {}
+        own: dict[str, list[tuple]] = {}
+        # how far ahead of now a kickoff can be and be seen (None: any, a session without
+        # from_minutes): a caller skips `sees` for the matches beyond
+        spans = [Sight.span(s)[1] for s in sessions]
+        self.reach = None if None in spans else max(spans, default=timedelta(0))
         for s in sessions:
-            to, span = spans[s.id] if spans is not None else Sight.span(s)
-            # OddsIndex.window(s, now), the same sums
-            seat = (now + to, None if span is None else now + span, MARKET_FIELD[s.market])
+            to, span = Sight.span(s)
+            seat = (to, span, MARKET_FIELD[s.market], *id_parts(s))
             if s.competitions is None:
                 self.every.append(seat)
             else:
                 for c in dict.fromkeys(s.competitions):
-                    self.by_competition.setdefault(c, []).append(seat)
+                    own.setdefault(c, []).append(seat)
+        # a competition's seats: its sessions' and those of every competition
+        self.by_competition = {c: seats + self.every for c, seats in own.items()}
 
     @staticmethod
     def span(s: Session) -> tuple[timedelta, timedelta | None]:
-        """(to_minutes, from_minutes) of the session's window as timedeltas (None: unbounded)."""
+        """(to_minutes, from_minutes) of the session's window as timedeltas (None: unbounded):
+        `OddsIndex.window(s, now)` is (now + to, now + from)."""
         w = s.window
         return (timedelta(minutes=w.to_minutes),
                 None if w.from_minutes is None else timedelta(minutes=w.from_minutes))
 
-    def sees(self, m: Match, now: dict | None = None, before: dict | None = None) -> bool:
-        """Whether a session sees `m` (its competitions and window) — and, given two states of
-        it (odds-data matches: `now` and `before`), reads a market whose prices differ."""
-        kickoff = m.kickoff
-        for seats in (self.by_competition.get(m.competition, ()), self.every):
-            for lo, hi, field in seats:
-                if (lo <= kickoff and (hi is None or kickoff <= hi)
-                        and (before is None or now.get(field) != before.get(field))):
-                    return True
+    def sees(self, m: Match, now: datetime, state: dict | None = None,
+             before: dict | None = None, blocked: NotStanding | None = None) -> bool:
+        """Whether a session sees `m` at `now` (its competitions and window) — given two
+        states of it (odds-data matches: `state` and `before`), reads a market whose prices
+        differ — and, given the book's `blocked` (Book.not_standing), has no decision on it
+        that does not stand (`decide` never decides again on those)."""
+        ahead = m.kickoff - now
+        for to, span, field, prefix, suffix in self.by_competition.get(m.competition,
+                                                                         self.every):
+            if (to <= ahead and (span is None or ahead <= span)
+                    and (before is None or state.get(field) != before.get(field))
+                    and (blocked is None or prefix + m.key + suffix not in blocked)):
+                return True
         return False
 
 

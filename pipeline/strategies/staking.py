@@ -274,6 +274,13 @@ class Purse:
             return short[2]
         return res
 
+    @property
+    def same_for_every_match(self) -> bool:
+        """Whether `stake` answers every match of the pass alike (for the same `reserved`):
+        the plan's amount is constant or odds-free, so a match refused its stake means every
+        later one is, until `reserved` moves (it only grows with a stake given)."""
+        return self._fixed is not None
+
     def starved(self) -> bool:
         """Whether no match can get a stake in this pass, before any is priced: the plan's
         amount is the same for every match (constant or odds-free) and more than the free

@@ -14,7 +14,7 @@ import pytest
 from pipeline.analysis.histback import FIELDS, HistoryBacktest, matches_of, run_history
 from pipeline.core.config import Config
 from pipeline.core.timefmt import iso, parse_iso
-from pipeline.history.store import line_of, state_of
+from pipeline.history.store import FIRST, line_of, state_of
 from pipeline.strategies.engine import decide
 
 START = parse_iso("2024-10-05T00:00:00Z")
@@ -150,9 +150,9 @@ def reference(lines: list[dict], config: Config) -> HistoryBacktest:
         ts_now = iso(now)
         while i < n and lines[i]["t"] <= ts_now:
             r = lines[i]
-            prev = state.get(r["key"])
-            state[r["key"]] = {k: r[k] if k in r else (prev.get(k) if prev else None)
-                               for k in FIELDS}
+            prev = state.get(r["key"])  # a line is the whole state (store.fold's reading)
+            state[r["key"]] = {k: r[k] if k in r else (prev.get(k) if prev and k in FIRST
+                                                       else None) for k in FIELDS}
             i += 1
         nxt = bt.decide_at(now, {"matches": [dict(m) for m in state.values()
                                              if m["status"] == "scheduled" and m["odds"]]})
@@ -249,3 +249,26 @@ def test_sessions_short_of_their_stake_are_skipped_until_money_comes_free(monkey
     assert starved.keys() >= {"flat", "half", "mart"} and min(starved.values()) >= 5
     assert by_session["flat"] > 3 and by_session["half"] > 2 and by_session["fav"] > 0
     assert [b[6] for b in got[0] if b[0] == "mart"] == [5, 15]
+
+
+def test_a_market_no_longer_offered_is_not_bet_on_its_old_prices():
+    """A line is its match's whole state: a line without `handicap` means the match offers no
+    AH any more (as odds-data would show it), not "AH as before". Here AH is withdrawn before
+    the session's window opens: no AH bet, while a 1X2 session in the same window bets."""
+    first = {"t": "2024-10-05T09:00:00Z", "source": "replay", "key": "2024-25_H v A",
+             "competition": "EPL", "status": "scheduled", "kickoff": "2024-10-05T12:00:00Z",
+             "odds": {"home": 2.1, "draw": 3.3, "away": 3.6},
+             "handicap": [{"line": 0.25, "home": 1.8, "away": 2.6}], "result": None,
+             "season": "2024-25", "home": "H", "away": "A"}
+    withdrawn = {k: v for k, v in first.items() if k not in ("handicap", *FIRST)}
+    withdrawn.update(t="2024-10-05T10:00:00Z", odds={"home": 2.2, "draw": 3.3, "away": 3.4})
+    lines = [first, withdrawn, {**withdrawn, "t": "2024-10-05T11:30:00Z",
+                                "odds": {"home": 2.25, "draw": 3.3, "away": 3.3}}]
+    config = Config.model_validate({"sessions": [
+        {"id": "ah", "market": "AH", "selection": "away", "window": W,
+         "staking": {"plan": "flat", "stake": 10}},
+        {"id": "home", "selection": "home", "window": W,
+         "staking": {"plan": "flat", "stake": 10}}]})
+    got = outcome(run_history(lines, config))
+    assert [(b[0], b[7]) for b in got[0]] == [("home", "2024-10-05T11:00:00Z")]
+    assert got == outcome(reference(lines, config))

@@ -1,7 +1,8 @@
 """`RunningIndex` (strategies/running.py), changed one match at a time, answers `select`,
 `next_open`, `next_close` and `stale_keys` as an `OddsIndex` built afresh from the same matches
 does; its views decide as `decide` on the whole snapshot would for the matches they hold; `Sight`
-sees exactly the matches some session's competitions and window hold."""
+sees exactly the matches some session's competitions and window hold (and, given the book, on
+which such a session has no decision that does not stand)."""
 from __future__ import annotations
 
 import random
@@ -55,19 +56,45 @@ def test_running_index_answers_as_a_fresh_index():
             assert index.next_open(s, now) == fresh.next_open(s, now)
             assert index.next_close(s, now) == fresh.next_close(s, now)
         assert index.stale_keys(now, 60) == fresh.stale_keys(now, 60) == set()
-        sight = Sight(CONFIG.sessions, now)
+        sight = Sight(CONFIG.sessions)
         seen = {m.key for s in CONFIG.sessions for m in fresh.select(s, now)}
-        assert {k for k, m in index.by_key.items() if sight.sees(m)} == seen
-        # the windows worked out once (histback's spans) give the seats OddsIndex.window gives
-        spans = {s.id: Sight.span(s) for s in CONFIG.sessions}
-        again = Sight(CONFIG.sessions, now, spans)
-        assert (again.every, again.by_competition) == (sight.every, sight.by_competition)
-        assert sorted((seat[:2] for seats in [sight.every, *sight.by_competition.values()]
-                       for seat in seats), key=str) == sorted(
-            (OddsIndex.window(s, now) for s in CONFIG.sessions
-             for _ in (s.competitions and dict.fromkeys(s.competitions) or [None])), key=str)
+        assert {k for k, m in index.by_key.items() if sight.sees(m, now)} == seen
+        # a session's seat, offsets from now, is the window OddsIndex.window gives
+        for s in CONFIG.sessions:
+            (to, span, *_), = Sight([s]).every or [*Sight([s]).by_competition.values()][0]
+            assert (now + to, span and now + span) == OddsIndex.window(s, now)
+        windowed = [s for s in CONFIG.sessions if s.window.from_minutes is not None]
+        far = now + Sight(windowed).reach
+        assert Sight(CONFIG.sessions).reach is None  # "all" has no from_minutes
+        assert all(m.kickoff <= far for s in windowed for m in fresh.select(s, now))
         if step % 50 == 0:  # a view of the matches some session sees decides as the whole
             view = index.view([index.by_key[k] for k in seen], now, iso(now))
             whole = decide(fresh, CONFIG, Book(), now)
             assert decide(view, CONFIG, Book(), now).decisions == whole.decisions
             assert whole.decisions
+
+
+def test_sight_leaves_out_what_every_seeing_session_has_a_decision_on():
+    """Given the book's decisions that do not stand, a match is seen only by a session without
+    one on it: after the whole snapshot's decisions are placed, sees() is False exactly for the
+    matches every session that sees them has decided on."""
+    rng = random.Random(7)
+    now = T0
+    live = {}
+    for i in range(60):
+        key = f"m{i}"
+        live[key] = {"key": key, "competition": rng.choice(("EPL", "La Liga", "Serie A")),
+                     "status": "scheduled",
+                     "kickoff": iso(T0 + timedelta(minutes=5 * rng.randrange(40))),
+                     "odds": {"home": 2.0, "draw": 3.3, "away": round(rng.uniform(2, 5), 2)},
+                     "handicap": [{"line": -0.5, "home": 1.9, "away": 1.95}]}
+    fresh = OddsIndex(doc(live, now))
+    decided = {d["id"] for d in decide(fresh, CONFIG, Book(), now).decisions}
+    assert decided
+    sight = Sight(CONFIG.sessions)
+    assert any(sight.sees(m, now) and not sight.sees(m, now, blocked=decided)
+               for m in fresh.all.matches)
+    for m in fresh.all.matches:
+        seeing = [s for s in CONFIG.sessions if m in fresh.select(s, now)]
+        open_to = [s for s in seeing if f"{s.id}|{m.key}|{s.market}" not in decided]
+        assert sight.sees(m, now, blocked=decided) == bool(open_to), m.key
