@@ -149,6 +149,7 @@ class HistoryBacktest(Backtest):
         # key -> its lines so far: the last is its whole state now (pipeline.history.store);
         # the closing states are read from them
         self.of_key: dict[str, list[dict]] = {}
+        self._first: dict[str, tuple[int, dict]] = {}  # on_sale's: lines read, their fields
         self.now_iso = ""  # the instant being decided (its prices are seen then)
         self.touched: set[str] = set()  # sessions with settlements since last asked
         # every price is seen "now" (module doc): no instant to wake at for staleness
@@ -171,8 +172,14 @@ class HistoryBacktest(Backtest):
         """The match as a snapshot of every match known would carry it, seen now."""
         lines = self.of_key[m.key]
         match = {k: lines[-1].get(k) for k in FIELDS}
-        for k in FIRST:  # from the match's last line that carried them (store.fold)
-            match[k] = next((r[k] for r in reversed(lines) if k in r), None)
+        # the first-line fields as store.fold keeps them: folded over the lines not yet read
+        done, first = self._first.get(m.key) or (0, {})
+        for r in lines[done:]:
+            for k in FIRST:
+                if k in r:
+                    first[k] = r[k]
+        self._first[m.key] = (len(lines), first)
+        match.update(first)
         match["seen_at"] = self.now_iso
         return match
 
@@ -350,7 +357,8 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
                 # else nothing to decide on, and neither the ledger, the index nor the day
                 # changed since the last pass, before its `nxt`: the same `nxt` (engine.next_change)
                 index.seen(now)
-                out = decide(index.view(pick, now, ts, clock.full), config_, bt.book, now,
+                out = decide(index.view(pick, now, ts, clock.full, bt.book.not_standing()),
+                             config_, bt.book, now,
                              windows=True, with_next_change=False, count_all=False)
                 if not (same and out.active == active and (nxt is None or nxt <= horizon)):
                     # else the same `nxt` too: the first time-driven change after the last pass

@@ -6,10 +6,10 @@ from datetime import datetime, timezone
 
 def iso(dt: datetime) -> str:
     """2024-10-05T14:00:00Z, or with milliseconds when the instant has them."""
-    dt = dt.astimezone(timezone.utc)
+    dt = dt.astimezone(timezone.utc)  # isoformat: "...+00:00", milliseconds truncated
     if dt.microsecond:
-        return dt.strftime("%Y-%m-%dT%H:%M:%S.") + f"{dt.microsecond // 1000:03d}Z"
-    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return dt.isoformat(timespec="milliseconds")[:-6] + "Z"
+    return dt.isoformat()[:-6] + "Z"
 
 
 def parse_iso(text: str) -> datetime:

@@ -102,9 +102,13 @@ def closing_state(lines: Iterable[Mapping], kickoff: str) -> dict | None:
     market is found (the same lines a forward pass keeping the latest would end on)."""
     lines = lines if isinstance(lines, list) else list(lines)
     end = _ms(kickoff)
+    # a whole-second text t ("...SSZ") is at or after `end` when t >= e20 (end on a whole
+    # second) or t > e20 (end with milliseconds): _ms(t) >= end without building _ms(t)
+    e20, whole = end[:19] + "Z", end[19:] == ".000Z"
     cut = len(lines)
     for i, r in enumerate(lines):
-        if _ms(r["t"]) >= end:
+        t = r["t"]
+        if ((t >= e20 if whole else t > e20) if len(t) == 20 else _ms(t) >= end):
             cut = i
             break
     close: dict = {}

@@ -50,12 +50,13 @@ def _remove(run: _Run, m: Match) -> None:
 class _View(OddsIndex):
     """An OddsIndex of `matches` (already in (kickoff, key) order, ranks set), built without a
     document: what `decide` reads of it is `select`, `stale_keys`, `iso` (and `next_*`). The
-    sessions in `whole` select from `running` (every match) instead."""
+    sessions in `whole` select from `running` (every match) instead, less the first matches
+    they have a decision on that does not stand (in `blocked`): `decide` passes over those."""
 
     def __init__(self, matches: list[Match], seen_times: list[datetime], iso_memo: dict,
-                 running: "RunningIndex", whole: frozenset[str]):
+                 running: "RunningIndex", whole: frozenset[str], blocked):
         self.doc, self.checked, self.version, self._at = None, False, None, []
-        self.running, self.whole = running, whole
+        self.running, self.whole, self.blocked = running, whole, blocked
         self.all = _Run(matches)
         groups: dict[str, list[Match]] = {}
         for m in matches:
@@ -65,9 +66,14 @@ class _View(OddsIndex):
         self._iso = iso_memo
 
     def select(self, session: Session, now: datetime | None):
-        if session.id in self.whole:
-            return self.running.select(session, now)
-        return super().select(session, now)
+        if session.id not in self.whole:
+            return super().select(session, now)
+        ms = self.running.select(session, now)
+        prefix, suffix = id_parts(session)
+        blocked, k, last = self.blocked, 0, len(ms) - 1
+        while k < last and prefix + ms[k].key + suffix in blocked:
+            k += 1  # decided on already: skipped by decide (and one is kept: ms stays ms)
+        return ms[k:] if k else ms
 
 
 class RunningIndex(OddsIndex):
@@ -137,17 +143,18 @@ class RunningIndex(OddsIndex):
         return super().runs(session)
 
     def view(self, matches, now: datetime, now_iso: str,
-             whole: frozenset[str] = frozenset()) -> OddsIndex:
+             whole: frozenset[str] = frozenset(), blocked=frozenset()) -> OddsIndex:
         """An OddsIndex of these of its matches (any order, no repeats), their prices seen at
         `now`: `decide` on it decides on them alone, as it would among all the matches — but
-        for the sessions in `whole` (ids), which select from every match."""
+        for the sessions in `whole` (ids), which select from every match. `blocked`: the
+        book's decision ids that do not stand (Book.not_standing)."""
         if not self._ranked:
             self.runs(_NO_SESSION)
         ms = sorted(matches, key=_rank)
         for m in self.all.matches if whole else ms:
             m.seen_at, m.seen_iso = now, now_iso
         return _View(ms, [now] if ms or whole and self.all.matches else [], self._iso, self,
-                     whole)
+                     whole, blocked)
 
     def entering(self, session: Session, before: datetime, now: datetime) -> list[Match]:
         """The matches in the session's window at `now` that time alone brought in since

@@ -127,7 +127,7 @@ def _forward_close(lines, kickoff):
 def test_closing_state_reading_back_equals_the_forward_pass():
     import random
     rng = random.Random(7)
-    kickoff = "2026-01-01T15:00:00Z"
+    kickoffs = ["2026-01-01T15:00:00Z", "2026-01-01T15:00:00.000Z", "2026-01-01T15:00:00.250Z"]
     times = ["2026-01-01T14:59:59Z", "2026-01-01T14:59:59.500Z", "2026-01-01T15:00:00Z",
              "2026-01-01T15:00:00.000Z", "2026-01-01T15:00:00.250Z", "2026-01-01T14:00:00Z"]
     values = {"odds": [None, {}, {"home": 2.0, "draw": 3.1, "away": 4.0}],
@@ -135,6 +135,7 @@ def test_closing_state_reading_back_equals_the_forward_pass():
               "totals": [None, [], [{"line": 2.5, "over": 1.8, "under": 2.0}]]}
     seen_some = seen_none = 0
     for _ in range(3000):
+        kickoff = rng.choice(kickoffs)  # on a whole second, or with milliseconds
         lines = []
         for _ in range(rng.randrange(0, 9)):
             r = {"t": rng.choice(times)}
