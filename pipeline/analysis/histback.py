@@ -102,15 +102,15 @@ def matches_of(lines: list[dict], results: dict[str, dict],
                closing: bool = True) -> dict[str, HMatch]:
     """Each match's kickoff (last recorded), result, when it came out and (with `closing`) its
     closing state; without, `add_closings` gives the matches bet on theirs afterwards."""
-    seen: dict[str, dict] = {}
+    seen = {r["key"]: r for r in lines}  # each match's last line
     out_at: dict[str, tuple[str, dict]] = {}
-    of_key: dict[str, list[dict]] = {}
-    for r in lines:
-        seen[r["key"]] = r
-        if closing:
-            of_key.setdefault(r["key"], []).append(r)
-        if r["status"] == "finished" and r.get("result") and r["key"] not in out_at:
+    for r in [r for r in lines if r["status"] == "finished"]:
+        if r.get("result") and r["key"] not in out_at:
             out_at[r["key"]] = (r["t"], r["result"])
+    of_key: dict[str, list[dict]] = {}
+    if closing:
+        for r in lines:
+            of_key.setdefault(r["key"], []).append(r)
     ranked = sorted(seen.values(), key=lambda r: (r["kickoff"], r["key"]))
     out = {}
     for i, r in enumerate(ranked):
@@ -194,6 +194,9 @@ class HistoryBacktest(Backtest):
         for key, decisions in by_match.items():
             self.place(decisions, self.hmatches[key], ts)
         return {d["match_key"] for d, _ in self.refused[refused:]}
+
+
+_NONE: frozenset[str] = frozenset()
 
 
 class _Clock:
@@ -294,10 +297,14 @@ class _Clock:
             freed = freed | {s.id for s in self.daily}
         for sid in starved:  # what it skips now it must read in full once it has money
             self.blocked[sid] = True
-        freed = freed | (was - starved)
-        self.full = frozenset(sid for sid in freed
-                              if self.blocked.get(sid) and sid not in starved)
-        bt.touched = set()
+        if was != starved:
+            freed = freed | (was - starved)
+        if freed:
+            self.full = frozenset(sid for sid in freed
+                                  if self.blocked.get(sid) and sid not in starved)
+            bt.touched = set()
+        else:
+            self.full = _NONE
         return list(pick.values())
 
     def starve(self) -> frozenset[str]:
@@ -340,6 +347,7 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
     now: datetime | None = parse_iso(lines[0]["t"])
     quiet, nxt = None, None  # (ledger seq, index moves, day) of the last pass; its next change
     active: list = []  # the sessions active at the last pass
+    line_t, line_at = None, None  # the next line's `t` and its instant
     with collect_after():  # as the CSV backtest: collect once, at the end
         while now is not None:
             ts = iso(now)
@@ -371,11 +379,21 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
                 clock.refused = bt.fill(out.decisions, ts)
             else:
                 clock.before, clock.refused = now, set()
-            later = [t for t in (nxt, parse_iso(lines[i]["t"]) if i < n else None,
-                                 bt.waiting[0][0] if bt.waiting else None) if t is not None]
-            now = min((t for t in later if t > now), default=None)
-            if now is not None and now > horizon:
-                now = None
+            # the next instant: the first after now of the time-driven change, the next line,
+            # the next settlement
+            at = None
+            if i < n:
+                t = lines[i]["t"]
+                if t != line_t:
+                    line_t, line_at = t, parse_iso(t)
+                at = line_at if line_at > now else None
+            if nxt is not None and nxt > now and (at is None or nxt < at):
+                at = nxt
+            if bt.waiting:
+                due = bt.waiting[0][0]
+                if due > now and (at is None or due < at):
+                    at = due
+            now = at if at is not None and at <= horizon else None
         bt.finish()
         add_closings(lines, bt, i)
         return bt

@@ -67,7 +67,7 @@ class _View(OddsIndex):
 
     def select(self, session: Session, now: datetime | None):
         if session.id not in self.whole:
-            return super().select(session, now)
+            return super().select(session, now) if self.all.matches else []
         ms = self.running.select(session, now)
         prefix, suffix = id_parts(session)
         blocked, k, last = self.blocked, 0, len(ms) - 1
