@@ -150,6 +150,7 @@ class HistoryBacktest(Backtest):
         # the closing states are read from them
         self.of_key: dict[str, list[dict]] = {}
         self._first: dict[str, tuple[int, dict]] = {}  # on_sale's: lines read, their fields
+        self._sale: dict[str, tuple[int, dict]] = {}  # on_sale's: lines read, the match
         self.now_iso = ""  # the instant being decided (its prices are seen then)
         self.touched: set[str] = set()  # sessions with settlements since last asked
         # every price is seen "now" (module doc): no instant to wake at for staleness
@@ -169,19 +170,26 @@ class HistoryBacktest(Backtest):
         self.touched.update(b.session for _, bets in batch for b in bets)
 
     def on_sale(self, m: HMatch) -> dict:
-        """The match as a snapshot of every match known would carry it, seen now."""
+        """The match as a snapshot of every match known would carry it, seen now: its last
+        line's fields, and the first-line fields as store.fold keeps them (worked out once
+        per line, for the controls of every decision on it until its next line)."""
         lines = self.of_key[m.key]
-        match = {k: lines[-1].get(k) for k in FIELDS}
-        # the first-line fields as store.fold keeps them: folded over the lines not yet read
-        done, first = self._first.get(m.key) or (0, {})
+        kept = self._sale.get(m.key)
+        if kept is None or kept[0] != len(lines):
+            match = {k: lines[-1].get(k) for k in FIELDS}
+            match.update(self._first_fields(m.key, lines))
+            kept = self._sale[m.key] = (len(lines), match)
+        return {**kept[1], "seen_at": self.now_iso}
+
+    def _first_fields(self, key: str, lines: list[dict]) -> dict:
+        """store.fold's first-line fields of the match, folded over the lines not yet read."""
+        done, first = self._first.get(key) or (0, {})
         for r in lines[done:]:
             for k in FIRST:
                 if k in r:
                     first[k] = r[k]
-        self._first[m.key] = (len(lines), first)
-        match.update(first)
-        match["seen_at"] = self.now_iso
-        return match
+        self._first[key] = (len(lines), first)
+        return first
 
     def fill(self, decisions: list[dict], ts: str) -> set[str]:
         """Fill one pass's decisions, match by match in the order decide made them; returns

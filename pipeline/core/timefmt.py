@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from functools import lru_cache
 
 
 def iso(dt: datetime) -> str:
@@ -16,6 +17,11 @@ def parse_iso(text: str) -> datetime:
     """Parse an ISO timestamp (Z or an offset) to an aware UTC datetime."""
     if not isinstance(text, str):
         raise ValueError(f"not a timestamp: {text!r}")
+    return _parse(text)
+
+
+@lru_cache(maxsize=8192)  # the same texts come back (a poll's seen_at, kickoffs, line times)
+def _parse(text: str) -> datetime:
     dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     if dt.tzinfo is None:
         raise ValueError(f"timestamp without a zone: {text!r}")
