@@ -300,7 +300,12 @@ class Backtest:
                            d.get("line"), ts)))
             bets.append(placed[did])
             if sid in halting:
-                self.append(self.halts([sid], m.kickoff), ts)
+                self.append(self.halts([sid], self.placed_at(m, ts)), ts)
+
+    def placed_at(self, m: BtMatch, ts: str) -> datetime:
+        """The instant a bet on `m` placed at `ts` (its ISO text) is placed: a CSV match is
+        decided on at its kickoff."""
+        return m.kickoff
 
     def bets_list(self, m: BtMatch) -> list[Bet]:
         """Where the match's new bets go: a new list waiting for its result (a CSV match is

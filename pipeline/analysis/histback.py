@@ -165,6 +165,11 @@ class HistoryBacktest(Backtest):
                 heapq.heappush(self.waiting, (m.settle_at, m.order, m, bets))
         return bets
 
+    def placed_at(self, m: HMatch, ts: str) -> datetime:
+        """The instant being decided (not the match's kickoff, as in the CSV backtest): the
+        limits a placement may trip (max_duration_h) are read then."""
+        return parse_iso(ts)
+
     def settle_batch(self, batch, at: datetime) -> None:
         super().settle_batch(batch, at)
         self.touched.update(b.session for _, bets in batch for b in bets)
@@ -221,6 +226,7 @@ class _Clock:
         # or because they were off: re-read in full when a settlement or a new day may help
         self.blocked = {s.id: False for s in config.sessions}
         self.daily = [s for s in self.sessions if s.limits.daily_loss is not None]
+        self.lasting = [s.id for s in self.sessions if s.limits.max_duration_h is not None]
         self.refused: set[str] = set()  # keys with a refused decision at the last pass
         self.plans = {c.session.id: c.stakes for c in compiled_all(config)}
         self.starved: frozenset[str] = frozenset()  # sessions no match can get a stake from
@@ -315,6 +321,11 @@ class _Clock:
             self.full = _NONE
         return list(pick.values())
 
+    def firsts(self) -> tuple:
+        """The first-bet times of the sessions with max_duration_h (next_change reads them)."""
+        books = self.bt.book.sessions
+        return tuple(books[sid].first_bet_at if sid in books else None for sid in self.lasting)
+
     def starve(self) -> frozenset[str]:
         """The sessions whose stake, the same for every match, their free bankroll cannot
         cover (staking.Purse.starved): `decide` makes none of their matches a decision, so
@@ -354,7 +365,7 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
         horizon = min(horizon, end - timedelta(microseconds=1))
     now: datetime | None = parse_iso(lines[0]["t"])
     quiet, nxt = None, None  # (ledger seq, index moves, day) of the last pass; its next change
-    active: list = []  # the sessions active at the last pass
+    held = None  # what `nxt` was worked out from: (index moves, day), active sessions, firsts
     line_t, line_at = None, None  # the next line's `t` and its instant
     with collect_after():  # as the CSV backtest: collect once, at the end
         while now is not None:
@@ -365,10 +376,16 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
             j, seen = clock.apply(lines, i, ts, now)
             bt.changes += j - i
             i = j
+            here = (index.moves, now.date())
+            ahead = nxt is None or now < nxt
             # neither the ledger, the index nor the day moved since the last pass, whose next
             # time-driven change (a window opening among them) is still ahead
-            same = quiet == (bt.seq, index.moves, now.date()) and (nxt is None or now < nxt)
-            pick = clock.to_decide(now, seen, opened=not same)
+            same = ahead and quiet == (bt.seq, *here)
+            # no window opened since the last instant: `nxt` is ahead and neither the index nor
+            # the day moved since it was worked out (the ledger opens no window, and only a new
+            # day brings a halted session back)
+            still = ahead and held is not None and held[0] == here
+            pick = clock.to_decide(now, seen, opened=not still)
             if pick or clock.full or not same:
                 # else nothing to decide on, and neither the ledger, the index nor the day
                 # changed since the last pass, before its `nxt`: the same `nxt` (engine.next_change)
@@ -376,14 +393,15 @@ def run_history(lines: list[dict], config: Config, results: dict[str, dict] | No
                 out = decide(index.view(pick, now, ts, clock.full, bt.book.not_standing()),
                              config_, bt.book, now,
                              windows=True, with_next_change=False, count_all=False)
-                if not (same and out.active == active and (nxt is None or nxt <= horizon)):
-                    # else the same `nxt` too: the first time-driven change after the last pass
-                    # is still ahead, nothing it is worked out from moved (staleness's far-off
-                    # instant, which counts from now, lies past the horizon either way)
-                    nxt = next_change(index, config_, bt.book, now, out.active)
-                active = out.active
+                basis = (here, out.active, clock.firsts())
+                if not (ahead and basis == held and (nxt is None or nxt <= horizon)):
+                    # else the same `nxt`: the first time-driven change after it was worked out
+                    # is still ahead and nothing it is worked out from moved — the index, the
+                    # day, the active sessions, their first bets (max_duration_h) — (staleness's
+                    # far-off instant, which counts from now, lies past the horizon either way)
+                    nxt, held = next_change(index, config_, bt.book, now, out.active), basis
                 clock.decided(now, out)
-                quiet = (bt.seq, index.moves, now.date())
+                quiet = (bt.seq, *here)
                 clock.refused = bt.fill(out.decisions, ts)
             else:
                 clock.before, clock.refused = now, set()

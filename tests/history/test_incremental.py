@@ -172,7 +172,8 @@ def outcome(bt: HistoryBacktest) -> tuple:
     bets = [(b.session, b.match_key, b.market, b.line, b.selection, b.odds, b.stake, b.placed_at,
              b.outcome, b.profit) for s in bt.config.sessions for b, _ in bt.bets(s.id)]
     refused = [(d["id"], d["stake"], r.control, r.reason) for d, r in bt.refused]
-    return bets, refused, bt.report(), bt.seq
+    halts = {sid: (sb.halted, sb.halted_at) for sid, sb in bt.book.sessions.items()}
+    return bets, refused, bt.report(), bt.seq, halts
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -181,7 +182,7 @@ def test_incremental_backtest_equals_the_per_instant_rebuild(seed):
     config = Config.model_validate({"max_odds_age_s": 90, "sessions": SESSIONS})
     got, want = outcome(run_history(lines, config)), outcome(reference(lines, config))
     assert got == want
-    bets, refused, report, _ = got
+    bets, refused, report, _, halts = got
     # the history exercises what it is meant to: every kind of session bets, the controls
     # refuse, bankrolls and limits block and settlements free them
     by_session = {s["id"]: sum(1 for b in bets if b[0] == s["id"]) for s in SESSIONS}
@@ -276,3 +277,28 @@ def test_a_market_no_longer_offered_is_not_bet_on_its_old_prices():
     got = outcome(run_history(lines, config))
     assert [(b[0], b[7]) for b in got[0]] == [("home", "2024-10-05T11:00:00Z")]
     assert got == outcome(reference(lines, config))
+
+
+def test_a_duration_halt_lands_when_it_is_due_after_the_first_bet():
+    """max_duration_h counts from the first bet: the instant it runs out is a time-driven
+    change that only exists once that bet is placed, and the halt is written then (11:00),
+    not at the next line (12:00) — as the rebuild, which works next_change out afresh."""
+    def line(t, key, home, first=False):
+        r = {"t": t, "source": "replay", "key": key, "competition": "EPL",
+             "status": "scheduled", "kickoff": "2024-10-05T20:00:00Z",
+             "odds": {"home": home, "draw": 3.3, "away": 3.6}, "result": None}
+        return {**r, "season": "2024-25", "home": "H", "away": "A"} if first else r
+    lines = [line("2024-10-05T10:00:00Z", "2024-25_A v B", 2.0, True),
+             line("2024-10-05T10:00:00Z", "2024-25_C v D", 3.0, True),
+             line("2024-10-05T10:30:00Z", "2024-25_C v D", 2.9),
+             line("2024-10-05T12:00:00Z", "2024-25_C v D", 2.2),
+             {**line("2024-10-05T22:00:00Z", "2024-25_A v B", 2.0), "status": "finished",
+              "result": {"home_goals": 1, "away_goals": 0}}]
+    config = Config.model_validate({"sessions": [
+        {"id": "lasting", "selection": "home", "odds": {"max": 2.5},
+         "staking": {"plan": "flat", "stake": 10}, "limits": {"max_duration_h": 1}}]})
+    got = outcome(run_history(lines, config))
+    assert got == outcome(reference(lines, config))
+    assert [(b[1], b[7], b[8]) for b in got[0]] == [("2024-25_A v B", "2024-10-05T10:00:00Z",
+                                                      "won")]
+    assert got[4]["lasting"][1] == "2024-10-05T11:00:00Z"
