@@ -5,25 +5,28 @@ CSV backtest (pipeline.analysis.backtest), with windows on.
 Time runs through the instants at which `decide` could see something new: every recorded line's
 `t` (in `t` order, as the monitor's snapshots showed them), every instant at which time alone
 changes `decide`'s outcome (`Outcome.next_change`: a window opening or closing, a price turning
-stale, a duration or day limit) and every settlement. At each instant the lines of that instant
-are applied, the bets whose result is out settle (then their halts), and `decide(...,
+stale, a duration or day limit) and every settlement. At each instant the bets whose result is
+out settle (then their halts), the lines of that instant are applied, and `decide(...,
 windows=True)` decides as it would on the snapshot of every match known; its decisions are
-filled at their quoted prices. A bet settles on the match's first recorded `finished` line with
-a result, at that line's `t`; where the history has no result, on `--results` CSVs' FTR/score
-at kickoff + 110 minutes (when the sandbox and the replay publish them); with neither, it stays
-open.
+filled at their quoted prices (the limits a placement may trip read at that instant). A line is
+its match's whole state (pipeline.history.store): a market a line leaves out is no longer
+offered. A bet settles on the match's first recorded `finished` line with a result, at that
+line's `t`; where the history has no result, on `--results` CSVs' FTR/score at kickoff + 110
+minutes (when the sandbox and the replay publish them); with neither, it stays open.
 
 Incrementally: the matches are kept in a running index (strategies.running), a line updating
 its match in place, and `decide` is handed only the matches that can have a decision at the
-instant (`_Clock.to_decide`: prices a session reads that changed in its window, matches a window
-opened on, refused decisions, and all of a blocked session's matches when a settlement or a new
-day may free it; nothing for a session whose stake, the same for every match, its free bankroll
-cannot cover, until money comes free) — a match that makes no decision changes nothing for the
-others in a pass, so the decisions are those of the whole snapshot; `next_change` still asks
-about every match. Instants where nothing can be decided and neither the ledger nor the index
-moved skip `decide`; a pass for picked matches alone in such an instant keeps the last
-`next_change`.
-tests/history/test_incremental.py holds the per-instant rebuild this replaced as its yardstick.
+instant (`_Clock.apply` and `to_decide`): prices a session reads that changed in its window on a
+match it has no standing decision on, matches a window opened on, refused decisions; a session
+blocked by its bankroll or a limit reads all its matches when a settlement or a new day may free
+it (`_View`: from the running index, past the first ones it has decided on); nothing for a
+session whose stake, the same for every match, its free bankroll cannot cover, until money comes
+free — a match that makes no decision changes nothing for the others in a pass, so the decisions
+are those of the whole snapshot. `decide(count_all=False)` stops a session at a refusal every
+later match would get too. Instants where nothing can be decided and neither the ledger nor the
+index moved skip `decide`; `next_change` (which asks about every match) is worked out again only
+when something it reads moved. tests/history/test_incremental.py holds the per-instant rebuild
+this replaced as its yardstick.
 
 Staleness: a history holds changes, not polls — a price that did not move was still seen at
 every poll in between, and no line says when the monitor was down. So a recorded price counts as

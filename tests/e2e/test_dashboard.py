@@ -62,6 +62,11 @@ def running(tmp_path_factory):
     started = run(["scripts/start"], env)
     try:
         assert started.returncode == 0, started.stdout + started.stderr
+        # every program beats its health at start-up, the dashboard before it binds its port:
+        # it is listening once its health carries the url (under load, after start returns)
+        poll(lambda: (read_json(home.health("dashboard")) or {}).get("url") if
+             home.health("dashboard").exists() else None, 120, "the dashboard's url",
+             log=home.logs, every=0.25)
         yield home, f"http://127.0.0.1:{port}", hook
     finally:
         run(["scripts/stop"], env, timeout=120)

@@ -61,7 +61,8 @@ def test_running_index_answers_as_a_fresh_index():
         assert {k for k, m in index.by_key.items() if sight.sees(m, now)} == seen
         # a session's seat, offsets from now, is the window OddsIndex.window gives
         for s in CONFIG.sessions:
-            (to, span, *_), = Sight([s]).every or [*Sight([s]).by_competition.values()][0]
+            one = Sight([s])
+            (to, span, *_), = one.every or next(iter(one.by_competition.values()))
             assert (now + to, span and now + span) == OddsIndex.window(s, now)
         windowed = [s for s in CONFIG.sessions if s.window.from_minutes is not None]
         far = now + Sight(windowed).reach
