@@ -234,6 +234,7 @@ class _Clock:
         self.plans = {c.session.id: c.stakes for c in compiled_all(config)}
         self.starved: frozenset[str] = frozenset()  # sessions no match can get a stake from
         self._starved_at = -1  # the ledger seq `starved` was worked out at
+        self._purses: dict[str, tuple] = {}  # id -> (its book, what of it was read, starved)
         self.was: frozenset[str] = frozenset()  # `starved` at the instant before
         self.full: frozenset[str] = frozenset()  # sessions that read every match this pass
         self.before: datetime | None = None  # the last instant decided
@@ -335,10 +336,21 @@ class _Clock:
         their price changes and windows opening pick nothing until money comes free."""
         bt = self.bt
         if bt.seq != self._starved_at:  # only the ledger moves a free bankroll
-            books = bt.book.sessions
-            self.starved = frozenset(
-                s.id for s in self.sessions
-                if Purse(s, books.get(s.id), self.plans[s.id]).starved())
+            books, kept, out = bt.book.sessions, self._purses, []
+            for s in self.sessions:
+                sb = books.get(s.id)
+                # a Purse reads the session's own book: its bets, settlements, intents, ladder
+                # targets (a reset makes a new book)
+                mark = sb and (len(sb.bets), len(sb.settled), len(sb.in_flight),
+                               sb.targets_reached)
+                got = kept.get(s.id)
+                if got is None or got[0] is not sb or got[1] != mark:
+                    got = kept[s.id] = (sb, mark,
+                                        Purse(s, sb, self.plans[s.id]).starved())
+                if got[2]:
+                    out.append(s.id)
+            if self.starved != set(out):
+                self.starved = frozenset(out)
             self._starved_at = bt.seq
         return self.starved
 

@@ -220,20 +220,20 @@ def test_to_bound_and_empty_history_agree_with_the_rebuild():
 def test_sessions_short_of_their_stake_are_skipped_until_money_comes_free(monkeypatch):
     """A session whose stake — the same for every match: flat, percent, martingale — its free
     bankroll cannot cover is handed no match (staking.Purse.starved) until a settlement frees
-    money: each is starved several times, flat and percent bet again after settlements free them,
-    and the run still equals the rebuild."""
-    from pipeline.strategies import staking
+    money: each is starved at many instants, flat and percent bet again after settlements free
+    them, and the run still equals the rebuild."""
+    from pipeline.analysis import histback
 
-    starved: dict[str, int] = {}
-    real = staking.Purse.starved
+    starved: dict[str, int] = {}  # session -> instants it was starved at
+    real = histback._Clock.starve
 
     def counted(self):
         out = real(self)
-        if out:
-            starved[self.session.id] = starved.get(self.session.id, 0) + 1
+        for sid in out:
+            starved[sid] = starved.get(sid, 0) + 1
         return out
 
-    monkeypatch.setattr(staking.Purse, "starved", counted)
+    monkeypatch.setattr(histback._Clock, "starve", counted)
     lines = history(3)
     config = Config.model_validate({"max_odds_age_s": 90, "sessions": [
         {"id": "flat", "selection": "underdog", "staking": {"plan": "flat", "stake": 10},
