@@ -5,10 +5,12 @@ than whole snapshots (the odds-history backtest, pipeline.analysis.histback).
 overall and per competition) but is changed in place: `put(...)` adds, moves or updates one
 match, `drop(key)` removes it — a price change is a few attribute writes, a new match or a new
 kickoff one insertion into sorted lists. `view(matches)` is an `OddsIndex` of some of its
-matches (sharing their `Match` objects), for `decide` to decide on only what may have changed;
-the running index itself answers `next_change`'s questions (`next_open`, `next_close`,
-`next_stale`) about every match. `Sight` and `entering` say which matches the sessions can see:
-their competitions and windows. Nothing here decides anything: that is `engine.decide`'s.
+matches (sharing their `Match` objects), for `decide` to decide on only what may have changed
+(and, for the sessions it names `whole`, on every match); the running index itself answers
+`next_change`'s questions (`next_open`, `next_close`, `next_stale`) about every match. `Sight`
+and `entering` say which matches the sessions can see: their competitions and windows (and,
+given the book, whether they have decided on them already). Nothing here decides anything: that
+is `engine.decide`'s.
 """
 from __future__ import annotations
 
