@@ -27,7 +27,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from pipeline.core.adapters import AdapterError, check, label, load
+from pipeline.core.adapters import at_least_one, check, registered
 from pipeline.core.errors import UNREACHABLE, BetpipeError, NotPlaced, never_reached  # noqa: F401
 
 # the config's `mode` -> the bookmaker's class (tests/bookmakers/test_registry.py: every mode
@@ -162,14 +162,10 @@ def check_bookmaker(bookmaker, name: str | None = None):
     """`bookmaker` (class or instance) when it has what the protocol and its declared
     capabilities need; else AdapterError naming it and the missing member."""
     check(KIND, bookmaker, Capabilities, ATTRIBUTES, METHODS, NEEDS, name)
-    concurrency = bookmaker.capabilities.concurrency
-    if not isinstance(concurrency, int) or isinstance(concurrency, bool) or concurrency < 1:
-        raise AdapterError(f"{label(KIND, bookmaker, name)} declares concurrency "
-                           f"{concurrency!r}: a whole number of placements at once, at least 1")
+    at_least_one(KIND, bookmaker, "concurrency", "placements at once", name)
     return bookmaker
 
 
 def bookmaker_class(name: str) -> type:
     """The bookmaker class registered for config mode `name`, checked (its builders too)."""
-    cls = check_bookmaker(load(KIND, BOOKMAKERS, name), name)
-    return check(KIND, cls, Capabilities, (), BUILDERS, {}, name)
+    return registered(KIND, BOOKMAKERS, name, check_bookmaker, Capabilities, BUILDERS)

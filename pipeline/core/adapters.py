@@ -60,3 +60,20 @@ def check(kind: str, adapter, capabilities_type: type, attributes: Iterable[str]
             if not callable(getattr(adapter, member, None)):
                 raise AdapterError(f"{who} declares {capability} but has no {member}() method")
     return adapter
+
+
+def at_least_one(kind: str, adapter, capability: str, unit: str, name: str | None = None) -> None:
+    """AdapterError unless the adapter declares `capability` as a whole number (of `unit`) of at
+    least 1 (a bool is no number here)."""
+    value = getattr(adapter.capabilities, capability)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise AdapterError(f"{label(kind, adapter, name)} declares {capability} {value!r}: a "
+                           f"whole number of {unit}, at least 1")
+
+
+def registered(kind: str, registry: Mapping[str, str], name: str, check_adapter,
+               capabilities_type: type, builders: Iterable[str]) -> type:
+    """The class registered as `name`, checked by its kind's `check_adapter` and for the
+    class-level `builders` its kind's programs call."""
+    cls = check_adapter(load(kind, registry, name), name)
+    return check(kind, cls, capabilities_type, (), builders, {}, name)

@@ -24,19 +24,8 @@ MARKET_SELECTIONS["AH"] += ("value",)
 MARKET_SELECTIONS["OU"] += ("value",)
 
 
-class OddsBounds(StrictModel):
-    min: float | None = Field(default=None, gt=1)
-    max: float | None = Field(default=None, gt=1)
-
-    @model_validator(mode="after")
-    def _ordered(self):
-        if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"min {self.min} is greater than max {self.max}")
-        return self
-
-
-class LineBounds(StrictModel):
-    """A session's `line: {"min", "max"}`: inclusive bounds on the AH home line or OU goals."""
+class _Bounds(StrictModel):
+    """`min` and `max` (each optional), refused when min > max."""
     min: float | None = None
     max: float | None = None
 
@@ -45,6 +34,15 @@ class LineBounds(StrictModel):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise ValueError(f"min {self.min} is greater than max {self.max}")
         return self
+
+
+class OddsBounds(_Bounds):
+    min: float | None = Field(default=None, gt=1)
+    max: float | None = Field(default=None, gt=1)
+
+
+class LineBounds(_Bounds):
+    """A session's `line: {"min", "max"}`: inclusive bounds on the AH home line or OU goals."""
 
 
 class Window(StrictModel):

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
-from pipeline.core.adapters import AdapterError, check, label, load
+from pipeline.core.adapters import AdapterError, at_least_one, check, label, registered
 from pipeline.core.files import MARKETS
 
 # config `source.kind` -> the source's class (tests/sources/test_registry.py: every kind the
@@ -73,13 +73,10 @@ def check_source(source, name: str | None = None):
     if unknown:
         raise AdapterError(f"{label(KIND, source, name)} declares markets {unknown}, not among "
                            f"{', '.join(MARKETS)}")
-    if not isinstance(caps.timeouts_per_poll, int) or caps.timeouts_per_poll < 1:
-        raise AdapterError(f"{label(KIND, source, name)} declares timeouts_per_poll "
-                           f"{caps.timeouts_per_poll!r}: a whole number of page loads, at least 1")
+    at_least_one(KIND, source, "timeouts_per_poll", "page loads", name)
     return source
 
 
 def source_class(name: str) -> type:
     """The source class registered for config `source.kind` `name`, checked (`open` too)."""
-    cls = check_source(load(KIND, SOURCES, name), name)
-    return check(KIND, cls, Capabilities, (), BUILDERS, {}, name)
+    return registered(KIND, SOURCES, name, check_source, Capabilities, BUILDERS)
