@@ -187,10 +187,10 @@ class Sight:
         own: dict[str, list[tuple]] = {}
         # how far ahead of now a kickoff can be and be seen (None: any, a session without
         # from_minutes): a caller skips `sees` for the matches beyond
-        spans = [Sight.span(s)[1] for s in sessions]
-        self.reach = None if None in spans else max(spans, default=timedelta(0))
+        reach: timedelta | None = timedelta(0)
         for s in sessions:
             to, span = Sight.span(s)
+            reach = None if span is None or reach is None else max(reach, span)
             seat = (to, span, MARKET_FIELD[s.market], *id_parts(s))
             if s.competitions is None:
                 self.every.append(seat)
@@ -199,6 +199,7 @@ class Sight:
                     own.setdefault(c, []).append(seat)
         # a competition's seats: its sessions' and those of every competition
         self.by_competition = {c: seats + self.every for c, seats in own.items()}
+        self.reach = reach
 
     @staticmethod
     def span(s: Session) -> tuple[timedelta, timedelta | None]:

@@ -222,10 +222,10 @@ def test_sessions_short_of_their_stake_are_skipped_until_money_comes_free(monkey
     bankroll cannot cover is handed no match (staking.Purse.starved) until a settlement frees
     money: each is starved at many instants, flat and percent bet again after settlements free
     them, and the run still equals the rebuild."""
-    from pipeline.analysis import histback
+    from pipeline.analysis import histclock
 
     starved: dict[str, int] = {}  # session -> instants it was starved at
-    real = histback._Clock.starve
+    real = histclock.Clock.starve
 
     def counted(self):
         out = real(self)
@@ -233,7 +233,7 @@ def test_sessions_short_of_their_stake_are_skipped_until_money_comes_free(monkey
             starved[sid] = starved.get(sid, 0) + 1
         return out
 
-    monkeypatch.setattr(histback._Clock, "starve", counted)
+    monkeypatch.setattr(histclock.Clock, "starve", counted)
     lines = history(3)
     config = Config.model_validate({"max_odds_age_s": 90, "sessions": [
         {"id": "flat", "selection": "underdog", "staking": {"plan": "flat", "stake": 10},
